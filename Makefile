@@ -1,0 +1,125 @@
+# Prefix-aware attention benchmark: tools, kernels, tests, results.
+# `make help` lists the targets.  Settings users change:
+KERNELS   ?= native tk#           kernels swept by `make results` on a GPU
+PRESET    ?= seed#                gen-configs preset on a GPU (CPU: quick)
+N_SEQS    ?= 32 64#               one sweep per value
+DTYPE     ?= bf16
+RUN_FLAGS ?=#                     extra run-kernel flags, e.g. --l2 hot --iters 100
+GPU_ARCH  ?= sm_90a#              nvcc target: sm_90a (H100), sm_80, ...
+CUDA_HOME ?= /usr/local/cuda
+RESULTS   ?= results/$(RESULTS_NAME)
+CC        ?= cc
+CFLAGS    ?= -O2 -g
+NVCCFLAGS ?= -O3 -lineinfo
+
+# --- derived ------------------------------------------------------------------
+NVCC := $(or $(shell command -v nvcc 2>/dev/null),$(wildcard $(CUDA_HOME)/bin/nvcc))
+ARCH_NUM := $(patsubst sm_%,%,$(GPU_ARCH))
+GENCODE := -gencode arch=compute_$(ARCH_NUM),code=$(GPU_ARCH)
+# A GPU is used only when the CUDA backend is built and a driver answers.
+GPU_MODEL := $(if $(NVCC),$(shell nvidia-smi --query-gpu=name --format=csv,noheader -i 0 2>/dev/null | head -n1))
+RESULTS_NAME := $(if $(GPU_MODEL),$(or $(shell echo '$(GPU_MODEL)' | tr A-Z a-z | grep -oE '[a-z][0-9]{2,3}' | head -n1),gpu),cpu)
+ifeq ($(RESULTS_NAME),cpu)
+  KERNELS := ref
+  PRESET := quick
+endif
+
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-missing-field-initializers $(CFLAGS)
+LIB_SRC := $(filter-out tools/lib/gpu_backend.c tools/lib/gpu_none.c,$(wildcard tools/lib/*.c))
+TOOLS := gen-configs run-kernel agg-blocks csv-join
+BUILD ?= build
+BIN ?= bin
+
+ifneq ($(NVCC),)
+  KERNEL_SRC := $(wildcard kernels/*.cu)
+  GPU_OBJ := $(BUILD)/gpu_backend.o $(BUILD)/registry.o $(KERNEL_SRC:kernels/%.cu=$(BUILD)/kernels/%.o)
+  RUN_LINK := $(NVCC) $(GENCODE)
+  RUN_LIBS := -ldl -lpthread -lm
+else
+  GPU_OBJ := $(BUILD)/gpu_none.o
+  RUN_LINK := $(CC)
+  RUN_LIBS := -lpthread -lm
+endif
+
+.PHONY: all tools help test test-unit test-tools test-asan test-slurm test-gpu results plots clean
+.DELETE_ON_ERROR:
+
+all: tools ## build the tools (and the GPU kernels when nvcc is present)
+tools: $(TOOLS:%=$(BIN)/%)
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+	@echo; echo "Settings: KERNELS='$(KERNELS)' PRESET=$(PRESET) N_SEQS='$(N_SEQS)' GPU_ARCH=$(GPU_ARCH) RESULTS=$(RESULTS)"
+
+# --- build ----------------------------------------------------------------------
+$(BUILD)/lib/%.o: tools/lib/%.c tools/lib/*.h kernels/*.h | $(BUILD)/lib
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+$(BUILD)/%.o: tools/%.c tools/lib/*.h kernels/*.h | $(BUILD)/lib
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+$(BUILD)/gpu_backend.o: tools/lib/gpu_backend.c tools/lib/*.h kernels/*.h | $(BUILD)/lib
+	$(CC) $(ALL_CFLAGS) -I$(CUDA_HOME)/include -c -o $@ $<
+$(BUILD)/gpu_none.o: tools/lib/gpu_none.c tools/lib/*.h | $(BUILD)/lib
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+$(BUILD)/registry.o: kernels/registry.c kernels/*.h | $(BUILD)/lib
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+$(BUILD)/kernels/%.o: kernels/%.cu kernels/*.h | $(BUILD)/lib
+	$(NVCC) -std=c++17 $(GENCODE) $(NVCCFLAGS) -Xptxas -v -c -o $@ $< 2> $@.ptxas || { cat $@.ptxas; exit 1; }
+$(BUILD)/libtools.a: $(LIB_SRC:tools/lib/%.c=$(BUILD)/lib/%.o)
+	ar rcs $@ $^
+$(BIN)/run-kernel: $(BUILD)/run-kernel.o $(GPU_OBJ) $(BUILD)/libtools.a | $(BIN)
+	$(RUN_LINK) $(filter-out -std=c11 -D_GNU_SOURCE -W%,$(ALL_CFLAGS)) -o $@ $^ $(RUN_LIBS)
+$(BIN)/%: $(BUILD)/%.o $(BUILD)/libtools.a | $(BIN)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ -lpthread -lm
+$(BUILD)/lib $(BIN):
+	mkdir -p $@ $(BUILD)/kernels
+
+# --- tests ------------------------------------------------------------------------
+test: ## everything that needs no GPU (what CI runs)
+	@env/require.sh cc make gnuplot
+	@$(MAKE) --no-print-directory tools
+	@tests/run_tests.sh
+
+test-gpu: tools ## validate every GPU kernel over the shape table, plus compute-sanitizer
+	@tests/gpu/test_gpu.sh
+
+# --- results ------------------------------------------------------------------------
+# One sweep per (kernel, n_seqs): configs -> run-kernel -> agg-blocks, then a
+# join across kernels and the figures.  Files are real targets, written
+# atomically (-o), so an interrupted run leaves no partial CSV behind.
+SWEEPS := $(foreach n,$(N_SEQS),$(foreach k,$(KERNELS),$(k)-n$(n)))
+
+results: ## run the sweeps, aggregate, join and plot into results/<gpu>/ (CPU: ref, quick)
+	@env/require.sh cc make gnuplot
+	@$(MAKE) --no-print-directory tools
+	@$(MAKE) --no-print-directory $(RESULTS)/plots.stamp
+	@echo "results: $(RESULTS)/ (CSVs, plots/, provenance.txt)"
+
+$(RESULTS)/configs-n%.csv: $(BIN)/gen-configs
+	@mkdir -p $(@D)
+	$(BIN)/gen-configs --preset $(PRESET) --n-seqs $* --dtype $(DTYPE) -o $@
+
+.SECONDEXPANSION:
+$(RESULTS)/%.sweep.csv: $(RESULTS)/configs-n$$(lastword $$(subst -n, ,$$*)).csv $(BIN)/run-kernel
+	$(BIN)/run-kernel -k $(firstword $(subst -n, ,$*)) $(RUN_FLAGS) -o $@ $<
+
+$(RESULTS)/%.agg.csv: $(RESULTS)/%.sweep.csv $(BIN)/agg-blocks
+	$(BIN)/agg-blocks -o $@ $<
+
+# all kernels of one n_seqs side by side: latency_ms_tk, latency_ms_native, ...
+$(RESULTS)/joined-n%.csv: $$(foreach k,$$(KERNELS),$(RESULTS)/$$(k)-n$$*.agg.csv) $(BIN)/csv-join
+	tools/join-all.sh $(BIN)/csv-join $@ $(filter %.agg.csv,$^)
+
+$(RESULTS)/provenance.txt: $(SWEEPS:%=$(RESULTS)/%.sweep.csv)
+	tools/provenance.sh "make results KERNELS='$(KERNELS)' PRESET=$(PRESET) N_SEQS='$(N_SEQS)' RUN_FLAGS='$(RUN_FLAGS)'" > $@.tmp && mv $@.tmp $@
+
+$(RESULTS)/plots.stamp: $(SWEEPS:%=$(RESULTS)/%.agg.csv) $(N_SEQS:%=$(RESULTS)/joined-n%.csv) \
+		$(RESULTS)/provenance.txt $(wildcard plot/*.gp) tools/draw-plots.sh
+	tools/draw-plots.sh $(RESULTS)
+	@touch $@
+
+plots: ## redraw every figure from the CSVs already in results/
+	@env/require.sh gnuplot
+	@for d in results/*/; do [ -n "$$(ls $$d*.agg.csv 2>/dev/null)" ] && tools/draw-plots.sh $${d%/}; done; true
+
+clean: ## remove build outputs (never results/)
+	rm -rf $(BUILD) $(BIN) build-asan bin-asan

@@ -1,0 +1,245 @@
+/* csv.c - see csv.h */
+#include "csv.h"
+#include "err.h"
+#include "num.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Reads one line (without '\n') into c->buf.  Returns its length, or -1 at
+ * end of input.  Grows the buffer, so lines of any length work. */
+static long read_line(struct csv *c)
+{
+	size_t n = 0;
+	int ch;
+
+	while ((ch = getc(c->f)) != EOF) {
+		if (n + 1 >= c->cap) {
+			c->cap = c->cap ? 2 * c->cap : 4096;
+			c->buf = xrealloc(c->buf, c->cap);
+		}
+		if (ch == '\n')
+			break;
+		if (ch == '\0')
+			die_at(c->path, c->line + 1, "NUL byte in input (binary file?)");
+		c->buf[n++] = (char)ch;
+	}
+	if (ferror(c->f))
+		die(EXIT_INPUT, "%s: read error", c->path);
+	if (ch == EOF && n == 0)
+		return -1;
+	if (!c->buf) /* a lone "\n" as the first line */
+		c->buf = xmalloc(c->cap = 4096);
+	c->buf[n] = '\0';
+	c->line++;
+	return (long)n;
+}
+
+/* Splits c->buf in place.  Returns the number of fields, storing at most max. */
+static int split(struct csv *c, long len, char **out, int max)
+{
+	int n = 0;
+	char *p = c->buf;
+
+	if (len > 0 && p[len - 1] == '\r')
+		die_at(c->path, c->line, "CRLF line ending; this tool reads '\\n' line ends only (try dos2unix)");
+	if (strchr(p, '"'))
+		die_at(c->path, c->line, "quoted field; CSV here has no quoting");
+	for (;;) {
+		char *comma = strchr(p, ',');
+		if (n < max)
+			out[n] = p;
+		n++;
+		if (!comma)
+			break;
+		*comma = '\0';
+		p = comma + 1;
+	}
+	return n;
+}
+
+void csv_open(struct csv *c, const char *path)
+{
+	long len;
+	int n;
+
+	memset(c, 0, sizeof *c);
+	if (!path || strcmp(path, "-") == 0) {
+		c->path = "stdin";
+		c->f = stdin;
+	} else {
+		c->path = path;
+		c->f = fopen(path, "r");
+		if (!c->f)
+			die(EXIT_INPUT, "%s: cannot open: %s", path, strerror(errno));
+	}
+	len = read_line(c);
+	if (len < 0)
+		die_at(c->path, 1, "empty input: expected a header line");
+	if (len == 0)
+		die_at(c->path, 1, "empty header line");
+	/* count, then split for real */
+	n = 1;
+	for (const char *p = c->buf; *p; p++)
+		n += *p == ',';
+	c->names = xcalloc((size_t)n, sizeof *c->names);
+	c->field = xcalloc((size_t)n, sizeof *c->field);
+	c->ncol = split(c, len, c->field, n);
+	for (int i = 0; i < c->ncol; i++) {
+		double dummy;
+		const char *name = c->field[i];
+		if (!*name)
+			die_at(c->path, 1, "header: column %d has an empty name", i + 1);
+		if (!parse_double(name, &dummy))
+			die_at(c->path, 1, "missing header: first line starts with data ('%s')", name);
+		for (int j = 0; j < i; j++)
+			if (strcmp(c->names[j], name) == 0)
+				die_at(c->path, 1, "header: duplicate column '%s'", name);
+		c->names[i] = xstrdup(name);
+	}
+}
+
+int csv_read(struct csv *c)
+{
+	long len = read_line(c);
+	int n;
+
+	if (len < 0)
+		return 0;
+	if (len == 0)
+		die_at(c->path, c->line, "empty line");
+	n = split(c, len, c->field, c->ncol);
+	if (n != c->ncol)
+		die_at(c->path, c->line, "row has %d fields, header has %d", n, c->ncol);
+	return 1;
+}
+
+void csv_close(struct csv *c)
+{
+	if (c->f && c->f != stdin)
+		fclose(c->f);
+	for (int i = 0; i < c->ncol; i++)
+		free(c->names[i]);
+	free(c->names);
+	free(c->field);
+	free(c->buf);
+	memset(c, 0, sizeof *c);
+}
+
+int csv_find(const struct csv *c, const char *name)
+{
+	for (int i = 0; i < c->ncol; i++)
+		if (strcmp(c->names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+int csv_need(const struct csv *c, const char *name)
+{
+	int i = csv_find(c, name);
+	if (i < 0)
+		die_at(c->path, 1, "missing column '%s'", name);
+	return i;
+}
+
+double csv_double(const struct csv *c, int col)
+{
+	double v;
+	const char *why = parse_double(c->field[col], &v);
+	if (why)
+		die_at(c->path, c->line, "column '%s': '%.40s': %s", c->names[col], c->field[col], why);
+	return v;
+}
+
+long csv_long(const struct csv *c, int col, long lo, long hi)
+{
+	long v;
+	const char *why = parse_long(c->field[col], lo, hi, &v);
+	if (why)
+		die_at(c->path, c->line, "column '%s': '%.40s': %s (expected %ld..%ld)", c->names[col],
+		       c->field[col], why, lo, hi);
+	return v;
+}
+
+void csv_load(struct csv_table *t, const char *path)
+{
+	struct csv c;
+	long cap = 0;
+
+	csv_open(&c, path);
+	memset(t, 0, sizeof *t);
+	t->path = c.path;
+	t->ncol = c.ncol;
+	t->names = c.names;
+	c.names = NULL;
+	while (csv_read(&c)) {
+		if (t->nrows == cap) {
+			cap = cap ? 2 * cap : 64;
+			t->rows = xrealloc(t->rows, (size_t)cap * sizeof *t->rows);
+			t->lines = xrealloc(t->lines, (size_t)cap * sizeof *t->lines);
+		}
+		char **row = xcalloc((size_t)c.ncol, sizeof *row);
+		for (int i = 0; i < c.ncol; i++)
+			row[i] = xstrdup(c.field[i]);
+		t->rows[t->nrows] = row;
+		t->lines[t->nrows++] = c.line;
+	}
+	c.ncol = 0; /* names moved to the table */
+	csv_close(&c);
+}
+
+int csv_table_find(const struct csv_table *t, const char *name)
+{
+	for (int i = 0; i < t->ncol; i++)
+		if (strcmp(t->names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+double csv_table_double(const struct csv_table *t, long i, int j)
+{
+	double v;
+	const char *why = parse_double(t->rows[i][j], &v);
+	if (why)
+		die_at(t->path, t->lines[i], "column '%s': '%.40s': %s", t->names[j], t->rows[i][j], why);
+	return v;
+}
+
+void csv_write_row(FILE *f, int n, const char *const *fields)
+{
+	for (int i = 0; i < n; i++) {
+		if (strpbrk(fields[i], ",\"\n\r"))
+			die(EXIT_INPUT, "field '%.40s' would need CSV quoting", fields[i]);
+		if (i)
+			putc(',', f);
+		fputs(fields[i], f);
+	}
+	putc('\n', f);
+}
+
+int csv_table_cols(const struct csv_table *t, const char *list, int **idx)
+{
+	char *copy = xstrdup(list), *save = NULL;
+	int n = 0;
+
+	*idx = xcalloc(strlen(list) + 1, sizeof **idx);
+	for (char *name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+		int j = csv_table_find(t, name);
+		if (j < 0)
+			die_at(t->path, 1, "missing column '%s'", name);
+		(*idx)[n++] = j;
+	}
+	free(copy);
+	if (!n)
+		die_usage("empty column list '%s'", list);
+	return n;
+}
+
+int csv_value_cmp(const char *a, const char *b)
+{
+	double x, y;
+	if (!parse_double(a, &x) && !parse_double(b, &y))
+		return (x > y) - (x < y);
+	return strcmp(a, b);
+}

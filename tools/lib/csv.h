@@ -1,0 +1,61 @@
+/* csv.h - the one CSV reader/writer of the project (spec.md section 3).
+ *
+ * One header line, comma-separated, '\n' line ends, no quoting.  Columns are
+ * addressed by header name.  Every malformed input (empty file, numeric or
+ * duplicate header, ragged row, quotes, CRLF, NUL bytes) stops the tool with
+ * "tool: file:line: what" and exit 1.
+ */
+#ifndef CSV_H
+#define CSV_H
+
+#include <stdio.h>
+
+struct csv {
+	const char *path; /* as shown in messages: the file name, or "stdin" */
+	FILE *f;
+	long line;        /* line number of the current row (header = 1) */
+	char *buf;
+	size_t cap;
+	int ncol;
+	char **names;     /* header, owned */
+	char **field;     /* current row: ncol pointers into buf */
+};
+
+/* path NULL or "-" reads stdin.  Reads and checks the header. */
+void csv_open(struct csv *c, const char *path);
+/* Reads the next row into c->field.  Returns 1, or 0 at end of input. */
+int csv_read(struct csv *c);
+void csv_close(struct csv *c);
+
+int csv_find(const struct csv *c, const char *name);  /* column index or -1 */
+int csv_need(const struct csv *c, const char *name);  /* dies when missing */
+/* Strict conversions of the current row's field; die with file:line. */
+double csv_double(const struct csv *c, int col);
+long csv_long(const struct csv *c, int col, long lo, long hi);
+
+/* A whole file in memory, for the tools that group or join. */
+struct csv_table {
+	const char *path;
+	int ncol;
+	char **names;
+	long nrows;
+	char ***rows;  /* rows[i][j], owned strings */
+	long *lines;   /* source line of each row, for messages */
+};
+void csv_load(struct csv_table *t, const char *path);
+int csv_table_find(const struct csv_table *t, const char *name);
+/* Strict number in row i, column j of a loaded table; dies with file:line. */
+double csv_table_double(const struct csv_table *t, long i, int j);
+
+/* Writing: fields joined by ',' and '\n'.  A field that would need quoting
+ * (comma, quote, newline) is a runtime error. */
+void csv_write_row(FILE *f, int n, const char *const *fields);
+
+
+
+/* Columns named in a comma list ("blocks" or "n_heads,n_chunks"), resolved
+ * against t; dies "file:1: missing column 'x'".  Returns the count. */
+int csv_table_cols(const struct csv_table *t, const char *list, int **idx);
+/* Orders two field values: numerically when both are numbers, else as text. */
+int csv_value_cmp(const char *a, const char *b);
+#endif

@@ -1,0 +1,304 @@
+/* gpu_backend.c - the CUDA backend of run-kernel (built when nvcc exists).
+ *
+ * Plain C on the CUDA runtime API.  One config's inputs are uploaded once and
+ * shared by every kernel of the run.  K/V are rotated over enough copies
+ * ("sets", each K then V in one allocation) that consecutive launches never
+ * find their K/V in L2 (at least 4x the L2 size between reuses), unless
+ * --l2 hot asks for the seed's back-to-back method.  Timing: CUDA events
+ * around batches of launches (bench.h has the sampling rule); the SM clock
+ * and throttle reasons come from NVML, loaded with dlopen so that no build
+ * or test needs the driver.
+ */
+#include "backend.h"
+#include "err.h"
+#include "metrics.h"
+#include "../../kernels/attn.h"
+#include "../../kernels/stream_read.h"
+
+#include <cuda_runtime_api.h>
+#include <dlfcn.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const int gpu_built = 1;
+
+#define CK(call) check_cuda((call), #call, __FILE__, __LINE__)
+
+static void check_cuda(cudaError_t e, const char *what, const char *file, int line)
+{
+	if (e != cudaSuccess)
+		die(EXIT_INPUT, "CUDA error at %s:%d: %s: %s", file, line, what, cudaGetErrorString(e));
+}
+
+/* --- NVML, optional ------------------------------------------------------ */
+typedef int (*nvml_fn_void)(void);
+typedef int (*nvml_fn_pci)(const char *, void **);
+typedef int (*nvml_fn_clock)(void *, int, unsigned *);
+typedef int (*nvml_fn_reasons)(void *, unsigned long long *);
+static struct {
+	void *dev;
+	nvml_fn_clock clock;
+	nvml_fn_reasons reasons;
+} nvml;
+
+/* Throttle reasons that make a sample unrepresentative: HW slowdown, SW and
+ * HW thermal slowdown, HW power brake (nvml.h clocksEventReasons). */
+#define THROTTLE_BAD (0x8ull | 0x20ull | 0x40ull | 0x80ull)
+
+static void nvml_open(int device)
+{
+	void *h = dlopen("libnvidia-ml.so.1", RTLD_NOW);
+	char bus[32];
+	if (!h)
+		return;
+	nvml_fn_void init = (nvml_fn_void)dlsym(h, "nvmlInit_v2");
+	nvml_fn_pci by_pci = (nvml_fn_pci)dlsym(h, "nvmlDeviceGetHandleByPciBusId_v2");
+	nvml.clock = (nvml_fn_clock)dlsym(h, "nvmlDeviceGetClockInfo");
+	nvml.reasons = (nvml_fn_reasons)dlsym(h, "nvmlDeviceGetCurrentClocksEventReasons");
+	if (!nvml.reasons)
+		nvml.reasons = (nvml_fn_reasons)dlsym(h, "nvmlDeviceGetCurrentClocksThrottleReasons");
+	if (!init || !by_pci || !nvml.clock || init() != 0 ||
+	    cudaDeviceGetPCIBusId(bus, sizeof bus, device) != cudaSuccess || by_pci(bus, &nvml.dev) != 0)
+		nvml.dev = NULL;
+}
+
+static void nvml_read(double *mhz, int *throttled)
+{
+	unsigned clk = 0;
+	unsigned long long why = 0;
+	*mhz = 0;
+	*throttled = 0;
+	if (!nvml.dev)
+		return;
+	if (nvml.clock(nvml.dev, 1 /* NVML_CLOCK_SM */, &clk) == 0)
+		*mhz = clk;
+	if (nvml.reasons && nvml.reasons(nvml.dev, &why) == 0)
+		*throttled = (why & THROTTLE_BAD) != 0;
+}
+
+/* --- device -------------------------------------------------------------- */
+static struct cudaDeviceProp prop;
+static char name[256];
+
+const char *gpu_open(int device)
+{
+	int n = 0;
+	static char why[256];
+	cudaError_t e = cudaGetDeviceCount(&n);
+
+	if (e != cudaSuccess) {
+		snprintf(why, sizeof why, "no usable CUDA GPU: %s", cudaGetErrorString(e));
+		return why;
+	}
+	if (device < 0 || device >= n) {
+		snprintf(why, sizeof why, "--device %d: this machine has %d CUDA GPU(s)", device, n);
+		return why;
+	}
+	CK(cudaSetDevice(device));
+	CK(cudaGetDeviceProperties(&prop, device));
+	snprintf(name, sizeof name, "%s", prop.name);
+	for (char *p = name; *p; p++)
+		if (*p == ',')
+			*p = ';';
+	nvml_open(device);
+	return NULL;
+}
+
+const char *gpu_name(void) { return name; }
+
+struct gpu_config {
+	struct attn_shape s;
+	size_t nkv;        /* elements of K (= of V) */
+	int nsets;
+	void **set;        /* each: K then V */
+	void *q;
+	float *out, *sink;
+	cudaStream_t stream;
+	cudaEvent_t ev0, ev1;
+};
+
+void gpu_release(struct gpu_config *g)
+{
+	if (!g)
+		return;
+	for (int i = 0; i < g->nsets; i++)
+		cudaFree(g->set[i]);
+	cudaFree(g->q);
+	cudaFree(g->out);
+	cudaFree(g->sink);
+	if (g->stream) {
+		cudaEventDestroy(g->ev0);
+		cudaEventDestroy(g->ev1);
+		cudaStreamDestroy(g->stream);
+	}
+	free(g->set);
+	free(g);
+}
+
+struct gpu_config *gpu_prepare(const struct inputs *in, const struct bench_opts *o,
+			       const char **why)
+{
+	static char msg[256];
+	struct gpu_config *g = xcalloc(1, sizeof *g);
+	size_t set_bytes = 2 * in->nkv * 2, out_bytes, free_b, total_b;
+	int want;
+
+	g->s = in->s;
+	g->nkv = in->nkv;
+	out_bytes = (size_t)in->s.n_seqs * in->s.n_heads * in->s.d_head * sizeof(float);
+	CK(cudaMemGetInfo(&free_b, &total_b));
+	/* enough sets that >= 4x L2 is touched between reuses of one set */
+	want = o->l2_hot ? 1 : (int)ceil(4.0 * prop.l2CacheSize / (double)set_bytes) + 1;
+	if (want > 512)
+		want = 512;
+	/* keep half of free memory for workspaces */
+	while (want > 1 && (size_t)want * set_bytes > free_b / 2)
+		want--;
+	if (set_bytes + out_bytes + 2 * in->nq > free_b) {
+		snprintf(msg, sizeof msg, "needs %.1f GB of GPU memory, %.1f GB free",
+			 (set_bytes + out_bytes) / 1e9, free_b / 1e9);
+		*why = msg;
+		free(g);
+		return NULL;
+	}
+	g->set = xcalloc((size_t)want, sizeof *g->set);
+	CK(cudaMalloc(&g->q, in->nq * 2));
+	CK(cudaMalloc((void **)&g->out, out_bytes));
+	CK(cudaMalloc((void **)&g->sink, 1024 * sizeof(float)));
+	CK(cudaMemcpy(g->q, in->q, in->nq * 2, cudaMemcpyHostToDevice));
+	for (g->nsets = 0; g->nsets < want; g->nsets++) {
+		void *p;
+		if (cudaMalloc(&p, set_bytes) != cudaSuccess) {
+			cudaGetLastError(); /* clear; fewer sets will do */
+			if (g->nsets == 0) {
+				snprintf(msg, sizeof msg, "K/V (%.1f GB) does not fit in GPU memory",
+					 set_bytes / 1e9);
+				*why = msg;
+				gpu_release(g);
+				return NULL;
+			}
+			break;
+		}
+		g->set[g->nsets] = p;
+		if (g->nsets == 0) {
+			CK(cudaMemcpy(p, in->k, in->nkv * 2, cudaMemcpyHostToDevice));
+			CK(cudaMemcpy((char *)p + in->nkv * 2, in->v, in->nkv * 2, cudaMemcpyHostToDevice));
+		} else {
+			CK(cudaMemcpy(p, g->set[0], set_bytes, cudaMemcpyDeviceToDevice));
+		}
+	}
+	CK(cudaStreamCreateWithFlags(&g->stream, cudaStreamNonBlocking));
+	CK(cudaEventCreate(&g->ev0));
+	CK(cudaEventCreate(&g->ev1));
+	CK(cudaDeviceSynchronize());
+	return g;
+}
+
+/* What gets launched: one attention kernel, or the streaming-read ceiling. */
+struct launcher {
+	struct gpu_config *g;
+	const struct attn_kernel *k; /* NULL: stream_read */
+	struct attn_args a;
+	long next;                   /* set to use next */
+};
+
+static void launch(struct launcher *l)
+{
+	struct gpu_config *g = l->g;
+	char *set = g->set[l->next++ % g->nsets];
+	int e;
+
+	if (l->k) {
+		l->a.k = set;
+		l->a.v = set + g->nkv * 2;
+		e = l->k->launch(&l->a, g->stream);
+	} else {
+		e = stream_read_launch(set, 2 * g->nkv * 2, g->sink, g->stream);
+	}
+	if (e != 0)
+		die(EXIT_INPUT, "CUDA error launching %s: %s", l->k ? l->k->name : "stream_read",
+		    cudaGetErrorString((cudaError_t)e));
+}
+
+static double time_batch(struct launcher *l, long n)
+{
+	float ms;
+	CK(cudaEventRecord(l->g->ev0, l->g->stream));
+	for (long i = 0; i < n; i++)
+		launch(l);
+	CK(cudaEventRecord(l->g->ev1, l->g->stream));
+	CK(cudaEventSynchronize(l->g->ev1));
+	CK(cudaEventElapsedTime(&ms, l->g->ev0, l->g->ev1));
+	return (double)ms / (double)n;
+}
+
+static void measure(struct launcher *l, const struct bench_opts *o, struct bench_result *r)
+{
+	struct sampler s;
+	long batch;
+	double est, mhz;
+	int hot;
+
+	est = time_batch(l, 1);
+	for (int i = 0; i < o->warmup; i++)
+		launch(l);
+	batch = sampler_batch(o, est);
+	sampler_init(&s, o);
+	do {
+		double t = time_batch(l, batch);
+		nvml_read(&mhz, &hot);
+		if (!sampler_add(&s, t, mhz, hot))
+			break;
+	} while (1);
+	sampler_finish(&s, batch, r);
+}
+
+int gpu_run(struct gpu_config *g, const struct attn_kernel *k, const struct bench_opts *o,
+	    float *out, struct bench_result *r, const char **why)
+{
+	static char msg[256];
+	struct launcher l = { .g = g, .k = k };
+	size_t ws, free_b, total_b, out_bytes = (size_t)g->s.n_seqs * g->s.n_heads * g->s.d_head * 4;
+	void *work = NULL;
+
+	if ((*why = k->check(&g->s)) != NULL)
+		return -1;
+	ws = k->workspace(&g->s);
+	CK(cudaMemGetInfo(&free_b, &total_b));
+	if (ws && (ws > free_b || cudaMalloc(&work, ws) != cudaSuccess)) {
+		cudaGetLastError();
+		snprintf(msg, sizeof msg, "workspace of %.1f GB does not fit (%.1f GB free)", ws / 1e9,
+			 free_b / 1e9);
+		*why = msg;
+		return -1;
+	}
+	l.a.s = g->s;
+	l.a.q = g->q;
+	l.a.out = g->out;
+	l.a.work = work;
+	l.a.scale = (float)(1.0 / sqrt((double)g->s.d_head));
+
+	/* validation launch: poisoned output, checked, copied back */
+	CK(cudaMemsetAsync(g->out, 0xff, out_bytes, g->stream));
+	launch(&l);
+	CK(cudaStreamSynchronize(g->stream));
+	CK(cudaGetLastError());
+	CK(cudaMemcpy(out, g->out, out_bytes, cudaMemcpyDeviceToHost));
+
+	measure(&l, o, r);
+	CK(cudaGetLastError());
+	cudaFree(work);
+	return 0;
+}
+
+double gpu_ceiling_gbps(struct gpu_config *g, const struct bench_opts *o)
+{
+	struct launcher l = { .g = g, .k = NULL };
+	struct bench_result r;
+
+	measure(&l, o, &r);
+	CK(cudaGetLastError());
+	return shape_kv_bytes(&g->s) / (r.latency_ms * 1e-3) / 1e9;
+}

@@ -1,0 +1,125 @@
+/* inputs.c - see inputs.h */
+#include "inputs.h"
+#include "parallel.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+float half_to_float(uint16_t h, enum attn_dtype t)
+{
+	uint32_t bits;
+	float f;
+
+	if (t == ATTN_BF16) {
+		bits = (uint32_t)h << 16;
+		memcpy(&f, &bits, 4);
+		return f;
+	}
+	/* IEEE binary16 */
+	uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 31, man = h & 1023;
+	if (exp == 0) {
+		f = ldexpf((float)man, -24);
+		return sign ? -f : f;
+	}
+	if (exp == 31)
+		bits = sign | 0x7f800000u | (man << 13);
+	else
+		bits = sign | ((exp + 112) << 23) | (man << 13);
+	memcpy(&f, &bits, 4);
+	return f;
+}
+
+uint16_t float_to_half(float f, enum attn_dtype t)
+{
+	uint32_t bits;
+
+	memcpy(&bits, &f, 4);
+	if (t == ATTN_BF16) {
+		if (isnan(f))
+			return 0x7fc0;
+		bits += 0x7fff + ((bits >> 16) & 1); /* round to nearest even */
+		return (uint16_t)(bits >> 16);
+	}
+	uint16_t sign = (uint16_t)((bits >> 16) & 0x8000);
+	float a = fabsf(f);
+	if (isnan(f))
+		return 0x7e00;
+	if (a >= 65520.0f)
+		return sign | 0x7c00;
+	if (a < ldexpf(1.0f, -14)) { /* subnormal: multiples of 2^-24 */
+		float m = nearbyintf(a * ldexpf(1.0f, 24));
+		return sign | (uint16_t)m;
+	}
+	int e;
+	float m = frexpf(a, &e);            /* a = m * 2^e, m in [0.5, 1) */
+	float q = nearbyintf(m * 2048.0f);  /* 11 significant bits */
+	if (q == 2048.0f) {
+		q = 1024.0f;
+		e++;
+	}
+	/* value = q * 2^(e-11); biased exponent = e - 1 + 15 */
+	return sign | (uint16_t)(((e + 14) << 10) | ((uint32_t)q - 1024));
+}
+
+static uint64_t splitmix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+struct fill {
+	uint16_t *dst;
+	size_t n;
+	uint64_t key;
+	enum attn_dtype t;
+};
+
+#define FILL_BLOCK ((size_t)1 << 16)
+
+static void fill_block(void *ctx, long b, void *scratch)
+{
+	const struct fill *f = ctx;
+	size_t lo = (size_t)b * FILL_BLOCK, hi = lo + FILL_BLOCK < f->n ? lo + FILL_BLOCK : f->n;
+	(void)scratch;
+	for (size_t i = lo; i < hi; i++) {
+		uint64_t r = splitmix64(f->key ^ splitmix64(i));
+		float u = (float)((r >> 40) * (1.0 / (1 << 24))) * 2.0f - 1.0f; /* [-1, 1) */
+		f->dst[i] = float_to_half(u, f->t);
+	}
+}
+
+static void fill(uint16_t *dst, size_t n, uint64_t seed, int tensor, enum attn_dtype t)
+{
+	struct fill f = { dst, n, splitmix64(seed * 3 + (uint64_t)tensor), t };
+	parallel_for((long)((n + FILL_BLOCK - 1) / FILL_BLOCK), 0, 0, fill_block, &f);
+}
+
+int inputs_make(struct inputs *in, const struct attn_shape *s, uint64_t seed)
+{
+	memset(in, 0, sizeof *in);
+	in->s = *s;
+	in->nq = (size_t)s->n_seqs * s->n_heads * s->d_head;
+	in->nkv = (size_t)s->n_chunks * s->n_heads * s->chunk_size * s->d_head;
+	in->q = malloc(in->nq * 2);
+	in->k = malloc(in->nkv * 2);
+	in->v = malloc(in->nkv * 2);
+	if (!in->q || !in->k || !in->v) {
+		inputs_free(in);
+		return -1;
+	}
+	fill(in->q, in->nq, seed, 0, s->dtype);
+	fill(in->k, in->nkv, seed, 1, s->dtype);
+	fill(in->v, in->nkv, seed, 2, s->dtype);
+	return 0;
+}
+
+void inputs_free(struct inputs *in)
+{
+	free(in->q);
+	free(in->k);
+	free(in->v);
+	in->q = in->k = in->v = NULL;
+}

@@ -1,0 +1,16 @@
+/* out.h - where a tool's CSV goes.  With -o FILE the rows go to a temp file
+ * beside FILE that is renamed over it only when the tool succeeds, so a
+ * failed run never leaves a partial result (and never clobbers an old one).
+ * Without -o they go to stdout, which is flushed and checked at the end so a
+ * full disk or closed pipe is an error, not silence. */
+#ifndef OUT_H
+#define OUT_H
+
+#include <stdio.h>
+
+/* Opens the output: path NULL or "-" means stdout. */
+FILE *out_open(const char *path);
+/* Flushes and checks; renames the temp file into place.  Dies on error. */
+void out_commit(void);
+
+#endif
