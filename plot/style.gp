@@ -1,0 +1,69 @@
+# plot/style.gp - the one look shared by every template (sweep, compare, roofline).
+# Loaded as `load PLOTDIR."style.gp"`; expects OUTDIR and TITLE to be set.
+# Columns are always addressed by header name, so extra columns and any order work.
+
+set datafile separator ','
+set datafile columnheaders
+
+# pngcairo draws antialiased text; plain png (libgd) is the fallback on minimal builds.
+# noenhanced: kernel names like chunk_attn_tk must not turn "_" into subscripts.
+TERM = strstrt(GPVAL_TERMINALS, " pngcairo ") \
+     ? "pngcairo noenhanced font 'DejaVu Sans,12' linewidth 1.5" : "png noenhanced"
+SINGLE = "size 1000,700"
+TALL   = "size 1000,1000"
+QUAD   = "size 1600,1150"
+
+ignore = system("mkdir -p '".OUTDIR."'")
+out(name) = OUTDIR."/".name.".png"
+
+# Okabe-Ito colours stay distinct for colour-blind readers and in greyscale prints.
+# Each kernel k gets colour k and a filled point PT[k]; PT[k]-1 is the open variant.
+array PT[8] = [7, 5, 9, 13, 11, 15, 7, 5]
+array LC[8] = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999999"]
+do for [k=1:8] { set linetype k lc rgb LC[k] lw 2 pt PT[k] ps 1.3 dt solid }
+set style data linespoints
+set style line 100 lc rgb "#444444" lw 1.5 dt 2 pt 0      # measured ceilings
+
+set grid xtics ytics mxtics lt 1 lc rgb "#dddddd" lw 1 dt solid, lt 1 lc rgb "#f0f0f0" lw 1 dt solid
+# Keys go under the plot: curves rise to the upper right, but a kernel that
+# saturates early or a ceiling line would run under any inside corner.
+set key below center horizontal Left reverse nobox samplen 3 spacing 1.2 width 2 height 1 noenhanced
+
+# Tic labels depend on how far the data spans: SPAN sets lo/hi of column COL over
+# the input files KF[1..NK] (each template fills KF before it draws).
+SPAN = 'lo = 1e300; hi = -1e300; do for [k=1:NK] { stats KF[k] using (column(COL)) nooutput; lo = (STATS_min < lo) ? STATS_min : lo; hi = (STATS_max > hi) ? STATS_max : hi }'
+
+# blocks are powers of two over decades: base-2 log axis labelled 16, 64, 256, 1k,
+# 4k, ... (every power of 4, XSTEP = 2), or every power of 2 when the sweep is short.
+set logscale x 2
+set xlabel "blocks (thread blocks in the grid)"
+kfmt(x) = x >= 2**20 ? sprintf("%dM", x / 2**20) : x >= 1024 ? sprintf("%dk", x / 1024) : sprintf("%d", x)
+XTICS = 'COL = "blocks"; @SPAN; XSTEP = (lo > 0 ? hi / lo : 1) < 64 ? 1 : 2; set xtics () nomirror; do for [i=0:30] { set xtics add ((i % XSTEP ? "" : kfmt(2**i)) (2**i) (i % XSTEP ? 1 : 0)) }'
+unset x2tics
+
+# Fit the data, not the next round tic (a log axis would grow a whole decade),
+# with a margin so end points are not cut in half by the border; axes that
+# start at zero get no bottom margin.
+set autoscale fix
+OFFS = "set offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05; "
+LIN0 = "set offsets graph 0.03, graph 0.03, graph 0.05, 0; unset logscale y; set ytics autofreq nomirror; set mytics 2; set yrange [0:*]"
+LINY = OFFS."unset logscale y; set ytics autofreq nomirror; set mytics 2; set yrange [*:*]"
+# Log y labels 1, 2, 5 per decade: a wide sweep still gets several labels, and
+# latency uses it only when it spans at least a decade (LATY, set by figures.gp).
+lab125(m) = (m == 1 || m == 2 || m == 5)
+LOGY = OFFS.'set logscale y 10; set yrange [*:*]; set ytics () nomirror; do for [k=-5:5] { do for [m=1:9] { set ytics add ((lab125(m) ? sprintf("%g", m * 10.**k) : "") (m * 10.**k) (lab125(m) ? 0 : 1)) } }'
+LATY = LOGY
+
+# Per-metric axis setups, used as macros (@LAT) before a plot; SUB is the figure's
+# second title line (the GPU/date TITLE on single figures, empty inside multiplots).
+LAT = "set key on; set title 'Latency'.SUB; set ylabel 'latency (ms)'; @LATY"
+TFL = "set key on; set title 'Throughput'.SUB; set ylabel 'throughput (TFLOP/s)'; ".LIN0
+BW  = "set key on; set title 'K/V read bandwidth'.SUB; set ylabel 'K/V bandwidth (GB/s)'; ".LIN0
+EFF = "set key on; set title 'Efficiency (% of peak)'.SUB; set ylabel 'efficiency (%)'; ".LIN0
+
+# Column checks before plotting: gnuplot's own message for a missing column is cryptic.
+header(f) = system("head -n 1 '".f."' 2>/dev/null | tr -d '\\r'")
+has(f, c) = strstrt(",".header(f).",", ",".c.",") > 0
+NEED = "blocks latency_ms tflops kv_gbps compute_eff_pct kv_mem_eff_pct"
+rows(f) = system("sed -n '2{p;q}' '".f."' 2>/dev/null")
+CHECK = 'if (header(f) eq "") { exit error f.": cannot read the CSV header" }; if (rows(f) eq "") { exit error f.": no data rows" }; do for [c in NEED] { if (!has(f, c)) { exit error f.": no column \"".c."\"" } }'
