@@ -43,6 +43,8 @@ endif
 
 .PHONY: all tools help test test-unit test-tools test-asan test-slurm test-gpu results plots clean
 .DELETE_ON_ERROR:
+# every intermediate CSV is a result worth keeping
+.SECONDARY:
 
 all: tools ## build the tools (and the GPU kernels when nvcc is present)
 tools: $(TOOLS:%=$(BIN)/%)
@@ -77,7 +79,7 @@ $(BUILD)/lib $(BIN):
 test: ## everything that needs no GPU (what CI runs)
 	@env/require.sh cc make gnuplot
 	@$(MAKE) --no-print-directory tools
-	@tests/run_tests.sh
+	@HAVE_NVCC='$(NVCC)' tests/run_tests.sh
 
 test-gpu: tools ## validate every GPU kernel over the shape table, plus compute-sanitizer
 	@tests/gpu/test_gpu.sh
@@ -117,9 +119,11 @@ $(RESULTS)/plots.stamp: $(SWEEPS:%=$(RESULTS)/%.agg.csv) $(N_SEQS:%=$(RESULTS)/j
 	tools/draw-plots.sh $(RESULTS)
 	@touch $@
 
-plots: ## redraw every figure from the CSVs already in results/
+plots: ## redraw every figure from the CSVs already in results/ (RESULTS_DIRS to choose)
 	@env/require.sh gnuplot
-	@for d in results/*/; do [ -n "$$(ls $$d*.agg.csv 2>/dev/null)" ] && tools/draw-plots.sh $${d%/}; done; true
+	@$(MAKE) --no-print-directory tools
+	@set -e; for d in $(or $(RESULTS_DIRS),$(wildcard results/*/)); do d=$${d%/}; \
+		if ls $$d/*.agg.csv > /dev/null 2>&1; then echo "plots: $$d"; tools/draw-plots.sh $$d; fi; done
 
 clean: ## remove build outputs (never results/)
 	rm -rf $(BUILD) $(BIN) build-asan bin-asan

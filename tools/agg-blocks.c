@@ -3,8 +3,8 @@
  *
  *   run-kernel -k tk < configs.csv | agg-blocks > tk_agg.csv
  *
- * A column is numeric when its first row holds a number; every later row must
- * then hold a finite number too.  A text column keeps its value when the whole
+ * A column is numeric when its first row holds a number (nan and inf count,
+ * and are then rejected); every row must then hold a finite number.  A text column keeps its value when the whole
  * group agrees, else it becomes "mixed".  Unknown columns pass through, so the
  * course project's CSVs aggregate unchanged.
  */
@@ -57,7 +57,7 @@ int main(int argc, char **argv)
 		case 'k': keys = optarg; break;
 		case 'o': output = optarg; break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return EXIT_USAGE;
+		default: die_usage_hint();
 		}
 	}
 	if (argc - optind > 1)
@@ -71,7 +71,7 @@ int main(int argc, char **argv)
 	char *numeric = xcalloc((size_t)t.ncol, 1);
 	for (int j = 0; j < t.ncol && t.nrows; j++) {
 		double v;
-		numeric[j] = parse_double(t.rows[0][j], &v) == NULL;
+		numeric[j] = parse_is_number_like(parse_double(t.rows[0][j], &v));
 	}
 	for (int k = 0; k < nkey; k++)
 		numeric[key[k]] = 1; /* a text key is an error, reported by the check below */

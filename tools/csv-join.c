@@ -82,7 +82,7 @@ int main(int argc, char **argv)
 		case 's': suffixes = optarg; break;
 		case 'o': output = optarg; break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return EXIT_USAGE;
+		default: die_usage_hint();
 		}
 	}
 	if (!keys)

@@ -149,30 +149,34 @@ struct layout {
 	int col[NCONFIG]; /* input index of each config column, -1 if absent */
 };
 
-static void make_layout(struct layout *L, const struct csv *c, FILE *f)
+static void make_layout(struct layout *L, const struct csv_table *t)
 {
-	int n = 0;
-	const char **hdr = xcalloc((size_t)c->ncol + NCONFIG + NRESULT, sizeof *hdr);
-
 	memset(L, 0, sizeof *L);
-	L->nin = c->ncol;
-	L->keep = xcalloc((size_t)c->ncol, sizeof *L->keep);
-	for (int j = 0; j < c->ncol; j++) {
+	L->nin = t->ncol;
+	L->keep = xcalloc((size_t)t->ncol, sizeof *L->keep);
+	for (int j = 0; j < t->ncol; j++) {
 		int replaced = 0;
 		for (int r = 0; r < NRESULT; r++)
-			replaced |= strcmp(c->names[j], result_cols[r]) == 0;
+			replaced |= strcmp(t->names[j], result_cols[r]) == 0;
 		if (!replaced)
 			L->keep[L->nkeep++] = j;
 	}
 	for (int i = 0; i < NCONFIG; i++) {
-		L->col[i] = csv_find(c, config_cols[i]);
+		L->col[i] = csv_table_find(t, config_cols[i]);
 		if (L->col[i] < 0)
 			L->missing[L->nmissing++] = i;
 	}
-	csv_need(c, "n_heads");
-	csv_need(c, "n_chunks");
+	for (int i = 1; i <= 2; i++) /* n_heads, n_chunks have no default */
+		if (L->col[i] < 0)
+			die_at(t->path, 1, "missing column '%s'", config_cols[i]);
+}
+
+static void write_header(FILE *f, const struct layout *L, const struct csv_table *t)
+{
+	const char **hdr = xcalloc((size_t)t->ncol + NCONFIG + NRESULT, sizeof *hdr);
+	int n = 0;
 	for (int j = 0; j < L->nkeep; j++)
-		hdr[n++] = c->names[L->keep[j]];
+		hdr[n++] = t->names[L->keep[j]];
 	for (int i = 0; i < L->nmissing; i++)
 		hdr[n++] = config_cols[L->missing[i]];
 	for (int r = 0; r < NRESULT; r++)
@@ -181,31 +185,41 @@ static void make_layout(struct layout *L, const struct csv *c, FILE *f)
 	free(hdr);
 }
 
-/* Reads and checks the config of the current row. */
-static struct attn_shape row_shape(const struct csv *c, const struct layout *L)
+static long table_long(const struct csv_table *t, long i, int j, long lo, long hi)
+{
+	long v;
+	const char *why = parse_long(t->rows[i][j], lo, hi, &v);
+	if (why)
+		die_at(t->path, t->lines[i], "column '%s': '%.40s': %s (expected %ld..%ld)", t->names[j],
+		       t->rows[i][j], why, lo, hi);
+	return v;
+}
+
+/* Reads and checks the config of row i. */
+static struct attn_shape row_shape(const struct csv_table *t, long i, const struct layout *L)
 {
 	struct attn_shape s;
 	long v;
 
-	s.n_seqs = L->col[0] >= 0 ? (int)csv_long(c, L->col[0], 1, 65536) : 32;
-	s.n_heads = (int)csv_long(c, L->col[1], 1, 65536);
-	s.n_chunks = (int)csv_long(c, L->col[2], 1, 1 << 20);
-	s.chunk_size = L->col[3] >= 0 ? (int)csv_long(c, L->col[3], 1, 65536) : 64;
-	s.d_head = L->col[4] >= 0 ? (int)csv_long(c, L->col[4], 1, 4096) : 128;
+	s.n_seqs = L->col[0] >= 0 ? (int)table_long(t, i, L->col[0], 1, 65536) : 32;
+	s.n_heads = (int)table_long(t, i, L->col[1], 1, 65536);
+	s.n_chunks = (int)table_long(t, i, L->col[2], 1, 1 << 20);
+	s.chunk_size = L->col[3] >= 0 ? (int)table_long(t, i, L->col[3], 1, 65536) : 64;
+	s.d_head = L->col[4] >= 0 ? (int)table_long(t, i, L->col[4], 1, 4096) : 128;
 	s.dtype = ATTN_BF16;
-	if (L->col[5] >= 0 && dtype_parse(c->field[L->col[5]], &s.dtype) != 0)
-		die_at(c->path, c->line, "column 'dtype': '%.40s': expected bf16 or fp16",
-		       c->field[L->col[5]]);
+	if (L->col[5] >= 0 && dtype_parse(t->rows[i][L->col[5]], &s.dtype) != 0)
+		die_at(t->path, t->lines[i], "column 'dtype': '%.40s': expected bf16 or fp16",
+		       t->rows[i][L->col[5]]);
 	if (L->col[6] >= 0) {
-		v = csv_long(c, L->col[6], 1, 1L << 40);
+		v = table_long(t, i, L->col[6], 1, 1L << 40);
 		if (v != (long)s.n_heads * s.n_chunks)
-			die_at(c->path, c->line, "blocks = %ld but n_heads x n_chunks = %ld", v,
+			die_at(t->path, t->lines[i], "blocks = %ld but n_heads x n_chunks = %ld", v,
 			       (long)s.n_heads * s.n_chunks);
 	}
 	return s;
 }
 
-static void write_row(FILE *f, const struct csv *c, const struct layout *L,
+static void write_row(FILE *f, char **in_row, const struct layout *L,
 		      const struct attn_shape *s, const char *kernel, const struct bench_result *r,
 		      double ceil_gbps, double rel_err, const char *gpu)
 {
@@ -217,7 +231,7 @@ static void write_row(FILE *f, const struct csv *c, const struct layout *L,
 	int n = 0, k = 0;
 
 	for (int j = 0; j < L->nkeep; j++)
-		row[n++] = c->field[L->keep[j]];
+		row[n++] = in_row[L->keep[j]];
 	for (int i = 0; i < L->nmissing; i++) {
 		int which = L->missing[i];
 		row[n++] = which == 5 ? dtype_name(s->dtype) : fmt_num(cell[k++], cfg[which]);
@@ -242,105 +256,80 @@ static void write_row(FILE *f, const struct csv *c, const struct layout *L,
 	free(cell);
 }
 
-static void run_file(const char *path, FILE *f, const struct kernel_choice *ks, int nk,
-		     int *header_done, struct layout *L, long *rowno)
+/* Runs every kernel on one config; writes the rows that validate. */
+static void run_config(FILE *f, const struct csv_table *t, long i, const struct layout *L,
+		       const struct kernel_choice *ks, int nk, long rowno)
 {
-	struct csv c;
+	struct attn_shape s = row_shape(t, i, L);
+	struct inputs in;
+	size_t nout = (size_t)s.n_seqs * s.n_heads * s.d_head;
+	double *ref, gpu_ceil = 0, cpu_ceil = 0;
+	float *out;
+	struct gpu_config *g = NULL;
+	const char *why = NULL;
 	int any_gpu = 0, any_cpu = 0;
 
-	for (int i = 0; i < nk; i++) {
-		any_gpu |= ks[i].gpu != NULL;
-		any_cpu |= ks[i].gpu == NULL;
+	for (int j = 0; j < nk; j++) {
+		any_gpu |= ks[j].gpu != NULL;
+		any_cpu |= ks[j].gpu == NULL;
 	}
-	csv_open(&c, path);
-	if (!*header_done) {
-		make_layout(L, &c, f);
-		*header_done = 1;
-	} else {
-		/* later files must have the first file's header */
-		int same = c.ncol == L->nin;
-		for (int j = 0; same && j < c.ncol; j++)
-			same = csv_find(&c, c.names[j]) == j;
-		struct layout tmp;
-		FILE *null = fopen("/dev/null", "w");
-		make_layout(&tmp, &c, null);
-		fclose(null);
-		same = same && tmp.nkeep == L->nkeep && tmp.nmissing == L->nmissing;
-		if (!same)
-			die_at(c.path, 1, "header differs from the first input's");
-		free(tmp.keep);
+	if (inputs_make(&in, &s, seed) != 0) {
+		warnx("%s:%ld: K/V of %.1f GB do not fit in host memory; row skipped", t->path,
+		      t->lines[i], shape_kv_bytes(&s) / 1e9);
+		failures++;
+		return;
 	}
+	ref = xmalloc(nout * sizeof *ref);
+	out = xmalloc(nout * sizeof *out);
+	reference_attention(&in, ref);
+	if (any_gpu) {
+		g = gpu_prepare(&in, &bopt, &why);
+		if (!g) {
+			warnx("%s:%ld: %s; GPU rows skipped", t->path, t->lines[i], why);
+			failures++;
+		} else if (!no_ceiling) {
+			gpu_ceil = gpu_ceiling_gbps(g, &bopt);
+		}
+	}
+	if (any_cpu && !no_ceiling)
+		cpu_ceil = cpu_ceiling_gbps(&in, &bopt);
 
-	while (csv_read(&c)) {
-		struct attn_shape s = row_shape(&c, L);
-		struct inputs in;
-		size_t nout = (size_t)s.n_seqs * s.n_heads * s.d_head;
-		double *ref, gpu_ceil = 0, cpu_ceil = 0;
-		float *out;
-		struct gpu_config *g = NULL;
-		const char *why = NULL;
+	for (int j = 0; j < nk; j++) {
+		struct bench_result r;
+		double err;
+		const struct attn_kernel *k = ks[j].gpu;
 
-		++*rowno;
-		if (inputs_make(&in, &s, seed) != 0) {
-			warnx("%s:%ld: K/V of %.1f GB do not fit in host memory; row skipped", c.path,
-			      c.line, shape_kv_bytes(&s) / 1e9);
+		if (k && !g)
+			continue;
+		if (!k) {
+			cpu_bench(&in, &bopt, out, &r);
+		} else if (gpu_run(g, k, &bopt, out, &r, &why) != 0) {
+			warnx("%s:%ld: %s: %s; row skipped", t->path, t->lines[i], k->name, why);
 			failures++;
 			continue;
 		}
-		ref = xmalloc(nout * sizeof *ref);
-		out = xmalloc(nout * sizeof *out);
-		reference_attention(&in, ref);
-		if (any_gpu) {
-			g = gpu_prepare(&in, &bopt, &why);
-			if (!g) {
-				warnx("%s:%ld: %s; GPU rows skipped", c.path, c.line, why);
-				failures++;
-			} else if (!no_ceiling) {
-				gpu_ceil = gpu_ceiling_gbps(g, &bopt);
-			}
+		err = rel_err_f32(out, ref, nout);
+		if (!(err <= rel_err_tolerance(s.dtype))) {
+			warnx("%s:%ld: %s FAILED validation: rel_err %.3e > %.0e (%s, n_seqs %d, n_heads %d, "
+			      "n_chunks %d); row not written",
+			      t->path, t->lines[i], ks[j].name, err, rel_err_tolerance(s.dtype),
+			      dtype_name(s.dtype), s.n_seqs, s.n_heads, s.n_chunks);
+			failures++;
+			continue;
 		}
-		if (any_cpu && !no_ceiling)
-			cpu_ceil = cpu_ceiling_gbps(&in, &bopt);
-
-		for (int i = 0; i < nk; i++) {
-			struct bench_result r;
-			double err;
-			const struct attn_kernel *k = ks[i].gpu;
-
-			if (k && !g)
-				continue;
-			if (!k) {
-				cpu_bench(&in, &bopt, out, &r);
-			} else if (gpu_run(g, k, &bopt, out, &r, &why) != 0) {
-				warnx("%s:%ld: %s: %s; row skipped", c.path, c.line, k->name, why);
-				failures++;
-				continue;
-			}
-			err = rel_err_f32(out, ref, nout);
-			if (!(err <= rel_err_tolerance(s.dtype))) {
-				warnx("%s:%ld: %s FAILED validation: rel_err %.3e > %.0e (%s, n_seqs %d, "
-				      "n_heads %d, n_chunks %d); row not written",
-				      c.path, c.line, ks[i].name, err, rel_err_tolerance(s.dtype),
-				      dtype_name(s.dtype), s.n_seqs, s.n_heads, s.n_chunks);
-				failures++;
-				continue;
-			}
-			write_row(f, &c, L, &s, ks[i].name, &r, k ? gpu_ceil : cpu_ceil, err,
-				  k ? gpu_name() : cpu_name());
-			if (!quiet)
-				fprintf(stderr,
-					"run-kernel: [%ld] %-8s n_seqs %d n_heads %d n_chunks %d %s: %.4g ms "
-					"(+-%.2g%%), %.1f GB/s, rel_err %.1e\n",
-					*rowno, ks[i].name, s.n_seqs, s.n_heads, s.n_chunks,
-					dtype_name(s.dtype), r.latency_ms, r.noise_pct,
-					shape_kv_bytes(&s) / (r.latency_ms * 1e-3) / 1e9, err);
-		}
-		gpu_release(g);
-		inputs_free(&in);
-		free(ref);
-		free(out);
+		write_row(f, t->rows[i], L, &s, ks[j].name, &r, k ? gpu_ceil : cpu_ceil, err,
+			  k ? gpu_name() : cpu_name());
+		if (!quiet)
+			fprintf(stderr,
+				"run-kernel: [%ld] %-8s n_seqs %d n_heads %d n_chunks %d %s: %.4g ms (+-%.2g%%), "
+				"%.1f GB/s, rel_err %.1e\n",
+				rowno, ks[j].name, s.n_seqs, s.n_heads, s.n_chunks, dtype_name(s.dtype),
+				r.latency_ms, r.noise_pct, shape_kv_bytes(&s) / (r.latency_ms * 1e-3) / 1e9, err);
 	}
-	csv_close(&c);
+	gpu_release(g);
+	inputs_free(&in);
+	free(ref);
+	free(out);
 }
 
 int main(int argc, char **argv)
@@ -363,7 +352,7 @@ int main(int argc, char **argv)
 	};
 	const char *kernels = NULL, *output = NULL;
 	struct kernel_choice ks[64];
-	int nk, opt, header_done = 0, any_gpu = 0;
+	int nk, opt, any_gpu = 0;
 	long rowno = 0;
 	struct layout L;
 
@@ -391,7 +380,7 @@ int main(int argc, char **argv)
 		case O_PEAK_GB: peak_gbps = opt_double("--peak-gbps", optarg, 1e-9, 1e9); break;
 		case O_LIST: list_kernels(); return 0;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return EXIT_USAGE;
+		default: die_usage_hint();
 		}
 	}
 	if (!kernels)
@@ -409,11 +398,28 @@ int main(int argc, char **argv)
 			die(EXIT_INPUT, "%s", why);
 	}
 
+	/* Every input is read and every row checked before the first launch, so
+	 * bad input costs no GPU time and leaves no output. */
+	int nfiles = optind < argc ? argc - optind : 1;
+	struct csv_table *tabs = xcalloc((size_t)nfiles, sizeof *tabs);
+	for (int i = 0; i < nfiles; i++) {
+		csv_load(&tabs[i], optind < argc ? argv[optind + i] : NULL);
+		if (i == 0)
+			make_layout(&L, &tabs[0]);
+		int same = tabs[i].ncol == tabs[0].ncol;
+		for (int j = 0; same && j < tabs[i].ncol; j++)
+			same = strcmp(tabs[i].names[j], tabs[0].names[j]) == 0;
+		if (!same)
+			die_at(tabs[i].path, 1, "header differs from the first input's (%s)", tabs[0].path);
+		for (long r = 0; r < tabs[i].nrows; r++)
+			(void)row_shape(&tabs[i], r, &L);
+	}
+
 	FILE *f = out_open(output);
-	if (optind == argc)
-		run_file(NULL, f, ks, nk, &header_done, &L, &rowno);
-	for (int i = optind; i < argc; i++)
-		run_file(argv[i], f, ks, nk, &header_done, &L, &rowno);
+	write_header(f, &L, &tabs[0]);
+	for (int i = 0; i < nfiles; i++)
+		for (long r = 0; r < tabs[i].nrows; r++)
+			run_config(f, &tabs[i], r, &L, ks, nk, ++rowno);
 	out_commit();
 	if (failures)
 		warnx("%d row(s) failed or were skipped (see above)", failures);

@@ -69,6 +69,12 @@ void die_usage(const char *fmt, ...)
 	finish(EXIT_USAGE);
 }
 
+void die_usage_hint(void)
+{
+	fprintf(stderr, "usage: see '%s --help'\n", progname);
+	finish(EXIT_USAGE);
+}
+
 static void *check(void *p)
 {
 	if (!p)

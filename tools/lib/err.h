@@ -27,6 +27,9 @@ _Noreturn void die_at(const char *path, long line, const char *fmt, ...)
 /* "usage: ..." hint on stderr, exit 2 */
 _Noreturn void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* After getopt's own complaint: the usage hint, exit 2. */
+_Noreturn void die_usage_hint(void);
+
 /* Run at die(): removes the pending temp file, if any. */
 void err_set_cleanup(void (*fn)(void));
 

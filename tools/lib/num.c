@@ -2,6 +2,7 @@
 #include "num.h"
 #include "err.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -15,17 +16,25 @@ const char *parse_double(const char *s, double *out)
 
 	if (!*s)
 		return "empty field where a number is expected";
-	/* strtod accepts leading blanks, hex floats, "nan" and "inf": refuse them. */
-	if (!strchr("+-.0123456789", *s) || strpbrk(s, "xXpP"))
+	/* strtod also takes leading blanks and hex floats: refuse them */
+	if (isspace((unsigned char)*s) || strpbrk(s, "xX"))
 		return "not a number";
 	errno = 0;
 	v = strtod(s, &end);
 	if (end == s || *end)
 		return "not a number";
-	if (!isfinite(v) || (errno == ERANGE && fabs(v) > 1))
+	if (errno == ERANGE && fabs(v) > 1)
 		return "number out of range";
+	if (!isfinite(v))
+		return "not a finite number";
 	*out = v;
 	return NULL;
+}
+
+int parse_is_number_like(const char *why)
+{
+	return why == NULL || strcmp(why, "number out of range") == 0 ||
+	       strcmp(why, "not a finite number") == 0;
 }
 
 const char *parse_long(const char *s, long lo, long hi, long *out)

@@ -5,6 +5,9 @@
 
 /* Each returns NULL on success, else a static reason ("not a number", ...). */
 const char *parse_double(const char *s, double *out);
+/* True when parse_double's reason says the text is a number, just not a
+ * usable one (nan, inf, 1e999): such a column is numeric and the value bad. */
+int parse_is_number_like(const char *why);
 const char *parse_long(const char *s, long lo, long hi, long *out);
 
 /* Formats v with enough digits (6 significant) for aggregation; integers in

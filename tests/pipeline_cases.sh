@@ -1,0 +1,48 @@
+# tests/pipeline_cases.sh - the tools composed as users compose them.
+# Sourced by run_tests.sh (TOOLS_BIN, COURSE, T_ROOT, check/t set).
+
+P=$T_ROOT/pipeline
+mkdir -p "$P"
+
+# The course project's CSVs aggregate, join and plot unchanged.
+for n in 32 64; do
+	if [ $n = 32 ]; then
+		tk=$COURSE/n_seqs32/chunk_attn_tk__sweep_kv_4warp.csv
+		nat=$COURSE/n_seqs32/chunk_attn_native__sweep_native_kernel_only.csv
+	else
+		tk=$COURSE/n_seqs64/chunk_attn_tk__sweep.csv
+		nat=$COURSE/n_seqs64/chunk_attn_kernel_only__sweep_chunk_first.csv
+	fi
+	check "course n_seqs=$n: aggregate" "agg-blocks -o $P/tk$n.csv $tk && agg-blocks -o $P/nat$n.csv $nat"
+	check "course n_seqs=$n: join" "csv-join -k blocks --suffixes tk,native -o $P/join$n.csv $P/tk$n.csv $P/nat$n.csv 2>/dev/null &&
+		head -n1 $P/join$n.csv | grep -q latency_ms_tk,.*latency_ms_native"
+	check "course n_seqs=$n: compare plots" "gnuplot -c plot/compare.gp $P/cmp$n 'course H100, n_seqs=$n' $P/tk$n.csv 'TK' $P/nat$n.csv 'native' &&
+		for f in latency throughput bandwidth efficiency combined overview; do test -s $P/cmp$n/\$f.png; done"
+	check "course n_seqs=$n: sweep plots" "gnuplot -c plot/sweep.gp $P/tk$n.csv $P/sweep$n 'course TK' &&
+		for f in latency throughput bandwidth efficiency combined overview; do test -s $P/sweep$n/\$f.png; done"
+done
+check "pipe: gen-configs | run-kernel | agg-blocks" \
+	"gen-configs --pairs 2x2,1x4,4x1 --n-seqs 5 | run-kernel -q -k ref --iters 2 | agg-blocks > $P/pipe.csv &&
+	 test \$(wc -l < $P/pipe.csv) = 2 && test \$(csvcol n_heads $P/pipe.csv) = 2.33333"
+
+# make results with no GPU: ref on the quick preset, CSVs and figures.
+R=$P/results
+check "make results (CPU) writes CSVs, provenance and figures" \
+	"make -s results RESULTS=$R RESULTS_NAME=cpu N_SEQS='8 32' RUN_FLAGS='--iters 3 --max-time 0.5' &&
+	 for f in configs-n8.csv ref-n8.sweep.csv ref-n8.agg.csv joined-n32.csv provenance.txt plots/ref-n32/overview.png plots/compare-n8/overview.png plots/roofline-n32/roofline.png; do test -s $R/\$f || { echo missing \$f; exit 1; }; done &&
+	 test \$(wc -l < $R/ref-n32.sweep.csv) = 8 && grep -q '^command: make results' $R/provenance.txt"
+check "make results again: nothing to redo" \
+	"make -q RESULTS=$R RESULTS_NAME=cpu N_SEQS='8 32' RUN_FLAGS='--iters 3 --max-time 0.5' $R/plots.stamp"
+check "make plots redraws from CSVs" \
+	"rm -rf $R/plots && make -s plots RESULTS_DIRS=$R && test -s $R/plots/compare-n32/overview.png"
+check "no temp files left in results" "! ls $R | grep -q tmp"
+
+# The GPU kernels build wherever nvcc is (CI has nvcc but no GPU);
+# make test passes HAVE_NVCC.
+if [ -n "${HAVE_NVCC:-}" ]; then
+	for cu in kernels/*.cu; do
+		k=$(basename "$cu" .cu)
+		check "kernel builds: $k" "test -s build/kernels/$k.o && ! grep -q 'bytes spill' build/kernels/$k.o.ptxas"
+	done
+	check "run-kernel --list has the GPU kernels" "run-kernel --list | cut -f1 | grep -qx native && run-kernel --list | cut -f1 | grep -qx tk"
+fi

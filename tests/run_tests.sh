@@ -1,0 +1,76 @@
+#!/bin/bash
+# run_tests.sh - everything that needs no GPU; what `make test` and CI run.
+#   unit tests (plain and ASan+UBSan), the tools' table (plain and
+#   ASan+UBSan), the pipeline on the course project's CSVs, `make results`
+#   on the CPU, the GPU kernels' build, and a live single-node Slurm.
+# Last line: "N passed, N failed".  SKIP_SLURM=1 skips the Slurm part;
+# VERBOSE=1 prints every passing check.
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export T_ROOT
+T_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/prefix-attn-tests.XXXXXX")
+. tests/lib.sh
+COURSE=$ROOT/tests/data/course-results
+export COURSE
+export -f csvcol
+SAN_FLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+export ASAN_OPTIONS=detect_leaks=0:exitcode=99 UBSAN_OPTIONS=print_stacktrace=1:exitcode=99
+
+# A build whose GPU kernels exist but no GPU answers: the error path.
+gpu_kernels_without_gpu() {
+	"$TOOLS_BIN/run-kernel" --list | cut -f1 | grep -qx native && ! nvidia-smi -L > /dev/null 2>&1
+}
+
+# adds a sub-suite's "ok"/"FAIL" lines to the totals
+count_lines() {
+	local line
+	while IFS= read -r line; do
+		case $line in
+		ok\ *) ok "${line#ok }" ;;
+		FAIL\ *) FAIL=$((FAIL + 1)); echo "$line" ;;
+		*) [ -n "${VERBOSE:-}" ] && echo "$line" ;;
+		esac
+	done
+}
+
+echo "== unit tests (plain, ASan+UBSan)"
+for flags in "-O2 -g" "$SAN_FLAGS"; do
+	if cc -std=c11 -D_GNU_SOURCE -Wall -Wextra $flags -o "$T_ROOT/test_units" tests/unit/test_units.c \
+		tools/lib/{csv,err,num,inputs,reference,metrics,parallel}.c -lm -lpthread; then
+		# exit 1 = some check failed (already printed); anything else is a crash
+		count_lines < <("$T_ROOT/test_units" "$COURSE" 2>&1 || { rc=$?; [ $rc = 1 ] || echo "FAIL unit tests ($flags): exit $rc"; })
+	else
+		fail "unit tests build ($flags)" "cc failed"
+	fi
+done
+
+echo "== tools (plain build)"
+TOOLS_BIN=$ROOT/bin
+export TOOLS_BIN
+. tests/tool_cases.sh
+
+echo "== tools (ASan+UBSan build)"
+if make -s BUILD=build-asan BIN=bin-asan NVCC= CFLAGS="$SAN_FLAGS" tools > "$T_ROOT/asan-build.log" 2>&1; then
+	TOOLS_BIN=$ROOT/bin-asan
+	. tests/tool_cases.sh
+	TOOLS_BIN=$ROOT/bin
+else
+	fail "ASan build" "$(tail -n 5 "$T_ROOT/asan-build.log")"
+fi
+
+echo "== pipeline"
+. tests/pipeline_cases.sh
+
+if [ -z "${SKIP_SLURM:-}" ]; then
+	echo "== slurm"
+	if [ -x tests/slurm/test_slurm.sh ]; then
+		count_lines < <(tests/slurm/test_slurm.sh 2>&1 || echo "FAIL slurm: test script exit $?")
+	else
+		fail "slurm" "tests/slurm/test_slurm.sh missing"
+	fi
+fi
+
+if [ "$FAIL" = 0 ]; then rm -rf "$T_ROOT"; else echo "(work dirs kept in $T_ROOT)"; fi
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" = 0 ]

@@ -1,0 +1,103 @@
+# tests/tool_cases.sh - the tools' table: (name, exit, command, stdin,
+# stdout, stderr regex).  Sourced by run_tests.sh once per build (plain and
+# ASan+UBSan).  $COURSE is the course project's CSVs.
+H3='n_seqs,n_heads,n_chunks,chunk_size,d_head,dtype,blocks'
+MB=$(head -c 1048576 /dev/zero | tr '\0' a)
+
+# --- gen-configs -------------------------------------------------------------
+t "gen: --help" 0 'gen-configs --help | head -n1' '' 'usage: gen-configs [--preset seed|quick] [--pairs HxC,...] [--n-heads LIST]\n' ''
+t "gen: default is quick" 0 'gen-configs | wc -l' '' '8\n' ''
+t "gen: seed preset, 18 pairs" 0 'gen-configs --preset seed | sed -n "2p;19p"' '' '32,4,4,64,128,bf16,16\n32,256,256,64,128,bf16,65536\n' ''
+t "gen: cartesian + doubling range" 0 'gen-configs --n-heads 4,16 --n-chunks 4..16 --n-seqs 64' '' "$H3\n64,4,4,64,128,bf16,16\n64,4,8,64,128,bf16,32\n64,4,16,64,128,bf16,64\n64,16,4,64,128,bf16,64\n64,16,8,64,128,bf16,128\n64,16,16,64,128,bf16,256\n" ''
+t "gen: pairs x n_seqs x dtype" 0 'gen-configs --pairs 4x4,64x128 --n-seqs 1,64 --dtype bf16,fp16 | wc -l' '' '9\n' ''
+t "gen: additive range" 0 'gen-configs --pairs 1x1 --n-seqs 1..7+3 | cut -d, -f1 | tr "\n" " "' '' 'n_seqs 1 4 7 ' ''
+t "gen: -o writes the file, not stdout" 0 'gen-configs -o out.csv && wc -l < out.csv' '' '8\n' ''
+t "gen: zero heads" 2 'gen-configs --n-heads 0 --n-chunks 4' '' '' "gen-configs: --n-heads '0': integer out of range"
+t "gen: non-numeric list" 2 'gen-configs --n-heads 4,x --n-chunks 4' '' '' "gen-configs: --n-heads '4,x': not an integer"
+t "gen: backwards range" 2 'gen-configs --n-heads 8..4 --n-chunks 4' '' '' 'range end is below its start'
+t "gen: bad dtype" 2 'gen-configs --dtype fp8' '' '' "gen-configs: --dtype 'fp8': expected bf16 or fp16"
+t "gen: bad preset" 2 'gen-configs --preset huge -o out.csv' '' '' "--preset 'huge': expected seed or quick"
+t "gen: bad pair" 2 'gen-configs --pairs 4y4' '' '' "--pairs '4y4': expected HEADSxCHUNKS"
+t "gen: heads without chunks" 2 'gen-configs --n-heads 4' '' '' '--n-heads and --n-chunks go together'
+t "gen: two pair sources" 2 'gen-configs --preset seed --pairs 4x4' '' '' 'give one of --preset, --pairs'
+t "gen: unknown option" 2 'gen-configs --bogus' '' '' 'unrecognized option'
+t "gen: stray argument" 2 'gen-configs extra' '' '' "unexpected argument 'extra'"
+t "gen: stdout full" 1 'gen-configs > /dev/full' '' '' 'gen-configs: stdout: write error: No space left on device'
+
+# --- agg-blocks -------------------------------------------------------------------
+AGG_IN='blocks,kernel,latency_ms,n_heads\n64,tk,3,4\n16,tk,1,4\n64,tk,5,16\n'
+t "agg: averages and sorts by blocks" 0 'agg-blocks' "$AGG_IN" 'blocks,kernel,latency_ms,n_heads\n16,tk,1,4\n64,tk,4,10\n' ''
+t "agg: file argument and -o" 0 'cat > in.csv; agg-blocks -o out.csv in.csv && cat out.csv' "$AGG_IN" 'blocks,kernel,latency_ms,n_heads\n16,tk,1,4\n64,tk,4,10\n' ''
+t "agg: text column that differs becomes mixed" 0 'agg-blocks' 'blocks,kernel\n4,a\n4,b\n' 'blocks,kernel\n4,mixed\n' ''
+t "agg: -k two keys" 0 'agg-blocks -k n_heads,blocks' 'blocks,n_heads,x\n8,2,1\n8,1,2\n8,2,3\n' 'blocks,n_heads,x\n8,1,2\n8,2,2\n' ''
+t "agg: header only" 0 'agg-blocks' 'blocks,x\n' 'blocks,x\n' ''
+t "agg: no trailing newline" 0 'agg-blocks' 'blocks,x\n2,1.5' 'blocks,x\n2,1.5\n' ''
+t "agg: empty input" 1 'agg-blocks -o out.csv' '' '' '^agg-blocks: stdin:1: empty input: expected a header line$'
+t "agg: missing header" 1 'agg-blocks' '16,4,4\n' '' "^agg-blocks: stdin:1: missing header: first line starts with data \\('16'\\)$"
+t "agg: missing key column" 1 'agg-blocks -o out.csv' 'n_heads,x\n4,1\n' '' "^agg-blocks: stdin:1: missing column 'blocks'$"
+t "agg: unknown -k column" 1 'agg-blocks -k nope' 'blocks,x\n4,1\n' '' "stdin:1: missing column 'nope'"
+t "agg: ragged row" 1 'agg-blocks -o out.csv' 'blocks,x\n4,1\n4,1,7\n' '' '^agg-blocks: stdin:3: row has 3 fields, header has 2$'
+t "agg: short row" 1 'agg-blocks' 'blocks,x\n4\n' '' 'stdin:2: row has 1 fields, header has 2'
+t "agg: non-numeric field" 1 'agg-blocks -o out.csv' 'blocks,latency_ms\n4,1\n4,abc\n' '' "^agg-blocks: stdin:3: column 'latency_ms': 'abc': not a number$"
+t "agg: NaN" 1 'agg-blocks' 'blocks,latency_ms\n4,nan\n' '' "stdin:2: column 'latency_ms': 'nan': not a finite number"
+t "agg: inf" 1 'agg-blocks' 'blocks,latency_ms\n4,1\n8,-inf\n' '' "stdin:3: column 'latency_ms': '-inf': not a finite number"
+t "agg: out of range" 1 'agg-blocks' 'blocks,latency_ms\n4,1e999\n' '' "stdin:2: column 'latency_ms': '1e999': number out of range"
+t "agg: text key" 1 'agg-blocks' 'blocks,x\nmany,1\n' '' "stdin:2: column 'blocks': 'many': not a number"
+t "agg: CRLF" 1 'agg-blocks -o out.csv' 'blocks,x\r\n4,1\r\n' '' "^agg-blocks: stdin:1: CRLF line ending"
+t "agg: quoted field" 1 'agg-blocks' 'blocks,x\n4,"a"\n' '' 'stdin:2: quoted field'
+t "agg: duplicate column" 1 'agg-blocks' 'blocks,x,x\n4,1,2\n' '' "stdin:1: header: duplicate column 'x'"
+t "agg: empty line" 1 'agg-blocks' 'blocks,x\n4,1\n\n4,2\n' '' 'stdin:3: empty line'
+t "agg: NUL byte" 1 'agg-blocks' 'blocks,x\n4,1\0\n' '' 'stdin:2: NUL byte'
+t "agg: 1 MB field passes through" 0 'agg-blocks | wc -c' "blocks,name\n4,$MB\n" "$((12 + 1048576 + 3))\n" ''
+t "agg: 1 MB ragged line" 1 'agg-blocks' "blocks,name\n4,$MB,x\n" '' 'stdin:2: row has 3 fields, header has 2'
+t "agg: missing file" 1 'agg-blocks nope.csv' '' '' '^agg-blocks: nope.csv: cannot open: No such file or directory$'
+t "agg: file name in errors" 1 'printf "blocks\n4\nx\n" > in.csv; agg-blocks in.csv' '' '' "^agg-blocks: in.csv:3: column 'blocks'"
+t "agg: two inputs" 2 'agg-blocks a b' '' '' 'one input file at most'
+t "agg: stdout full" 1 'agg-blocks > /dev/full' 'blocks\n4\n' '' 'write error'
+t "agg: course CSV unchanged" 0 'agg-blocks "$COURSE/n_seqs64/chunk_attn_tk__sweep.csv" | sed -n "1p;2p;13p"' '' 'n_seqs,n_heads,n_chunks,blocks,latency_ms,tflops,compute_eff_pct,kv_gbps,kv_mem_eff_pct\n64,4,4,16,0.007588,4.4223,0.4472,69.1,2.0626\n64,256,256,65536,1.84931,74.3192,7.5146,1161.24,34.6638\n' ''
+
+# --- csv-join -----------------------------------------------------------------------
+A='blocks,kernel,latency_ms\n16,tk,1\n64,tk,2\n'
+t "join: kernel names as suffixes" 0 'printf "blocks,kernel,latency_ms\n64,native,5\n16.0,native,4\n" > b.csv; csv-join -k blocks - b.csv' "$A" 'blocks,kernel_tk,latency_ms_tk,kernel_native,latency_ms_native\n16,tk,1,native,4\n64,tk,2,native,5\n' ''
+t "join: base names as suffixes" 0 'printf "blocks,x\n4,1\n" > a.csv; printf "blocks,x\n4,2\n" > b.csv; csv-join -k blocks a.csv b.csv' '' 'blocks,x_a,x_b\n4,1,2\n' ''
+t "join: --suffixes, empty keeps names" 0 'printf "blocks,x\n4,2\n" > b.csv; csv-join -k blocks --suffixes ,new - b.csv' 'blocks,x\n4,1\n' 'blocks,x,x_new\n4,1,2\n' ''
+t "join: unpaired rows are counted" 0 'printf "blocks,x\n4,2\n" > b.csv; csv-join -k blocks --suffixes p,q - b.csv' 'blocks,x\n4,1\n8,1\n' 'blocks,x_p,x_q\n4,1,2\n' '1 row\(s\) of stdin and 0 of b.csv had no partner'
+t "join: two keys" 0 'printf "h,c,y\n2,3,9\n" > b.csv; csv-join -k h,c --suffixes a,b - b.csv' 'h,c,y\n2,3,1\n3,2,1\n' 'h,c,y_a,y_b\n2,3,1,9\n' '1 row.s. of stdin and 0 of b.csv had no partner'
+t "join: no -k" 2 'csv-join a b' '' '' '-k COLS is required'
+t "join: one file" 2 'csv-join -k blocks a' '' '' 'expected two input files, got 1'
+t "join: both stdin" 2 'csv-join -k blocks - -' '' '' 'only one input can be stdin'
+t "join: same suffix" 2 'printf "blocks,x\n4,1\n" > a.csv; mkdir d; cp a.csv d/; csv-join -k blocks a.csv d/a.csv' '' '' "both inputs get the suffix 'a'"
+t "join: bad --suffixes" 2 'csv-join -k blocks --suffixes x a b' '' '' "--suffixes 'x': expected SA,SB"
+t "join: key missing in B" 1 'printf "x\n1\n" > b.csv; csv-join -k blocks -o out.csv - b.csv' 'blocks\n4\n' '' "^csv-join: b.csv:1: missing column 'blocks'$"
+t "join: ragged B" 1 'printf "blocks,x\n4,1,1\n" > b.csv; csv-join -k blocks -o out.csv - b.csv' 'blocks\n4\n' '' '^csv-join: b.csv:2: row has 3 fields, header has 2$'
+t "join: missing file" 1 'csv-join -k blocks nope.csv -' 'blocks\n' '' 'nope.csv: cannot open'
+t "join: stdout full" 1 'printf "blocks,x\n4,2\n" > b.csv; csv-join -k blocks - b.csv > /dev/full' 'blocks,y\n4,1\n' '' 'write error'
+t "join: course TK vs native" 0 'csv-join -k blocks --suffixes tk,native "$COURSE/n_seqs64/chunk_attn_tk__sweep.csv" "$COURSE/n_seqs64/chunk_attn_kernel_only__sweep_chunk_first.csv" | sed -n 1p | cut -d, -f1-3' '' 'blocks,n_seqs_tk,n_heads_tk\n' '.*no partner'
+
+# --- run-kernel (CPU reference backend) ------------------------------------------------
+t "run: --list has ref" 0 'run-kernel --list | cut -f1 | head -n1' '' 'ref\n' ''
+t "run: --help" 0 'run-kernel --help | head -n1' '' 'usage: run-kernel -k KERNEL[,KERNEL...] [options] [FILE...]\n' ''
+t "run: one row, validated" 0 'run-kernel -q -k ref -o out.csv && csvcol kernel out.csv && csvcol blocks out.csv && awk "BEGIN{exit !($(csvcol rel_err out.csv) < 1e-6)}"' "$H3\n3,2,3,64,128,fp16,6\n" 'ref\n6\n' ''
+t "run: defaults fill missing config columns" 0 'run-kernel -q -k ref --iters 1 | head -n1 | cut -d, -f1-8' 'n_heads,n_chunks,note\n1,2,hello\n' 'n_heads,n_chunks,note,n_seqs,chunk_size,d_head,dtype,blocks\n' ''
+t "run: unknown columns pass through" 0 'run-kernel -q -k ref --iters 1 > o.csv && csvcol note o.csv' 'n_heads,n_chunks,note\n1,1,hello\n' 'hello\n' ''
+t "run: all metric columns" 0 'run-kernel -q -k ref --iters 1 | head -n1 | tr , "\n" | grep -cxE "latency_ms|tflops|compute_eff_pct|kv_gbps|kv_mem_eff_pct|rel_err|noise_pct|ceil_gbps|pct_of_ceiling|gpu|samples"' 'n_heads,n_chunks\n1,1\n' '11\n' ''
+t "run: progress on stderr" 0 'run-kernel -k ref --iters 1 > /dev/null' 'n_heads,n_chunks\n1,1\n' '' '^run-kernel: \[1\] ref +n_seqs 32 n_heads 1 n_chunks 1 bf16: .* ms'
+t "run: small odd shapes" 0 'run-kernel -q -k ref --iters 1 | csvcol rel_err /dev/stdin | awk "\$1 > 1e-6 {bad=1} END {exit bad}"' 'n_seqs,n_heads,n_chunks,chunk_size,d_head,dtype\n1,1,1,64,128,bf16\n7,3,5,16,32,fp16\n65,1,2,8,8,bf16\n' '' ''
+t "run: no -k" 2 'run-kernel' '' '' '-k KERNEL is required'
+t "run: unknown kernel" 2 'run-kernel -k nope -o out.csv' '' '' "unknown kernel 'nope' \\(run-kernel --list\\)"
+t "run: bad --iters" 2 'run-kernel -k ref --iters 0' '' '' "--iters '0': integer out of range"
+t "run: bad --l2" 2 'run-kernel -k ref --l2 warm' '' '' "--l2 'warm': expected cold or hot"
+t "run: bad --peak-gbps" 2 'run-kernel -k ref --peak-gbps -1' '' '' "--peak-gbps '-1'"
+t "run: empty input" 1 'run-kernel -k ref -o out.csv' '' '' '^run-kernel: stdin:1: empty input'
+t "run: missing n_heads" 1 'run-kernel -k ref -o out.csv' 'n_chunks\n4\n' '' "^run-kernel: stdin:1: missing column 'n_heads'$"
+t "run: blocks mismatch" 1 'run-kernel -k ref -o out.csv' 'n_heads,n_chunks,blocks\n2,3,5\n' '' '^run-kernel: stdin:2: blocks = 5 but n_heads x n_chunks = 6$'
+t "run: bad dtype" 1 'run-kernel -k ref' 'n_heads,n_chunks,dtype\n1,1,fp8\n' '' "stdin:2: column 'dtype': 'fp8': expected bf16 or fp16"
+t "run: n_seqs 0" 1 'run-kernel -k ref' 'n_heads,n_chunks,n_seqs\n1,1,0\n' '' "stdin:2: column 'n_seqs': '0': integer out of range"
+t "run: non-numeric n_chunks" 1 'run-kernel -k ref' 'n_heads,n_chunks\n1,four\n' '' "stdin:2: column 'n_chunks': 'four': not an integer"
+t "run: bad row after good rows leaves no file" 1 'run-kernel -q -k ref --iters 1 -o out.csv' 'n_heads,n_chunks\n1,1\n1,x\n' '' "^run-kernel: stdin:3: column 'n_chunks'"
+t "run: CRLF" 1 'run-kernel -k ref' 'n_heads,n_chunks\r\n1,1\r\n' '' 'stdin:1: CRLF'
+t "run: later file with another header" 1 'printf "n_heads,n_chunks\n1,1\n" > a.csv; printf "n_chunks,n_heads\n1,1\n" > b.csv; run-kernel -q -k ref --iters 1 -o out.csv a.csv b.csv' '' '' "b.csv:1: header differs"
+t "run: stdout full" 1 'run-kernel -q -k ref --iters 1 > /dev/full' 'n_heads,n_chunks\n1,1\n' '' 'write error'
+if gpu_kernels_without_gpu; then
+	t "run: GPU kernel without a GPU" 1 'run-kernel -k native -o out.csv' 'n_heads,n_chunks\n1,1\n' '' '^run-kernel: no usable CUDA GPU: '
+fi

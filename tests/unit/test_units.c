@@ -1,0 +1,273 @@
+/* test_units.c - unit tests of the library pieces every tool and kernel
+ * trusts: the online-softmax merge, the bf16/fp16 conversions, strict number
+ * parsing, the metric formulas (against the course project's own rows), and
+ * the CPU reference against an independent naive computation.
+ * Prints "ok NAME" / "FAIL NAME: why" per check; exit status = failures. */
+#include "../../tools/lib/csv.h"
+#include "../../tools/lib/err.h"
+#include "../../tools/lib/inputs.h"
+#include "../../tools/lib/metrics.h"
+#include "../../tools/lib/num.h"
+#include "../../tools/lib/reference.h"
+#include "../../kernels/softmax_merge.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failed, passed;
+
+#define CHECK(name, cond, ...)                                   \
+	do {                                                         \
+		if (cond) {                                              \
+			passed++;                                            \
+			printf("ok %s\n", name);                            \
+		} else {                                                 \
+			failed++;                                            \
+			printf("FAIL %s: ", name);                           \
+			printf(__VA_ARGS__);                                 \
+			printf("\n");                                        \
+		}                                                        \
+	} while (0)
+
+/* --- softmax merge ------------------------------------------------------ */
+/* state of scores x[0..n) with values v[0..n): (m, l, o) */
+static void state_of(const double *x, const double *v, int n, double *m, double *l, double *o)
+{
+	*m = -INFINITY;
+	*l = 0;
+	*o = 0;
+	for (int i = 0; i < n; i++)
+		if (x[i] > *m)
+			*m = x[i];
+	for (int i = 0; i < n; i++) {
+		*l += exp(x[i] - *m);
+		*o += exp(x[i] - *m) * v[i];
+	}
+}
+
+static void test_merge(void)
+{
+	double x[] = { 0.3, -2.0, 5.5, 1.25, -40.0, 7.0, 3.0 }, v[] = { 1, -2, 3, 0.5, 9, -1, 2 };
+	double m, l, o, m1, l1, o1, m2, l2, o2, mm, ll, a1, a2;
+
+	state_of(x, v, 7, &m, &l, &o);
+	for (int split = 0; split <= 7; split++) {
+		char name[64];
+		state_of(x, v, split, &m1, &l1, &o1);
+		state_of(x + split, v + split, 7 - split, &m2, &l2, &o2);
+		softmax_merge_d(m1, l1, m2, l2, &mm, &ll, &a1, &a2);
+		snprintf(name, sizeof name, "merge split at %d", split);
+		CHECK(name, mm == m && fabs(ll - l) < 1e-12 * l && fabs((a1 * o1 + a2 * o2) / ll - o / l) < 1e-12,
+		      "m %g vs %g, l %g vs %g", mm, m, ll, l);
+	}
+	/* two empty states stay empty, without NaN */
+	softmax_merge_d(-INFINITY, 0, -INFINITY, 0, &mm, &ll, &a1, &a2);
+	CHECK("merge empty+empty", mm == -INFINITY && ll == 0 && a1 == 0 && a2 == 0, "got m %g l %g a %g %g",
+	      mm, ll, a1, a2);
+	/* float version agrees and never overflows on large score gaps */
+	float fm, fl, fa1, fa2;
+	softmax_merge_f(1000.0f, 2.0f, -1000.0f, 3.0f, &fm, &fl, &fa1, &fa2);
+	CHECK("merge float large gap", fm == 1000.0f && fl == 2.0f && fa1 == 1.0f && fa2 == 0.0f,
+	      "got m %g l %g", fm, fl);
+	/* associativity: ((A+B)+C) == (A+(B+C)) */
+	double mA, lA, oA, mB, lB, oB, mC, lC, oC, m12, l12, m23, l23, r1, r2, b1, b2;
+	state_of(x, v, 2, &mA, &lA, &oA);
+	state_of(x + 2, v + 2, 3, &mB, &lB, &oB);
+	state_of(x + 5, v + 5, 2, &mC, &lC, &oC);
+	softmax_merge_d(mA, lA, mB, lB, &m12, &l12, &a1, &a2);
+	double o12 = a1 * oA + a2 * oB;
+	softmax_merge_d(m12, l12, mC, lC, &mm, &ll, &b1, &b2);
+	r1 = (b1 * o12 + b2 * oC) / ll;
+	softmax_merge_d(mB, lB, mC, lC, &m23, &l23, &a1, &a2);
+	double o23 = a1 * oB + a2 * oC;
+	softmax_merge_d(mA, lA, m23, l23, &mm, &ll, &b1, &b2);
+	r2 = (b1 * oA + b2 * o23) / ll;
+	CHECK("merge associative", fabs(r1 - r2) < 1e-12, "%.17g vs %.17g", r1, r2);
+}
+
+/* --- conversions ------------------------------------------------------------ */
+static void test_halves(void)
+{
+	struct { float f; uint16_t bf, hf; } known[] = {
+		{ 1.0f, 0x3f80, 0x3c00 },     { -2.0f, 0xc000, 0xc000 }, { 0.5f, 0x3f00, 0x3800 },
+		{ 65504.0f, 0x4780, 0x7bff }, { 0.0f, 0x0000, 0x0000 },  { 5.9604645e-08f, 0x3380, 0x0001 },
+		{ 6.1035156e-05f, 0x3880, 0x0400 },
+	};
+	for (size_t i = 0; i < sizeof known / sizeof *known; i++) {
+		char name[64];
+		snprintf(name, sizeof name, "convert %g", known[i].f);
+		CHECK(name, float_to_half(known[i].f, ATTN_BF16) == known[i].bf &&
+				    float_to_half(known[i].f, ATTN_FP16) == known[i].hf &&
+				    half_to_float(known[i].hf, ATTN_FP16) == known[i].f,
+		      "bf16 %04x fp16 %04x back %g", float_to_half(known[i].f, ATTN_BF16),
+		      float_to_half(known[i].f, ATTN_FP16), half_to_float(known[i].hf, ATTN_FP16));
+	}
+	/* every fp16 and bf16 finite value round-trips */
+	int bad = 0;
+	for (uint32_t h = 0; h < 65536; h++) {
+		float f16 = half_to_float((uint16_t)h, ATTN_FP16), fb = half_to_float((uint16_t)h, ATTN_BF16);
+		if (isfinite(f16) && float_to_half(f16, ATTN_FP16) != h && !(f16 == 0 && (h & 0x7fff) == 0))
+			bad++;
+		if (isfinite(fb) && float_to_half(fb, ATTN_BF16) != h)
+			bad++;
+	}
+	CHECK("half round trip, all 2x65536 values", bad == 0, "%d values changed", bad);
+	/* round to nearest even: 1 + 2^-11 is halfway between fp16 1 and 1+2^-10 */
+	CHECK("fp16 ties to even", float_to_half(1.0f + ldexpf(1, -11), ATTN_FP16) == 0x3c00 &&
+					   float_to_half(1.0f + 3 * ldexpf(1, -11), ATTN_FP16) == 0x3c02,
+	      "got %04x", float_to_half(1.0f + ldexpf(1, -11), ATTN_FP16));
+}
+
+/* --- number parsing ------------------------------------------------------------ */
+static void test_numbers(void)
+{
+	const char *bad_d[] = { "", "abc", "1.5x", "nan", "inf", "-inf", "1e999", " 1", "1 ", "0x10" };
+	double d;
+	long l, *list;
+	const char *why;
+	char buf[32];
+
+	for (size_t i = 0; i < sizeof bad_d / sizeof *bad_d; i++) {
+		char name[64];
+		snprintf(name, sizeof name, "parse_double rejects '%s'", bad_d[i]);
+		CHECK(name, parse_double(bad_d[i], &d) != NULL, "accepted as %g", d);
+	}
+	CHECK("parse_double 1e-3", !parse_double("1e-3", &d) && d == 1e-3, "got %g", d);
+	CHECK("parse_long range", parse_long("70000", 1, 65536, &l) && !parse_long("-5", -9, 9, &l) && l == -5,
+	      "range check broken");
+	CHECK("parse_long rejects 1.5", parse_long("1.5", 0, 9, &l) != NULL, "accepted");
+	CHECK("list doubling", parse_int_list("1,4..32", 1, 1000, &list, &why) == 5 && list[4] == 32,
+	      "wrong list");
+	CHECK("list step", parse_int_list("1..9+4", 1, 1000, &list, &why) == 3 && list[2] == 9, "wrong list");
+	CHECK("list rejects 8..4", parse_int_list("8..4", 1, 1000, &list, &why) < 0, "accepted");
+	CHECK("fmt_num", !strcmp(fmt_num(buf, 4096), "4096") && !strcmp(fmt_num(buf, 0.0076), "0.0076") &&
+				 !strcmp(fmt_num(buf, 1161.2345), "1161.23"),
+	      "got %s", buf);
+}
+
+/* --- metrics: reproduce the course project's own columns --------------------- */
+static void test_metrics_vs_course(const char *dir)
+{
+	const char *files[] = { "n_seqs64/chunk_attn_tk__sweep.csv",
+				"n_seqs32/chunk_attn_tk__sweep_kv_4warp.csv",
+				"n_seqs64/chunk_attn_kernel_only__sweep_chunk_first.csv" };
+	for (size_t f = 0; f < 3; f++) {
+		char path[512], name[600];
+		struct csv c;
+		int worst = 0;
+		double worst_rel = 0;
+
+		snprintf(path, sizeof path, "%s/%s", dir, files[f]);
+		csv_open(&c, path);
+		int cs = csv_need(&c, "n_seqs"), ch = csv_need(&c, "n_heads"), cc = csv_need(&c, "n_chunks"),
+		    cl = csv_need(&c, "latency_ms"), ct = csv_need(&c, "tflops"), cg = csv_need(&c, "kv_gbps"),
+		    ce = csv_need(&c, "kv_mem_eff_pct");
+		while (csv_read(&c)) {
+			struct attn_shape s = { (int)csv_long(&c, cs, 1, 1 << 20), (int)csv_long(&c, ch, 1, 1 << 20),
+						(int)csv_long(&c, cc, 1, 1 << 20), 64, 128, ATTN_BF16 };
+			struct metrics m = metrics_compute(&s, csv_double(&c, cl), 989.0, 3350.0);
+			double want[] = { csv_double(&c, ct), csv_double(&c, cg), csv_double(&c, ce) };
+			double got[] = { m.tflops, m.kv_gbps, m.kv_mem_eff_pct };
+			for (int i = 0; i < 3; i++) {
+				double rel = fabs(got[i] - want[i]) / want[i];
+				if (rel > worst_rel)
+					worst_rel = rel, worst = (int)c.line;
+			}
+		}
+		csv_close(&c);
+		snprintf(name, sizeof name, "metrics reproduce %s", files[f]);
+		/* their CSVs print 4-6 significant digits */
+		CHECK(name, worst_rel < 2e-3, "line %d off by %.2g", worst, worst_rel);
+	}
+}
+
+/* --- the reference against an independent naive computation ---------------- */
+/* Straight from the definition, token by token, no max subtraction (inputs in
+ * [-1,1] keep exp() small), no chunk structure, no shared helpers. */
+static void naive(const struct inputs *in, double *out)
+{
+	const struct attn_shape *s = &in->s;
+	int n_tok = s->n_chunks * s->chunk_size;
+	for (int q = 0; q < s->n_seqs; q++)
+		for (int h = 0; h < s->n_heads; h++) {
+			double den = 0, *o = out + ((size_t)q * s->n_heads + h) * s->d_head;
+			for (int d = 0; d < s->d_head; d++)
+				o[d] = 0;
+			for (int t = 0; t < n_tok; t++) {
+				int c = t / s->chunk_size, tt = t % s->chunk_size;
+				double dot = 0;
+				for (int d = 0; d < s->d_head; d++)
+					dot += (double)half_to_float(in->q[((size_t)q * s->n_heads + h) * s->d_head + d], s->dtype) *
+					       half_to_float(in->k[kv_index(s, c, h, tt, d)], s->dtype);
+				double w = exp(dot / sqrt((double)s->d_head));
+				den += w;
+				for (int d = 0; d < s->d_head; d++)
+					o[d] += w * half_to_float(in->v[kv_index(s, c, h, tt, d)], s->dtype);
+			}
+			for (int d = 0; d < s->d_head; d++)
+				o[d] /= den;
+		}
+}
+
+static void test_reference(void)
+{
+	struct attn_shape shapes[] = {
+		{ 1, 1, 1, 64, 128, ATTN_BF16 }, { 3, 2, 3, 64, 128, ATTN_FP16 }, { 64, 3, 5, 64, 128, ATTN_BF16 },
+		{ 7, 1, 7, 16, 32, ATTN_FP16 },  { 3, 2, 1, 5, 8, ATTN_BF16 },
+	};
+	for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+		struct attn_shape *s = &shapes[i];
+		struct inputs in;
+		size_t n = (size_t)s->n_seqs * s->n_heads * s->d_head;
+		double *want = calloc(n, sizeof *want), *ref = calloc(n, sizeof *ref), e1, e2;
+		float *chunked = calloc(n, sizeof *chunked);
+		char name[128];
+
+		inputs_make(&in, s, 42 + i);
+		naive(&in, want);
+		reference_attention(&in, ref);
+		cpu_chunked_attention(&in, chunked);
+		/* reference vs naive, in double: only rounding differs */
+		double num = 0, den = 0;
+		for (size_t j = 0; j < n; j++)
+			num += (ref[j] - want[j]) * (ref[j] - want[j]), den += want[j] * want[j];
+		e1 = sqrt(num / den);
+		e2 = rel_err_f32(chunked, want, n);
+		snprintf(name, sizeof name, "reference vs naive n_seqs %d n_heads %d n_chunks %d chunk %d d %d %s",
+			 s->n_seqs, s->n_heads, s->n_chunks, s->chunk_size, s->d_head, dtype_name(s->dtype));
+		CHECK(name, e1 < 1e-13, "rel_err %.3g", e1);
+		snprintf(name, sizeof name, "ref backend (chunked+merge) vs naive, shape %zu", i);
+		CHECK(name, e2 < 1e-6, "rel_err %.3g", e2); /* its output is float */
+		inputs_free(&in);
+		free(want), free(ref), free(chunked);
+	}
+	/* rel_err: NaN anywhere fails */
+	float o[2] = { 1.0f, NAN };
+	double r[2] = { 1.0, 1.0 };
+	CHECK("rel_err NaN", isnan(rel_err_f32(o, r, 2)), "NaN output did not give NaN");
+	/* inputs depend on the seed only, not on dtype rounding order or threads */
+	struct attn_shape s = { 2, 2, 2, 64, 128, ATTN_BF16 };
+	struct inputs a, b;
+	inputs_make(&a, &s, 7);
+	inputs_make(&b, &s, 7);
+	int same = !memcmp(a.k, b.k, a.nkv * 2), zeros = 0;
+	for (size_t j = 0; j < a.nkv; j++)
+		zeros += a.k[j] == 0;
+	CHECK("inputs reproducible and non-zero", same && zeros < 10, "same %d zeros %d", same, zeros);
+	inputs_free(&a);
+	inputs_free(&b);
+}
+
+int main(int argc, char **argv)
+{
+	err_init("test_units");
+	test_merge();
+	test_halves();
+	test_numbers();
+	test_metrics_vs_course(argc > 1 ? argv[1] : "tests/data/course-results");
+	test_reference();
+	printf("unit: %d passed, %d failed\n", passed, failed);
+	return failed != 0;
+}

@@ -1,0 +1,65 @@
+#!/bin/bash
+# draw-plots.sh RESULTS_DIR - every figure of a results folder, from its CSVs.
+#   plots/KERNEL-nN/    one sweep (plot/sweep.gp) per aggregated CSV
+#   plots/compare-nN/   all kernels of one n_seqs (plot/compare.gp)
+#   plots/course-nN/    the same plus the course project's curves (GPU only)
+#   plots/roofline-nN/  kv_gbps against the measured read ceiling
+# Figures are drawn into a temp folder that replaces plots/ only when every
+# one succeeded.  Titles carry the GPU (from the CSVs' gpu column), the date
+# (from provenance.txt) and the timing method.
+set -euo pipefail
+dir=${1:?usage: tools/draw-plots.sh RESULTS_DIR}
+root=$(cd "$(dirname "$0")/.." && pwd)
+agg=${BIN:-$root/bin}/agg-blocks
+course=$root/tests/data/course-results
+tmp=$(mktemp -d "$dir/plots.tmp.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+col() { awk -F, -v c="$1" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i; next } k { print $k; exit }' "$2"; }
+date=$(sed -n 's/^date: \([0-9-]*\).*/\1/p' "$dir/provenance.txt" 2>/dev/null || true)
+date=${date:-$(date -u +%Y-%m-%d)}
+
+# course curves comparable to our n_seqs (course-results/README.md)
+course_files() {
+	case $1 in
+	32) printf '%s\t%s\n' "$course/n_seqs32/chunk_attn_tk__sweep_kv_4warp.csv" "course TK 4-warp (L2 hot, zeros)" \
+		"$course/n_seqs32/chunk_attn_native__sweep_native_kernel_only.csv" "course native (L2 hot, zeros)" ;;
+	64) printf '%s\t%s\n' "$course/n_seqs64/chunk_attn_tk__sweep.csv" "course TK final (L2 hot, zeros)" \
+		"$course/n_seqs64/chunk_attn_kernel_only__sweep_chunk_first.csv" "course native (L2 hot, zeros)" ;;
+	esac
+}
+
+shopt -s nullglob
+for n in $(ls "$dir" | sed -n 's/.*-n\([0-9]*\)\.agg\.csv$/\1/p' | sort -un); do
+	files=("$dir"/*-n"$n".agg.csv)
+	first=${files[0]}
+	gpu=$(col gpu "$first")
+	l2=$(col l2 "$first")
+	title="${gpu:-unknown device}, $date, n_seqs=$n, L2 ${l2:-?}"
+	: > "$tmp/list-$n"
+	for f in "${files[@]}"; do
+		k=$(basename "$f" | sed "s/-n$n\.agg\.csv\$//")
+		gnuplot -c "$root/plot/sweep.gp" "$f" "$tmp/$k-n$n" "$k: $title"
+		printf '%s\t%s\n' "$f" "$k" >> "$tmp/list-$n"
+	done
+	gnuplot -c "$root/plot/compare.gp" "$tmp/compare-n$n" "$title" "@$tmp/list-$n"
+	if [ -n "$(col ceil_gbps "$first")" ]; then
+		gnuplot -c "$root/plot/roofline.gp" "$tmp/roofline-n$n" "$title" "@$tmp/list-$n"
+	fi
+	if [ "${gpu#CPU}" = "$gpu" ] && [ -n "$(course_files "$n")" ]; then
+		cp "$tmp/list-$n" "$tmp/list-course-$n"
+		i=0
+		while IFS=$'\t' read -r file label; do
+			i=$((i + 1))
+			"$agg" -o "$tmp/course-$n-$i.csv" "$file" # their sweeps repeat some blocks values
+			printf '%s\t%s\n' "$tmp/course-$n-$i.csv" "$label" >> "$tmp/list-course-$n"
+		done < <(course_files "$n")
+		gnuplot -c "$root/plot/compare.gp" "$tmp/course-n$n" "$title; course: H100, L2 hot, zero inputs" "@$tmp/list-course-$n"
+	fi
+done
+rm -f "$tmp"/list-* "$tmp"/course-*.csv
+rm -rf "$dir/plots.old"
+[ -d "$dir/plots" ] && mv "$dir/plots" "$dir/plots.old"
+mv "$tmp" "$dir/plots"
+rm -rf "$dir/plots.old"
+trap - EXIT

@@ -1,0 +1,26 @@
+#!/bin/sh
+# provenance.sh "COMMAND" - where a results folder came from, as key: value
+# lines: date, git commit, host, GPU (name, SM/memory clocks, driver), CPU,
+# nvcc and compiler versions, Slurm job, loaded modules, and the exact
+# command.  Read-only: it queries, never changes, the GPU.
+cmd=${1:-unknown}
+echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "command: $cmd"
+echo "git_commit: $(git rev-parse HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- tools kernels Makefile 2>/dev/null || echo ' (with uncommitted changes to tools/kernels/Makefile)')"
+echo "host: $(hostname 2>/dev/null || echo "${HOSTNAME:-unknown}")"
+if nvidia-smi -L > /dev/null 2>&1; then
+	nvidia-smi --query-gpu=index,name,driver_version,clocks.sm,clocks.mem,clocks.max.sm,clocks.max.mem,memory.total,power.limit,temperature.gpu \
+		--format=csv,noheader | sed 's/^/gpu: /'
+	echo "gpu_fields: index, name, driver, sm_clock_now, mem_clock_now, sm_clock_max, mem_clock_max, memory, power_limit, temperature"
+else
+	echo "gpu: none (CPU reference backend)"
+fi
+echo "cpu: $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | sed 's/^ //') x $(nproc 2>/dev/null)"
+echo "nvcc: $(nvcc --version 2>/dev/null | grep -o 'release [0-9.]*, V[0-9.]*' || echo none)"
+echo "cc: $(${CC:-cc} --version 2>/dev/null | head -n1)"
+echo "gnuplot: $(gnuplot --version 2>/dev/null || echo none)"
+[ -n "${SLURM_JOB_ID:-}" ] && echo "slurm_job: ${SLURM_JOB_ID} array_task=${SLURM_ARRAY_TASK_ID:-none} partition=${SLURM_JOB_PARTITION:-?} node=${SLURMD_NODENAME:-?}"
+if command -v module > /dev/null 2>&1 || [ -n "${LOADEDMODULES:-}" ]; then
+	echo "modules: ${LOADEDMODULES:-none}"
+fi
+exit 0
