@@ -82,7 +82,7 @@ test: ## everything that needs no GPU (what CI runs)
 	@HAVE_NVCC='$(NVCC)' tests/run_tests.sh
 
 test-gpu: tools ## validate every GPU kernel over the shape table, plus compute-sanitizer
-	@tests/gpu/test_gpu.sh
+	@LOG_DIR=$(or $(OUT),$(BUILD)/test-gpu) tests/gpu/test_gpu.sh
 
 # --- results ------------------------------------------------------------------------
 # One sweep per (kernel, n_seqs): configs -> run-kernel -> agg-blocks, then a
