@@ -1,21 +1,21 @@
 # plot/compare.gp - several kernels' sweeps, one curve per kernel, as six PNGs.
 # usage: gnuplot -c plot/compare.gp OUTDIR TITLE A.csv LABEL_A [B.csv LABEL_B [C.csv LABEL_C]]
+#    or: gnuplot -c plot/compare.gp OUTDIR TITLE @LIST   (up to 8 kernels: LIST is a text file,
+#        one FILE<TAB>LABEL a line, labels may hold spaces, blank and # lines skipped; see kernels.gp)
 # writes OUTDIR/{latency,throughput,bandwidth,efficiency,combined,overview}.png
 # Kernel k keeps the same colour and point in every figure; in the efficiency
-# figure compute is solid/filled and K/V memory dashed/open.
+# figure compute is solid/filled and K/V memory dashed/open. A kernel whose label
+# starts with "course " is a reference: thin and dashed (dotted for K/V memory).
 
-# gnuplot 5.4 passes at most 9 arguments to -c and drops the rest silently, so a
-# 4th kernel arrives as an odd count: say so rather than plot 3 of them.
-if (ARGC == 9) { exit error "plot/compare.gp: at most 3 kernels per call (gnuplot -c takes at most 9 arguments)" }
-if (ARGC < 4 || ARGC % 2) { exit error "usage: gnuplot -c plot/compare.gp OUTDIR TITLE A.csv LABEL_A [B.csv LABEL_B [C.csv LABEL_C]]" }
-OUTDIR = ARG1; TITLE = ARG2
+ME = "compare.gp"
 PLOTDIR = ""; s = ARG0
 while (strstrt(s, "/")) { PLOTDIR = PLOTDIR.s[1:strstrt(s, "/")]; s = s[strstrt(s, "/")+1:] }
-# `load` empties ARGV, so the kernel list is copied before style.gp is loaded.
-NK = (ARGC - 2) / 2
-array KF[NK]; array KL[NK]
-do for [k=1:NK] { KF[k] = ARGV[2*k+1]; KL[k] = ARGV[2*k+2] }
+# `load` empties ARGV, so the arguments are copied before kernels.gp and style.gp are loaded.
+NA = ARGC; array AV[9]
+do for [i=1:ARGC] { AV[i] = ARGV[i] }
+load PLOTDIR."kernels.gp"
 load PLOTDIR."style.gp"
+@KSTYLE
 
 do for [k=1:NK] { f = KF[k]; @CHECK }
 # A measured ceiling is a property of the GPU, so the first kernel's is enough.
@@ -25,5 +25,12 @@ K = "for [k=1:NK] KF[k] using 'blocks':"
 P_LAT = "plot ".K."'latency_ms' title KL[k] lt k"
 P_TFL = "plot ".K."'tflops' title KL[k] lt k"
 P_BW  = "plot ".K."'kv_gbps' title KL[k] lt k".CEIL
-P_EFF = "plot ".K."'compute_eff_pct' title KL[k].' compute' lt k, ".K."'kv_mem_eff_pct' title KL[k].' K/V mem' lt k dt 2 pt PT[k]-1"
+P_EFF = "plot ".K."'compute_eff_pct' title KL[k].' compute' lt k, ".K."'kv_mem_eff_pct' title KL[k].' K/V mem' lt k dt kvdt(k) pt PTO[k]"
+# Past 3 kernels two key entries per kernel crowd the figure out: the key names each
+# kernel once (its compute curve) and two grey entries say which curve is which metric.
+ANYC = 0; do for [k=1:NK] { ANYC = ANYC || course(KL[k]) }
+KVT = "K/V memory: dashed".(ANYC ? " (references dotted)" : "").", open point"
+MK = "with linespoints lc rgb '#555555' lw 1 ps 1.3"   # thin: dashes show in a short key sample
+if (NK > 3) { P_EFF = "plot ".K."'compute_eff_pct' title KL[k] lt k, ".K."'kv_mem_eff_pct' notitle lt k dt kvdt(k) pt PTO[k], " \
+                    . "NaN title 'compute: solid, filled point' ".MK." pt 7 dt solid, NaN title KVT ".MK." pt 6 dt 2" }
 load PLOTDIR."figures.gp"

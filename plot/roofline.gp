@@ -1,20 +1,20 @@
 # plot/roofline.gp - K/V bandwidth of every kernel against the measured read ceiling.
 # usage: gnuplot -c plot/roofline.gp OUTDIR TITLE A.csv LABEL_A [B.csv LABEL_B [C.csv LABEL_C]]
+#    or: gnuplot -c plot/roofline.gp OUTDIR TITLE @LIST   (up to 8 kernels: LIST is a text file,
+#        one FILE<TAB>LABEL a line, labels may hold spaces, blank and # lines skipped; see kernels.gp)
 # writes OUTDIR/roofline.png. The ceiling is the first file's ceil_gbps column
 # (a property of the GPU and the bytes read, so one kernel's copy is enough).
+# A kernel whose label starts with "course " is a reference: thin and dashed.
 
-# gnuplot 5.4 passes at most 9 arguments to -c and drops the rest silently, so a
-# 4th kernel arrives as an odd count: say so rather than plot 3 of them.
-if (ARGC == 9) { exit error "plot/roofline.gp: at most 3 kernels per call (gnuplot -c takes at most 9 arguments)" }
-if (ARGC < 4 || ARGC % 2) { exit error "usage: gnuplot -c plot/roofline.gp OUTDIR TITLE A.csv LABEL_A [B.csv LABEL_B [C.csv LABEL_C]]" }
-OUTDIR = ARG1; TITLE = ARG2
+ME = "roofline.gp"
 PLOTDIR = ""; s = ARG0
 while (strstrt(s, "/")) { PLOTDIR = PLOTDIR.s[1:strstrt(s, "/")]; s = s[strstrt(s, "/")+1:] }
-# `load` empties ARGV, so the kernel list is copied before style.gp is loaded.
-NK = (ARGC - 2) / 2
-array KF[NK]; array KL[NK]
-do for [k=1:NK] { KF[k] = ARGV[2*k+1]; KL[k] = ARGV[2*k+2] }
+# `load` empties ARGV, so the arguments are copied before kernels.gp and style.gp are loaded.
+NA = ARGC; array AV[9]
+do for [i=1:ARGC] { AV[i] = ARGV[i] }
+load PLOTDIR."kernels.gp"
 load PLOTDIR."style.gp"
+@KSTYLE
 
 NEED = "blocks kv_gbps"
 do for [k=1:NK] { f = KF[k]; @CHECK }

@@ -17,12 +17,30 @@ ignore = system("mkdir -p '".OUTDIR."'")
 out(name) = OUTDIR."/".name.".png"
 
 # Okabe-Ito colours stay distinct for colour-blind readers and in greyscale prints.
-# Each kernel k gets colour k and a filled point PT[k]; PT[k]-1 is the open variant.
-array PT[8] = [7, 5, 9, 13, 11, 15, 7, 5]
-array LC[8] = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999999"]
+# Each kernel k (up to 8) gets colour LC[k] and its own point PT[k]; PTO[k] is the
+# open (or lighter) variant for a second metric of the same kernel. The terminal has
+# only six filled/open shape pairs, so kernels 7 and 8 get * and x (with + as variant).
+array PT[8]  = [7, 5, 9, 13, 11, 15, 3, 2]
+array PTO[8] = [6, 4, 8, 12, 10, 14, 1, 1]
+array LC[8]  = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999999"]
 do for [k=1:8] { set linetype k lc rgb LC[k] lw 2 pt PT[k] ps 1.3 dt solid }
 set style data linespoints
 set style line 100 lc rgb "#444444" lw 1.5 dt 2 pt 0      # measured ceilings
+
+# Reference curves - a label starting with "course " (the course project's results) -
+# are drawn thin and dashed with small points, so the kernels under study stay in front.
+# kvdt(k) is kernel k's dash for its second metric (efficiency's K/V memory curve):
+# dashed, or dotted for a reference.
+course(l) = strlen(l) > 7 && l[1:7] eq "course "
+kvdt(k) = course(KL[k]) ? 3 : 2
+# A key below a plot needs a row per kernel at worst (one column when labels are long),
+# so past 3 kernels every panel grows by NK-2 key rows (KEYROW px each; efficiency's key
+# then has NK+2 entries) and keeps its plotting height. KSTYLE applies the reference look
+# and these sizes once the template has filled KL[1..NK].
+KEYROW = 24
+KSTYLE = 'do for [k=1:NK] { if (course(KL[k])) { set linetype k lc rgb LC[k] lw 1 pt PT[k] ps 0.9 dt 2 } }; ' \
+       . 'if (NK > 3) { XH = KEYROW * (NK - 2); SINGLE = sprintf("size 1000,%d", 700 + XH); ' \
+       . 'TALL = sprintf("size 1000,%d", 1000 + 2 * XH); QUAD = sprintf("size 1600,%d", 1150 + 2 * XH) }'
 
 set grid xtics ytics mxtics lt 1 lc rgb "#dddddd" lw 1 dt solid, lt 1 lc rgb "#f0f0f0" lw 1 dt solid
 # Keys go under the plot: curves rise to the upper right, but a kernel that
