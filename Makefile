@@ -41,7 +41,7 @@ else
   RUN_LIBS := -lpthread -lm
 endif
 
-.PHONY: all tools help test test-unit test-tools test-asan test-slurm test-gpu results plots clean
+.PHONY: all tools help test test-gpu results plots slurm clean
 .DELETE_ON_ERROR:
 # every intermediate CSV is a result worth keeping
 .SECONDARY:
@@ -124,6 +124,12 @@ plots: ## redraw every figure from the CSVs already in results/ (RESULTS_DIRS to
 	@$(MAKE) --no-print-directory tools
 	@set -e; for d in $(or $(RESULTS_DIRS),$(wildcard results/*/)); do d=$${d%/}; \
 		if ls $$d/*.agg.csv > /dev/null 2>&1; then echo "plots: $$d"; tools/draw-plots.sh $$d; fi; done
+
+# A login node has no GPU, so the CPU defaults above must not leak into the
+# jobs: only settings given on the command line or in the environment are
+# passed on; jobs/submit.sh has the GPU defaults.
+slurm: tools ## submit the sweep graph to Slurm: job array + dependent merge (jobs/submit.sh)
+	jobs/submit.sh $(foreach v,KERNELS N_SEQS PRESET DTYPE RUN_FLAGS,$(if $(filter command line environment,$(origin $(v))),$(v)='$($(v))'))
 
 clean: ## remove build outputs (never results/)
 	rm -rf $(BUILD) $(BIN) build-asan bin-asan
