@@ -1,0 +1,196 @@
+#!/bin/bash
+# jobs/submit.sh — submit the whole sweep graph to Slurm with one command:
+#   1. a job array of jobs/sweep.sbatch, one task (one GPU) per (kernel, n_seqs) slice
+#      whose CSV is not already in OUT/slices — so re-submitting re-runs only what is
+#      missing or failed;
+#   2. jobs/merge.sbatch, --dependency=afterok on the array and --kill-on-invalid-dep=yes:
+#      it aggregates, joins and plots once every task has succeeded, and is cancelled
+#      (never run) if any task fails.
+# It prints both job ids, how to watch them and where the results land.
+#
+#   jobs/submit.sh                                  # KERNELS="native tk" N_SEQS="32 64" PRESET=seed
+#   KERNELS=tk N_SEQS=32 ACCOUNT=cis000000p jobs/submit.sh
+#   jobs/submit.sh KERNELS=ref PRESET=quick --wait   # VAR=VALUE arguments work too
+#
+# Settings (environment or VAR=VALUE arguments):
+#   KERNELS     kernels, by commas or spaces         (native tk)
+#   N_SEQS      n_seqs values, by commas or spaces   (32 64)
+#   PRESET      gen-configs preset                   (seed)
+#   DTYPE, RUN_FLAGS  as for make: gen-configs --dtype, extra run-kernel options
+#   OUT         results folder, layout as `make results`  (results/h100: from GPUS' type)
+#   LOGS        folder of the job logs               (jobs/logs)
+#   PARTITION, ACCOUNT, TIME, GPUS   sbatch -p, -A, -t, --gpus for every job
+#                                    (default: the #SBATCH lines, i.e. Bridges-2 GPU-shared,
+#                                    h100-80:1, 30 min per slice, 10 min for the merge)
+#   ARRAY_LIMIT run at most this many slices at once (sbatch --array=...%N)
+#   MAIL_USER   mail this address when a job fails or the merge ends
+#   BIN         where the built tools are, as for make (bin)
+# Options: --wait (wait for the graph, then print jobs/status.sh's report and exit with its
+# status), --force (re-run every slice), --dry-run (print the sbatch commands only).
+# Exit: 0 submitted (with --wait: and everything succeeded), 1 failure, 2 usage.
+
+set -u -o pipefail
+SWEEP_PROG=submit.sh
+ROOT=$(cd "$(dirname "$0")/.." && pwd) || exit 1
+export SWEEP_ROOT=$ROOT
+# shellcheck source=jobs/lib.sh
+. "$ROOT/jobs/lib.sh"
+
+usage() {
+	echo "usage: jobs/submit.sh [VAR=VALUE...] [--wait] [--force] [--dry-run]   (VAR: KERNELS N_SEQS PRESET DTYPE RUN_FLAGS OUT LOGS PARTITION ACCOUNT TIME GPUS ARRAY_LIMIT MAIL_USER BIN)" >&2
+	exit 2
+}
+wait_for=0 force=0 dry=0
+for a in "$@"; do
+	case $a in
+	--wait) wait_for=1 ;;
+	--force) force=1 ;;
+	--dry-run) dry=1 ;;
+	-h | --help) usage ;;
+	KERNELS=* | N_SEQS=* | PRESET=* | DTYPE=* | RUN_FLAGS=* | OUT=* | LOGS=* | PARTITION=* | \
+		ACCOUNT=* | TIME=* | GPUS=* | ARRAY_LIMIT=* | MAIL_USER=* | BIN=*)
+		export "${a?}" ;;
+	*) echo "submit.sh: unknown argument '$a'" >&2; usage ;;
+	esac
+done
+# make passes empty variables through as empty strings: treat them as unset.
+kernels=$(list_words "${KERNELS:-native tk}")
+nseqs=$(list_words "${N_SEQS:-32 64}")
+preset=${PRESET:-seed}
+# Where `make results` on that GPU would write: results/h100 for --gpus=h100-80:1.
+out=${OUT:-results/$(results_name "${GPUS:-h100-80}")}
+logs=${LOGS:-jobs/logs}
+case $out in /*) ;; *) out=$ROOT/$out ;; esac
+case $logs in /*) ;; *) logs=$ROOT/$logs ;; esac
+
+check_lists "$kernels" "$nseqs"
+[[ $preset =~ ^[A-Za-z0-9_-]+$ ]] || sweep_die 2 "PRESET '$preset': expected seed or quick"
+[[ ${ARRAY_LIMIT:-1} =~ ^[1-9][0-9]*$ ]] || sweep_die 2 "ARRAY_LIMIT '$ARRAY_LIMIT': expected a positive integer"
+
+[ "$dry" -eq 1 ] || command -v sbatch >/dev/null 2>&1 ||
+	sweep_die 1 "sbatch not found: submit from a Slurm login node (without Slurm: 'make results')"
+
+# The tools must exist before any task starts; tasks never build (parallel builds in one
+# tree would race). Built with the cluster's modules, as the jobs will run them.
+if [ "$dry" -eq 0 ] && ! (sweep_tools "$ROOT") 2>/dev/null; then
+	sweep_say "building the tools first: make -C $ROOT"
+	# shellcheck disable=SC2086
+	(sweep_load_env "$ROOT" && make -C "$ROOT" ${BIN:+BIN="$BIN"} tools >&2) || sweep_die 1 "make failed: fix the build, then submit again"
+	sweep_tools "$ROOT"
+fi
+
+# A second graph for the same folder while the first still runs would run slices twice.
+if [ -f "$out/slurm/jobs.txt" ]; then
+	prev=$(sed -n 's/^\(array_job\|merge_job\)=\([0-9][0-9]*\)$/\2/p' "$out/slurm/jobs.txt" | paste -sd, -)
+	if [ -n "$prev" ] && [ -n "$(squeue -h -o %i -j "$prev" 2>/dev/null)" ]; then
+		sweep_die 1 "jobs $prev for $out are still queued or running: wait (jobs/status.sh $out) or scancel $prev"
+	fi
+fi
+
+# Which slices are missing? Done = the final CSV is there (see slice_done).
+read -r -a ks <<<"$kernels"
+read -r -a ns <<<"$nseqs"
+todo=() all=() done_=()
+for k in "${ks[@]}"; do
+	for n in "${ns[@]}"; do
+		all+=("$k:$n")
+		if [ "$force" -eq 0 ] && slice_done "$out/$(slice_name "$k" "$n").sweep.csv"; then
+			done_+=("$(slice_name "$k" "$n")")
+		else
+			todo+=("$k:$n")
+		fi
+	done
+done
+
+common=(--parsable --chdir="$ROOT" --export=ALL)
+[ -n "${PARTITION:-}" ] && common+=(--partition="$PARTITION")
+[ -n "${ACCOUNT:-}" ] && common+=(--account="$ACCOUNT")
+[ -n "${GPUS:-}" ] && common+=(--gpus="$GPUS")
+task_opts=() merge_opts=()
+[ -n "${TIME:-}" ] && task_opts+=(--time="$TIME")
+[ -n "${MAIL_USER:-}" ] && task_opts+=(--mail-user="$MAIL_USER" --mail-type=FAIL) &&
+	merge_opts+=(--mail-user="$MAIL_USER" "--mail-type=END,FAIL")
+
+# What the user asked for, with the defaults filled in, as one retypeable line.
+export SWEEP_SUBMIT_COMMAND
+SWEEP_SUBMIT_COMMAND="$(sweep_cmdline KERNELS="$kernels" N_SEQS="$nseqs" PRESET="$preset" ${DTYPE:+DTYPE="$DTYPE"} ${RUN_FLAGS:+RUN_FLAGS="$RUN_FLAGS"} OUT="$out" ${BIN:+BIN="$BIN"} jobs/submit.sh)"
+[ "$force" -eq 1 ] && SWEEP_SUBMIT_COMMAND="$SWEEP_SUBMIT_COMMAND --force"
+SWEEP_SUBMIT_COMMAND="$SWEEP_SUBMIT_COMMAND (in $ROOT)"
+export PRESET=$preset OUT=$out
+export SWEEP_MERGE_SLICES="${all[*]}"
+unset SWEEP_FORCE
+[ "$force" -eq 1 ] && export SWEEP_FORCE=1
+
+[ "$dry" -eq 1 ] || mkdir -p "$out/slurm" "$logs" || sweep_die 1 "cannot create $out or $logs"
+
+# sbatch_id PLACEHOLDER CMD...: run sbatch and print the job id; with --dry-run, print the
+# command and PLACEHOLDER instead.
+sbatch_id() {
+	local id
+	if [ "$dry" -eq 1 ]; then
+		{ sweep_cmdline "${@:2}"; echo; } >&2
+		echo "$1"
+		return 0
+	fi
+	shift
+	# The jobs record the exact sbatch command in their provenance.
+	id=$(SWEEP_COMMAND=$(sweep_cmdline "$@") "$@") || return 1
+	id=${id%%;*}
+	[[ $id =~ ^[0-9]+$ ]] || { sweep_say "unexpected sbatch output '$id'"; return 1; }
+	echo "$id"
+}
+
+array_id=''
+if [ "${#todo[@]}" -gt 0 ]; then
+	spec=0-$((${#todo[@]} - 1))${ARRAY_LIMIT:+%$ARRAY_LIMIT}
+	export SWEEP_SLICES="${todo[*]}"
+	array_id=$(sbatch_id ARRAY_ID sbatch "${common[@]}" "${task_opts[@]}" --array="$spec" \
+		--output="$logs/%x-%A_%a.out" "$ROOT/jobs/sweep.sbatch" --preset "$preset" -o "$out") ||
+		sweep_die 1 "submitting the array failed (see sbatch's message above)"
+	unset SWEEP_SLICES
+	dep=(--dependency=afterok:"$array_id" --kill-on-invalid-dep=yes)
+else
+	dep=()
+fi
+if ! merge_id=$(sbatch_id MERGE_ID sbatch "${common[@]}" "${merge_opts[@]}" "${dep[@]}" \
+	--output="$logs/%x-%j.out" "$ROOT/jobs/merge.sbatch" --preset "$preset" -o "$out"); then
+	[ -n "$array_id" ] && scancel "$array_id" 2>/dev/null
+	sweep_die 1 "submitting the merge job failed (array job ${array_id:-none} cancelled)"
+fi
+
+if [ "$dry" -eq 0 ]; then
+	{
+		echo "out=$out"
+		echo "preset=$preset"
+		echo "logs=$logs"
+		echo "array_job=$array_id"
+		echo "merge_job=$merge_id"
+		echo "slices=${todo[*]}"
+		echo "all_slices=${all[*]}"
+		echo "submitted=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+		echo "command=$SWEEP_SUBMIT_COMMAND"
+	} >"$out/slurm/jobs.txt.tmp.$$" && mv -f "$out/slurm/jobs.txt.tmp.$$" "$out/slurm/jobs.txt"
+	# A slice being re-run is not "failed" any more until its new attempt says so.
+	for sl in "${todo[@]}"; do rm -f "$out/slurm/$(slice_name "${sl%%:*}" "${sl#*:}").failed"; done
+fi
+
+names=()
+for sl in "${todo[@]}"; do names+=("$(slice_name "${sl%%:*}" "${sl#*:}")"); done
+if [ -n "$array_id" ]; then
+	echo "array job $array_id: ${#todo[@]} slice(s) to run: ${names[*]}${done_[*]:+; already done, skipped: ${done_[*]}}"
+	echo "merge job $merge_id: aggregates, joins and plots after every task of $array_id succeeds"
+else
+	echo "array job none: every slice is already done (${done_[*]})"
+	echo "merge job $merge_id: aggregates, joins and plots"
+fi
+echo "watch:   jobs/status.sh $out    (or: squeue -j ${array_id:+$array_id,}$merge_id)"
+echo "logs:    $logs/"
+echo "results: $out/ (KERNEL-nN.sweep.csv, .agg.csv, joined-nN.csv, plots/, provenance.txt)"
+[ "$dry" -eq 1 ] && exit 0
+[ "$wait_for" -eq 1 ] || exit 0
+
+# --wait: poll the queue until both jobs have left it (a job that can never start is
+# cancelled by --kill-on-invalid-dep, so this ends), then report.
+ids=${array_id:+$array_id,}$merge_id
+while [ -n "$(squeue -h -o %i -j "$ids" 2>/dev/null)" ]; do sleep 1; done
+exec "$ROOT/jobs/status.sh" "$out"
