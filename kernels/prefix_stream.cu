@@ -1,0 +1,731 @@
+/* prefix_stream.cu - "prefix_stream": shared-prefix decode attention that
+ * streams the prefix K/V once at the device's read bandwidth.
+ *
+ * Contract: kernels/attn.h (layouts, check/workspace/launch); the one
+ * online-softmax merge rule is softmax_merge_f from kernels/softmax_merge.h.
+ *
+ * ---------------------------------------------------------------------------
+ * Design
+ *   grid      n_heads x S CTAs; CTA (h, j) owns the contiguous chunk range
+ *             [j*C/S, (j+1)*C/S) of head h and ALL n_seqs queries, so every
+ *             K/V byte is read from DRAM exactly once.
+ *   pipeline  one stage = one chunk of one head = K tile + V tile, each a
+ *             contiguous 16 KB (bf16/fp16) in the chunk pool; cp.async 16 B
+ *             (LDGSTS.E.128), NSTAGE = 3 (4 when n_seqs > 64) stages, one
+ *             __syncthreads per chunk, 2 chunks in flight while one is used.
+ *             Shared tiles use the XOR-8 16-byte swizzle: ldmatrix is
+ *             conflict-free.
+ *   warps     NQG = ceil(n_seqs/16) query groups x KG key groups.  Warp
+ *             (qg, kg) owns query rows qg*16..+15 and keys
+ *             kg*64/KG..+64/KG-1 of every chunk:
+ *               n_seqs  1..32: KG = 4 (16 keys),  4 or 8 warps, 3 stages
+ *               n_seqs 33..64: KG = 2 (32 keys),  6 or 8 warps, 3 stages
+ *               n_seqs 65..256: KG = 1 (2 x 32 keys), 5..16 warps, 4 stages
+ *             QK^T and PV on tensor cores: mma.sync m16n8k16 (bf16 or fp16
+ *             in, fp32 accumulate), P kept in registers (S accumulators ->
+ *             A fragments), Q A-fragments re-read with ldmatrix, V with
+ *             ldmatrix.trans.  Online softmax per 16/32-key step through
+ *             softmax_merge_f; l kept per thread and summed over the quad
+ *             at the end.
+ *   merges    key groups of one CTA merge through shared memory (reusing
+ *             the stage buffers).  S == 1: the CTA writes the normalized
+ *             output.  S > 1: each CTA writes one fp32 partial (m, l,
+ *             o[128]) per query to the workspace, the S CTAs of a head meet
+ *             at a per-head arrive counter (the grid is one wave, launched
+ *             cooperatively so that waiting is safe), then CTA j merges
+ *             query rows [j*n/S, (j+1)*n/S) over the S partials.  One launch
+ *             per forward pass, no separate merge kernel.
+ *   splits    S is chosen from (n_heads, n_chunks, n_seqs, SM count,
+ *             CTAs/SM) by a small cost model (plan_splits): DRAM time of the
+ *             longest split at min(per-CTA rate, fair share) plus the
+ *             partial write/merge cost; H*S never exceeds one wave.
+ *             PREFIX_STREAM_SPLITS=N (environment, read once) or
+ *             prefix_stream_force_splits(N) override it for tuning.
+ *
+ * Bytes (bf16/fp16, per forward pass)
+ *   K/V read       blocks * 2 * 64 * 128 * 2 = blocks * 32 KiB (once)
+ *   Q read         n_seqs * n_heads * 256 B per split (L2-resident)
+ *   partials       S > 1 only: n_heads * S * n_seqs * 520 B written, read
+ *                  once (L2-resident at these sizes)
+ *   out written    n_seqs * n_heads * 512 B
+ *   floor          K/V bytes / ~3.0 TB/s:  16 blocks 0.52 MB -> 0.17 us
+ *                  (latency-bound), 4096 blocks 134 MB -> 45 us,
+ *                  65536 blocks 2.15 GB -> 716 us.
+ *
+ * Limits: chunk_size 64, d_head 128, n_seqs 1..256 (check() says so).
+ * The per-head counters are module globals that reset themselves at the end
+ * of every launch: do not run two S > 1 launches of this kernel concurrently
+ * (different streams) on one device.  workspace() and launch() must see the
+ * same current device.
+ *
+ * ---------------------------------------------------------------------------
+ * Versions (prediction written before the run, then the measurement)
+ *   v1  design above.  Predicted (H100, cold L2, n_seqs 32/64): >= 92% of
+ *       stream_read for >= 256 MB, ~75-85% at 4096 blocks, ~3-4 us at 16
+ *       blocks.  Measured (H100 80GB HBM3, cold, % of stream_read at the same
+ *       bytes): validation 448 runs ok (worst rel_err bf16 1.8e-3, fp16
+ *       2.5e-4).  n_seqs 32: 95-101% where the plan gave 256 CTAs
+ *       ((128,64) (256,128) (128,256) (256,256)), but 53% at (64,64) and
+ *       (64,128) where the model chose S = 1 (64 CTAs); 16 blocks 9.0 us.
+ *       n_seqs 64: 95-97% at 256 CTAs, 80% at 128 CTAs, 41% at 64.
+ *       Why: one CTA processes a chunk in ~1.35 us (n_seqs 32) / ~1.7 us
+ *       (64) whether K/V are hot or cold, i.e. it is issue/latency-bound
+ *       (~460 instructions per warp per chunk, ~96-160 KB of ldmatrix per
+ *       chunk), not DRAM-bound: ~24 GB/s per CTA, so < ~128 busy CTAs
+ *       cannot reach 3 TB/s; the model's 60 GB/s per CTA was 2.5x off.
+ *       S > 1 costs ~5-6 us more than S = 1 (cooperative launch + meeting).
+ *       The harness's host launch rate is ~4.4 us per launch (empty kernel,
+ *       this VM), stream_read at 0.5 MB takes 3.5 us: the 16-block floor.
+ */
+#include <cuda_runtime.h>
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "attn.h"
+#include "softmax_merge.h"
+
+#define PS_CHUNK 64
+#define PS_D 128
+#define PS_TILE_BYTES (PS_CHUNK * PS_D * 2)   /* 16 KiB: one chunk of K (or V) of one head */
+#define PS_STAGE_BYTES (2 * PS_TILE_BYTES)    /* K + V */
+#define PS_QGROUP_BYTES (16 * PS_D * 2)       /* 16 query rows */
+#define PS_MAX_SEQS 256
+#define PS_MAX_SPLIT_HEADS 4096               /* heads that may use S > 1 */
+#define PS_SCRATCH_WORDS 68                   /* m[2] l[2] o[64] per lane */
+
+/* per-head arrive/depart counters for S > 1; zero at load, reset by the last
+ * CTA of each head to leave. */
+__device__ unsigned int ps_head_ctr[PS_MAX_SPLIT_HEADS];
+
+struct ps_params {
+	const char *q, *k, *v;
+	float *out;
+	float *po;   /* [n_heads*S][n_seqs][128] unnormalized partial o */
+	float2 *pml; /* [n_heads*S][n_seqs] (m, l) */
+	int n_seqs, n_heads, n_chunks, nqg, splits;
+	float scale;
+};
+
+/* ---------------------------------------------------------------- PTX */
+static __device__ __forceinline__ uint32_t smem_u32(const void *p)
+{
+	return (uint32_t)__cvta_generic_to_shared(p);
+}
+
+static __device__ __forceinline__ void cp_async16(uint32_t dst, const void *src, int src_bytes)
+{
+	asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(src_bytes)
+		     : "memory");
+}
+
+static __device__ __forceinline__ void cp_async_commit(void)
+{
+	asm volatile("cp.async.commit_group;\n" ::: "memory");
+}
+
+template <int N> static __device__ __forceinline__ void cp_async_wait(void)
+{
+	asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
+}
+
+static __device__ __forceinline__ void ldsm_x4(uint32_t addr, uint32_t r[4])
+{
+	asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+		     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+		     : "r"(addr)
+		     : "memory");
+}
+
+static __device__ __forceinline__ void ldsm_x4_t(uint32_t addr, uint32_t r[4])
+{
+	asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+		     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+		     : "r"(addr)
+		     : "memory");
+}
+
+template <bool FP16>
+static __device__ __forceinline__ void mma16816(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1)
+{
+	if constexpr (FP16)
+		asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
+			     "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+			     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+			     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+	else
+		asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
+			     "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+			     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+			     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+template <bool FP16> static __device__ __forceinline__ uint32_t pack2(float lo, float hi)
+{
+	uint32_t r;
+	if constexpr (FP16) {
+		__half2 h = __floats2half2_rn(lo, hi);
+		r = *(uint32_t *)&h;
+	} else {
+		__nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
+		r = *(uint32_t *)&h;
+	}
+	return r;
+}
+
+static __device__ __forceinline__ unsigned ld_acquire_u32(const unsigned *p)
+{
+	unsigned v;
+	asm volatile("ld.acquire.gpu.global.u32 %0, [%1];\n" : "=r"(v) : "l"(p) : "memory");
+	return v;
+}
+
+/* byte offset of 16-byte column j of row r in a swizzled [rows][256 B] tile */
+static __device__ __forceinline__ uint32_t swz(int r, int j)
+{
+	return (uint32_t)(r * 256 + ((j ^ (r & 7)) << 4));
+}
+
+/* ---------------------------------------------------------------- kernel */
+/* KEYS: keys per online-softmax step of one warp; NSUB: steps per chunk per
+ * warp; KG = 64 / (KEYS*NSUB) key groups; NSTAGE: pipeline depth. */
+template <bool FP16, int KEYS, int NSUB, int NSTAGE>
+__global__ void __launch_bounds__(512) prefix_stream_kernel(const ps_params p)
+{
+	constexpr int KG = PS_CHUNK / (KEYS * NSUB);
+	constexpr int NT = KEYS / 8;  /* n8 tiles of scores per step */
+	constexpr int KK = KEYS / 16; /* k16 steps of PV per step */
+	extern __shared__ __align__(128) unsigned char smem[];
+
+	const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+	const int nthr = blockDim.x;
+	const int S = p.splits, H = p.n_heads, nqg = p.nqg, n_seqs = p.n_seqs;
+	const int h = blockIdx.x / S, split = blockIdx.x - h * S;
+	const int c0 = (int)((long long)split * p.n_chunks / S);
+	const int nk = (int)((long long)(split + 1) * p.n_chunks / S) - c0;
+	const int qg = warp % nqg, kgi = warp / nqg;
+
+	const uint32_t sbase = smem_u32(smem);
+	const uint32_t sq = sbase + NSTAGE * PS_STAGE_BYTES;
+
+	/* ---- Q (zero rows past n_seqs) joins the first cp.async group */
+	for (int i = tid; i < nqg * 16 * 16; i += nthr) {
+		const int r = i >> 4, j = i & 15;
+		const bool ok = r < n_seqs;
+		const char *src = p.q + (ok ? ((size_t)r * H + h) * (PS_D * 2) + j * 16 : 0);
+		cp_async16(sq + swz(r, j), src, ok ? 16 : 0);
+	}
+
+	const size_t head_off = (size_t)h * PS_TILE_BYTES;
+	const size_t chunk_stride = (size_t)H * PS_TILE_BYTES;
+	auto load_chunk = [&](int c, int stage) {
+		const char *ks = p.k + (size_t)c * chunk_stride + head_off;
+		const char *vs = p.v + (size_t)c * chunk_stride + head_off;
+		const uint32_t dst = sbase + stage * PS_STAGE_BYTES;
+#pragma unroll 4
+		for (int i = tid; i < 2 * PS_CHUNK * 16; i += nthr) {
+			const int kv = i >> 10, r = (i >> 4) & 63, j = i & 15;
+			const char *src = (kv ? vs : ks) + r * 256 + j * 16;
+			cp_async16(dst + kv * PS_TILE_BYTES + swz(r, j), src, 16);
+		}
+	};
+
+#pragma unroll
+	for (int st = 0; st < NSTAGE - 1; ++st) {
+		if (st < nk)
+			load_chunk(c0 + st, st);
+		cp_async_commit();
+	}
+
+	float o[16][4];
+#pragma unroll
+	for (int i = 0; i < 16; ++i)
+		o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
+	float m_r[2] = {-INFINITY, -INFINITY}, l_r[2] = {0.f, 0.f};
+
+	/* per-thread ldmatrix addresses.  Every row a lane addresses has
+	 * (row & 7) == (lane & 7), so with y = (lane & 7) >> 1 the swizzled
+	 * offset of 16-byte column 2*c + b is  t + 128*(c >> 2) + 32*((c & 3) ^ y),
+	 * t holding the row and the low column bit: one register per tile plus
+	 * zq[c & 3], the rest immediates. */
+	const int x0 = lane & 1, y = (lane & 7) >> 1;
+	uint32_t zq[4];
+#pragma unroll
+	for (int b = 0; b < 4; ++b)
+		zq[b] = (uint32_t)(32 * (b ^ y));
+	const uint32_t tq = sq + (uint32_t)((qg * 16 + (lane & 15)) * 256 + 16 * ((lane >> 4) ^ x0));
+	const uint32_t tk = (uint32_t)(((lane & 7) + ((lane >> 4) << 3)) * 256 + 16 * (((lane >> 3) & 1) ^ x0));
+	const uint32_t tv = (uint32_t)(((lane & 7) + (((lane >> 3) & 1) << 3)) * 256 + 16 * ((lane >> 4) ^ x0));
+	const float scale = p.scale;
+
+	for (int i = 0; i < nk; ++i) {
+		cp_async_wait<NSTAGE - 2>();
+		__syncthreads();
+		{
+			const int nc = i + NSTAGE - 1;
+			if (nc < nk)
+				load_chunk(c0 + nc, nc % NSTAGE);
+			cp_async_commit();
+		}
+		const uint32_t sk = sbase + (i % NSTAGE) * PS_STAGE_BYTES;
+		const uint32_t sv = sk + PS_TILE_BYTES;
+
+#pragma unroll 1
+		for (int sub = 0; sub < NSUB; ++sub) {
+			const int key0 = (kgi * NSUB + sub) * KEYS;
+			const uint32_t skk = sk + tk + key0 * 256, svv = sv + tv + key0 * 256;
+			float s[NT][4];
+#pragma unroll
+			for (int t = 0; t < NT; ++t)
+				s[t][0] = s[t][1] = s[t][2] = s[t][3] = 0.f;
+
+			/* S = Q K^T over d = 128 (8 k16 steps) */
+#pragma unroll
+			for (int ks = 0; ks < 8; ++ks) {
+				uint32_t a[4];
+				ldsm_x4(tq + zq[ks & 3] + 128 * (ks >> 2), a);
+#pragma unroll
+				for (int np = 0; np < NT / 2; ++np) {
+					uint32_t b[4];
+					ldsm_x4(skk + zq[ks & 3] + (128 * (ks >> 2) + 4096 * np), b);
+					mma16816<FP16>(s[2 * np], a, b[0], b[1]);
+					mma16816<FP16>(s[2 * np + 1], a, b[2], b[3]);
+				}
+			}
+
+			/* online softmax: tile state (mt, lt), merged into (m, l) */
+			float mt[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+			for (int t = 0; t < NT; ++t) {
+				s[t][0] *= scale;
+				s[t][1] *= scale;
+				s[t][2] *= scale;
+				s[t][3] *= scale;
+				mt[0] = fmaxf(mt[0], fmaxf(s[t][0], s[t][1]));
+				mt[1] = fmaxf(mt[1], fmaxf(s[t][2], s[t][3]));
+			}
+#pragma unroll
+			for (int r = 0; r < 2; ++r) {
+				mt[r] = fmaxf(mt[r], __shfl_xor_sync(0xffffffffu, mt[r], 1));
+				mt[r] = fmaxf(mt[r], __shfl_xor_sync(0xffffffffu, mt[r], 2));
+			}
+			float lt[2] = {0.f, 0.f};
+#pragma unroll
+			for (int t = 0; t < NT; ++t) {
+				s[t][0] = __expf(s[t][0] - mt[0]);
+				s[t][1] = __expf(s[t][1] - mt[0]);
+				s[t][2] = __expf(s[t][2] - mt[1]);
+				s[t][3] = __expf(s[t][3] - mt[1]);
+				lt[0] += s[t][0] + s[t][1];
+				lt[1] += s[t][2] + s[t][3];
+			}
+			float a1[2], a2[2];
+			softmax_merge_f(m_r[0], l_r[0], mt[0], lt[0], &m_r[0], &l_r[0], &a1[0], &a2[0]);
+			softmax_merge_f(m_r[1], l_r[1], mt[1], lt[1], &m_r[1], &l_r[1], &a1[1], &a2[1]);
+#pragma unroll
+			for (int t = 0; t < 16; ++t) {
+				o[t][0] *= a1[0];
+				o[t][1] *= a1[0];
+				o[t][2] *= a1[1];
+				o[t][3] *= a1[1];
+			}
+
+			/* O += P V (P from the score accumulators, scaled by a2) */
+#pragma unroll
+			for (int kk = 0; kk < KK; ++kk) {
+				uint32_t pa[4];
+				pa[0] = pack2<FP16>(s[2 * kk][0] * a2[0], s[2 * kk][1] * a2[0]);
+				pa[1] = pack2<FP16>(s[2 * kk][2] * a2[1], s[2 * kk][3] * a2[1]);
+				pa[2] = pack2<FP16>(s[2 * kk + 1][0] * a2[0], s[2 * kk + 1][1] * a2[0]);
+				pa[3] = pack2<FP16>(s[2 * kk + 1][2] * a2[1], s[2 * kk + 1][3] * a2[1]);
+#pragma unroll
+				for (int dp = 0; dp < 8; ++dp) {
+					uint32_t b[4];
+					ldsm_x4_t(svv + zq[dp & 3] + (128 * (dp >> 2) + 4096 * kk), b);
+					mma16816<FP16>(o[2 * dp], pa, b[0], b[1]);
+					mma16816<FP16>(o[2 * dp + 1], pa, b[2], b[3]);
+				}
+			}
+		}
+	}
+
+	cp_async_wait<0>();
+	__syncthreads(); /* stage buffers free from here on */
+
+#pragma unroll
+	for (int r = 0; r < 2; ++r) {
+		l_r[r] += __shfl_xor_sync(0xffffffffu, l_r[r], 1);
+		l_r[r] += __shfl_xor_sync(0xffffffffu, l_r[r], 2);
+	}
+
+	/* ---- merge the KG key groups of each query group (shared memory) */
+	if constexpr (KG > 1) {
+		float *scr = (float *)smem;
+		if (kgi > 0) {
+			float *w = scr + (size_t)((kgi - 1) * nqg + qg) * PS_SCRATCH_WORDS * 32;
+			w[0 * 32 + lane] = m_r[0];
+			w[1 * 32 + lane] = m_r[1];
+			w[2 * 32 + lane] = l_r[0];
+			w[3 * 32 + lane] = l_r[1];
+#pragma unroll
+			for (int t = 0; t < 16; ++t)
+#pragma unroll
+				for (int e = 0; e < 4; ++e)
+					w[(4 + t * 4 + e) * 32 + lane] = o[t][e];
+		}
+		__syncthreads();
+		if (kgi == 0) {
+#pragma unroll 1
+			for (int g = 1; g < KG; ++g) {
+				const float *w = scr + (size_t)((g - 1) * nqg + qg) * PS_SCRATCH_WORDS * 32;
+				float a1[2], a2[2];
+				softmax_merge_f(m_r[0], l_r[0], w[0 * 32 + lane], w[2 * 32 + lane], &m_r[0], &l_r[0],
+						&a1[0], &a2[0]);
+				softmax_merge_f(m_r[1], l_r[1], w[1 * 32 + lane], w[3 * 32 + lane], &m_r[1], &l_r[1],
+						&a1[1], &a2[1]);
+#pragma unroll
+				for (int t = 0; t < 16; ++t) {
+					o[t][0] = a1[0] * o[t][0] + a2[0] * w[(4 + t * 4 + 0) * 32 + lane];
+					o[t][1] = a1[0] * o[t][1] + a2[0] * w[(4 + t * 4 + 1) * 32 + lane];
+					o[t][2] = a1[1] * o[t][2] + a2[1] * w[(4 + t * 4 + 2) * 32 + lane];
+					o[t][3] = a1[1] * o[t][3] + a2[1] * w[(4 + t * 4 + 3) * 32 + lane];
+				}
+			}
+		}
+	}
+
+	/* ---- write: the final output (S == 1) or this split's partial */
+	if (kgi == 0) {
+#pragma unroll
+		for (int half = 0; half < 2; ++half) {
+			const int row = qg * 16 + (lane >> 2) + half * 8;
+			if (row >= n_seqs)
+				continue;
+			const int col = (lane & 3) * 2;
+			if (S == 1) {
+				const float inv = 1.f / l_r[half];
+				float *dst = p.out + ((size_t)row * H + h) * PS_D + col;
+#pragma unroll
+				for (int t = 0; t < 16; ++t)
+					*(float2 *)(dst + t * 8) = make_float2(o[t][2 * half] * inv, o[t][2 * half + 1] * inv);
+			} else {
+				const size_t pidx = ((size_t)h * S + split) * n_seqs + row;
+				float *dst = p.po + pidx * PS_D + col;
+#pragma unroll
+				for (int t = 0; t < 16; ++t)
+					*(float2 *)(dst + t * 8) = make_float2(o[t][2 * half], o[t][2 * half + 1]);
+				if ((lane & 3) == 0)
+					p.pml[pidx] = make_float2(m_r[half], l_r[half]);
+			}
+		}
+	}
+	if (S == 1)
+		return;
+
+	/* ---- meet the other S-1 CTAs of this head (all resident: cooperative
+	 * launch of one wave), then merge a slice of the query rows */
+	__syncthreads();
+	if (tid == 0) {
+		unsigned *ctr = &ps_head_ctr[h];
+		__threadfence();
+		atomicAdd(ctr, 1u);
+		while (ld_acquire_u32(ctr) < (unsigned)S)
+			__nanosleep(40);
+		__threadfence();
+		if (atomicAdd(ctr, 1u) == 2u * (unsigned)S - 1u)
+			atomicExch(ctr, 0u); /* last to leave: ready for the next launch */
+	}
+	__syncthreads();
+
+	const int r0 = (int)((long long)split * n_seqs / S);
+	const int R = (int)((long long)(split + 1) * n_seqs / S) - r0;
+	if (R <= 0)
+		return;
+	const int items = R * 32; /* (row, 4 columns) */
+	int G = nthr / items;     /* split groups merged in parallel, then combined */
+	if (G < 1)
+		G = 1;
+	if (G > S)
+		G = S;
+	const float4 *po4 = (const float4 *)p.po;
+	const size_t head_base = (size_t)h * S;
+	float *scr = (float *)smem;
+
+	for (int t = tid; t < items * G; t += nthr) {
+		const int g = t / items, it = t - g * items;
+		const int row = r0 + (it >> 5), d4 = it & 31;
+		float m = -INFINITY, l = 0.f;
+		float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
+		int sp = g;
+		for (; sp + 3 * G < S; sp += 4 * G) {
+			float2 ml[4];
+			float4 ov[4];
+#pragma unroll
+			for (int u = 0; u < 4; ++u) {
+				const size_t pidx = (head_base + sp + u * G) * n_seqs + row;
+				ml[u] = __ldcg(p.pml + pidx);
+				ov[u] = __ldcg(po4 + pidx * 32 + d4);
+			}
+#pragma unroll
+			for (int u = 0; u < 4; ++u) {
+				float a1, a2;
+				softmax_merge_f(m, l, ml[u].x, ml[u].y, &m, &l, &a1, &a2);
+				acc.x = a1 * acc.x + a2 * ov[u].x;
+				acc.y = a1 * acc.y + a2 * ov[u].y;
+				acc.z = a1 * acc.z + a2 * ov[u].z;
+				acc.w = a1 * acc.w + a2 * ov[u].w;
+			}
+		}
+		for (; sp < S; sp += G) {
+			const size_t pidx = (head_base + sp) * n_seqs + row;
+			const float2 ml = __ldcg(p.pml + pidx);
+			const float4 ov = __ldcg(po4 + pidx * 32 + d4);
+			float a1, a2;
+			softmax_merge_f(m, l, ml.x, ml.y, &m, &l, &a1, &a2);
+			acc.x = a1 * acc.x + a2 * ov.x;
+			acc.y = a1 * acc.y + a2 * ov.y;
+			acc.z = a1 * acc.z + a2 * ov.z;
+			acc.w = a1 * acc.w + a2 * ov.w;
+		}
+		if (G == 1) {
+			const float inv = 1.f / l;
+			*(float4 *)(p.out + ((size_t)row * H + h) * PS_D + d4 * 4) =
+				make_float4(acc.x * inv, acc.y * inv, acc.z * inv, acc.w * inv);
+		} else {
+			float *w = scr + (size_t)t * 6;
+			w[0] = m;
+			w[1] = l;
+			w[2] = acc.x;
+			w[3] = acc.y;
+			w[4] = acc.z;
+			w[5] = acc.w;
+		}
+	}
+	if (G > 1) { /* CTA-uniform */
+		__syncthreads();
+		for (int it = tid; it < items; it += nthr) {
+			const int row = r0 + (it >> 5), d4 = it & 31;
+			float m = -INFINITY, l = 0.f;
+			float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
+			for (int g = 0; g < G; ++g) {
+				const float *w = scr + (size_t)(g * items + it) * 6;
+				float a1, a2;
+				softmax_merge_f(m, l, w[0], w[1], &m, &l, &a1, &a2);
+				acc.x = a1 * acc.x + a2 * w[2];
+				acc.y = a1 * acc.y + a2 * w[3];
+				acc.z = a1 * acc.z + a2 * w[4];
+				acc.w = a1 * acc.w + a2 * w[5];
+			}
+			const float inv = 1.f / l;
+			*(float4 *)(p.out + ((size_t)row * H + h) * PS_D + d4 * 4) =
+				make_float4(acc.x * inv, acc.y * inv, acc.z * inv, acc.w * inv);
+		}
+	}
+}
+
+/* ---------------------------------------------------------------- host */
+typedef void (*ps_kernel_fn)(const ps_params);
+
+/* variant 0: n_seqs <= 32 (KG 4); 1: <= 64 (KG 2); 2: <= 256 (KG 1) */
+static const ps_kernel_fn ps_kernels[2][3] = {
+	{prefix_stream_kernel<false, 16, 1, 3>, prefix_stream_kernel<false, 32, 1, 3>,
+	 prefix_stream_kernel<false, 32, 2, 4>},
+	{prefix_stream_kernel<true, 16, 1, 3>, prefix_stream_kernel<true, 32, 1, 3>,
+	 prefix_stream_kernel<true, 32, 2, 4>},
+};
+static const int ps_kg[3] = {4, 2, 1};
+static const int ps_nstage[3] = {3, 3, 4};
+
+struct ps_plan {
+	int variant, nqg, warps, splits;
+	size_t smem;
+	int slots; /* co-resident CTAs of this shape on the device */
+};
+
+static int ps_forced_splits = -1; /* -1: read PREFIX_STREAM_SPLITS once */
+
+extern "C" void prefix_stream_force_splits(int s)
+{
+	ps_forced_splits = s > 0 ? s : 0;
+}
+
+static int forced_splits(void)
+{
+	if (ps_forced_splits < 0) {
+		const char *e = getenv("PREFIX_STREAM_SPLITS");
+		ps_forced_splits = e ? atoi(e) : 0;
+		if (ps_forced_splits < 0)
+			ps_forced_splits = 0;
+	}
+	return ps_forced_splits;
+}
+
+/* Split count for one wave of at most `slots` CTAs.  Model (microseconds):
+ * a CTA streams its ceil(C/S) chunks at min(R1, BW/(H*S)) (one CTA cannot
+ * use more than ~its bytes in flight / latency); S > 1 adds the partial
+ * write + merge read at L2 rates and the meeting. */
+static int plan_splits(int H, int C, int n_seqs, int slots)
+{
+	const double BW = 2.9e6, R1 = 6.0e4;    /* DRAM bytes/us: device, one CTA */
+	const double BWL2 = 8.0e6, R1L2 = 1.5e5; /* L2 bytes/us: device, one CTA */
+	const double T_MEET = 0.7;
+	if (H >= slots || H > PS_MAX_SPLIT_HEADS)
+		return 1;
+	int smax = slots / H;
+	if (smax > C)
+		smax = C;
+	int best = 1;
+	double tbest = 1e300;
+	for (int S = 1; S <= smax; ++S) {
+		const double n = (double)H * S;
+		const int k = (C + S - 1) / S;
+		double r = BW / n;
+		if (r > R1)
+			r = R1;
+		double t = k * (double)PS_STAGE_BYTES / r;
+		if (S > 1) {
+			double r2 = BWL2 / n;
+			if (r2 > R1L2)
+				r2 = R1L2;
+			t += T_MEET + 2.0 * n_seqs * (PS_D * 4 + 8) / r2;
+		}
+		if (t < tbest * 0.999) {
+			tbest = t;
+			best = S;
+		}
+	}
+	return best;
+}
+
+static int ps_make_plan(const struct attn_shape *s, struct ps_plan *pl)
+{
+	int dev = 0, sms = 0;
+	cudaError_t e = cudaGetDevice(&dev);
+	if (e != cudaSuccess)
+		return (int)e;
+	const int nqg = (s->n_seqs + 15) / 16;
+	const int v = nqg <= 2 ? 0 : nqg <= 4 ? 1 : 2;
+	pl->variant = v;
+	pl->nqg = nqg;
+	pl->warps = nqg * ps_kg[v];
+	pl->smem = (size_t)ps_nstage[v] * PS_STAGE_BYTES + (size_t)nqg * PS_QGROUP_BYTES;
+
+	/* occupancy per (device, dtype, variant, warps), cached */
+	static int occ_cache[16][2][3][17];
+	const int dt = s->dtype == ATTN_FP16;
+	int occ = dev < 16 ? occ_cache[dev][dt][v][pl->warps] : 0;
+	if (occ == 0) {
+		ps_kernel_fn fn = ps_kernels[dt][v];
+		const size_t smax = (size_t)ps_nstage[v] * PS_STAGE_BYTES + (size_t)(v == 0 ? 2 : v == 1 ? 4 : 16) * PS_QGROUP_BYTES;
+		e = cudaFuncSetAttribute((const void *)fn, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smax);
+		if (e != cudaSuccess)
+			return (int)e;
+		e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ, (const void *)fn, pl->warps * 32, pl->smem);
+		if (e != cudaSuccess)
+			return (int)e;
+		if (occ < 1)
+			return (int)cudaErrorInvalidConfiguration;
+		if (dev < 16)
+			occ_cache[dev][dt][v][pl->warps] = occ;
+	}
+	static int sm_cache[16];
+	sms = dev < 16 ? sm_cache[dev] : 0;
+	if (sms == 0) {
+		e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev);
+		if (e != cudaSuccess)
+			return (int)e;
+		if (dev < 16)
+			sm_cache[dev] = sms;
+	}
+	pl->slots = occ * sms;
+	int S = forced_splits();
+	if (S > 0) {
+		if (S > s->n_chunks)
+			S = s->n_chunks;
+		if ((long long)S * s->n_heads > pl->slots || s->n_heads > PS_MAX_SPLIT_HEADS)
+			S = s->n_heads > PS_MAX_SPLIT_HEADS ? 1 : (pl->slots / s->n_heads > 0 ? pl->slots / s->n_heads : 1);
+	} else {
+		S = plan_splits(s->n_heads, s->n_chunks, s->n_seqs, pl->slots);
+	}
+	pl->splits = S;
+	return 0;
+}
+
+static const char *ps_check(const struct attn_shape *s)
+{
+	if (s->chunk_size != PS_CHUNK)
+		return "prefix_stream: chunk_size must be 64";
+	if (s->d_head != PS_D)
+		return "prefix_stream: d_head must be 128";
+	if (s->n_seqs < 1 || s->n_seqs > PS_MAX_SEQS)
+		return "prefix_stream: n_seqs must be 1..256";
+	if (s->n_heads < 1 || s->n_chunks < 1)
+		return "prefix_stream: n_heads and n_chunks must be >= 1";
+	if (s->dtype != ATTN_BF16 && s->dtype != ATTN_FP16)
+		return "prefix_stream: dtype must be bf16 or fp16";
+	if ((long long)s->n_heads * s->n_chunks > 0x7fffffffLL)
+		return "prefix_stream: n_heads x n_chunks too large";
+	return NULL;
+}
+
+static size_t ps_workspace(const struct attn_shape *s)
+{
+	struct ps_plan pl;
+	if (ps_check(s) || ps_make_plan(s, &pl) != 0 || pl.splits <= 1)
+		return 0;
+	const size_t n = (size_t)s->n_heads * pl.splits * s->n_seqs;
+	return n * PS_D * sizeof(float) + n * sizeof(float2);
+}
+
+static int ps_launch(const struct attn_args *a, struct CUstream_st *stream)
+{
+	if (ps_check(&a->s))
+		return (int)cudaErrorInvalidValue;
+	struct ps_plan pl;
+	int e = ps_make_plan(&a->s, &pl);
+	if (e)
+		return e;
+	if ((((uintptr_t)a->q | (uintptr_t)a->k | (uintptr_t)a->v | (uintptr_t)a->out) & 15) != 0)
+		return (int)cudaErrorMisalignedAddress;
+	ps_params p;
+	p.q = (const char *)a->q;
+	p.k = (const char *)a->k;
+	p.v = (const char *)a->v;
+	p.out = a->out;
+	p.n_seqs = a->s.n_seqs;
+	p.n_heads = a->s.n_heads;
+	p.n_chunks = a->s.n_chunks;
+	p.nqg = pl.nqg;
+	p.splits = pl.splits;
+	p.scale = a->scale;
+	p.po = NULL;
+	p.pml = NULL;
+	const ps_kernel_fn fn = ps_kernels[a->s.dtype == ATTN_FP16][pl.variant];
+	const unsigned grid = (unsigned)a->s.n_heads * (unsigned)pl.splits;
+	cudaStream_t st = (cudaStream_t)stream;
+	if (pl.splits > 1) {
+		if (!a->work)
+			return (int)cudaErrorInvalidValue;
+		const size_t n = (size_t)a->s.n_heads * pl.splits * a->s.n_seqs;
+		p.po = (float *)a->work;
+		p.pml = (float2 *)((char *)a->work + n * PS_D * sizeof(float));
+		void *args[] = {(void *)&p};
+		cudaError_t ce = cudaLaunchCooperativeKernel((const void *)fn, dim3(grid), dim3(pl.warps * 32), args,
+							     pl.smem, st);
+		if (ce != cudaSuccess)
+			return (int)ce;
+	} else {
+		fn<<<grid, pl.warps * 32, pl.smem, st>>>(p);
+	}
+	return (int)cudaGetLastError();
+}
+
+extern "C" const struct attn_kernel attn_kernel_prefix_stream = {
+	"prefix_stream",
+	"own split-K prefix kernel: chunks streamed once per head with a cp.async pipeline, "
+	"mma.sync QK^T/PV, online softmax, fused cross-split merge",
+	ps_check,
+	ps_workspace,
+	ps_launch,
+};
