@@ -1,0 +1,101 @@
+/* merge.h - per-chunk partial attention states, and the kernel that merges them.
+ *
+ * A two-phase kernel (native, tk, any later split-K / cascade kernel) first
+ * writes P partial states per (seq, head), each over a disjoint subset of the
+ * keys (a chunk, a prefix, a suffix, ...), then calls attn_merge_launch() to
+ * fold them into the normalized fp32 output with the rule of softmax_merge.h.
+ *
+ * A partial state (softmax_merge.h's (m, l, o)), all fp32:
+ *   m    = max over its keys of the scaled score  q.k * scale  (natural-log
+ *          domain; a kernel that works in exp2 converts back: m = m2 * ln 2)
+ *   l    = sum over its keys of exp(score - m)
+ *   o[d] = sum over its keys of exp(score - m) * v[d]     (unnormalized)
+ *   An empty partial is m = -INFINITY, l = 0, o = 0 and merges as a no-op.
+ *
+ * Layout in the workspace (one allocation; row = one (part, head, seq)):
+ *   o  float [n_parts][n_heads][n_seqs][d_head]   at work
+ *   ml float [n_parts][n_heads][n_seqs][2]        (m, l) pairs, after o,
+ *                                                 256-byte aligned
+ * so the P partials that one (head, chunk) block writes for all n_seqs
+ * sequences are one contiguous, coalesced run of n_seqs * d_head floats.
+ *
+ * Output: out[n_seqs][n_heads][d_head] fp32 (attn.h's layout), every element
+ * written; a (seq, head) whose partials are all empty gets 0.
+ *
+ * The merge is launched as a programmatic dependent of the kernel enqueued
+ * before it on the stream (sm_90: its launch overlaps the producer's tail;
+ * griddepcontrol.wait holds it until the producer grid has completed and its
+ * writes are visible), so the producer needs no trigger of its own.
+ *
+ * Plain C so C host code can size and carve a workspace; the index helpers
+ * are also usable in device code.
+ */
+#ifndef MERGE_H
+#define MERGE_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifdef __CUDACC__
+#define ATTN_PARTIALS_FN static __host__ __device__ __forceinline__
+#else
+#define ATTN_PARTIALS_FN static inline
+#endif
+
+struct attn_partials {
+	float *o;  /* [n_parts][n_heads][n_seqs][d_head] unnormalized outputs */
+	float *ml; /* [n_parts][n_heads][n_seqs][2]      (m, l) */
+	int n_parts, n_heads, n_seqs, d_head;
+};
+
+/* Byte offset of ml inside the workspace (o's bytes rounded up to 256). */
+ATTN_PARTIALS_FN size_t attn_partials_ml_offset(int n_parts, int n_heads, int n_seqs,
+						 int d_head)
+{
+	size_t ob = (size_t)n_parts * n_heads * n_seqs * d_head * sizeof(float);
+	return (ob + 255) & ~(size_t)255;
+}
+
+/* Workspace bytes for P partials of every (seq, head). */
+ATTN_PARTIALS_FN size_t attn_partials_bytes(int n_parts, int n_heads, int n_seqs, int d_head)
+{
+	return attn_partials_ml_offset(n_parts, n_heads, n_seqs, d_head) +
+	       (size_t)n_parts * n_heads * n_seqs * 2 * sizeof(float);
+}
+
+/* The partials view of a workspace of attn_partials_bytes() bytes. */
+ATTN_PARTIALS_FN struct attn_partials attn_partials_at(void *work, int n_parts, int n_heads,
+							int n_seqs, int d_head)
+{
+	struct attn_partials p;
+	p.o = (float *)work;
+	p.ml = (float *)((char *)work +
+			 attn_partials_ml_offset(n_parts, n_heads, n_seqs, d_head));
+	p.n_parts = n_parts;
+	p.n_heads = n_heads;
+	p.n_seqs = n_seqs;
+	p.d_head = d_head;
+	return p;
+}
+
+/* Row index of (part, head, seq): o row at o + row*d_head, (m, l) at ml + 2*row. */
+ATTN_PARTIALS_FN size_t attn_partials_row(const struct attn_partials *p, int part, int head,
+					  int seq)
+{
+	return ((size_t)part * p->n_heads + head) * p->n_seqs + seq;
+}
+
+/* Enqueues the merge: out[s][h][:] = (merged o) / (merged l) for every (s, h).
+ * Needs d_head % 4 == 0 and n_parts >= 1 (else cudaErrorInvalidValue).
+ * Returns a cudaError_t (0 = cudaSuccess), the launch's error included. */
+struct CUstream_st;
+int attn_merge_launch(const struct attn_partials *p, float *out, struct CUstream_st *stream);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,304 @@
+/* native.cu - ChunkAttention's two-phase design (chunk-first + merge), in CUDA C.
+ *
+ * Idea (microsoft/chunk-attention, arXiv 2402.15220; re-written, not copied):
+ * the chunk-first kernel runs one block of 128 threads (4 warps) per
+ * (head, chunk) of the shared prefix, grid (n_heads, n_chunks).  The block
+ * loads the chunk's K and V ([64][128] each) into shared memory with plain
+ * 16-byte loads, then takes the queries of all n_seqs sequences in tiles of
+ * 64 (one 16-row WMMA tile per warp, zero-padded past n_seqs): S = Q K^T with
+ * nvcuda::wmma 16x16x16 (fp32 accumulate) into shared memory, a row softmax
+ * over the chunk's 64 keys there (P written back as bf16/fp16), O = P V with
+ * WMMA, O staged through shared memory and written as the chunk's partial
+ * (m, l, unnormalized o) in fp32, coalesced (merge.h layout).  The second,
+ * seq-first phase is merge.cu, shared with tk.cu.
+ *
+ * This is the baseline the tk kernel is measured against, so it is kept
+ * close to the original design: synchronous loads (no copy/compute overlap
+ * inside a block), WMMA through shared memory (S and O round-trip through
+ * shared memory), 86 KB of shared memory -> 2 blocks per SM.  Rows of K, V
+ * and Q are padded by 16 bytes (ldm 136) so WMMA's loads avoid the 8-way
+ * bank conflicts of a 256-byte row stride.
+ *
+ * Build: nvcc -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -c kernels/native.cu
+ *        234 (bf16) / 168 (fp16) registers, 0 spills, 86 KB dynamic shared memory.
+ *
+ * Measured (H100 80GB HBM3, SM 1980 MHz, bf16; one forward pass = this
+ * kernel + merge.cu, median of per-launch CUDA events, L2 cold; same inputs
+ * and rel_err bounds as tk.cu's table, which also lists these next to tk):
+ *   n_seqs 32:  4 x 4 0.0113 ms, 64 x 64 0.1527 ms, 256 x 256 2.060 ms
+ *   n_seqs 64:  4 x 4 0.0117 ms, 64 x 64 0.2065 ms, 256 x 256 3.227 ms
+ *               (fp16 64 x 64: 0.1929 ms; n_seqs 256, 64 x 64: 0.6606 ms)
+ *   The merge is 0.048 ms of the 0.2065; the chunk-first kernel alone about
+ *   0.158 ms (ncu: 45% of DRAM peak).  The course project's native
+ *   chunk-first kernel (no merge, zero inputs): 0.1969 ms at 64 x 64.
+ */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <mma.h>
+#include <stdint.h>
+
+#include "attn.h"
+#include "merge.h"
+
+/* ---- compile-time configuration ----------------------------------------- */
+#define NV_CHUNK 64                  /* keys per chunk */
+#define NV_D 128                     /* head dimension */
+#define NV_WARPS 4
+#define NV_THREADS (NV_WARPS * 32)   /* 128, as ChunkAttention */
+#define NV_WM 16                     /* WMMA tile: 16x16x16 */
+#define NV_QT (NV_WARPS * NV_WM)     /* query rows per tile: one 16-row tile per warp */
+#define NV_LDT (NV_D + 8)            /* K, V, Q row stride (elements): +16 B vs bank conflicts */
+#define NV_LDS (NV_CHUNK + 4)        /* S row stride (floats) */
+#define NV_LDP (NV_CHUNK + 8)        /* P row stride (elements) */
+#define NV_LDO (NV_D + 4)            /* O staging row stride (floats) */
+/* shared memory map (bytes) */
+#define NV_SM_K 0
+#define NV_SM_V (NV_SM_K + NV_CHUNK * NV_LDT * 2)
+#define NV_SM_Q (NV_SM_V + NV_CHUNK * NV_LDT * 2)
+#define NV_SM_W (NV_SM_Q + NV_QT * NV_LDT * 2)  /* per-warp scratch from here */
+#define NV_W_S 0                                 /* S fp32 [16][NV_LDS] */
+#define NV_W_P (NV_WM * NV_LDS * 4)              /* P T [16][NV_LDP], after S */
+#define NV_W_BYTES (NV_WM * NV_LDO * 4)          /* O staging [16][NV_LDO] fp32 overlays S, P */
+#define NV_SMEM_BYTES (NV_SM_W + NV_WARPS * NV_W_BYTES)
+
+static_assert(NV_CHUNK % NV_WM == 0 && NV_D % NV_WM == 0, "whole WMMA tiles");
+static_assert(NV_LDT % 8 == 0 && NV_LDP % 8 == 0 && NV_LDS % 4 == 0 && NV_LDO % 4 == 0,
+	      "WMMA ldm: multiple of 16 bytes");
+static_assert((NV_WM * NV_LDT * 2) % 32 == 0 && (NV_WM * NV_LDP * 2) % 32 == 0 &&
+		      (NV_WM * NV_LDS * 4) % 32 == 0 && (NV_WM * NV_LDO * 4) % 32 == 0,
+	      "WMMA tile pointers 32-byte aligned");
+static_assert(NV_W_P + NV_WM * NV_LDP * 2 <= NV_W_BYTES, "S and P fit under the O staging");
+static_assert(NV_SM_W % 128 == 0 && NV_W_BYTES % 128 == 0, "aligned scratch");
+static_assert(NV_SMEM_BYTES <= 113 * 1024, "2 blocks per 228 KB SM");
+static_assert(NV_THREADS == 2 * 64, "softmax: two lanes per row of a 16-row tile");
+
+/* ---- parameters ------------------------------------------------------------ */
+struct native_params {
+	const void *q;    /* [S][H][128] T */
+	const void *k;    /* [C][H][64][128] T */
+	const void *v;    /* [C][H][64][128] T */
+	float *po;        /* partials o  [C][H][S][128] (merge.h) */
+	float *pml;       /* partials ml [C][H][S][2] */
+	int n_seqs, n_heads, n_chunks;
+	float scale;
+};
+
+/* ---- device helpers -------------------------------------------------------- */
+template <typename T> static __device__ __forceinline__ T to_t(float x);
+template <> __device__ __forceinline__ __nv_bfloat16 to_t<__nv_bfloat16>(float x)
+{
+	return __float2bfloat16_rn(x);
+}
+template <> __device__ __forceinline__ __half to_t<__half>(float x)
+{
+	return __float2half_rn(x);
+}
+
+/* rows [0, n) of 128 elements, src row r at src + r*stride, into a padded tile;
+ * rows [valid, n) are zero.  All 128 threads. */
+template <typename T, int ROWS>
+static __device__ __forceinline__ void load_rows(T *dst, const T *src, size_t stride, int valid)
+{
+	uint4 buf[ROWS * 16 / NV_THREADS];
+#pragma unroll
+	for (int j = 0; j < ROWS * 16 / NV_THREADS; j++) {
+		int i = threadIdx.x + NV_THREADS * j, row = i >> 4, ch = i & 15;
+		buf[j] = row < valid ? __ldg((const uint4 *)(src + row * stride + ch * 8))
+				     : make_uint4(0, 0, 0, 0);
+	}
+#pragma unroll
+	for (int j = 0; j < ROWS * 16 / NV_THREADS; j++) {
+		int i = threadIdx.x + NV_THREADS * j, row = i >> 4, ch = i & 15;
+		*(uint4 *)(dst + row * NV_LDT + ch * 8) = buf[j];
+	}
+}
+
+/* the chunk's K and V, [64][128] each, contiguous: all 16 loads of a thread
+ * are issued before the first store.  All 128 threads. */
+template <typename T>
+static __device__ __forceinline__ void load_kv(T *dk, T *dv, const T *k, const T *v)
+{
+	constexpr int N = NV_CHUNK * 16 / NV_THREADS;
+	uint4 bk[N], bv[N];
+#pragma unroll
+	for (int j = 0; j < N; j++) {
+		int i = threadIdx.x + NV_THREADS * j;
+		bk[j] = __ldg((const uint4 *)k + i);
+		bv[j] = __ldg((const uint4 *)v + i);
+	}
+#pragma unroll
+	for (int j = 0; j < N; j++) {
+		int i = threadIdx.x + NV_THREADS * j, row = i >> 4, ch = i & 15;
+		*(uint4 *)(dk + row * NV_LDT + ch * 8) = bk[j];
+		*(uint4 *)(dv + row * NV_LDT + ch * 8) = bv[j];
+	}
+}
+
+/* ---- kernel ---------------------------------------------------------------- */
+template <typename T>
+__global__ void __launch_bounds__(NV_THREADS, 2) native_kernel(const struct native_params p)
+{
+	using namespace nvcuda;
+	extern __shared__ __align__(128) unsigned char smem[];
+	T *sK = (T *)(smem + NV_SM_K);
+	T *sV = (T *)(smem + NV_SM_V);
+	T *sQ = (T *)(smem + NV_SM_Q);
+	const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+	unsigned char *wbuf = smem + NV_SM_W + warp * NV_W_BYTES;
+	float *sS = (float *)(wbuf + NV_W_S);
+	T *sP = (T *)(wbuf + NV_W_P);
+	float *sO = (float *)wbuf;
+
+	const int h = blockIdx.x, c = blockIdx.y;
+	const int S = p.n_seqs, H = p.n_heads;
+	const size_t kv_off = ((size_t)c * H + h) * NV_CHUNK * NV_D;
+	load_kv<T>(sK, sV, (const T *)p.k + kv_off, (const T *)p.v + kv_off);
+	const T *qh = (const T *)p.q + (size_t)h * NV_D;
+	const size_t q_stride = (size_t)H * NV_D;
+	const size_t part_row0 = ((size_t)c * H + h) * S;
+
+	for (int t0 = 0; t0 < S; t0 += NV_QT) {
+		__syncthreads(); /* previous tile's Q reads are done (first: nothing) */
+		load_rows<T, NV_QT>(sQ, qh + (size_t)t0 * q_stride, q_stride, S - t0);
+		__syncthreads(); /* K, V, Q in */
+		const int s0 = t0 + warp * NV_WM;
+		if (s0 >= S)
+			continue;
+
+		/* S = Q K^T (16 x 64) */
+		for (int n = 0; n < NV_CHUNK / NV_WM; n++) {
+			wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+			wmma::fill_fragment(acc, 0.0f);
+#pragma unroll
+			for (int kk = 0; kk < NV_D / NV_WM; kk++) {
+				wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> fa;
+				wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::col_major> fb;
+				wmma::load_matrix_sync(fa, sQ + warp * NV_WM * NV_LDT + kk * NV_WM,
+						       NV_LDT);
+				wmma::load_matrix_sync(fb, sK + n * NV_WM * NV_LDT + kk * NV_WM,
+						       NV_LDT);
+				wmma::mma_sync(acc, fa, fb, acc);
+			}
+			wmma::store_matrix_sync(sS + n * NV_WM, acc, NV_LDS, wmma::mem_row_major);
+		}
+		__syncwarp();
+
+		/* softmax: lane owns half a row (32 keys) of row lane/2 */
+		const int r = lane >> 1, half = lane & 1;
+		float *srow = sS + r * NV_LDS + half * (NV_CHUNK / 2);
+		float mx = -INFINITY;
+#pragma unroll
+		for (int j = 0; j < NV_CHUNK / 2; j++)
+			mx = fmaxf(mx, srow[j] * p.scale);
+		mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+		float l = 0.0f;
+		T *prow = sP + r * NV_LDP + half * (NV_CHUNK / 2);
+#pragma unroll
+		for (int j = 0; j < NV_CHUNK / 2; j++) {
+			float e = __expf(srow[j] * p.scale - mx);
+			l += e;
+			prow[j] = to_t<T>(e);
+		}
+		l += __shfl_xor_sync(0xffffffffu, l, 1);
+		__syncwarp();
+
+		/* O = P V (16 x 128) */
+		wmma::fragment<wmma::accumulator, 16, 16, 16, float> oacc[NV_D / NV_WM];
+#pragma unroll
+		for (int n = 0; n < NV_D / NV_WM; n++)
+			wmma::fill_fragment(oacc[n], 0.0f);
+#pragma unroll
+		for (int kk = 0; kk < NV_CHUNK / NV_WM; kk++) {
+			wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> fa;
+			wmma::load_matrix_sync(fa, sP + kk * NV_WM, NV_LDP);
+#pragma unroll
+			for (int n = 0; n < NV_D / NV_WM; n++) {
+				wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major> fb;
+				wmma::load_matrix_sync(fb, sV + kk * NV_WM * NV_LDT + n * NV_WM,
+						       NV_LDT);
+				wmma::mma_sync(oacc[n], fa, fb, oacc[n]);
+			}
+		}
+		__syncwarp(); /* P and S reads done: O staging overlays them */
+#pragma unroll
+		for (int n = 0; n < NV_D / NV_WM; n++)
+			wmma::store_matrix_sync(sO + n * NV_WM, oacc[n], NV_LDO, wmma::mem_row_major);
+		__syncwarp();
+
+		/* partial: 16 rows x 512 bytes, one row per iteration, float4 per lane */
+		const int rows = S - s0 < NV_WM ? S - s0 : NV_WM;
+		for (int rr = 0; rr < rows; rr++)
+			*(float4 *)(p.po + (part_row0 + s0 + rr) * NV_D + lane * 4) =
+				*(const float4 *)(sO + rr * NV_LDO + lane * 4);
+		if (half == 0 && r < rows)
+			*(float2 *)(p.pml + 2 * (part_row0 + s0 + r)) = make_float2(mx, l);
+	}
+}
+
+/* ---- host launcher --------------------------------------------------------- */
+static const char *native_check(const struct attn_shape *s)
+{
+	if (s->chunk_size != NV_CHUNK)
+		return "native supports chunk_size 64 only";
+	if (s->d_head != NV_D)
+		return "native supports d_head 128 only";
+	if (s->dtype != ATTN_BF16 && s->dtype != ATTN_FP16)
+		return "native supports dtype bf16 and fp16 only";
+	if (s->n_seqs < 1 || s->n_heads < 1 || s->n_chunks < 1)
+		return "native needs n_seqs, n_heads, n_chunks >= 1";
+	if (s->n_chunks > 65535)
+		return "native supports n_chunks <= 65535 (grid y)";
+	return NULL;
+}
+
+static size_t native_workspace(const struct attn_shape *s)
+{
+	return attn_partials_bytes(s->n_chunks, s->n_heads, s->n_seqs, s->d_head);
+}
+
+template <typename T>
+static cudaError_t native_enqueue(const struct native_params *p, dim3 grid, cudaStream_t st)
+{
+	cudaError_t e = cudaFuncSetAttribute(native_kernel<T>,
+					     cudaFuncAttributeMaxDynamicSharedMemorySize,
+					     NV_SMEM_BYTES);
+	if (e != cudaSuccess)
+		return e;
+	native_kernel<T><<<grid, NV_THREADS, NV_SMEM_BYTES, st>>>(*p);
+	return cudaGetLastError();
+}
+
+static int native_launch(const struct attn_args *a, struct CUstream_st *stream)
+{
+	const struct attn_shape *s = &a->s;
+	if (native_check(s) != NULL || a->work == NULL)
+		return (int)cudaErrorInvalidValue;
+	struct attn_partials pp =
+		attn_partials_at(a->work, s->n_chunks, s->n_heads, s->n_seqs, s->d_head);
+	struct native_params p;
+	p.q = a->q;
+	p.k = a->k;
+	p.v = a->v;
+	p.po = pp.o;
+	p.pml = pp.ml;
+	p.n_seqs = s->n_seqs;
+	p.n_heads = s->n_heads;
+	p.n_chunks = s->n_chunks;
+	p.scale = a->scale;
+	dim3 grid((unsigned)s->n_heads, (unsigned)s->n_chunks);
+	cudaStream_t st = (cudaStream_t)stream;
+	cudaError_t e = s->dtype == ATTN_BF16 ? native_enqueue<__nv_bfloat16>(&p, grid, st)
+					      : native_enqueue<__half>(&p, grid, st);
+	if (e != cudaSuccess)
+		return (int)e;
+	return attn_merge_launch(&pp, a->out, stream);
+}
+
+extern "C" const struct attn_kernel attn_kernel_native = {
+	"native",
+	"ChunkAttention chunk-first (WMMA 16x16x16, 4 warps) + merge",
+	native_check,
+	native_workspace,
+	native_launch,
+};

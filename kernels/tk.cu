@@ -1,0 +1,539 @@
+/* tk.cu - the seed's "4-warp" chunk-first kernel, hand-written (no ThunderKittens).
+ *
+ * Idea: one block of 4 warps per (head, chunk) of the shared prefix, grid
+ * (n_heads, n_chunks), as in the course project's 4-warp configuration.  Two
+ * load-assist warps stream the first Q tiles, then K, then V into shared
+ * memory with cp.async (16-byte copies into XOR-swizzled 256-byte rows, so
+ * neither the copies nor ldmatrix hit bank conflicts), each in its own commit
+ * group, and signal each landing through a named barrier (bar.arrive by the
+ * loaders, bar.sync by the consumers): the compute warps start Q K^T as soon
+ * as Q and K are in while V is still on its way.  Two compute warps each own
+ * a 16-query m-tile of a 32-query tile: Q K^T with mma.sync m16n8k16 (fp32
+ * accumulators), the softmax on those accumulators in registers (exp2, quad
+ * shuffles), P re-packed in registers as the A operand of P V (no shared-
+ * memory round trip), then the unnormalized o and (m, l) go from registers
+ * straight to the partials workspace (merge.h layout; a quad writes 32
+ * contiguous bytes of a row, whole sectors).  Query tiles past the first
+ * TK_NQBUF are fetched by each compute warp itself, for its own 16 rows only,
+ * right after its Q K^T of the tile two back, so any n_seqs runs in 48 KB.
+ * merge.cu then folds the n_chunks partials of each (seq, head).
+ *
+ * Details that matter:
+ *  - 48 KB of shared memory (K 16 + V 16 + 2 x Q 8) and 128 registers ->
+ *    4 blocks per SM; other blocks' loads overlap a block's compute/stores.
+ *  - roles alternate with the block's parity (compute = warps 0,1 or 2,3) so
+ *    all four SM sub-partitions' tensor cores get compute warps.
+ *  - K/V copies carry an L2 evict_first hint, and the merge reads partials
+ *    evict_first too: the partials written last are still in L2 for it.
+ *  - padding rows (n_seqs not a multiple of 16) are zero-filled through
+ *    cp.async's src-size operand; m-tiles without a real row are skipped.
+ *
+ * Bytes at n_seqs = 64, 64 heads x 64 chunks (4096 blocks): K+V 134 MB read,
+ * fp32 partials 136 MB written and read back by the merge, 2 MB out: 408 MB,
+ * a floor of 137 us at the 2.98 TB/s a device copy reaches on this H100
+ * (K/V alone: 45 us).  At n_seqs = 32 the floor is 91 us.
+ *
+ * Build: nvcc -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -c kernels/tk.cu
+ *        (plain sm_90 builds too: mma.sync, ldmatrix, cp.async, createpolicy)
+ *        128 registers, 0 spills, 48 KB dynamic shared memory.
+ *
+ * Measured (H100 80GB HBM3, SM 1980 MHz, bf16 unless noted; one forward pass
+ * = this kernel + merge, median of per-launch CUDA events, K/V rotated over
+ * >300 MB of copies so L2 is cold; rel_err vs fp64 <= 2.0e-3 bf16, 2.4e-4 fp16
+ * over n_seqs 1..256, n_chunks 1..64, n_heads 1..32):
+ *   n_seqs  heads x chunks  tk ms    native ms  tk/native  tk all-bytes GB/s
+ *     32       4 x 4        0.0083   0.0113     1.36
+ *     32      64 x 64       0.0977   0.1527     1.56       2780
+ *     32     256 x 256      1.477    2.060      1.39       2933
+ *     64       4 x 4        0.0094   0.0117     1.24
+ *     64      64 x 64       0.1438   0.2065     1.44       2844
+ *     64     256 x 256      2.252    3.227      1.43       2894
+ *     64      64 x 64 fp16  0.1631   0.1929     1.18
+ *    256      64 x 64       0.4498   0.6606     1.47
+ *      1      64 x 64       0.0609
+ *   The merge alone is 0.049 ms of the 0.144 (n_seqs 64, 64 x 64); ncu puts
+ *   this kernel at 76% of DRAM peak (98 us at its locked 1.43 GHz clock).
+ *   The course project's final TK chunk-first kernel, without any merge, on
+ *   all-zero inputs, L2-hot for small grids: 0.0076 / 0.1254 / 1.849 ms at
+ *   4 x 4 / 64 x 64 / 256 x 256, n_seqs 64.  This kernel alone (forward pass
+ *   minus merge) is about 0.095 ms at 64 x 64.
+ *
+ * Tried (same card, same harness):
+ *  - the loaders also refilled Q tiles t >= 2 behind an "empty" named
+ *    barrier: same speed, but compute-sanitizer racecheck and synccheck
+ *    report the cross-warp reuse; compute warps refilling their own rows is
+ *    clean under memcheck, racecheck and synccheck.
+ *  - one Q buffer + P V in 2 or 4 d-slices (40 KB, 96 registers, 5 blocks
+ *    per SM; TK_NQBUF=1, TK_PV_SPLIT): 1-3% slower, small spills; the SM was
+ *    not short of resident blocks.
+ *  - head-major block order (TK_HEAD_MAJOR=1): 0.1453 vs 0.1436 ms.
+ *  - merge loads without evict_first (MERGE_EVICT_FIRST=0, head-major
+ *    build): 0.1516 vs 0.1453 ms.  K/V without evict_first
+ *    (TK_KV_EVICT_FIRST=0), measured before the merge had its hint: no change.
+ *  - an early griddepcontrol.launch_dependents for the merge: no gain.
+ */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <stdint.h>
+
+#include "attn.h"
+#include "merge.h"
+
+/* ---- compile-time configuration ----------------------------------------- */
+#define TK_CHUNK 64          /* keys per chunk (attn_shape.chunk_size) */
+#define TK_D 128             /* head dimension */
+#define TK_THREADS 128       /* 2 compute + 2 load-assist warps */
+#define TK_MT 16             /* query rows per compute warp (one mma m-tile) */
+#define TK_QT (2 * TK_MT)    /* query rows per Q tile: both compute warps */
+#ifndef TK_NQBUF
+#define TK_NQBUF 2           /* Q tile buffers: 2 -> 48 KB, 4 blocks/SM; 1 -> 40 KB, 5 */
+#endif
+#ifndef TK_PV_SPLIT
+#define TK_PV_SPLIT 1        /* P V in this many d-slices (2, 4: fewer accumulators) */
+#endif
+#define TK_ROW_BYTES (TK_D * 2)
+#define TK_SMEM_V (TK_CHUNK * TK_ROW_BYTES)
+#define TK_SMEM_Q (2 * TK_CHUNK * TK_ROW_BYTES)
+#define TK_SMEM_BYTES (TK_SMEM_Q + TK_NQBUF * TK_QT * TK_ROW_BYTES)
+#define TK_BLOCKS_PER_SM (TK_NQBUF == 1 ? 5 : 4)
+#ifndef TK_HEAD_MAJOR
+#define TK_HEAD_MAJOR 0      /* 1: block order = all chunks of a head together (1-3% slower) */
+#endif
+#ifndef TK_KV_EVICT_FIRST
+#define TK_KV_EVICT_FIRST 1  /* L2 evict_first hint on K/V copies */
+#endif
+
+static_assert(TK_D == 128 && TK_ROW_BYTES == 256,
+	      "swizzle assumes 16 chunks of 16 bytes per row");
+static_assert(TK_CHUNK % 16 == 0 && TK_D % 16 == 0, "mma m16n8k16 tiles");
+static_assert((TK_CHUNK * TK_D / 8) % 64 == 0 && (TK_QT * TK_D / 8) % 64 == 0,
+	      "two load warps copy whole 16-byte pieces, the same count each");
+static_assert(TK_BLOCKS_PER_SM * (TK_SMEM_BYTES + 1024) <= 228 * 1024,
+	      "shared memory (+1 KB reserved per block) for TK_BLOCKS_PER_SM blocks per SM");
+static_assert(TK_NQBUF == 1 || TK_NQBUF == 2, "load warps fill tiles 0..TK_NQBUF-1");
+static_assert(TK_PV_SPLIT == 1 || TK_PV_SPLIT == 2 || TK_PV_SPLIT == 4,
+	      "d-slices of whole 16-column ldmatrix pairs");
+
+/* named barriers (0 is __syncthreads); each: 64 arrive + 64 sync = 128 */
+enum { BAR_FULLQ0 = 1, BAR_FULLQ1 = 2, BAR_K = 3, BAR_V = 4 };
+
+/* ---- parameters ------------------------------------------------------------ */
+struct tk_params {
+	const void *q;    /* [S][H][128] T */
+	const void *k;    /* [C][H][64][128] T */
+	const void *v;    /* [C][H][64][128] T */
+	float *po;        /* partials o  [C][H][S][128] (merge.h) */
+	float *pml;       /* partials ml [C][H][S][2] */
+	int n_seqs, n_heads, n_chunks;
+	float scale_log2; /* scale * log2(e): scores go straight to exp2 */
+};
+
+/* ---- device helpers -------------------------------------------------------- */
+static __device__ __forceinline__ uint32_t smem_u32(const void *p)
+{
+	return (uint32_t)__cvta_generic_to_shared(p);
+}
+
+/* byte offset of 16-byte piece `ch` of row `row` in a swizzled 256-byte-row tile */
+static __device__ __forceinline__ uint32_t sw(int row, int ch)
+{
+	return (uint32_t)(row * TK_ROW_BYTES + ((ch ^ (row & 7)) << 4));
+}
+
+static __device__ __forceinline__ void cp_async16(uint32_t dst, const void *src, int src_bytes)
+{
+	asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src),
+		     "r"(src_bytes)
+		     : "memory");
+}
+
+#if TK_KV_EVICT_FIRST
+static __device__ __forceinline__ void cp_async16_hint(uint32_t dst, const void *src,
+						       uint64_t policy)
+{
+	asm volatile("cp.async.cg.shared.global.L2::cache_hint [%0], [%1], 16, %2;\n" ::"r"(dst),
+		     "l"(src), "l"(policy)
+		     : "memory");
+}
+#endif
+
+static __device__ __forceinline__ void cp_async_commit(void)
+{
+	asm volatile("cp.async.commit_group;\n" ::: "memory");
+}
+
+template <int N> static __device__ __forceinline__ void cp_async_wait(void)
+{
+	asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
+}
+
+/* named barrier id: a compile-time constant, so ptxas reserves only those used */
+template <int ID> static __device__ __forceinline__ void bar_sync(void)
+{
+	asm volatile("bar.sync %0, %1;\n" ::"n"(ID), "n"(TK_THREADS) : "memory");
+}
+
+template <int ID> static __device__ __forceinline__ void bar_arrive(void)
+{
+	asm volatile("bar.arrive %0, %1;\n" ::"n"(ID), "n"(TK_THREADS) : "memory");
+}
+
+
+static __device__ __forceinline__ void ldsm_x4(uint32_t r[4], uint32_t addr)
+{
+	asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+		     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+		     : "r"(addr));
+}
+
+static __device__ __forceinline__ void ldsm_x4_t(uint32_t r[4], uint32_t addr)
+{
+	asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+		     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+		     : "r"(addr));
+}
+
+/* c += a * b, m16n8k16, fp32 accumulators; T picks the input type */
+template <typename T>
+static __device__ __forceinline__ void mma16816(float c[4], const uint32_t a[4], uint32_t b0,
+						uint32_t b1);
+template <>
+__device__ __forceinline__ void mma16816<__nv_bfloat16>(float c[4], const uint32_t a[4],
+							 uint32_t b0, uint32_t b1)
+{
+	asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
+		     "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+		     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+template <>
+__device__ __forceinline__ void mma16816<__half>(float c[4], const uint32_t a[4], uint32_t b0,
+						  uint32_t b1)
+{
+	asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
+		     "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+		     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+/* two floats -> one register of two T, round to nearest (x in the low half) */
+template <typename T> static __device__ __forceinline__ uint32_t pack2(float x, float y);
+template <> __device__ __forceinline__ uint32_t pack2<__nv_bfloat16>(float x, float y)
+{
+	__nv_bfloat162 h = __floats2bfloat162_rn(x, y);
+	return *(uint32_t *)&h;
+}
+template <> __device__ __forceinline__ uint32_t pack2<__half>(float x, float y)
+{
+	__half2 h = __floats2half2_rn(x, y);
+	return *(uint32_t *)&h;
+}
+
+/* NT threads (lt = 0..NT-1) copy ROWS rows of 256 bytes (row r at
+ * src + r*stride elements) into rows row0.. of a swizzled tile; rows >= valid
+ * are zero-filled. */
+template <typename T, int ROWS, int NT>
+static __device__ __forceinline__ void load_q_rows(uint32_t dst, int row0, const T *src,
+						   size_t stride, int valid, int lt)
+{
+	static_assert(ROWS * 16 % NT == 0, "whole pieces per thread");
+#pragma unroll
+	for (int j = 0; j < ROWS * 16 / NT; j++) {
+		int i = lt + NT * j, row = i >> 4, ch = i & 15;
+		bool ok = row < valid;
+		const T *g = ok ? src + row * stride + ch * 8 : src;
+		cp_async16(dst + sw(row0 + row, ch), g, ok ? 16 : 0);
+	}
+}
+
+/* One contiguous [64][128] K or V chunk. */
+template <typename T>
+static __device__ __forceinline__ void load_kv_tile(uint32_t dst, const T *src, uint64_t policy,
+						    int lt)
+{
+#pragma unroll
+	for (int j = 0; j < TK_CHUNK * 16 / 64; j++) {
+		int i = lt + 64 * j, row = i >> 4, ch = i & 15;
+#if TK_KV_EVICT_FIRST
+		cp_async16_hint(dst + sw(row, ch), src + row * TK_D + ch * 8, policy);
+#else
+		(void)policy;
+		cp_async16(dst + sw(row, ch), src + row * TK_D + ch * 8, 16);
+#endif
+	}
+}
+
+/* ---- kernel ---------------------------------------------------------------- */
+template <typename T>
+__global__ void __launch_bounds__(TK_THREADS, TK_BLOCKS_PER_SM) tk_kernel(const struct tk_params p)
+{
+	extern __shared__ __align__(128) unsigned char smem[];
+	const int lin = blockIdx.y * gridDim.x + blockIdx.x;
+#if TK_HEAD_MAJOR
+	const int h = lin / p.n_chunks, c = lin % p.n_chunks;
+#else
+	const int h = blockIdx.x, c = blockIdx.y;
+#endif
+	const int lane = threadIdx.x & 31;
+	const int role = (threadIdx.x >> 5) ^ ((lin & 1) << 1); /* 0,1 compute; 2,3 load */
+	const int S = p.n_seqs, H = p.n_heads;
+	const int n_qt = (S + TK_QT - 1) / TK_QT;
+	const uint32_t sK = smem_u32(smem), sV = sK + TK_SMEM_V, sQ = sK + TK_SMEM_Q;
+	const size_t q_stride = (size_t)H * TK_D; /* elements between sequences */
+	const T *qh = (const T *)p.q + (size_t)h * TK_D; /* q[0][h][0] */
+
+	if (role >= 2) {
+		/* ---- load-assist warps ---- */
+		const int lt = (role - 2) * 32 + lane;
+		const size_t kv_off = ((size_t)c * H + h) * TK_CHUNK * TK_D;
+		uint64_t policy = 0;
+#if TK_KV_EVICT_FIRST
+		asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n" : "=l"(policy));
+#endif
+		load_q_rows<T, TK_QT, 64>(sQ, 0, qh, q_stride, S, lt);
+		cp_async_commit();
+		load_kv_tile<T>(sK, (const T *)p.k + kv_off, policy, lt);
+		cp_async_commit();
+		load_kv_tile<T>(sV, (const T *)p.v + kv_off, policy, lt);
+		cp_async_commit();
+		if (TK_NQBUF > 1) {
+			if (n_qt > 1)
+				load_q_rows<T, TK_QT, 64>(sQ + TK_QT * TK_ROW_BYTES, 0,
+							  qh + TK_QT * q_stride, q_stride,
+							  S - TK_QT, lt);
+			cp_async_commit(); /* possibly empty: keeps the group count fixed */
+		}
+
+		cp_async_wait<TK_NQBUF + 1>();
+		bar_arrive<BAR_FULLQ0>();
+		cp_async_wait<TK_NQBUF>();
+		bar_arrive<BAR_K>();
+		cp_async_wait<TK_NQBUF - 1>();
+		bar_arrive<BAR_V>();
+		if (TK_NQBUF > 1) {
+			cp_async_wait<0>();
+			if (n_qt > 1)
+				bar_arrive<BAR_FULLQ1>();
+		}
+		return;
+	}
+
+	/* ---- compute warps ---- */
+	const int cw = role;
+	const int g = lane >> 2, tq = lane & 3;
+	const int part_row0 = (c * H + h) * S; /* merge.h row of (c, h, seq 0) */
+	bar_sync<BAR_K>();
+	for (int t = 0; t < n_qt; t++) {
+		const int b = t % TK_NQBUF;
+		const int s0 = t * TK_QT + cw * TK_MT;
+		const bool active = s0 < S;
+		const uint32_t sQb = sQ + b * TK_QT * TK_ROW_BYTES;
+		float sacc[TK_CHUNK / 8][4];
+		if (t == 0) {
+			bar_sync<BAR_FULLQ0>();
+		} else if (t < TK_NQBUF) {
+			bar_sync<BAR_FULLQ1>();
+		} else {
+			/* this warp's rows of tile t, fetched at tile t - TK_NQBUF */
+			cp_async_wait<TK_NQBUF - 1>();
+			__syncwarp();
+		}
+		if (active) {
+			/* S = Q K^T: 16 x 64, k = 128 */
+#pragma unroll
+			for (int j = 0; j < TK_CHUNK / 8; j++)
+				sacc[j][0] = sacc[j][1] = sacc[j][2] = sacc[j][3] = 0.0f;
+			/* sw(row, 2kk + c) = row*256 + (32kk ^ ((c ^ (row&7)) << 4)) */
+			const int qrow = cw * TK_MT + (lane & 15);
+			const uint32_t qa = sQb + qrow * TK_ROW_BYTES;
+			const uint32_t qx = (uint32_t)(((lane >> 4) ^ (qrow & 7)) << 4);
+			const uint32_t ka = sK + ((lane & 7) + ((lane >> 4) << 3)) * TK_ROW_BYTES;
+			const uint32_t kx = (uint32_t)((((lane >> 3) & 1) ^ (lane & 7)) << 4);
+#pragma unroll
+			for (int kk = 0; kk < TK_D / 16; kk++) {
+				uint32_t a[4];
+				ldsm_x4(a, qa + ((kk * 32) ^ qx));
+#pragma unroll
+				for (int np = 0; np < TK_CHUNK / 16; np++) {
+					uint32_t bb[4];
+					ldsm_x4(bb, ka + np * 16 * TK_ROW_BYTES + ((kk * 32) ^ kx));
+					mma16816<T>(sacc[2 * np], a, bb[0], bb[1]);
+					mma16816<T>(sacc[2 * np + 1], a, bb[2], bb[3]);
+				}
+			}
+		}
+		/* Tiles t >= TK_NQBUF reuse buffer b: each compute warp reads only
+		 * its own 16 rows of a Q tile, so it refills them itself (cp.async,
+		 * one group per tile, empty when there is nothing to fetch) once its
+		 * Q K^T for tile t is done; the copy lands during softmax, P V and
+		 * the stores of tile t.  No barrier with another warp is needed. */
+		__syncwarp(); /* every lane's ldmatrix reads of these rows are done */
+		const int s2 = s0 + TK_NQBUF * TK_QT; /* this warp's first row of tile t+NQBUF */
+		if (s2 < S)
+			load_q_rows<T, TK_MT, 32>(sQb, cw * TK_MT, qh + (size_t)s2 * q_stride,
+						  q_stride, S - s2, lane);
+		cp_async_commit();
+		if (t == 0)
+			bar_sync<BAR_V>();
+		if (!active)
+			continue;
+
+		/* softmax over the chunk's 64 keys; rows g (c0,c1) and g+8 (c2,c3) */
+		float mx0 = -INFINITY, mx1 = -INFINITY;
+#pragma unroll
+		for (int j = 0; j < TK_CHUNK / 8; j++) {
+#pragma unroll
+			for (int e = 0; e < 4; e++)
+				sacc[j][e] *= p.scale_log2;
+			mx0 = fmaxf(mx0, fmaxf(sacc[j][0], sacc[j][1]));
+			mx1 = fmaxf(mx1, fmaxf(sacc[j][2], sacc[j][3]));
+		}
+		mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
+		mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
+		mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
+		mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
+		float l0 = 0.0f, l1 = 0.0f;
+#pragma unroll
+		for (int j = 0; j < TK_CHUNK / 8; j++) {
+			sacc[j][0] = exp2f(sacc[j][0] - mx0);
+			sacc[j][1] = exp2f(sacc[j][1] - mx0);
+			sacc[j][2] = exp2f(sacc[j][2] - mx1);
+			sacc[j][3] = exp2f(sacc[j][3] - mx1);
+			l0 += sacc[j][0] + sacc[j][1];
+			l1 += sacc[j][2] + sacc[j][3];
+		}
+		l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
+		l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
+		l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
+		l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
+
+		/* P in T, already in mma's A-operand layout (accumulator layout of S) */
+		uint32_t pa[TK_CHUNK / 16][4];
+#pragma unroll
+		for (int kk = 0; kk < TK_CHUNK / 16; kk++) {
+			pa[kk][0] = pack2<T>(sacc[2 * kk][0], sacc[2 * kk][1]);
+			pa[kk][1] = pack2<T>(sacc[2 * kk][2], sacc[2 * kk][3]);
+			pa[kk][2] = pack2<T>(sacc[2 * kk + 1][0], sacc[2 * kk + 1][1]);
+			pa[kk][3] = pack2<T>(sacc[2 * kk + 1][2], sacc[2 * kk + 1][3]);
+		}
+
+		/* O = P V: 16 x 128, k = 64, in TK_PV_SPLIT slices of d; each slice
+		 * goes to the partials as soon as it is done.  Rows s0+g and s0+g+8;
+		 * each quad writes 32 contiguous bytes of a row. */
+		const int sa = s0 + g, sb = s0 + g + 8;
+		const uint32_t va = sV + ((lane & 7) + (((lane >> 3) & 1) << 3)) * TK_ROW_BYTES;
+		const uint32_t vx = (uint32_t)(((lane >> 4) ^ (lane & 7)) << 4);
+		float *oa = p.po + (size_t)(part_row0 + sa) * TK_D + 2 * tq;
+		float *ob = p.po + (size_t)(part_row0 + sb) * TK_D + 2 * tq;
+#pragma unroll
+		for (int hp = 0; hp < TK_PV_SPLIT; hp++) {
+			constexpr int NJ = TK_D / 8 / TK_PV_SPLIT; /* n8 tiles per slice */
+			float oacc[NJ][4];
+#pragma unroll
+			for (int j = 0; j < NJ; j++)
+				oacc[j][0] = oacc[j][1] = oacc[j][2] = oacc[j][3] = 0.0f;
+#pragma unroll
+			for (int kk = 0; kk < TK_CHUNK / 16; kk++) {
+				const uint32_t *a = pa[kk];
+#pragma unroll
+				for (int dp = 0; dp < NJ / 2; dp++) {
+					uint32_t bb[4];
+					ldsm_x4_t(bb, va + kk * 16 * TK_ROW_BYTES +
+							      (((hp * NJ / 2 + dp) * 32) ^ vx));
+					mma16816<T>(oacc[2 * dp], a, bb[0], bb[1]);
+					mma16816<T>(oacc[2 * dp + 1], a, bb[2], bb[3]);
+				}
+			}
+			if (sa < S) {
+#pragma unroll
+				for (int j = 0; j < NJ; j++)
+					*(float2 *)(oa + 8 * (hp * NJ + j)) =
+						make_float2(oacc[j][0], oacc[j][1]);
+			}
+			if (sb < S) {
+#pragma unroll
+				for (int j = 0; j < NJ; j++)
+					*(float2 *)(ob + 8 * (hp * NJ + j)) =
+						make_float2(oacc[j][2], oacc[j][3]);
+			}
+		}
+		if (tq == 0 && sa < S)
+			*(float2 *)(p.pml + 2 * (size_t)(part_row0 + sa)) =
+				make_float2(mx0 * 0.69314718055994531f, l0);
+		if (tq == 0 && sb < S)
+			*(float2 *)(p.pml + 2 * (size_t)(part_row0 + sb)) =
+				make_float2(mx1 * 0.69314718055994531f, l1);
+	}
+}
+
+/* ---- host launcher --------------------------------------------------------- */
+static const char *tk_check(const struct attn_shape *s)
+{
+	if (s->chunk_size != TK_CHUNK)
+		return "tk supports chunk_size 64 only";
+	if (s->d_head != TK_D)
+		return "tk supports d_head 128 only";
+	if (s->dtype != ATTN_BF16 && s->dtype != ATTN_FP16)
+		return "tk supports dtype bf16 and fp16 only";
+	if (s->n_seqs < 1 || s->n_heads < 1 || s->n_chunks < 1)
+		return "tk needs n_seqs, n_heads, n_chunks >= 1";
+	if (s->n_chunks > 65535)
+		return "tk supports n_chunks <= 65535 (grid y)";
+	if ((long long)s->n_chunks * s->n_heads * s->n_seqs > 0x7fffffffLL)
+		return "tk needs n_chunks * n_heads * n_seqs < 2^31";
+	return NULL;
+}
+
+static size_t tk_workspace(const struct attn_shape *s)
+{
+	return attn_partials_bytes(s->n_chunks, s->n_heads, s->n_seqs, s->d_head);
+}
+
+template <typename T>
+static cudaError_t tk_enqueue(const struct tk_params *p, dim3 grid, cudaStream_t st)
+{
+	if (TK_SMEM_BYTES > 48 * 1024) {
+		cudaError_t e = cudaFuncSetAttribute(tk_kernel<T>,
+						     cudaFuncAttributeMaxDynamicSharedMemorySize,
+						     TK_SMEM_BYTES);
+		if (e != cudaSuccess)
+			return e;
+	}
+	tk_kernel<T><<<grid, TK_THREADS, TK_SMEM_BYTES, st>>>(*p);
+	return cudaGetLastError();
+}
+
+static int tk_launch(const struct attn_args *a, struct CUstream_st *stream)
+{
+	const struct attn_shape *s = &a->s;
+	if (tk_check(s) != NULL || a->work == NULL)
+		return (int)cudaErrorInvalidValue;
+	struct attn_partials pp =
+		attn_partials_at(a->work, s->n_chunks, s->n_heads, s->n_seqs, s->d_head);
+	struct tk_params p;
+	p.q = a->q;
+	p.k = a->k;
+	p.v = a->v;
+	p.po = pp.o;
+	p.pml = pp.ml;
+	p.n_seqs = s->n_seqs;
+	p.n_heads = s->n_heads;
+	p.n_chunks = s->n_chunks;
+	p.scale_log2 = a->scale * 1.4426950408889634f;
+	dim3 grid((unsigned)s->n_heads, (unsigned)s->n_chunks);
+	cudaStream_t st = (cudaStream_t)stream;
+	cudaError_t e = s->dtype == ATTN_BF16 ? tk_enqueue<__nv_bfloat16>(&p, grid, st)
+					      : tk_enqueue<__half>(&p, grid, st);
+	if (e != cudaSuccess)
+		return (int)e;
+	return attn_merge_launch(&pp, a->out, stream);
+}
+
+extern "C" const struct attn_kernel attn_kernel_tk = {
+	"tk",
+	"4-warp chunk-first (2 mma.sync compute + 2 cp.async load warps) + merge",
+	tk_check,
+	tk_workspace,
+	tk_launch,
+};
