@@ -34,8 +34,11 @@ sweep_say() { printf '%s: %s\n' "${SWEEP_PROG:-jobs}" "$*" >&2; }
 sweep_load_env() {
 	local f=${SWEEP_ENV_FILE:-$1/env/bridges2.sh}
 	if type module >/dev/null 2>&1 || [ -n "${MODULESHOME:-}" ] || [ -n "${LMOD_CMD:-}" ]; then
+		# Module systems' shell functions read unset variables: no `set -u` while they run.
+		set +u
 		# shellcheck source=env/bridges2.sh
 		. "$f" || sweep_say "warning: $f failed; going on with the environment as it is"
+		set -u
 	fi
 	export HOSTNAME=${HOSTNAME:-$(hostname)}
 }
