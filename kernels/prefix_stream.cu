@@ -77,11 +77,13 @@
  *       The harness's host launch rate is ~4.4 us per launch (empty kernel,
  *       this VM), stream_read at 0.5 MB takes 3.5 us: the 16-block floor.
  */
+#include <cuda.h> /* CUtensorMap (types only: the encoder is fetched at run time) */
 #include <cuda_runtime.h>
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "attn.h"
 #include "softmax_merge.h"
@@ -90,7 +92,7 @@
 #define PS_D 128
 #define PS_TILE_BYTES (PS_CHUNK * PS_D * 2)   /* 16 KiB: one chunk of K (or V) of one head */
 #define PS_STAGE_BYTES (2 * PS_TILE_BYTES)    /* K + V */
-#define PS_QGROUP_BYTES (16 * PS_D * 2)       /* 16 query rows */
+
 #define PS_MAX_SEQS 256
 #define PS_MAX_SPLIT_HEADS 4096               /* heads that may use S > 1 */
 #define PS_SCRATCH_WORDS 68                   /* m[2] l[2] o[64] per lane */
@@ -100,6 +102,7 @@
 __device__ unsigned int ps_head_ctr[PS_MAX_SPLIT_HEADS];
 
 struct ps_params {
+	CUtensorMap tmk, tmv; /* TMA maps of k and v as [rows][128] (wgmma+TMA path) */
 	const char *q, *k, *v;
 	float *out;
 	float *po;   /* [n_heads*S][n_seqs][128] unnormalized partial o */
@@ -187,16 +190,195 @@ static __device__ __forceinline__ uint32_t swz(int r, int j)
 	return (uint32_t)(r * 256 + ((j ^ (r & 7)) << 4));
 }
 
+/* ---------------------------------------------------------------- epilogue */
+/* Shared by both kernels.  A "group" of GT threads (a warp for mma.sync, a
+ * warpgroup for wgmma) owns 16 (GT 32) or 64 (GT 128) query rows; thread
+ * gidx of it holds rows row0 and row0 + 8 in the accumulator layout
+ *   o[t][e]: column 8t + 2*(gidx & 3) + (e & 1), row row0 + 8*(e >> 1)
+ * (the same for m16n8 mma.sync tiles and wgmma m64nN accumulators).  Groups
+ * kgi = 1..KG-1 hold other keys of the same rows and are merged into kgi 0
+ * through shared memory; then kgi 0 writes the output (S == 1) or the
+ * split's partial, and for S > 1 the head's CTAs meet and merge. */
+template <int KG, int GT>
+static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o)[16][4], float (&m_r)[2],
+						   float (&l_r)[2], int kgi, int qg, int row0, int gidx, int h,
+						   int split, unsigned char *smem)
+{
+	const int tid = threadIdx.x, nthr = blockDim.x;
+	const int S = p.splits, H = p.n_heads, nqg = p.nqg, n_seqs = p.n_seqs;
+#pragma unroll
+	for (int r = 0; r < 2; ++r) {
+		l_r[r] += __shfl_xor_sync(0xffffffffu, l_r[r], 1);
+		l_r[r] += __shfl_xor_sync(0xffffffffu, l_r[r], 2);
+	}
+
+	/* ---- merge the KG key groups of each query group (shared memory) */
+	if constexpr (KG > 1) {
+		float *scr = (float *)smem;
+		if (kgi > 0) {
+			float *w = scr + (size_t)((kgi - 1) * nqg + qg) * PS_SCRATCH_WORDS * GT + gidx;
+			w[0 * GT] = m_r[0];
+			w[1 * GT] = m_r[1];
+			w[2 * GT] = l_r[0];
+			w[3 * GT] = l_r[1];
+#pragma unroll
+			for (int t = 0; t < 16; ++t)
+#pragma unroll
+				for (int e = 0; e < 4; ++e)
+					w[(4 + t * 4 + e) * GT] = o[t][e];
+		}
+		__syncthreads();
+		if (kgi == 0) {
+#pragma unroll 1
+			for (int g = 1; g < KG; ++g) {
+				const float *w = scr + (size_t)((g - 1) * nqg + qg) * PS_SCRATCH_WORDS * GT + gidx;
+				float a1[2], a2[2];
+				softmax_merge_f(m_r[0], l_r[0], w[0 * GT], w[2 * GT], &m_r[0], &l_r[0], &a1[0], &a2[0]);
+				softmax_merge_f(m_r[1], l_r[1], w[1 * GT], w[3 * GT], &m_r[1], &l_r[1], &a1[1], &a2[1]);
+#pragma unroll
+				for (int t = 0; t < 16; ++t) {
+					o[t][0] = a1[0] * o[t][0] + a2[0] * w[(4 + t * 4 + 0) * GT];
+					o[t][1] = a1[0] * o[t][1] + a2[0] * w[(4 + t * 4 + 1) * GT];
+					o[t][2] = a1[1] * o[t][2] + a2[1] * w[(4 + t * 4 + 2) * GT];
+					o[t][3] = a1[1] * o[t][3] + a2[1] * w[(4 + t * 4 + 3) * GT];
+				}
+			}
+		}
+	}
+
+	/* ---- write: the final output (S == 1) or this split's partial */
+	if (kgi == 0) {
+#pragma unroll
+		for (int half = 0; half < 2; ++half) {
+			const int row = row0 + half * 8;
+			if (row >= n_seqs)
+				continue;
+			const int col = (gidx & 3) * 2;
+			if (S == 1) {
+				const float inv = 1.f / l_r[half];
+				float *dst = p.out + ((size_t)row * H + h) * PS_D + col;
+#pragma unroll
+				for (int t = 0; t < 16; ++t)
+					*(float2 *)(dst + t * 8) = make_float2(o[t][2 * half] * inv, o[t][2 * half + 1] * inv);
+			} else {
+				const size_t pidx = ((size_t)h * S + split) * n_seqs + row;
+				float *dst = p.po + pidx * PS_D + col;
+#pragma unroll
+				for (int t = 0; t < 16; ++t)
+					*(float2 *)(dst + t * 8) = make_float2(o[t][2 * half], o[t][2 * half + 1]);
+				if ((gidx & 3) == 0)
+					p.pml[pidx] = make_float2(m_r[half], l_r[half]);
+			}
+		}
+	}
+	if (S == 1)
+		return;
+
+	/* ---- meet the other S-1 CTAs of this head (all resident: one wave,
+	 * launched cooperatively), then merge a slice of the query rows */
+	__syncthreads();
+	if (tid == 0) {
+		unsigned *ctr = &ps_head_ctr[h];
+		__threadfence();
+		atomicAdd(ctr, 1u);
+		while (ld_acquire_u32(ctr) < (unsigned)S)
+			__nanosleep(32);
+		__threadfence();
+		if (atomicAdd(ctr, 1u) == 2u * (unsigned)S - 1u)
+			atomicExch(ctr, 0u); /* last to leave: ready for the next launch */
+	}
+	__syncthreads();
+
+	const int r0 = (int)((long long)split * n_seqs / S);
+	const int R = (int)((long long)(split + 1) * n_seqs / S) - r0;
+	if (R <= 0)
+		return;
+	const int items = R * 32; /* (row, 4 columns) */
+	int G = nthr / items;     /* split groups merged in parallel, then combined */
+	if (G < 1)
+		G = 1;
+	if (G > S)
+		G = S;
+	const float4 *po4 = (const float4 *)p.po;
+	const size_t head_base = (size_t)h * S;
+	float *scr = (float *)smem;
+
+	for (int t = tid; t < items * G; t += nthr) {
+		const int g = t / items, it = t - g * items;
+		const int row = r0 + (it >> 5), d4 = it & 31;
+		float m = -INFINITY, l = 0.f;
+		float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
+		for (int sp = g; sp < S; sp += 4 * G) {
+			/* up to 4 partials: all loads first, then the merges */
+			float2 ml[4];
+			float4 ov[4];
+#pragma unroll
+			for (int u = 0; u < 4; ++u) {
+				if (sp + u * G < S) {
+					const size_t pidx = (head_base + sp + u * G) * n_seqs + row;
+					ml[u] = __ldcg(p.pml + pidx);
+					ov[u] = __ldcg(po4 + pidx * 32 + d4);
+				} else {
+					ml[u] = make_float2(-INFINITY, 0.f);
+					ov[u] = make_float4(0.f, 0.f, 0.f, 0.f);
+				}
+			}
+#pragma unroll
+			for (int u = 0; u < 4; ++u) {
+				float a1, a2;
+				softmax_merge_f(m, l, ml[u].x, ml[u].y, &m, &l, &a1, &a2);
+				acc.x = a1 * acc.x + a2 * ov[u].x;
+				acc.y = a1 * acc.y + a2 * ov[u].y;
+				acc.z = a1 * acc.z + a2 * ov[u].z;
+				acc.w = a1 * acc.w + a2 * ov[u].w;
+			}
+		}
+		if (G == 1) {
+			const float inv = 1.f / l;
+			*(float4 *)(p.out + ((size_t)row * H + h) * PS_D + d4 * 4) =
+				make_float4(acc.x * inv, acc.y * inv, acc.z * inv, acc.w * inv);
+		} else {
+			float *w = scr + (size_t)t * 6;
+			w[0] = m;
+			w[1] = l;
+			w[2] = acc.x;
+			w[3] = acc.y;
+			w[4] = acc.z;
+			w[5] = acc.w;
+		}
+	}
+	if (G > 1) { /* CTA-uniform */
+		__syncthreads();
+		for (int it = tid; it < items; it += nthr) {
+			const int row = r0 + (it >> 5), d4 = it & 31;
+			float m = -INFINITY, l = 0.f;
+			float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
+			for (int g = 0; g < G; ++g) {
+				const float *w = scr + (size_t)(g * items + it) * 6;
+				float a1, a2;
+				softmax_merge_f(m, l, w[0], w[1], &m, &l, &a1, &a2);
+				acc.x = a1 * acc.x + a2 * w[2];
+				acc.y = a1 * acc.y + a2 * w[3];
+				acc.z = a1 * acc.z + a2 * w[4];
+				acc.w = a1 * acc.w + a2 * w[5];
+			}
+			const float inv = 1.f / l;
+			*(float4 *)(p.out + ((size_t)row * H + h) * PS_D + d4 * 4) =
+				make_float4(acc.x * inv, acc.y * inv, acc.z * inv, acc.w * inv);
+		}
+	}
+}
+
 /* ---------------------------------------------------------------- kernel */
 /* KEYS: keys per online-softmax step of one warp; NSUB: steps per chunk per
  * warp; KG = 64 / (KEYS*NSUB) key groups; NSTAGE: pipeline depth. */
 template <bool FP16, int KEYS, int NSUB, int NSTAGE>
-__global__ void __launch_bounds__(512) prefix_stream_kernel(const ps_params p)
+__global__ void __launch_bounds__(512) prefix_stream_mma_kernel(const __grid_constant__ ps_params p)
 {
 	constexpr int KG = PS_CHUNK / (KEYS * NSUB);
 	constexpr int NT = KEYS / 8;  /* n8 tiles of scores per step */
 	constexpr int KK = KEYS / 16; /* k16 steps of PV per step */
-	extern __shared__ __align__(128) unsigned char smem[];
+	extern __shared__ __align__(1024) unsigned char smem[];
 
 	const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
 	const int nthr = blockDim.x;
@@ -352,202 +534,353 @@ __global__ void __launch_bounds__(512) prefix_stream_kernel(const ps_params p)
 
 	cp_async_wait<0>();
 	__syncthreads(); /* stage buffers free from here on */
+	ps_epilogue<KG, 32>(p, o, m_r, l_r, kgi, qg, qg * 16 + (lane >> 2), lane, h, split, smem);
+}
 
-#pragma unroll
-	for (int r = 0; r < 2; ++r) {
-		l_r[r] += __shfl_xor_sync(0xffffffffu, l_r[r], 1);
-		l_r[r] += __shfl_xor_sync(0xffffffffu, l_r[r], 2);
+/* ---------------------------------------------------------------- wgmma */
+/* Hopper path (sm_90a): one warpgroup per (64 query rows, key group).  Tiles
+ * are stored in the 128-byte-swizzle canonical layout: a [64 rows][128 d]
+ * tile is two column halves [2][64][64] (d 0-63, 64-127), each row 128 B,
+ * 16-byte column c of row r at (c ^ (r & 7)) -- exactly what the tensor
+ * core's SW128 mode reads.  QK^T: m64n32k16, A = Q and B = K both K-major
+ * from shared memory (8 k16 steps; a step inside a 128-B row advances the
+ * start address by 32 B).  PV: m64n64k16 with A = P from registers and
+ * B = V N-major (transposed) from shared memory, one instruction per d half
+ * so that the descriptor's leading-byte offset is never used.  Shared memory
+ * is read by the tensor cores only: no ldmatrix, no per-warp re-reads. */
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define PS_WGMMA 1
+#else
+#define PS_WGMMA 0
+#endif
+
+__device__ int ps_wgmma_built = PS_WGMMA; /* which path this device image has */
+
+#if PS_WGMMA
+static __device__ __forceinline__ uint64_t wg_desc(uint32_t saddr, uint32_t lbo, uint32_t sbo)
+{
+	return (uint64_t)((saddr & 0x3FFFFu) >> 4) | ((uint64_t)((lbo & 0x3FFFFu) >> 4) << 16) |
+	       ((uint64_t)((sbo & 0x3FFFFu) >> 4) << 32) | (1ull << 62); /* 128-byte swizzle */
+}
+
+static __device__ __forceinline__ void wg_fence(void)
+{
+	asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+}
+static __device__ __forceinline__ void wg_commit(void)
+{
+	asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+}
+static __device__ __forceinline__ void wg_wait0(void)
+{
+	asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+}
+
+/* byte offset of 16-byte column j (0..15) of row r in a SW128 [2][rows][64] tile */
+static __device__ __forceinline__ uint32_t swz128(int r, int j, int rows)
+{
+	return (uint32_t)((j >> 3) * rows * 128 + r * 128 + (((j & 7) ^ (r & 7)) << 4));
+}
+
+/* d[4][4] (+)= A(smem, K-major) x B(smem, K-major), m64n32k16 */
+template <bool FP16>
+static __device__ __forceinline__ void wg_qk(float (&d)[4][4], uint64_t da, uint64_t db, int accumulate)
+{
+#define PS_QK_ASM(TY)                                                                                            \
+	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %18, 0;\n"                                                \
+		     "wgmma.mma_async.sync.aligned.m64n32k16.f32." TY "." TY " "                                  \
+		     "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15}, %16, %17, p, 1, 1, 0, 0;\n}\n"      \
+		     : "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), "+f"(d[1][1]),  \
+		       "+f"(d[1][2]), "+f"(d[1][3]), "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]),  \
+		       "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), "+f"(d[3][3])                                 \
+		     : "l"(da), "l"(db), "r"(accumulate))
+	if constexpr (FP16)
+		PS_QK_ASM("f16");
+	else
+		PS_QK_ASM("bf16");
+#undef PS_QK_ASM
+}
+
+/* o[8 tiles][4] += A(registers) x B(smem, N-major), m64n64k16 */
+template <bool FP16>
+static __device__ __forceinline__ void wg_pv(float (*o)[4], const uint32_t (&a)[4], uint64_t db)
+{
+#define PS_PV_ASM(TY)                                                                                            \
+	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"                                                \
+		     "wgmma.mma_async.sync.aligned.m64n64k16.f32." TY "." TY " "                                  \
+		     "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,"                                    \
+		     "%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, "                         \
+		     "{%32,%33,%34,%35}, %36, p, 1, 1, 1;\n}\n"                                                  \
+		     : "+f"(o[0][0]), "+f"(o[0][1]), "+f"(o[0][2]), "+f"(o[0][3]), "+f"(o[1][0]), "+f"(o[1][1]),  \
+		       "+f"(o[1][2]), "+f"(o[1][3]), "+f"(o[2][0]), "+f"(o[2][1]), "+f"(o[2][2]), "+f"(o[2][3]),  \
+		       "+f"(o[3][0]), "+f"(o[3][1]), "+f"(o[3][2]), "+f"(o[3][3]), "+f"(o[4][0]), "+f"(o[4][1]),  \
+		       "+f"(o[4][2]), "+f"(o[4][3]), "+f"(o[5][0]), "+f"(o[5][1]), "+f"(o[5][2]), "+f"(o[5][3]),  \
+		       "+f"(o[6][0]), "+f"(o[6][1]), "+f"(o[6][2]), "+f"(o[6][3]), "+f"(o[7][0]), "+f"(o[7][1]),  \
+		       "+f"(o[7][2]), "+f"(o[7][3])                                                               \
+		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1))
+	if constexpr (FP16)
+		PS_PV_ASM("f16");
+	else
+		PS_PV_ASM("bf16");
+#undef PS_PV_ASM
+}
+#endif
+
+
+/* KGW key groups of warpgroups, NSUB steps of 32 keys each per chunk:
+ * KGW * NSUB * 32 == 64.  NQG = ceil(n_seqs/64) query warpgroups. */
+template <bool FP16, int KGW, int NSUB, int NSTAGE, bool TMA>
+__global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_constant__ ps_params p)
+{
+#if PS_WGMMA
+	constexpr int KEYS = 32;
+	static_assert(KGW * NSUB * KEYS == PS_CHUNK, "a chunk is 64 keys");
+	extern __shared__ __align__(1024) unsigned char smem[];
+
+	const int tid = threadIdx.x, nthr = blockDim.x;
+	const int wgi = tid >> 7, gidx = tid & 127, lane = tid & 31, wq = gidx >> 5;
+	const int S = p.splits, H = p.n_heads, nqg = p.nqg, n_seqs = p.n_seqs;
+	const int h = blockIdx.x / S, split = blockIdx.x - h * S;
+	const int c0 = (int)((long long)split * p.n_chunks / S);
+	const int nk = (int)((long long)(split + 1) * p.n_chunks / S) - c0;
+	const int qg = wgi % nqg, kgi = wgi / nqg;
+
+	const uint32_t sbase = smem_u32(smem);
+	const uint32_t sq = sbase + NSTAGE * PS_STAGE_BYTES;
+	if ((sbase & 1023u) != 0)
+		__trap(); /* the swizzle atoms must start on 1024-byte boundaries */
+
+	/* ---- Q: [qg][2][64][64] SW128, rows past n_seqs zero */
+	for (int i = tid; i < nqg * 64 * 16; i += nthr) {
+		const int r = i >> 4, j = i & 15; /* r: 0 .. nqg*64-1 */
+		const bool ok = r < n_seqs;
+		const char *src = p.q + (ok ? ((size_t)r * H + h) * (PS_D * 2) + j * 16 : 0);
+		cp_async16(sq + (r >> 6) * 16384 + swz128(r & 63, j, 64), src, ok ? 16 : 0);
 	}
 
-	/* ---- merge the KG key groups of each query group (shared memory) */
-	if constexpr (KG > 1) {
-		float *scr = (float *)smem;
-		if (kgi > 0) {
-			float *w = scr + (size_t)((kgi - 1) * nqg + qg) * PS_SCRATCH_WORDS * 32;
-			w[0 * 32 + lane] = m_r[0];
-			w[1 * 32 + lane] = m_r[1];
-			w[2 * 32 + lane] = l_r[0];
-			w[3 * 32 + lane] = l_r[1];
+	const size_t head_off = (size_t)h * PS_TILE_BYTES;
+	const size_t chunk_stride = (size_t)H * PS_TILE_BYTES;
+	/* TMA: one mbarrier per stage, after the Q tiles */
+	const uint32_t sbar = sq + nqg * 16384;
+	if constexpr (TMA) {
+		if (tid == 0) {
 #pragma unroll
-			for (int t = 0; t < 16; ++t)
-#pragma unroll
-				for (int e = 0; e < 4; ++e)
-					w[(4 + t * 4 + e) * 32 + lane] = o[t][e];
+			for (int st = 0; st < NSTAGE; ++st)
+				asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;\n" ::"r"(sbar + 8 * st) : "memory");
+			asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
 		}
 		__syncthreads();
-		if (kgi == 0) {
-#pragma unroll 1
-			for (int g = 1; g < KG; ++g) {
-				const float *w = scr + (size_t)((g - 1) * nqg + qg) * PS_SCRATCH_WORDS * 32;
-				float a1[2], a2[2];
-				softmax_merge_f(m_r[0], l_r[0], w[0 * 32 + lane], w[2 * 32 + lane], &m_r[0], &l_r[0],
-						&a1[0], &a2[0]);
-				softmax_merge_f(m_r[1], l_r[1], w[1 * 32 + lane], w[3 * 32 + lane], &m_r[1], &l_r[1],
-						&a1[1], &a2[1]);
+	}
+	/* cp.async: a thread copies column j of rows rr, rr + nthr/16, ... of K
+	 * (rr < 64) and V (rr >= 64).  TMA: thread 0 asks for the four 64x64
+	 * boxes (K, V x two d halves) of the chunk, 32 KiB on the stage's
+	 * mbarrier; the copy engine writes them 128-byte swizzled. */
+	const int ld_j = tid & 15, ld_r0 = tid >> 4, ld_step = nthr >> 4;
+	auto load_chunk = [&](int c, int stage) {
+		const uint32_t dst = sbase + stage * PS_STAGE_BYTES;
+		if constexpr (TMA) {
+			if (tid == 0) {
+				const uint32_t bar = sbar + 8 * stage;
+				const int row = (c * H + h) * PS_CHUNK;
+				asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar),
+					     "r"(PS_STAGE_BYTES)
+					     : "memory");
 #pragma unroll
-				for (int t = 0; t < 16; ++t) {
-					o[t][0] = a1[0] * o[t][0] + a2[0] * w[(4 + t * 4 + 0) * 32 + lane];
-					o[t][1] = a1[0] * o[t][1] + a2[0] * w[(4 + t * 4 + 1) * 32 + lane];
-					o[t][2] = a1[1] * o[t][2] + a2[1] * w[(4 + t * 4 + 2) * 32 + lane];
-					o[t][3] = a1[1] * o[t][3] + a2[1] * w[(4 + t * 4 + 3) * 32 + lane];
+				for (int q4 = 0; q4 < 4; ++q4) {
+					const CUtensorMap *tm = (q4 < 2) ? &p.tmk : &p.tmv;
+					asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
+						     " [%0], [%1, {%2, %3}], [%4];\n" ::"r"(dst + q4 * 8192),
+						     "l"((uint64_t)tm), "r"((q4 & 1) * 64), "r"(row), "r"(bar)
+						     : "memory");
 				}
 			}
-		}
-	}
-
-	/* ---- write: the final output (S == 1) or this split's partial */
-	if (kgi == 0) {
-#pragma unroll
-		for (int half = 0; half < 2; ++half) {
-			const int row = qg * 16 + (lane >> 2) + half * 8;
-			if (row >= n_seqs)
-				continue;
-			const int col = (lane & 3) * 2;
-			if (S == 1) {
-				const float inv = 1.f / l_r[half];
-				float *dst = p.out + ((size_t)row * H + h) * PS_D + col;
-#pragma unroll
-				for (int t = 0; t < 16; ++t)
-					*(float2 *)(dst + t * 8) = make_float2(o[t][2 * half] * inv, o[t][2 * half + 1] * inv);
-			} else {
-				const size_t pidx = ((size_t)h * S + split) * n_seqs + row;
-				float *dst = p.po + pidx * PS_D + col;
-#pragma unroll
-				for (int t = 0; t < 16; ++t)
-					*(float2 *)(dst + t * 8) = make_float2(o[t][2 * half], o[t][2 * half + 1]);
-				if ((lane & 3) == 0)
-					p.pml[pidx] = make_float2(m_r[half], l_r[half]);
-			}
-		}
-	}
-	if (S == 1)
-		return;
-
-	/* ---- meet the other S-1 CTAs of this head (all resident: cooperative
-	 * launch of one wave), then merge a slice of the query rows */
-	__syncthreads();
-	if (tid == 0) {
-		unsigned *ctr = &ps_head_ctr[h];
-		__threadfence();
-		atomicAdd(ctr, 1u);
-		while (ld_acquire_u32(ctr) < (unsigned)S)
-			__nanosleep(40);
-		__threadfence();
-		if (atomicAdd(ctr, 1u) == 2u * (unsigned)S - 1u)
-			atomicExch(ctr, 0u); /* last to leave: ready for the next launch */
-	}
-	__syncthreads();
-
-	const int r0 = (int)((long long)split * n_seqs / S);
-	const int R = (int)((long long)(split + 1) * n_seqs / S) - r0;
-	if (R <= 0)
-		return;
-	const int items = R * 32; /* (row, 4 columns) */
-	int G = nthr / items;     /* split groups merged in parallel, then combined */
-	if (G < 1)
-		G = 1;
-	if (G > S)
-		G = S;
-	const float4 *po4 = (const float4 *)p.po;
-	const size_t head_base = (size_t)h * S;
-	float *scr = (float *)smem;
-
-	for (int t = tid; t < items * G; t += nthr) {
-		const int g = t / items, it = t - g * items;
-		const int row = r0 + (it >> 5), d4 = it & 31;
-		float m = -INFINITY, l = 0.f;
-		float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
-		int sp = g;
-		for (; sp + 3 * G < S; sp += 4 * G) {
-			float2 ml[4];
-			float4 ov[4];
-#pragma unroll
-			for (int u = 0; u < 4; ++u) {
-				const size_t pidx = (head_base + sp + u * G) * n_seqs + row;
-				ml[u] = __ldcg(p.pml + pidx);
-				ov[u] = __ldcg(po4 + pidx * 32 + d4);
-			}
-#pragma unroll
-			for (int u = 0; u < 4; ++u) {
-				float a1, a2;
-				softmax_merge_f(m, l, ml[u].x, ml[u].y, &m, &l, &a1, &a2);
-				acc.x = a1 * acc.x + a2 * ov[u].x;
-				acc.y = a1 * acc.y + a2 * ov[u].y;
-				acc.z = a1 * acc.z + a2 * ov[u].z;
-				acc.w = a1 * acc.w + a2 * ov[u].w;
-			}
-		}
-		for (; sp < S; sp += G) {
-			const size_t pidx = (head_base + sp) * n_seqs + row;
-			const float2 ml = __ldcg(p.pml + pidx);
-			const float4 ov = __ldcg(po4 + pidx * 32 + d4);
-			float a1, a2;
-			softmax_merge_f(m, l, ml.x, ml.y, &m, &l, &a1, &a2);
-			acc.x = a1 * acc.x + a2 * ov.x;
-			acc.y = a1 * acc.y + a2 * ov.y;
-			acc.z = a1 * acc.z + a2 * ov.z;
-			acc.w = a1 * acc.w + a2 * ov.w;
-		}
-		if (G == 1) {
-			const float inv = 1.f / l;
-			*(float4 *)(p.out + ((size_t)row * H + h) * PS_D + d4 * 4) =
-				make_float4(acc.x * inv, acc.y * inv, acc.z * inv, acc.w * inv);
 		} else {
-			float *w = scr + (size_t)t * 6;
-			w[0] = m;
-			w[1] = l;
-			w[2] = acc.x;
-			w[3] = acc.y;
-			w[4] = acc.z;
-			w[5] = acc.w;
-		}
-	}
-	if (G > 1) { /* CTA-uniform */
-		__syncthreads();
-		for (int it = tid; it < items; it += nthr) {
-			const int row = r0 + (it >> 5), d4 = it & 31;
-			float m = -INFINITY, l = 0.f;
-			float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
-			for (int g = 0; g < G; ++g) {
-				const float *w = scr + (size_t)(g * items + it) * 6;
-				float a1, a2;
-				softmax_merge_f(m, l, w[0], w[1], &m, &l, &a1, &a2);
-				acc.x = a1 * acc.x + a2 * w[2];
-				acc.y = a1 * acc.y + a2 * w[3];
-				acc.z = a1 * acc.z + a2 * w[4];
-				acc.w = a1 * acc.w + a2 * w[5];
+			const char *ks = p.k + (size_t)c * chunk_stride + head_off + ld_j * 16;
+			const char *vs = p.v + (size_t)c * chunk_stride + head_off + ld_j * 16;
+			for (int rr = ld_r0; rr < 128; rr += ld_step) {
+				const int r = rr & 63;
+				const char *src = (rr < 64 ? ks : vs) + r * 256;
+				cp_async16(dst + (rr >> 6) * PS_TILE_BYTES + swz128(r, ld_j, 64), src, 16);
 			}
-			const float inv = 1.f / l;
-			*(float4 *)(p.out + ((size_t)row * H + h) * PS_D + d4 * 4) =
-				make_float4(acc.x * inv, acc.y * inv, acc.z * inv, acc.w * inv);
+		}
+	};
+
+#pragma unroll
+	for (int st = 0; st < NSTAGE - 1; ++st) {
+		if (st < nk)
+			load_chunk(c0 + st, st);
+		cp_async_commit();
+	}
+
+	float o[16][4];
+#pragma unroll
+	for (int i = 0; i < 16; ++i)
+		o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
+	float m_r[2] = {-INFINITY, -INFINITY}, l_r[2] = {0.f, 0.f};
+	const float scale = p.scale;
+	const uint32_t sqg = sq + qg * 16384;
+
+	for (int i = 0; i < nk; ++i) {
+		if constexpr (TMA) {
+			if (i == 0) {
+				cp_async_wait<0>(); /* Q */
+				asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+			}
+			const uint32_t bar = sbar + 8 * (i % NSTAGE);
+			const uint32_t par = (uint32_t)(i / NSTAGE) & 1u;
+			asm volatile("{\n.reg .pred P1;\nWAIT_%=:\n"
+				     "mbarrier.try_wait.parity.shared::cta.b64 P1, [%0], %1;\n"
+				     "@!P1 bra WAIT_%=;\n}\n" ::"r"(bar),
+				     "r"(par)
+				     : "memory");
+		} else {
+			cp_async_wait<NSTAGE - 2>();
+			/* cp.async wrote through the generic proxy; the tensor cores
+			 * read through the async proxy */
+			asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+		}
+		__syncthreads();
+		{
+			const int nc = i + NSTAGE - 1;
+			if (nc < nk)
+				load_chunk(c0 + nc, nc % NSTAGE);
+			cp_async_commit();
+		}
+		const uint32_t sk = sbase + (i % NSTAGE) * PS_STAGE_BYTES;
+		const uint32_t sv = sk + PS_TILE_BYTES;
+
+#pragma unroll 1
+		for (int sub = 0; sub < NSUB; ++sub) {
+			const int key0 = (kgi * NSUB + sub) * KEYS;
+			float s[4][4];
+#pragma unroll
+			for (int t = 0; t < 4; ++t)
+				s[t][0] = s[t][1] = s[t][2] = s[t][3] = 0.f;
+			wg_fence();
+#pragma unroll
+			for (int ks = 0; ks < 8; ++ks) {
+				const uint32_t off = (ks >> 2) * 8192 + (ks & 3) * 32;
+				wg_qk<FP16>(s, wg_desc(sqg + off, 16, 1024), wg_desc(sk + key0 * 128 + off, 16, 1024), ks);
+			}
+			wg_commit();
+			wg_wait0();
+
+			/* online softmax over these 32 keys (rows row0, row0 + 8) */
+			float mt[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+			for (int t = 0; t < 4; ++t) {
+				s[t][0] *= scale;
+				s[t][1] *= scale;
+				s[t][2] *= scale;
+				s[t][3] *= scale;
+				mt[0] = fmaxf(mt[0], fmaxf(s[t][0], s[t][1]));
+				mt[1] = fmaxf(mt[1], fmaxf(s[t][2], s[t][3]));
+			}
+#pragma unroll
+			for (int r = 0; r < 2; ++r) {
+				mt[r] = fmaxf(mt[r], __shfl_xor_sync(0xffffffffu, mt[r], 1));
+				mt[r] = fmaxf(mt[r], __shfl_xor_sync(0xffffffffu, mt[r], 2));
+			}
+			float lt[2] = {0.f, 0.f};
+#pragma unroll
+			for (int t = 0; t < 4; ++t) {
+				s[t][0] = __expf(s[t][0] - mt[0]);
+				s[t][1] = __expf(s[t][1] - mt[0]);
+				s[t][2] = __expf(s[t][2] - mt[1]);
+				s[t][3] = __expf(s[t][3] - mt[1]);
+				lt[0] += s[t][0] + s[t][1];
+				lt[1] += s[t][2] + s[t][3];
+			}
+			float a1[2], a2[2];
+			softmax_merge_f(m_r[0], l_r[0], mt[0], lt[0], &m_r[0], &l_r[0], &a1[0], &a2[0]);
+			softmax_merge_f(m_r[1], l_r[1], mt[1], lt[1], &m_r[1], &l_r[1], &a1[1], &a2[1]);
+#pragma unroll
+			for (int t = 0; t < 16; ++t) {
+				o[t][0] *= a1[0];
+				o[t][1] *= a1[0];
+				o[t][2] *= a1[1];
+				o[t][3] *= a1[1];
+			}
+			uint32_t pa[2][4];
+#pragma unroll
+			for (int kk = 0; kk < 2; ++kk) {
+				pa[kk][0] = pack2<FP16>(s[2 * kk][0] * a2[0], s[2 * kk][1] * a2[0]);
+				pa[kk][1] = pack2<FP16>(s[2 * kk][2] * a2[1], s[2 * kk][3] * a2[1]);
+				pa[kk][2] = pack2<FP16>(s[2 * kk + 1][0] * a2[0], s[2 * kk + 1][1] * a2[0]);
+				pa[kk][3] = pack2<FP16>(s[2 * kk + 1][2] * a2[1], s[2 * kk + 1][3] * a2[1]);
+			}
+			wg_fence();
+#pragma unroll
+			for (int kk = 0; kk < 2; ++kk)
+#pragma unroll
+				for (int dh = 0; dh < 2; ++dh)
+					wg_pv<FP16>(&o[dh * 8], pa[kk],
+						    wg_desc(sv + dh * 8192 + (key0 + 16 * kk) * 128, 1024, 1024));
+			wg_commit();
+			wg_wait0();
 		}
 	}
+
+	cp_async_wait<0>();
+	__syncthreads(); /* stage buffers free from here on */
+	ps_epilogue<KGW, 128>(p, o, m_r, l_r, kgi, qg, qg * 64 + wq * 16 + (lane >> 2), gidx, h, split, smem);
+#else
+	__trap(); /* built without sm_90a: the host uses the mma.sync kernel */
+#endif
 }
 
 /* ---------------------------------------------------------------- host */
 typedef void (*ps_kernel_fn)(const ps_params);
 
-/* variant 0: n_seqs <= 32 (KG 4); 1: <= 64 (KG 2); 2: <= 256 (KG 1) */
-static const ps_kernel_fn ps_kernels[2][3] = {
-	{prefix_stream_kernel<false, 16, 1, 3>, prefix_stream_kernel<false, 32, 1, 3>,
-	 prefix_stream_kernel<false, 32, 2, 4>},
-	{prefix_stream_kernel<true, 16, 1, 3>, prefix_stream_kernel<true, 32, 1, 3>,
-	 prefix_stream_kernel<true, 32, 2, 4>},
+/* [path: 0 mma.sync + cp.async, 1 wgmma + cp.async, 2 wgmma + TMA][dtype][variant] */
+static const ps_kernel_fn ps_kernels[3][2][3] = {
+	{{prefix_stream_mma_kernel<false, 16, 1, 3>, prefix_stream_mma_kernel<false, 32, 1, 3>,
+	  prefix_stream_mma_kernel<false, 32, 2, 4>},
+	 {prefix_stream_mma_kernel<true, 16, 1, 3>, prefix_stream_mma_kernel<true, 32, 1, 3>,
+	  prefix_stream_mma_kernel<true, 32, 2, 4>}},
+	{{prefix_stream_wgmma_kernel<false, 2, 1, 3, false>, prefix_stream_wgmma_kernel<false, 2, 1, 4, false>,
+	  prefix_stream_wgmma_kernel<false, 1, 2, 4, false>},
+	 {prefix_stream_wgmma_kernel<true, 2, 1, 3, false>, prefix_stream_wgmma_kernel<true, 2, 1, 4, false>,
+	  prefix_stream_wgmma_kernel<true, 1, 2, 4, false>}},
+	{{prefix_stream_wgmma_kernel<false, 2, 1, 3, true>, prefix_stream_wgmma_kernel<false, 2, 1, 4, true>,
+	  prefix_stream_wgmma_kernel<false, 1, 2, 4, true>},
+	 {prefix_stream_wgmma_kernel<true, 2, 1, 3, true>, prefix_stream_wgmma_kernel<true, 2, 1, 4, true>,
+	  prefix_stream_wgmma_kernel<true, 1, 2, 4, true>}},
 };
-static const int ps_kg[3] = {4, 2, 1};
-static const int ps_nstage[3] = {3, 3, 4};
+/* mma.sync: query groups of 16 rows, KG key warps; variant by n_seqs <= 32,
+ * <= 64, <= 256.  wgmma: query groups of 64 rows, KG key warpgroups;
+ * variant by n_seqs <= 64, <= 128, <= 256. */
+static const int ps_rows[3] = {16, 64, 64};
+static const int ps_kg[3][3] = {{4, 2, 1}, {2, 2, 1}, {2, 2, 1}};
+static const int ps_nstage[3][3] = {{3, 3, 4}, {3, 4, 4}, {3, 4, 4}};
+static const int ps_maxqg[3][3] = {{2, 4, 16}, {1, 2, 4}, {1, 2, 4}};
+static const int ps_group_threads[3] = {32, 128, 128};
+/* what one CTA streams alone, bytes/us (measured, H100): cp.async tops out
+ * near 22 GB/s per SM whatever the math; TMA: see the header */
+static const double ps_r1[3] = {2.2e4, 2.2e4, 8.0e4};
 
 struct ps_plan {
-	int variant, nqg, warps, splits;
+	int path, variant, nqg, threads, splits, coop;
 	size_t smem;
 	int slots; /* co-resident CTAs of this shape on the device */
 };
 
+/* tuning hooks (not part of the attn_kernel contract) */
 static int ps_forced_splits = -1; /* -1: read PREFIX_STREAM_SPLITS once */
+static int ps_forced_path = -1;   /* -1 auto, else a path (0..2) */
+static int ps_forced_plain = 0;   /* 1: S > 1 without cooperative launch (unsafe) */
 
 extern "C" void prefix_stream_force_splits(int s)
 {
 	ps_forced_splits = s > 0 ? s : 0;
+}
+extern "C" void prefix_stream_force_path(int path)
+{
+	ps_forced_path = path;
+}
+extern "C" void prefix_stream_force_plain(int on)
+{
+	ps_forced_plain = on;
 }
 
 static int forced_splits(void)
@@ -562,14 +895,14 @@ static int forced_splits(void)
 }
 
 /* Split count for one wave of at most `slots` CTAs.  Model (microseconds):
- * a CTA streams its ceil(C/S) chunks at min(R1, BW/(H*S)) (one CTA cannot
- * use more than ~its bytes in flight / latency); S > 1 adds the partial
- * write + merge read at L2 rates and the meeting. */
-static int plan_splits(int H, int C, int n_seqs, int slots)
+ * a CTA streams its ceil(C/S) chunks at min(R1, BW/(H*S)) (R1: what one CTA
+ * sustains alone, limited by its own instruction/latency chain); S > 1 adds
+ * the partial write + merge read at L2 rates and the meeting. */
+static int plan_splits(int H, int C, int n_seqs, int slots, double R1)
 {
-	const double BW = 2.9e6, R1 = 6.0e4;    /* DRAM bytes/us: device, one CTA */
-	const double BWL2 = 8.0e6, R1L2 = 1.5e5; /* L2 bytes/us: device, one CTA */
-	const double T_MEET = 0.7;
+	const double BW = 2.95e6;                /* DRAM bytes/us */
+	const double BWL2 = 8.0e6, R1L2 = 1.0e5; /* L2 bytes/us: device, one CTA */
+	const double T_MEET = 3.0;
 	if (H >= slots || H > PS_MAX_SPLIT_HEADS)
 		return 1;
 	int smax = slots / H;
@@ -590,7 +923,7 @@ static int plan_splits(int H, int C, int n_seqs, int slots)
 				r2 = R1L2;
 			t += T_MEET + 2.0 * n_seqs * (PS_D * 4 + 8) / r2;
 		}
-		if (t < tbest * 0.999) {
+		if (t < tbest * 0.98) {
 			tbest = t;
 			best = S;
 		}
@@ -598,57 +931,121 @@ static int plan_splits(int H, int C, int n_seqs, int slots)
 	return best;
 }
 
+/* cuTensorMapEncodeTiled, fetched from the driver once (no -lcuda needed) */
+typedef CUresult (*ps_encode_fn)(CUtensorMap *, CUtensorMapDataType, cuuint32_t, void *, const cuuint64_t *,
+				 const cuuint64_t *, const cuuint32_t *, const cuuint32_t *, CUtensorMapInterleave,
+				 CUtensorMapSwizzle, CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
+
+static ps_encode_fn ps_encoder(void)
+{
+	static ps_encode_fn fn = NULL;
+	static int tried = 0;
+	if (!tried) {
+		tried = 1;
+		void *f = NULL;
+		cudaDriverEntryPointQueryResult q = cudaDriverEntryPointSymbolNotFound;
+#if CUDART_VERSION >= 12050
+		cudaError_t e = cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &f, 12000, cudaEnableDefault, &q);
+#else
+		cudaError_t e = cudaGetDriverEntryPoint("cuTensorMapEncodeTiled", &f, cudaEnableDefault, &q);
+#endif
+		if (e == cudaSuccess && q == cudaDriverEntryPointSuccess && f)
+			fn = (ps_encode_fn)f;
+		else
+			(void)cudaGetLastError();
+	}
+	return fn;
+}
+
+/* k or v as a [n_chunks*n_heads*64][128] matrix, read in 64 x 64 boxes
+ * (128 bytes wide: the 128-byte swizzle's atom) */
+static int ps_encode(CUtensorMap *m, const void *base, const struct attn_shape *s)
+{
+	const cuuint64_t dims[2] = {PS_D, (cuuint64_t)s->n_chunks * s->n_heads * PS_CHUNK};
+	const cuuint64_t strides[1] = {PS_D * 2};
+	const cuuint32_t box[2] = {64, 64};
+	const cuuint32_t es[2] = {1, 1};
+	const CUresult r =
+		ps_encoder()(m, s->dtype == ATTN_FP16 ? CU_TENSOR_MAP_DATA_TYPE_FLOAT16 : CU_TENSOR_MAP_DATA_TYPE_BFLOAT16,
+			     2, (void *)base, dims, strides, box, es, CU_TENSOR_MAP_INTERLEAVE_NONE,
+			     CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+	return r == CUDA_SUCCESS ? 0 : (int)cudaErrorInvalidValue;
+}
+
 static int ps_make_plan(const struct attn_shape *s, struct ps_plan *pl)
 {
-	int dev = 0, sms = 0;
+	int dev = 0;
 	cudaError_t e = cudaGetDevice(&dev);
 	if (e != cudaSuccess)
 		return (int)e;
-	const int nqg = (s->n_seqs + 15) / 16;
-	const int v = nqg <= 2 ? 0 : nqg <= 4 ? 1 : 2;
+	if (dev >= 16)
+		return (int)cudaErrorInvalidDevice;
+
+	/* which path the loaded device image has (read once per device) */
+	static int wg_built[16]; /* 0 unknown, 1 no, 2 yes */
+	if (wg_built[dev] == 0) {
+		int v = 0;
+		e = cudaMemcpyFromSymbol(&v, ps_wgmma_built, sizeof(int));
+		if (e != cudaSuccess)
+			return (int)e;
+		wg_built[dev] = v ? 2 : 1;
+	}
+	int path = wg_built[dev] == 2 ? 2 : 0;
+	if (ps_forced_path == 0 || (ps_forced_path > 0 && path == 2))
+		path = ps_forced_path;
+	if (path == 2 && !ps_encoder())
+		path = 1; /* no driver entry point: wgmma with cp.async */
+
+	const int nqg = (s->n_seqs + ps_rows[path] - 1) / ps_rows[path];
+	const int v = nqg <= ps_maxqg[path][0] ? 0 : nqg <= ps_maxqg[path][1] ? 1 : 2;
+	pl->path = path;
 	pl->variant = v;
 	pl->nqg = nqg;
-	pl->warps = nqg * ps_kg[v];
-	pl->smem = (size_t)ps_nstage[v] * PS_STAGE_BYTES + (size_t)nqg * PS_QGROUP_BYTES;
+	pl->threads = nqg * ps_kg[path][v] * ps_group_threads[path];
+	const size_t qbytes = (size_t)ps_rows[path] * PS_D * 2;
+	pl->smem = (size_t)ps_nstage[path][v] * PS_STAGE_BYTES + (size_t)nqg * qbytes + 64 /* mbarriers */;
 
-	/* occupancy per (device, dtype, variant, warps), cached */
-	static int occ_cache[16][2][3][17];
+	/* occupancy per (device, path, dtype, variant, threads/32), cached */
+	static int occ_cache[16][3][2][3][17];
 	const int dt = s->dtype == ATTN_FP16;
-	int occ = dev < 16 ? occ_cache[dev][dt][v][pl->warps] : 0;
+	const int w = pl->threads / 32;
+	int occ = occ_cache[dev][path][dt][v][w];
 	if (occ == 0) {
-		ps_kernel_fn fn = ps_kernels[dt][v];
-		const size_t smax = (size_t)ps_nstage[v] * PS_STAGE_BYTES + (size_t)(v == 0 ? 2 : v == 1 ? 4 : 16) * PS_QGROUP_BYTES;
+		ps_kernel_fn fn = ps_kernels[path][dt][v];
+		const size_t smax =
+			(size_t)ps_nstage[path][v] * PS_STAGE_BYTES + (size_t)ps_maxqg[path][v] * qbytes + 64;
 		e = cudaFuncSetAttribute((const void *)fn, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smax);
 		if (e != cudaSuccess)
 			return (int)e;
-		e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ, (const void *)fn, pl->warps * 32, pl->smem);
+		e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ, (const void *)fn, pl->threads, pl->smem);
 		if (e != cudaSuccess)
 			return (int)e;
 		if (occ < 1)
 			return (int)cudaErrorInvalidConfiguration;
-		if (dev < 16)
-			occ_cache[dev][dt][v][pl->warps] = occ;
+		occ_cache[dev][path][dt][v][w] = occ;
 	}
 	static int sm_cache[16];
-	sms = dev < 16 ? sm_cache[dev] : 0;
+	int sms = sm_cache[dev];
 	if (sms == 0) {
 		e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev);
 		if (e != cudaSuccess)
 			return (int)e;
-		if (dev < 16)
-			sm_cache[dev] = sms;
+		sm_cache[dev] = sms;
 	}
 	pl->slots = occ * sms;
 	int S = forced_splits();
 	if (S > 0) {
 		if (S > s->n_chunks)
 			S = s->n_chunks;
-		if ((long long)S * s->n_heads > pl->slots || s->n_heads > PS_MAX_SPLIT_HEADS)
-			S = s->n_heads > PS_MAX_SPLIT_HEADS ? 1 : (pl->slots / s->n_heads > 0 ? pl->slots / s->n_heads : 1);
+		if (s->n_heads > PS_MAX_SPLIT_HEADS)
+			S = 1;
+		else if ((long long)S * s->n_heads > pl->slots)
+			S = pl->slots / s->n_heads > 0 ? pl->slots / s->n_heads : 1;
 	} else {
-		S = plan_splits(s->n_heads, s->n_chunks, s->n_seqs, pl->slots);
+		S = plan_splits(s->n_heads, s->n_chunks, s->n_seqs, pl->slots, ps_r1[path]);
 	}
 	pl->splits = S;
+	pl->coop = S > 1 && !ps_forced_plain;
 	return 0;
 }
 
@@ -689,6 +1086,11 @@ static int ps_launch(const struct attn_args *a, struct CUstream_st *stream)
 	if ((((uintptr_t)a->q | (uintptr_t)a->k | (uintptr_t)a->v | (uintptr_t)a->out) & 15) != 0)
 		return (int)cudaErrorMisalignedAddress;
 	ps_params p;
+	memset(&p, 0, sizeof p);
+	if (pl.path == 2) {
+		if ((e = ps_encode(&p.tmk, a->k, &a->s)) != 0 || (e = ps_encode(&p.tmv, a->v, &a->s)) != 0)
+			return e;
+	}
 	p.q = (const char *)a->q;
 	p.k = (const char *)a->k;
 	p.v = (const char *)a->v;
@@ -701,7 +1103,7 @@ static int ps_launch(const struct attn_args *a, struct CUstream_st *stream)
 	p.scale = a->scale;
 	p.po = NULL;
 	p.pml = NULL;
-	const ps_kernel_fn fn = ps_kernels[a->s.dtype == ATTN_FP16][pl.variant];
+	const ps_kernel_fn fn = ps_kernels[pl.path][a->s.dtype == ATTN_FP16][pl.variant];
 	const unsigned grid = (unsigned)a->s.n_heads * (unsigned)pl.splits;
 	cudaStream_t st = (cudaStream_t)stream;
 	if (pl.splits > 1) {
@@ -710,13 +1112,15 @@ static int ps_launch(const struct attn_args *a, struct CUstream_st *stream)
 		const size_t n = (size_t)a->s.n_heads * pl.splits * a->s.n_seqs;
 		p.po = (float *)a->work;
 		p.pml = (float2 *)((char *)a->work + n * PS_D * sizeof(float));
+	}
+	if (pl.coop) {
 		void *args[] = {(void *)&p};
-		cudaError_t ce = cudaLaunchCooperativeKernel((const void *)fn, dim3(grid), dim3(pl.warps * 32), args,
+		cudaError_t ce = cudaLaunchCooperativeKernel((const void *)fn, dim3(grid), dim3(pl.threads), args,
 							     pl.smem, st);
 		if (ce != cudaSuccess)
 			return (int)ce;
 	} else {
-		fn<<<grid, pl.warps * 32, pl.smem, st>>>(p);
+		fn<<<grid, pl.threads, pl.smem, st>>>(p);
 	}
 	return (int)cudaGetLastError();
 }
