@@ -29,6 +29,7 @@ count_lines() {
 		case $line in
 		ok\ *) ok "${line#ok }" ;;
 		FAIL\ *) FAIL=$((FAIL + 1)); echo "$line" ;;
+		"  #"*) echo "$line" ;; # a failing sub-suite's evidence (log tails)
 		*) [ -n "${VERBOSE:-}" ] && echo "$line" ;;
 		esac
 	done

@@ -16,7 +16,7 @@ tmp=$(mktemp -d "$dir/plots.tmp.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
 col() { awk -F, -v c="$1" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i; next } k { print $k; exit }' "$2"; }
-date=$(sed -n 's/^date: \([0-9-]*\).*/\1/p' "$dir/provenance.txt" 2>/dev/null || true)
+date=$(sed -n 's/^date: \([0-9-]*\).*/\1/p' "$dir/provenance.txt" 2>/dev/null | head -n1 || true)
 date=${date:-$(date -u +%Y-%m-%d)}
 
 # course curves comparable to our n_seqs (course-results/README.md)
