@@ -1,81 +1,106 @@
 /* prefix_stream.cu - "prefix_stream": shared-prefix decode attention that
- * streams the prefix K/V once at the device's read bandwidth.
+ * streams the prefix K/V once, at the device's read bandwidth where the
+ * config is large enough to fill the chip.
  *
  * Contract: kernels/attn.h (layouts, check/workspace/launch); the one
- * online-softmax merge rule is softmax_merge_f from kernels/softmax_merge.h.
+ * online-softmax merge rule is softmax_merge_f from kernels/softmax_merge.h
+ * (per 32-key tile, across key groups, across splits).
  *
  * ---------------------------------------------------------------------------
- * Design
+ * Design (v5)
  *   grid      n_heads x S CTAs; CTA (h, j) owns the contiguous chunk range
  *             [j*C/S, (j+1)*C/S) of head h and ALL n_seqs queries, so every
- *             K/V byte is read from DRAM exactly once.
+ *             K/V byte is read from DRAM exactly once.  S = min(C, SMs/H)
+ *             (one CTA per SM; unsplit when H >= SMs), see plan_splits().
  *   pipeline  one stage = one chunk of one head = K tile + V tile, each a
- *             contiguous 16 KB (bf16/fp16) in the chunk pool; cp.async 16 B
- *             (LDGSTS.E.128), NSTAGE = 3 (4 when n_seqs > 64) stages, one
- *             __syncthreads per chunk, 2 chunks in flight while one is used.
- *             Shared tiles use the XOR-8 16-byte swizzle: ldmatrix is
- *             conflict-free.
- *   warps     NQG = ceil(n_seqs/16) query groups x KG key groups.  Warp
- *             (qg, kg) owns query rows qg*16..+15 and keys
- *             kg*64/KG..+64/KG-1 of every chunk:
- *               n_seqs  1..32: KG = 4 (16 keys),  4 or 8 warps, 3 stages
- *               n_seqs 33..64: KG = 2 (32 keys),  6 or 8 warps, 3 stages
- *               n_seqs 65..256: KG = 1 (2 x 32 keys), 5..16 warps, 4 stages
- *             QK^T and PV on tensor cores: mma.sync m16n8k16 (bf16 or fp16
- *             in, fp32 accumulate), P kept in registers (S accumulators ->
- *             A fragments), Q A-fragments re-read with ldmatrix, V with
- *             ldmatrix.trans.  Online softmax per 16/32-key step through
- *             softmax_merge_f; l kept per thread and summed over the quad
- *             at the end.
- *   merges    key groups of one CTA merge through shared memory (reusing
- *             the stage buffers).  S == 1: the CTA writes the normalized
- *             output.  S > 1: each CTA writes one fp32 partial (m, l,
- *             o[128]) per query to the workspace, the S CTAs of a head meet
- *             at a per-head arrive counter (the grid is one wave, launched
- *             cooperatively so that waiting is safe), then CTA j merges
- *             query rows [j*n/S, (j+1)*n/S) over the S partials.  One launch
- *             per forward pass, no separate merge kernel.
- *   splits    S is chosen from (n_heads, n_chunks, n_seqs, SM count,
- *             CTAs/SM) by a small cost model (plan_splits): DRAM time of the
- *             longest split at min(per-CTA rate, fair share) plus the
- *             partial write/merge cost; H*S never exceeds one wave.
- *             PREFIX_STREAM_SPLITS=N (environment, read once) or
- *             prefix_stream_force_splits(N) override it for tuning.
+ *             contiguous 16 KiB.  sm_90a: TMA (cp.async.bulk.tensor, a 2-D
+ *             map of k/v as [rows][128], 64x64 boxes, 128-byte swizzle) on
+ *             one mbarrier per stage, thread 0 issuing; 3 stages (4 when
+ *             n_seqs > 64).  sm_90 fallback: cp.async 16 B, XOR swizzle.
+ *   math      sm_90a: warpgroup MMA.  A warpgroup owns 64 query rows and 32
+ *             keys per step: S = Q K^T with wgmma m64n32k16 (Q and K from
+ *             shared memory), online softmax in registers, O += P V with
+ *             wgmma m64n64k16 (P from registers, V N-major from shared
+ *             memory).  n_seqs <= 64: 2 warpgroups split each chunk's 64 keys
+ *             (256 threads, 112 KiB, 2 CTAs/SM); <= 128: 4 warpgroups;
+ *             <= 256: 4 warpgroups x 64 rows, 2 steps per chunk.  Fallback
+ *             (sm_90): mma.sync m16n8k16 + ldmatrix, a warp per 16 rows.
+ *             bf16 and fp16 in, fp32 accumulate, P rounded to the input type.
+ *   merges    key groups of a CTA through shared memory; splits: S == 2 as
+ *             a thread-block cluster pair exchanging (m, l, o) through
+ *             distributed shared memory (no workspace); S >= 3 through fp32
+ *             partials in the workspace, a per-head arrive counter and a
+ *             cooperative launch (one wave, so waiting is safe), each CTA then
+ *             merging a slice of the query rows.  One launch per forward pass.
  *
  * Bytes (bf16/fp16, per forward pass)
- *   K/V read       blocks * 2 * 64 * 128 * 2 = blocks * 32 KiB (once)
- *   Q read         n_seqs * n_heads * 256 B per split (L2-resident)
- *   partials       S > 1 only: n_heads * S * n_seqs * 520 B written, read
- *                  once (L2-resident at these sizes)
+ *   K/V read       blocks * 32 KiB (once)
+ *   Q read         n_seqs * n_heads * 256 B per split (L2)
+ *   partials       S >= 3: n_heads * S * n_seqs * 520 B written + read (L2)
  *   out written    n_seqs * n_heads * 512 B
- *   floor          K/V bytes / ~3.0 TB/s:  16 blocks 0.52 MB -> 0.17 us
- *                  (latency-bound), 4096 blocks 134 MB -> 45 us,
- *                  65536 blocks 2.15 GB -> 716 us.
+ *   floor          K/V bytes / ~3.0 TB/s: 16 blocks 0.5 MB -> 0.17 us
+ *                  (latency-bound), 4096 blocks 134 MB -> 45 us, 65536
+ *                  blocks 2.15 GB -> 716 us.
  *
- * Limits: chunk_size 64, d_head 128, n_seqs 1..256 (check() says so).
- * The per-head counters are module globals that reset themselves at the end
- * of every launch: do not run two S > 1 launches of this kernel concurrently
+ * Limits: chunk_size 64, d_head 128, n_seqs 1..256 (check() says so).  The
+ * S >= 3 per-head counters are module globals that reset themselves at the
+ * end of each launch: do not run two such launches of this kernel at once
  * (different streams) on one device.  workspace() and launch() must see the
- * same current device.
+ * same current device.  Tuning hooks (not part of the contract):
+ * PREFIX_STREAM_SPLITS=N, prefix_stream_force_splits/_path/_merge(),
+ * prefix_stream_plan().
  *
  * ---------------------------------------------------------------------------
- * Versions (prediction written before the run, then the measurement)
- *   v1  design above.  Predicted (H100, cold L2, n_seqs 32/64): >= 92% of
- *       stream_read for >= 256 MB, ~75-85% at 4096 blocks, ~3-4 us at 16
- *       blocks.  Measured (H100 80GB HBM3, cold, % of stream_read at the same
- *       bytes): validation 448 runs ok (worst rel_err bf16 1.8e-3, fp16
- *       2.5e-4).  n_seqs 32: 95-101% where the plan gave 256 CTAs
- *       ((128,64) (256,128) (128,256) (256,256)), but 53% at (64,64) and
- *       (64,128) where the model chose S = 1 (64 CTAs); 16 blocks 9.0 us.
- *       n_seqs 64: 95-97% at 256 CTAs, 80% at 128 CTAs, 41% at 64.
- *       Why: one CTA processes a chunk in ~1.35 us (n_seqs 32) / ~1.7 us
- *       (64) whether K/V are hot or cold, i.e. it is issue/latency-bound
- *       (~460 instructions per warp per chunk, ~96-160 KB of ldmatrix per
- *       chunk), not DRAM-bound: ~24 GB/s per CTA, so < ~128 busy CTAs
- *       cannot reach 3 TB/s; the model's 60 GB/s per CTA was 2.5x off.
- *       S > 1 costs ~5-6 us more than S = 1 (cooperative launch + meeting).
- *       The harness's host launch rate is ~4.4 us per launch (empty kernel,
- *       this VM), stream_read at 0.5 MB takes 3.5 us: the 16-block floor.
+ * Versions (prediction written before the run, then the measurement; H100
+ * 80GB HBM3 of the device tool, cold L2: K/V rotated over >= 256 MB of
+ * copies; "SR" = stream_read on the same bytes, also cold)
+ *   v1  mma.sync + cp.async 3 stages, global partials + cooperative meet,
+ *       S from a DRAM cost model.  Predicted >= 92% of SR for >= 256 MB,
+ *       75-85% at 4096 blocks, 3-4 us at 16 blocks.  Measured: 95-101% where
+ *       the plan gave 256 CTAs, but 41-53% where it chose S = 1 with 64 CTAs
+ *       ((64,64), (64,128)); 9.0 us at 16 blocks.  One CTA streams a chunk in
+ *       ~1.35 us (n_seqs 32) / ~1.7 us (64), hot or cold: ~22 GB/s per CTA,
+ *       so < ~128 busy CTAs cannot reach 3 TB/s; the model's 60 GB/s per CTA
+ *       was 2.5x off.  Host launch rate here: ~3.7-4.4 us per launch (empty
+ *       kernel), SR at 0.5 MB 3.5-4.6 us: that is the 16-block floor.
+ *   v2  wgmma (fewer instructions, no ldmatrix).  Predicted 2x per-CTA
+ *       rate.  Measured: no gain (1.54 us per chunk per CTA alone): the
+ *       cp.async path, not the math, set the rate.
+ *   v3  TMA for K/V.  Measured 1.14 us per chunk per CTA alone (~29 GB/s);
+ *       >= 256 MB configs 93-99% of SR when >= 128 CTAs run.  Split sweeps:
+ *       the best S gives ~one CTA per SM at every seed point, and S > 1
+ *       costs ~5-10 us (partials + meet + merge round trips; the cooperative
+ *       launch itself costs nothing: plain launch timed the same).
+ *   v4  cluster/DSMEM merge for S > 1 (cap 8).  Measured: 3-4 us cheaper
+ *       than global partials at S = 2 ((64,64) 53.8 vs 57.3 us at n_seqs
+ *       64), but 2-4 us slower at S = 4..8.
+ *   v5  S = min(C, SMs/H); S == 2 cluster merge, S >= 3 global.  Predicted
+ *       (n_seqs 64): (4,64) ~14 us, (16,16) ~13, (64,16) ~21, (64,64) ~54
+ *       (85% of SR), >= 256 MB 92-99% of SR.  Measured (1040 validation
+ *       runs ok: worst rel_err bf16 1.8e-3, fp16 2.4e-4; table = ms cold,
+ *       % of SR, x course TK n_seqs=64 which was L2-hot):
+ *         blocks (H,C)     n_seqs 32        n_seqs 64
+ *         16     (4,4)     0.0087  35%      0.0100  31%  0.76x
+ *         128    (4,32)    0.0112  36%      0.0126  32%  0.62x
+ *         256    (16,16)   0.0123  43%      0.0135  39%  0.66x
+ *         512    (32,16)   0.0145  55%      0.0161  49%  1.03x
+ *         1024   (64,16)   0.0199  69%      0.0211  65%  1.73x
+ *         1024   (16,64)   0.0210  65%      0.0225  61%  1.66x
+ *         4096   (64,64)   0.0535  86%      0.0548  84%  2.29x
+ *         8192   (128,64)  0.0947  94%      0.0964  92%  2.50x
+ *         8192   (64,128)  0.0956  93%      0.0968  92%  2.45x
+ *         16384  (128,128) 0.1799  98%      0.1821  96%  2.56x
+ *         32768  (256,128) 0.3596  97%      0.3630  96%  2.56x
+ *         32768  (128,256) 0.3530  99%      0.3553  98%  2.60x
+ *         65536  (256,256) 0.7085  98%      0.7123  98%  2.60x
+ *       (SR: 3.0-3.1 TB/s from 134 MB up.)  n_seqs 1/16 track n_seqs 32;
+ *       n_seqs 128: 65% (4096) / 75% (65536), n_seqs 256: 36% / 40% --
+ *       compute-bound there (4 warpgroups, wgmma waits not overlapped).
+ *       Below ~1024 blocks the time is ~8-10 us: launch (~3 us host-bound
+ *       here) + cold first chunk + ~1.1 us per chunk of one CTA + merge.
+ *   Left: overlap QK^T/softmax/PV of consecutive chunks inside a CTA (the
+ *   per-CTA chunk time, not DRAM, bounds every config below ~128 CTAs);
+ *   a cheaper merge for S >= 3; n_seqs > 64 math overlap.
  */
 #include <cuda.h> /* CUtensorMap (types only: the encoder is fetched at run time) */
 #include <cuda_runtime.h>
@@ -108,6 +133,8 @@ struct ps_params {
 	float *po;   /* [n_heads*S][n_seqs][128] unnormalized partial o */
 	float2 *pml; /* [n_heads*S][n_seqs] (m, l) */
 	int n_seqs, n_heads, n_chunks, nqg, splits;
+	int cluster; /* S > 1: 1 = the head's S CTAs are one cluster (DSMEM merge),
+		      * 0 = global partials + per-head counter (cooperative launch) */
 	float scale;
 };
 
@@ -244,6 +271,79 @@ static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o
 				}
 			}
 		}
+	}
+
+	/* ---- S > 1 in a cluster: each CTA leaves its merged state (o, m, l of
+	 * all its rows) in its own shared memory, the cluster meets, and CTA j
+	 * merges query rows [j*n/S, (j+1)*n/S) over the S CTAs' shared memory
+	 * (distributed shared memory reads), then writes the output. */
+	if (S > 1 && p.cluster) {
+		const int npad = nqg * (GT == 32 ? 16 : 64);
+		float *st_o = (float *)smem;                           /* [npad][128] */
+		float2 *st_ml = (float2 *)(smem + (size_t)npad * PS_D * 4); /* [npad] */
+		__syncthreads(); /* the KG scratch above is read by now */
+		if (kgi == 0) {
+#pragma unroll
+			for (int half = 0; half < 2; ++half) {
+				const int row = row0 + half * 8;
+				float *dst = st_o + (size_t)row * PS_D + (gidx & 3) * 2;
+#pragma unroll
+				for (int t = 0; t < 16; ++t)
+					*(float2 *)(dst + t * 8) = make_float2(o[t][2 * half], o[t][2 * half + 1]);
+				if ((gidx & 3) == 0)
+					st_ml[row] = make_float2(m_r[half], l_r[half]);
+			}
+		}
+		asm volatile("barrier.cluster.arrive.release.aligned;\n" ::: "memory");
+		asm volatile("barrier.cluster.wait.acquire.aligned;\n" ::: "memory");
+		const int r0 = (int)((long long)split * n_seqs / S);
+		const int R = (int)((long long)(split + 1) * n_seqs / S) - r0;
+		const uint32_t so = smem_u32(st_o), sml = smem_u32(st_ml);
+		for (int it = tid; it < R * 32; it += nthr) {
+			const int row = r0 + (it >> 5), d4 = it & 31;
+			float4 ov[8];
+			float2 ml[8];
+#pragma unroll
+			for (int u = 0; u < 8; ++u) {
+				if (u < S) {
+					uint32_t ro, rm;
+					asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n"
+						     : "=r"(ro)
+						     : "r"(so + (uint32_t)(row * PS_D + d4 * 4) * 4), "r"(u));
+					asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n"
+						     : "=r"(rm)
+						     : "r"(sml + (uint32_t)row * 8), "r"(u));
+					asm volatile("ld.shared::cluster.v4.f32 {%0,%1,%2,%3}, [%4];\n"
+						     : "=f"(ov[u].x), "=f"(ov[u].y), "=f"(ov[u].z), "=f"(ov[u].w)
+						     : "r"(ro)
+						     : "memory");
+					asm volatile("ld.shared::cluster.v2.f32 {%0,%1}, [%2];\n"
+						     : "=f"(ml[u].x), "=f"(ml[u].y)
+						     : "r"(rm)
+						     : "memory");
+				}
+			}
+			float m = -INFINITY, l = 0.f;
+			float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
+#pragma unroll
+			for (int u = 0; u < 8; ++u) {
+				if (u < S) {
+					float a1, a2;
+					softmax_merge_f(m, l, ml[u].x, ml[u].y, &m, &l, &a1, &a2);
+					acc.x = a1 * acc.x + a2 * ov[u].x;
+					acc.y = a1 * acc.y + a2 * ov[u].y;
+					acc.z = a1 * acc.z + a2 * ov[u].z;
+					acc.w = a1 * acc.w + a2 * ov[u].w;
+				}
+			}
+			const float inv = 1.f / l;
+			*(float4 *)(p.out + ((size_t)row * H + h) * PS_D + d4 * 4) =
+				make_float4(acc.x * inv, acc.y * inv, acc.z * inv, acc.w * inv);
+		}
+		/* keep this CTA's shared memory alive until every peer has read it */
+		asm volatile("barrier.cluster.arrive.release.aligned;\n" ::: "memory");
+		asm volatile("barrier.cluster.wait.acquire.aligned;\n" ::: "memory");
+		return;
 	}
 
 	/* ---- write: the final output (S == 1) or this split's partial */
@@ -855,12 +955,9 @@ static const int ps_kg[3][3] = {{4, 2, 1}, {2, 2, 1}, {2, 2, 1}};
 static const int ps_nstage[3][3] = {{3, 3, 4}, {3, 4, 4}, {3, 4, 4}};
 static const int ps_maxqg[3][3] = {{2, 4, 16}, {1, 2, 4}, {1, 2, 4}};
 static const int ps_group_threads[3] = {32, 128, 128};
-/* what one CTA streams alone, bytes/us (measured, H100): cp.async tops out
- * near 22 GB/s per SM whatever the math; TMA: see the header */
-static const double ps_r1[3] = {2.2e4, 2.2e4, 8.0e4};
 
 struct ps_plan {
-	int path, variant, nqg, threads, splits, coop;
+	int path, variant, nqg, threads, splits, coop, cluster;
 	size_t smem;
 	int slots; /* co-resident CTAs of this shape on the device */
 };
@@ -869,6 +966,8 @@ struct ps_plan {
 static int ps_forced_splits = -1; /* -1: read PREFIX_STREAM_SPLITS once */
 static int ps_forced_path = -1;   /* -1 auto, else a path (0..2) */
 static int ps_forced_plain = 0;   /* 1: S > 1 without cooperative launch (unsafe) */
+static int ps_forced_merge = 0;   /* 0 auto, 1 global partials + counters, 2 cluster/DSMEM */
+#define PS_MAX_CLUSTER 8          /* portable cluster size */
 
 extern "C" void prefix_stream_force_splits(int s)
 {
@@ -882,6 +981,10 @@ extern "C" void prefix_stream_force_plain(int on)
 {
 	ps_forced_plain = on;
 }
+extern "C" void prefix_stream_force_merge(int mode)
+{
+	ps_forced_merge = mode;
+}
 
 static int forced_splits(void)
 {
@@ -894,41 +997,19 @@ static int forced_splits(void)
 	return ps_forced_splits;
 }
 
-/* Split count for one wave of at most `slots` CTAs.  Model (microseconds):
- * a CTA streams its ceil(C/S) chunks at min(R1, BW/(H*S)) (R1: what one CTA
- * sustains alone, limited by its own instruction/latency chain); S > 1 adds
- * the partial write + merge read at L2 rates and the meeting. */
-static int plan_splits(int H, int C, int n_seqs, int slots, double R1)
+/* Split count.  Measured (v4, H100, TMA path, cold): one CTA streams a
+ * chunk in ~1.1 us whatever the split, so a config needs ~one busy CTA per
+ * SM to approach the read ceiling, and every split costs a merge (~2-5 us,
+ * more CTAs, more partials).  The best S of the sweeps was, at every seed
+ * point, the one that gives ~one CTA per SM: H*S ~ SMs, S <= n_chunks.
+ * (Two CTAs per SM was never better below 256 MB: the merge costs more than
+ * the second CTA brings.)  Configs with H >= SMs run unsplit. */
+static int plan_splits(int H, int C, int sms)
 {
-	const double BW = 2.95e6;                /* DRAM bytes/us */
-	const double BWL2 = 8.0e6, R1L2 = 1.0e5; /* L2 bytes/us: device, one CTA */
-	const double T_MEET = 3.0;
-	if (H >= slots || H > PS_MAX_SPLIT_HEADS)
+	if (H >= sms || H > PS_MAX_SPLIT_HEADS)
 		return 1;
-	int smax = slots / H;
-	if (smax > C)
-		smax = C;
-	int best = 1;
-	double tbest = 1e300;
-	for (int S = 1; S <= smax; ++S) {
-		const double n = (double)H * S;
-		const int k = (C + S - 1) / S;
-		double r = BW / n;
-		if (r > R1)
-			r = R1;
-		double t = k * (double)PS_STAGE_BYTES / r;
-		if (S > 1) {
-			double r2 = BWL2 / n;
-			if (r2 > R1L2)
-				r2 = R1L2;
-			t += T_MEET + 2.0 * n_seqs * (PS_D * 4 + 8) / r2;
-		}
-		if (t < tbest * 0.98) {
-			tbest = t;
-			best = S;
-		}
-	}
-	return best;
+	int S = sms / H;
+	return S > C ? C : S;
 }
 
 /* cuTensorMapEncodeTiled, fetched from the driver once (no -lcuda needed) */
@@ -1042,10 +1123,34 @@ static int ps_make_plan(const struct attn_shape *s, struct ps_plan *pl)
 		else if ((long long)S * s->n_heads > pl->slots)
 			S = pl->slots / s->n_heads > 0 ? pl->slots / s->n_heads : 1;
 	} else {
-		S = plan_splits(s->n_heads, s->n_chunks, s->n_seqs, pl->slots, ps_r1[path]);
+		S = plan_splits(s->n_heads, s->n_chunks, sms);
 	}
+	/* merge: S == 2 as a cluster pair (DSMEM, no workspace; measured 3-4 us
+	 * cheaper than global partials at S = 2), larger S through global
+	 * partials (cheaper there: clusters of 4-8 ran 2-4 us slower, and the
+	 * cluster size is capped at 8) */
+	pl->cluster = ps_forced_merge == 0 ? S == 2 : ps_forced_merge == 2;
+	if (pl->cluster && S > PS_MAX_CLUSTER)
+		pl->cluster = 0;
 	pl->splits = S;
-	pl->coop = S > 1 && !ps_forced_plain;
+	pl->coop = S > 1 && !pl->cluster && !ps_forced_plain;
+	return 0;
+}
+
+static const char *ps_check(const struct attn_shape *s);
+
+/* tuning hook: the split count (and merge) launch() would use, for reports */
+extern "C" int prefix_stream_plan(const struct attn_shape *s, int *splits, int *path, int *cluster)
+{
+	struct ps_plan pl;
+	if (ps_check(s))
+		return (int)cudaErrorInvalidValue;
+	int e = ps_make_plan(s, &pl);
+	if (e)
+		return e;
+	*splits = pl.splits;
+	*path = pl.path;
+	*cluster = pl.cluster;
 	return 0;
 }
 
@@ -1069,7 +1174,7 @@ static const char *ps_check(const struct attn_shape *s)
 static size_t ps_workspace(const struct attn_shape *s)
 {
 	struct ps_plan pl;
-	if (ps_check(s) || ps_make_plan(s, &pl) != 0 || pl.splits <= 1)
+	if (ps_check(s) || ps_make_plan(s, &pl) != 0 || pl.splits <= 1 || pl.cluster)
 		return 0;
 	const size_t n = (size_t)s->n_heads * pl.splits * s->n_seqs;
 	return n * PS_D * sizeof(float) + n * sizeof(float2);
@@ -1100,20 +1205,39 @@ static int ps_launch(const struct attn_args *a, struct CUstream_st *stream)
 	p.n_chunks = a->s.n_chunks;
 	p.nqg = pl.nqg;
 	p.splits = pl.splits;
+	p.cluster = pl.cluster;
 	p.scale = a->scale;
 	p.po = NULL;
 	p.pml = NULL;
 	const ps_kernel_fn fn = ps_kernels[pl.path][a->s.dtype == ATTN_FP16][pl.variant];
 	const unsigned grid = (unsigned)a->s.n_heads * (unsigned)pl.splits;
 	cudaStream_t st = (cudaStream_t)stream;
-	if (pl.splits > 1) {
+	if (pl.splits > 1 && !pl.cluster) {
 		if (!a->work)
 			return (int)cudaErrorInvalidValue;
 		const size_t n = (size_t)a->s.n_heads * pl.splits * a->s.n_seqs;
 		p.po = (float *)a->work;
 		p.pml = (float2 *)((char *)a->work + n * PS_D * sizeof(float));
 	}
-	if (pl.coop) {
+	if (pl.splits > 1 && pl.cluster) {
+		cudaLaunchConfig_t cfg;
+		memset(&cfg, 0, sizeof cfg);
+		cfg.gridDim = dim3(grid);
+		cfg.blockDim = dim3(pl.threads);
+		cfg.dynamicSmemBytes = pl.smem;
+		cfg.stream = st;
+		cudaLaunchAttribute at[1];
+		at[0].id = cudaLaunchAttributeClusterDimension;
+		at[0].val.clusterDim.x = (unsigned)pl.splits;
+		at[0].val.clusterDim.y = 1;
+		at[0].val.clusterDim.z = 1;
+		cfg.attrs = at;
+		cfg.numAttrs = 1;
+		void *args[] = {(void *)&p};
+		cudaError_t ce = cudaLaunchKernelExC(&cfg, (const void *)fn, args);
+		if (ce != cudaSuccess)
+			return (int)ce;
+	} else if (pl.coop) {
 		void *args[] = {(void *)&p};
 		cudaError_t ce = cudaLaunchCooperativeKernel((const void *)fn, dim3(grid), dim3(pl.threads), args,
 							     pl.smem, st);
