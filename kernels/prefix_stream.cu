@@ -1251,8 +1251,8 @@ static int ps_launch(const struct attn_args *a, struct CUstream_st *stream)
 
 extern "C" const struct attn_kernel attn_kernel_prefix_stream = {
 	"prefix_stream",
-	"own split-K prefix kernel: chunks streamed once per head with a cp.async pipeline, "
-	"mma.sync QK^T/PV, online softmax, fused cross-split merge",
+	"own split-K prefix kernel: K/V streamed once per head (TMA pipeline, wgmma QK^T/PV, "
+	"online softmax; sm_90: cp.async + mma.sync), S = SMs/heads splits merged in the same launch",
 	ps_check,
 	ps_workspace,
 	ps_launch,
