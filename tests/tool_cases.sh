@@ -87,6 +87,7 @@ t "run: no -k" 2 'run-kernel' '' '' '-k KERNEL is required'
 t "run: unknown kernel" 2 'run-kernel -k nope -o out.csv' '' '' "unknown kernel 'nope' \\(run-kernel --list\\)"
 t "run: bad --iters" 2 'run-kernel -k ref --iters 0' '' '' "--iters '0': integer out of range"
 t "run: bad --l2" 2 'run-kernel -k ref --l2 warm' '' '' "--l2 'warm': expected cold or hot"
+t "run: bad --launch" 2 'run-kernel -k ref --launch fast' '' '' "--launch 'fast': expected stream or graph"
 t "run: bad --peak-gbps" 2 'run-kernel -k ref --peak-gbps -1' '' '' "--peak-gbps '-1'"
 t "run: empty input" 1 'run-kernel -k ref -o out.csv' '' '' '^run-kernel: stdin:1: empty input'
 t "run: missing n_heads" 1 'run-kernel -k ref -o out.csv' 'n_chunks\n4\n' '' "^run-kernel: stdin:1: missing column 'n_heads'$"

@@ -32,7 +32,7 @@ static const char *const result_cols[] = {
 	"kernel",   "latency_ms",     "noise_pct",  "tflops",  "compute_eff_pct",
 	"kv_gbps",  "kv_mem_eff_pct", "ceil_gbps",  "pct_of_ceiling", "rel_err",
 	"samples",  "launches",       "warmup",     "throttled_samples", "sm_clock_mhz",
-	"l2",       "seed",           "gpu",
+	"l2",       "launch",  "seed",           "gpu",
 };
 #define NRESULT ((int)(sizeof result_cols / sizeof *result_cols))
 static const char *const config_cols[] = { "n_seqs", "n_heads", "n_chunks", "chunk_size",
@@ -61,6 +61,8 @@ static void usage(FILE *f)
 		"  --sample-ms MS      batch launches so a sample lasts MS (default 2)\n"
 		"  --l2 cold|hot       cold: rotate K/V copies past the L2 (default);\n"
 		"                      hot: reuse one copy, the course project's method\n"
+		"  --launch stream|graph  stream: back-to-back launches from the host\n"
+		"                      (default); graph: replay them as one CUDA graph\n"
 		"  --no-ceiling        skip the streaming-read ceiling (ceil_gbps = 0)\n"
 		"  --device N          CUDA device (default 0)\n"
 		"  --seed N            input seed (default 1)\n"
@@ -221,7 +223,7 @@ static struct attn_shape row_shape(const struct csv_table *t, long i, const stru
 
 static void write_row(FILE *f, char **in_row, const struct layout *L,
 		      const struct attn_shape *s, const char *kernel, const struct bench_result *r,
-		      double ceil_gbps, double rel_err, const char *gpu)
+		      double ceil_gbps, double rel_err, int on_gpu)
 {
 	const char **row = xcalloc((size_t)L->nkeep + NCONFIG + NRESULT, sizeof *row);
 	char (*cell)[48] = xcalloc(NCONFIG + NRESULT, sizeof *cell);
@@ -247,9 +249,10 @@ static void write_row(FILE *f, char **in_row, const struct layout *L,
 	for (int i = 0; i < 5; i++)
 		row[n++] = fmt_num(cell[k++], cnt[i]);
 	row[n++] = bopt.l2_hot ? "hot" : "cold";
+	row[n++] = !on_gpu ? "cpu" : bopt.graph ? "graph" : "stream";
 	snprintf(cell[k], sizeof cell[k], "%lu", seed);
 	row[n++] = cell[k++];
-	row[n++] = gpu;
+	row[n++] = on_gpu ? gpu_name() : cpu_name();
 	csv_write_row(f, n, row);
 	fflush(f);
 	free(row);
@@ -317,8 +320,7 @@ static void run_config(FILE *f, const struct csv_table *t, long i, const struct 
 			failures++;
 			continue;
 		}
-		write_row(f, t->rows[i], L, &s, ks[j].name, &r, k ? gpu_ceil : cpu_ceil, err,
-			  k ? gpu_name() : cpu_name());
+		write_row(f, t->rows[i], L, &s, ks[j].name, &r, k ? gpu_ceil : cpu_ceil, err, k != NULL);
 		if (!quiet)
 			fprintf(stderr,
 				"run-kernel: [%ld] %-8s n_seqs %d n_heads %d n_chunks %d %s: %.4g ms (+-%.2g%%), "
@@ -335,7 +337,7 @@ static void run_config(FILE *f, const struct csv_table *t, long i, const struct 
 int main(int argc, char **argv)
 {
 	enum { O_WARMUP = 256, O_ITERS, O_MIN_ITERS, O_MAX_TIME, O_NOISE, O_SAMPLE_MS, O_L2,
-	       O_NO_CEIL, O_DEVICE, O_SEED, O_PEAK_TF, O_PEAK_GB, O_LIST };
+	       O_NO_CEIL, O_LAUNCH, O_DEVICE, O_SEED, O_PEAK_TF, O_PEAK_GB, O_LIST };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, 0, 'k' },      { "output", required_argument, 0, 'o' },
 		{ "warmup", required_argument, 0, O_WARMUP }, { "iters", required_argument, 0, O_ITERS },
@@ -344,6 +346,7 @@ int main(int argc, char **argv)
 		{ "noise", required_argument, 0, O_NOISE },
 		{ "sample-ms", required_argument, 0, O_SAMPLE_MS },
 		{ "l2", required_argument, 0, O_L2 },         { "no-ceiling", no_argument, 0, O_NO_CEIL },
+		{ "launch", required_argument, 0, O_LAUNCH },
 		{ "device", required_argument, 0, O_DEVICE }, { "seed", required_argument, 0, O_SEED },
 		{ "peak-tflops", required_argument, 0, O_PEAK_TF },
 		{ "peak-gbps", required_argument, 0, O_PEAK_GB },
@@ -374,6 +377,11 @@ int main(int argc, char **argv)
 			bopt.l2_hot = strcmp(optarg, "hot") == 0;
 			break;
 		case O_NO_CEIL: no_ceiling = 1; break;
+		case O_LAUNCH:
+			if (strcmp(optarg, "stream") && strcmp(optarg, "graph"))
+				die_usage("--launch '%s': expected stream or graph", optarg);
+			bopt.graph = strcmp(optarg, "graph") == 0;
+			break;
 		case O_DEVICE: bopt.device = (int)opt_long("--device", optarg, 0, 1023); break;
 		case O_SEED: seed = (unsigned long)opt_long("--seed", optarg, 0, 1L << 62); break;
 		case O_PEAK_TF: peak_tflops = opt_double("--peak-tflops", optarg, 1e-9, 1e9); break;

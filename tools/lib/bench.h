@@ -19,6 +19,7 @@ struct bench_opts {
 	double noise_target;   /* stop when rel. std. error of the median < this */
 	double sample_ms;      /* aim for samples at least this long */
 	int l2_hot;            /* 1: reuse one K/V set (the seed's method) */
+	int graph;             /* 1: time CUDA-graph replays of each batch */
 	int device;
 };
 

@@ -7,7 +7,8 @@
  * --l2 hot asks for the seed's back-to-back method.  Timing: CUDA events
  * around batches of launches (bench.h has the sampling rule); the SM clock
  * and throttle reasons come from NVML, loaded with dlopen so that no build
- * or test needs the driver.
+ * or test needs the driver.  --launch graph replays batches captured in a
+ * CUDA graph instead of launching from the host.
  */
 #include "backend.h"
 #include "err.h"
@@ -234,25 +235,67 @@ static double time_batch(struct launcher *l, long n)
 	return (double)ms / (double)n;
 }
 
+/* Graph mode: one CUDA graph holds a whole batch of launches (at least one
+ * full rotation of the K/V sets, so replays stay L2-cold), and a sample is
+ * one replay.  It removes the host's per-launch cost, as serving systems do
+ * for decode; stream mode (the default) launches back to back like the seed. */
+static cudaGraphExec_t capture_batch(struct launcher *l, long n)
+{
+	cudaGraph_t graph;
+	cudaGraphExec_t exec;
+	cudaError_t e;
+
+	CK(cudaStreamBeginCapture(l->g->stream, cudaStreamCaptureModeThreadLocal));
+	for (long i = 0; i < n; i++)
+		launch(l);
+	CK(cudaStreamEndCapture(l->g->stream, &graph));
+	e = cudaGraphInstantiate(&exec, graph, 0);
+	cudaGraphDestroy(graph);
+	if (e != cudaSuccess)
+		die(EXIT_INPUT, "%s: cannot run as a CUDA graph (--launch graph): %s",
+		    l->k ? l->k->name : "stream_read", cudaGetErrorString(e));
+	return exec;
+}
+
+static double time_graph(struct launcher *l, cudaGraphExec_t exec, long n)
+{
+	float ms;
+	CK(cudaEventRecord(l->g->ev0, l->g->stream));
+	CK(cudaGraphLaunch(exec, l->g->stream));
+	CK(cudaEventRecord(l->g->ev1, l->g->stream));
+	CK(cudaEventSynchronize(l->g->ev1));
+	CK(cudaEventElapsedTime(&ms, l->g->ev0, l->g->ev1));
+	return (double)ms / (double)n;
+}
+
 static void measure(struct launcher *l, const struct bench_opts *o, struct bench_result *r)
 {
 	struct sampler s;
 	long batch;
 	double est, mhz;
 	int hot;
+	cudaGraphExec_t exec = NULL;
 
 	est = time_batch(l, 1);
 	for (int i = 0; i < o->warmup; i++)
 		launch(l);
 	batch = sampler_batch(o, est);
+	if (o->graph) {
+		if (batch < l->g->nsets)
+			batch = l->g->nsets;
+		exec = capture_batch(l, batch);
+		(void)time_graph(l, exec, batch); /* the first replay uploads the graph */
+	}
 	sampler_init(&s, o);
 	do {
-		double t = time_batch(l, batch);
+		double t = exec ? time_graph(l, exec, batch) : time_batch(l, batch);
 		nvml_read(&mhz, &hot);
 		if (!sampler_add(&s, t, mhz, hot))
 			break;
 	} while (1);
 	sampler_finish(&s, batch, r);
+	if (exec)
+		CK(cudaGraphExecDestroy(exec));
 }
 
 int gpu_run(struct gpu_config *g, const struct attn_kernel *k, const struct bench_opts *o,
