@@ -1,6 +1,6 @@
 # Prefix-aware attention benchmark: tools, kernels, tests, results.
 # `make help` lists the targets.  Settings users change:
-KERNELS   ?= native tk#           kernels swept by `make results` on a GPU
+KERNELS   ?= native tk prefix_stream# kernels swept by `make results` on a GPU
 PRESET    ?= seed#                gen-configs preset on a GPU (CPU: quick)
 N_SEQS    ?= 32 64#               one sweep per value
 DTYPE     ?= bf16
@@ -41,7 +41,7 @@ else
   RUN_LIBS := -lpthread -lm
 endif
 
-.PHONY: all tools help test test-gpu results plots slurm clean
+.PHONY: all tools help test test-gpu results sweeps plots slurm clean
 .DELETE_ON_ERROR:
 # every intermediate CSV is a result worth keeping
 .SECONDARY:
@@ -95,6 +95,12 @@ results: ## run the sweeps, aggregate, join and plot into results/<gpu>/ (CPU: r
 	@$(MAKE) --no-print-directory tools
 	@$(MAKE) --no-print-directory $(RESULTS)/plots.stamp
 	@echo "results: $(RESULTS)/ (CSVs, plots/, provenance.txt)"
+
+sweeps: ## the CSVs and provenance of `make results`, no figures (for GPU nodes without gnuplot)
+	@env/require.sh cc make
+	@$(MAKE) --no-print-directory tools
+	@$(MAKE) --no-print-directory $(N_SEQS:%=$(RESULTS)/joined-n%.csv) $(RESULTS)/provenance.txt
+	@echo "sweeps: $(RESULTS)/ (CSVs, provenance.txt); draw the figures with 'make plots'"
 
 $(RESULTS)/configs-n%.csv: $(BIN)/gen-configs
 	@mkdir -p $(@D)

@@ -8,12 +8,12 @@
 #      (never run) if any task fails.
 # It prints both job ids, how to watch them and where the results land.
 #
-#   jobs/submit.sh                                  # KERNELS="native tk" N_SEQS="32 64" PRESET=seed
+#   jobs/submit.sh                                  # KERNELS="native tk prefix_stream" N_SEQS="32 64" PRESET=seed
 #   KERNELS=tk N_SEQS=32 ACCOUNT=cis000000p jobs/submit.sh
 #   jobs/submit.sh KERNELS=ref PRESET=quick --wait   # VAR=VALUE arguments work too
 #
 # Settings (environment or VAR=VALUE arguments):
-#   KERNELS     kernels, by commas or spaces         (native tk)
+#   KERNELS     kernels, by commas or spaces         (native tk prefix_stream)
 #   N_SEQS      n_seqs values, by commas or spaces   (32 64)
 #   PRESET      gen-configs preset                   (seed)
 #   DTYPE, RUN_FLAGS  as for make: gen-configs --dtype, extra run-kernel options
@@ -54,7 +54,7 @@ for a in "$@"; do
 	esac
 done
 # make passes empty variables through as empty strings: treat them as unset.
-kernels=$(list_words "${KERNELS:-native tk}")
+kernels=$(list_words "${KERNELS:-native tk prefix_stream}")
 nseqs=$(list_words "${N_SEQS:-32 64}")
 preset=${PRESET:-seed}
 # Where `make results` on that GPU would write: results/h100 for --gpus=h100-80:1.
