@@ -5,19 +5,31 @@
  * keys (a chunk, a prefix, a suffix, ...), then calls attn_merge_launch() to
  * fold them into the normalized fp32 output with the rule of softmax_merge.h.
  *
- * A partial state (softmax_merge.h's (m, l, o)), all fp32:
+ * A partial state (softmax_merge.h's (m, l, o)); m and l are fp32, o is stored
+ * as o_dtype (fp32, bf16 or fp16; always accumulated in fp32 and rounded once
+ * when stored, widened back to fp32 by the merge):
  *   m    = max over its keys of the scaled score  q.k * scale  (natural-log
  *          domain; a kernel that works in exp2 converts back: m = m2 * ln 2)
  *   l    = sum over its keys of exp(score - m)
  *   o[d] = sum over its keys of exp(score - m) * v[d]     (unnormalized)
  *   An empty partial is m = -INFINITY, l = 0, o = 0 and merges as a no-op.
  *
+ * 16-bit o (ATTN_PART_BF16 / ATTN_PART_FP16) halves the partials' traffic.
+ * Range: every weight exp(score - m) is <= 1, so |o[d]| <= n_keys * max|v|
+ * (n_keys = the partial's key count, e.g. chunk_size = 64).  bf16 has fp32's
+ * range; fp16's largest finite value is 65504, so a producer may store o as
+ * fp16 only for inputs with max|v| <= 65504 / n_keys (1023 for 64-key chunks;
+ * fp16 inputs are themselves <= 65504, so fp16 V with |v| > 1023 could
+ * overflow: such inputs need ATTN_PART_F32).  Precision: one rounding of o,
+ * at most 2^-8 (bf16) / 2^-11 (fp16) relative per element, the order of the inputs'
+ * own rounding.
+ *
  * Layout in the workspace (one allocation; row = one (part, head, seq)):
- *   o  float [n_parts][n_heads][n_seqs][d_head]   at work
- *   ml float [n_parts][n_heads][n_seqs][2]        (m, l) pairs, after o,
- *                                                 256-byte aligned
+ *   o  o_dtype [n_parts][n_heads][n_seqs][d_head]   at work
+ *   ml float   [n_parts][n_heads][n_seqs][2]        (m, l) pairs, after o,
+ *                                                   256-byte aligned
  * so the P partials that one (head, chunk) block writes for all n_seqs
- * sequences are one contiguous, coalesced run of n_seqs * d_head floats.
+ * sequences are one contiguous, coalesced run of n_seqs * d_head elements.
  *
  * Output: out[n_seqs][n_heads][d_head] fp32 (attn.h's layout), every element
  * written; a (seq, head) whose partials are all empty gets 0.
@@ -45,43 +57,74 @@ extern "C" {
 #define ATTN_PARTIALS_FN static inline
 #endif
 
+/* Element type of the stored o (0 = fp32, so a zeroed struct means fp32). */
+enum attn_part_dtype { ATTN_PART_F32 = 0, ATTN_PART_BF16 = 1, ATTN_PART_FP16 = 2 };
+
 struct attn_partials {
-	float *o;  /* [n_parts][n_heads][n_seqs][d_head] unnormalized outputs */
-	float *ml; /* [n_parts][n_heads][n_seqs][2]      (m, l) */
+	void *o;     /* o_dtype [n_parts][n_heads][n_seqs][d_head] unnormalized outputs */
+	float *ml;   /* float   [n_parts][n_heads][n_seqs][2]      (m, l) */
 	int n_parts, n_heads, n_seqs, d_head;
+	int o_dtype; /* enum attn_part_dtype */
 };
 
-/* Byte offset of ml inside the workspace (o's bytes rounded up to 256). */
-ATTN_PARTIALS_FN size_t attn_partials_ml_offset(int n_parts, int n_heads, int n_seqs,
-						 int d_head)
+/* Bytes of one stored o element. */
+ATTN_PARTIALS_FN size_t attn_part_dtype_size(int o_dtype)
 {
-	size_t ob = (size_t)n_parts * n_heads * n_seqs * d_head * sizeof(float);
+	return o_dtype == ATTN_PART_F32 ? 4 : 2;
+}
+
+/* Byte offset of ml inside the workspace (o's bytes rounded up to 256). */
+ATTN_PARTIALS_FN size_t attn_partials_ml_offset_t(int n_parts, int n_heads, int n_seqs,
+						   int d_head, int o_dtype)
+{
+	size_t ob = (size_t)n_parts * n_heads * n_seqs * d_head * attn_part_dtype_size(o_dtype);
 	return (ob + 255) & ~(size_t)255;
 }
 
-/* Workspace bytes for P partials of every (seq, head). */
-ATTN_PARTIALS_FN size_t attn_partials_bytes(int n_parts, int n_heads, int n_seqs, int d_head)
+/* Workspace bytes for P partials of every (seq, head), o stored as o_dtype. */
+ATTN_PARTIALS_FN size_t attn_partials_bytes_t(int n_parts, int n_heads, int n_seqs, int d_head,
+					      int o_dtype)
 {
-	return attn_partials_ml_offset(n_parts, n_heads, n_seqs, d_head) +
+	return attn_partials_ml_offset_t(n_parts, n_heads, n_seqs, d_head, o_dtype) +
 	       (size_t)n_parts * n_heads * n_seqs * 2 * sizeof(float);
 }
 
-/* The partials view of a workspace of attn_partials_bytes() bytes. */
-ATTN_PARTIALS_FN struct attn_partials attn_partials_at(void *work, int n_parts, int n_heads,
-							int n_seqs, int d_head)
+/* The partials view of a workspace of attn_partials_bytes_t() bytes. */
+ATTN_PARTIALS_FN struct attn_partials attn_partials_at_t(void *work, int n_parts, int n_heads,
+							  int n_seqs, int d_head, int o_dtype)
 {
 	struct attn_partials p;
-	p.o = (float *)work;
-	p.ml = (float *)((char *)work +
-			 attn_partials_ml_offset(n_parts, n_heads, n_seqs, d_head));
+	p.o = work;
+	p.ml = (float *)((char *)work + attn_partials_ml_offset_t(n_parts, n_heads, n_seqs,
+								     d_head, o_dtype));
 	p.n_parts = n_parts;
 	p.n_heads = n_heads;
 	p.n_seqs = n_seqs;
 	p.d_head = d_head;
+	p.o_dtype = o_dtype;
 	return p;
 }
 
-/* Row index of (part, head, seq): o row at o + row*d_head, (m, l) at ml + 2*row. */
+/* The fp32-o forms (the original API): o_dtype = ATTN_PART_F32. */
+ATTN_PARTIALS_FN size_t attn_partials_ml_offset(int n_parts, int n_heads, int n_seqs,
+						 int d_head)
+{
+	return attn_partials_ml_offset_t(n_parts, n_heads, n_seqs, d_head, ATTN_PART_F32);
+}
+
+ATTN_PARTIALS_FN size_t attn_partials_bytes(int n_parts, int n_heads, int n_seqs, int d_head)
+{
+	return attn_partials_bytes_t(n_parts, n_heads, n_seqs, d_head, ATTN_PART_F32);
+}
+
+ATTN_PARTIALS_FN struct attn_partials attn_partials_at(void *work, int n_parts, int n_heads,
+							int n_seqs, int d_head)
+{
+	return attn_partials_at_t(work, n_parts, n_heads, n_seqs, d_head, ATTN_PART_F32);
+}
+
+/* Row index of (part, head, seq): o row at element row*d_head of o (o_dtype),
+ * (m, l) at ml + 2*row. */
 ATTN_PARTIALS_FN size_t attn_partials_row(const struct attn_partials *p, int part, int head,
 					  int seq)
 {
@@ -89,7 +132,8 @@ ATTN_PARTIALS_FN size_t attn_partials_row(const struct attn_partials *p, int par
 }
 
 /* Enqueues the merge: out[s][h][:] = (merged o) / (merged l) for every (s, h).
- * Needs d_head % 4 == 0 and n_parts >= 1 (else cudaErrorInvalidValue).
+ * Needs n_parts >= 1 and d_head % 4 == 0 (fp32 o) or d_head % 8 == 0 (16-bit
+ * o), with o 16-byte aligned (else cudaErrorInvalidValue).
  * Returns a cudaError_t (0 = cudaSuccess), the launch's error included. */
 struct CUstream_st;
 int attn_merge_launch(const struct attn_partials *p, float *out, struct CUstream_st *stream);

@@ -8,9 +8,10 @@
  * 64 (one 16-row WMMA tile per warp, zero-padded past n_seqs): S = Q K^T with
  * nvcuda::wmma 16x16x16 (fp32 accumulate) into shared memory, a row softmax
  * over the chunk's 64 keys there (P written back as bf16/fp16), O = P V with
- * WMMA, O staged through shared memory and written as the chunk's partial
- * (m, l, unnormalized o) in fp32, coalesced (merge.h layout).  The second,
- * seq-first phase is merge.cu, shared with tk.cu.
+ * WMMA (fp32 accumulate), O staged through shared memory in fp32 and written
+ * as the chunk's partial (m, l in fp32, unnormalized o rounded once to the
+ * input dtype: a half-warp per 256-byte row, one 16-byte store per lane;
+ * merge.h layout).  The second, seq-first phase is merge.cu, shared with tk.cu.
  *
  * This is the baseline the tk kernel is measured against, so it is kept
  * close to the original design: synchronous loads (no copy/compute overlap
@@ -20,17 +21,33 @@
  * bank conflicts of a 256-byte row stride.
  *
  * Build: nvcc -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -c kernels/native.cu
- *        234 (bf16) / 168 (fp16) registers, 0 spills, 86 KB dynamic shared memory.
+ *        236 (bf16) / 168 (fp16) registers, 0 spills, 86 KB dynamic shared memory.
  *
- * Measured (H100 80GB HBM3, SM 1980 MHz, bf16; one forward pass = this
- * kernel + merge.cu, median of per-launch CUDA events, L2 cold; same inputs
- * and rel_err bounds as tk.cu's table, which also lists these next to tk):
+ * Version log (H100 80GB HBM3, SM 1980 MHz, bf16 unless noted; one forward
+ * pass = this kernel + merge.cu, median of per-launch CUDA events, L2 cold;
+ * same inputs and rel_err bounds as tk.cu's table, which lists these next to tk):
+ *  v1 fp32 partial o:
  *   n_seqs 32:  4 x 4 0.0113 ms, 64 x 64 0.1527 ms, 256 x 256 2.060 ms
  *   n_seqs 64:  4 x 4 0.0117 ms, 64 x 64 0.2065 ms, 256 x 256 3.227 ms
  *               (fp16 64 x 64: 0.1929 ms; n_seqs 256, 64 x 64: 0.6606 ms)
  *   The merge is 0.048 ms of the 0.2065; the chunk-first kernel alone about
  *   0.158 ms (ncu: 45% of DRAM peak).  The course project's native
  *   chunk-first kernel (no merge, zero inputs): 0.1969 ms at 64 x 64.
+ *  v2 partial o in the input dtype (m, l stay fp32; fp32 accumulation
+ *   unchanged).  Predicted: at n_seqs 64 the partials were as many bytes as
+ *   K/V, halving them saves ~1/6 of the bytes: 64 x 64 0.2065 -> ~0.16 ms.
+ *   Measured, scratch harness, v1 -> v2 in the same call:
+ *     n_seqs 32:  4 x 4 0.0109 -> 0.0113, 64 x 64 0.1503 -> 0.1348,
+ *                 256 x 256 2.053 -> 1.835 ms
+ *     n_seqs 64:  4 x 4 0.0115 -> 0.0115, 64 x 64 0.2061 -> 0.1614,
+ *                 256 x 256 3.213 -> 2.378 ms; fp16 64 x 64 0.1922 -> 0.1502;
+ *                 n_seqs 256, 64 x 64: 0.6587 -> 0.5516 ms
+ *   run-kernel (seed preset, L2 cold, noise <= 0.6%, no throttled samples):
+ *     n_seqs 32: 16 blocks 0.0091, 4096 0.1328, 65536 1.835 ms;
+ *     n_seqs 64: 16 blocks 0.0098, 4096 0.1617, 65536 2.409 ms (fp16: 0.1505,
+ *     2.160 ms), so below the course project's 0.1969 ms at 4096 blocks.
+ *   Worst rel_err over n_seqs {1..256} x n_chunks {1,3,64,256} x n_heads
+ *   {1,32}: 2.5e-3 bf16, 3.3e-4 fp16.
  */
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -78,7 +95,7 @@ struct native_params {
 	const void *q;    /* [S][H][128] T */
 	const void *k;    /* [C][H][64][128] T */
 	const void *v;    /* [C][H][64][128] T */
-	float *po;        /* partials o  [C][H][S][128] (merge.h) */
+	void * po;    /* partials o  [C][H][S][128] T (merge.h, o_dtype = T) */
 	float *pml;       /* partials ml [C][H][S][2] */
 	int n_seqs, n_heads, n_chunks;
 	float scale;
@@ -93,6 +110,19 @@ template <> __device__ __forceinline__ __nv_bfloat16 to_t<__nv_bfloat16>(float x
 template <> __device__ __forceinline__ __half to_t<__half>(float x)
 {
 	return __float2half_rn(x);
+}
+
+/* two floats -> one register of two T, round to nearest (x in the low half) */
+template <typename T> static __device__ __forceinline__ uint32_t pack2(float x, float y);
+template <> __device__ __forceinline__ uint32_t pack2<__nv_bfloat16>(float x, float y)
+{
+	__nv_bfloat162 h = __floats2bfloat162_rn(x, y);
+	return *(uint32_t *)&h;
+}
+template <> __device__ __forceinline__ uint32_t pack2<__half>(float x, float y)
+{
+	__half2 h = __floats2half2_rn(x, y);
+	return *(uint32_t *)&h;
 }
 
 /* rows [0, n) of 128 elements, src row r at src + r*stride, into a padded tile;
@@ -226,11 +256,22 @@ __global__ void __launch_bounds__(NV_THREADS, 2) native_kernel(const struct nati
 			wmma::store_matrix_sync(sO + n * NV_WM, oacc[n], NV_LDO, wmma::mem_row_major);
 		__syncwarp();
 
-		/* partial: 16 rows x 512 bytes, one row per iteration, float4 per lane */
+		/* partial o in T: rows of 256 bytes, two per iteration (a half-warp
+		 * each), 8 elements = one 16-byte store per lane, rounded once from
+		 * the fp32 staging */
 		const int rows = S - s0 < NV_WM ? S - s0 : NV_WM;
-		for (int rr = 0; rr < rows; rr++)
-			*(float4 *)(p.po + (part_row0 + s0 + rr) * NV_D + lane * 4) =
-				*(const float4 *)(sO + rr * NV_LDO + lane * 4);
+		T *po = (T *)p.po + (part_row0 + s0) * NV_D;
+		const int hr = lane >> 4, col = (lane & 15) * 8;
+		for (int rr = hr; rr < rows; rr += 2) {
+			const float *src = sO + rr * NV_LDO + col;
+			float4 x0 = *(const float4 *)src, x1 = *(const float4 *)(src + 4);
+			uint4 w;
+			w.x = pack2<T>(x0.x, x0.y);
+			w.y = pack2<T>(x0.z, x0.w);
+			w.z = pack2<T>(x1.x, x1.y);
+			w.w = pack2<T>(x1.z, x1.w);
+			*(uint4 *)(po + (size_t)rr * NV_D + col) = w;
+		}
 		if (half == 0 && r < rows)
 			*(float2 *)(p.pml + 2 * (part_row0 + s0 + r)) = make_float2(mx, l);
 	}
@@ -252,9 +293,16 @@ static const char *native_check(const struct attn_shape *s)
 	return NULL;
 }
 
+/* partial o stored in the input dtype (merge.h) */
+static int native_part_dtype(const struct attn_shape *s)
+{
+	return s->dtype == ATTN_FP16 ? ATTN_PART_FP16 : ATTN_PART_BF16;
+}
+
 static size_t native_workspace(const struct attn_shape *s)
 {
-	return attn_partials_bytes(s->n_chunks, s->n_heads, s->n_seqs, s->d_head);
+	return attn_partials_bytes_t(s->n_chunks, s->n_heads, s->n_seqs, s->d_head,
+				     native_part_dtype(s));
 }
 
 template <typename T>
@@ -275,7 +323,8 @@ static int native_launch(const struct attn_args *a, struct CUstream_st *stream)
 	if (native_check(s) != NULL || a->work == NULL)
 		return (int)cudaErrorInvalidValue;
 	struct attn_partials pp =
-		attn_partials_at(a->work, s->n_chunks, s->n_heads, s->n_seqs, s->d_head);
+		attn_partials_at_t(a->work, s->n_chunks, s->n_heads, s->n_seqs, s->d_head,
+				   native_part_dtype(s));
 	struct native_params p;
 	p.q = a->q;
 	p.k = a->k;

@@ -11,9 +11,11 @@
  * a 16-query m-tile of a 32-query tile: Q K^T with mma.sync m16n8k16 (fp32
  * accumulators), the softmax on those accumulators in registers (exp2, quad
  * shuffles), P re-packed in registers as the A operand of P V (no shared-
- * memory round trip), then the unnormalized o and (m, l) go from registers
- * straight to the partials workspace (merge.h layout; a quad writes 32
- * contiguous bytes of a row, whole sectors).  Query tiles past the first
+ * memory round trip), then the unnormalized o (rounded once from the fp32
+ * accumulators to the input dtype, a quad shuffle-transpose giving each lane
+ * 8 contiguous elements: one 16-byte store, a quad writes 64 contiguous bytes
+ * of a row) and (m, l) in fp32 go from registers straight to the partials
+ * workspace (merge.h layout).  Query tiles past the first
  * TK_NQBUF are fetched by each compute warp itself, for its own 16 rows only,
  * right after its Q K^T of the tile two back, so any n_seqs runs in 48 KB.
  * merge.cu then folds the n_chunks partials of each (seq, head).
@@ -29,18 +31,20 @@
  *    cp.async's src-size operand; m-tiles without a real row are skipped.
  *
  * Bytes at n_seqs = 64, 64 heads x 64 chunks (4096 blocks): K+V 134 MB read,
- * fp32 partials 136 MB written and read back by the merge, 2 MB out: 408 MB,
- * a floor of 137 us at the 2.98 TB/s a device copy reaches on this H100
- * (K/V alone: 45 us).  At n_seqs = 32 the floor is 91 us.
+ * bf16 partials 67 MB (+2 MB of (m, l)) written and read back by the merge,
+ * 2 MB out: 274 MB, a floor of 92 us at the 2.98 TB/s a device copy reaches
+ * on this H100 (K/V alone: 45 us; with v1's fp32 partials: 408 MB, 137 us).
+ * At n_seqs = 32 the floor is 69 us.
  *
  * Build: nvcc -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -c kernels/tk.cu
  *        (plain sm_90 builds too: mma.sync, ldmatrix, cp.async, createpolicy)
  *        128 registers, 0 spills, 48 KB dynamic shared memory.
  *
- * Measured (H100 80GB HBM3, SM 1980 MHz, bf16 unless noted; one forward pass
- * = this kernel + merge, median of per-launch CUDA events, K/V rotated over
- * >300 MB of copies so L2 is cold; rel_err vs fp64 <= 2.0e-3 bf16, 2.4e-4 fp16
- * over n_seqs 1..256, n_chunks 1..64, n_heads 1..32):
+ * Version log (H100 80GB HBM3, SM 1980 MHz, bf16 unless noted; one forward
+ * pass = this kernel + merge, median of per-launch CUDA events, K/V rotated
+ * over >300 MB of copies so L2 is cold):
+ *  v1 fp32 partial o; rel_err vs fp64 <= 2.0e-3 bf16, 2.4e-4 fp16 over
+ *   n_seqs 1..256, n_chunks 1..64, n_heads 1..32:
  *   n_seqs  heads x chunks  tk ms    native ms  tk/native  tk all-bytes GB/s
  *     32       4 x 4        0.0083   0.0113     1.36
  *     32      64 x 64       0.0977   0.1527     1.56       2780
@@ -57,6 +61,37 @@
  *   all-zero inputs, L2-hot for small grids: 0.0076 / 0.1254 / 1.849 ms at
  *   4 x 4 / 64 x 64 / 256 x 256, n_seqs 64.  This kernel alone (forward pass
  *   minus merge) is about 0.095 ms at 64 x 64.
+ *  v2 partial o stored in the input dtype (bf16/fp16; m, l fp32; all
+ *   accumulation fp32; P V in 2 d-slices, TK_PV_SPLIT 2, because the 16-bit
+ *   stores with all 64 accumulators live spilled 20 bytes).  Predicted: the
+ *   partial traffic halves, 408 -> 274 MB at n_seqs 64, 64 x 64: 0.144 ->
+ *   ~0.10 ms; 256 x 256: 2.25 -> ~1.5 ms.  Measured, scratch harness, v1 ->
+ *   v2 in the same call (native v2 alongside):
+ *   n_seqs  heads x chunks  tk v1    tk v2    native v2  tk/native  all GB/s
+ *     32       4 x 4        0.0098   0.0102   0.0113     (noisy, 13%)
+ *     32      64 x 64       0.0953   0.0767   0.1348     1.76       2667
+ *     32     256 x 256      1.474    1.105    1.835      1.66       2948
+ *     64       4 x 4        0.0099   0.0097   0.0115     1.19
+ *     64      64 x 64       0.1438   0.1008   0.1614     1.60       2725
+ *     64     256 x 256      2.254    1.505    2.378      1.58       2904
+ *    256      64 x 64       0.4489   0.2977   0.5516     1.85
+ *      1      64 x 64       0.0597   0.0601
+ *   run-kernel, seed preset (bf16, L2 cold, noise <= 0.7%, no throttled
+ *   samples): tk/native 1.59-1.75 at every config >= 4096 blocks (n_seqs 32:
+ *   4096 0.0759 ms, 65536 1.106 ms; n_seqs 64: 4096 0.1004, 8192 0.194,
+ *   16384 0.381, 32768 0.755, 65536 1.511 ms), 1.16-1.81 below.  fp16: tk
+ *   runs as fast as bf16 (0.1007 ms at n_seqs 64, 64 x 64; an interleaved
+ *   fp16/bf16 run showed v1's fp16 gap was run order, not dtype), but native
+ *   is 7-10% faster in fp16 than bf16, so fp16 tk/native is 1.43-1.61
+ *   (n_seqs 64: 1.49 at 4096, 1.43 at 65536 blocks).  Faster than the course
+ *   project's TK at n_seqs 64 with the merge included: 0.1004 vs 0.1254 ms,
+ *   1.511 vs 1.849 ms.  Merge alone 0.0263 of the 0.1004 ms; ncu (locked
+ *   1.44 GHz SM clock): this kernel 80 us, DRAM throughput 68.9% of peak
+ *   (2.31 TB/s), achieved 10.2 of 16 warps per SM.  Both phases now run at
+ *   ~2.7 TB/s of the 2.98 a copy reaches: the forward pass is within 9% of
+ *   its byte floor, so the next step is fewer bytes, not a faster kernel.
+ *   Worst rel_err over n_seqs {1..256} x n_chunks {1,3,64,256} x n_heads
+ *   {1,32}: 2.5e-3 bf16, 3.3e-4 fp16.
  *
  * Tried (same card, same harness):
  *  - the loaders also refilled Q tiles t >= 2 behind an "empty" named
@@ -66,6 +101,9 @@
  *  - one Q buffer + P V in 2 or 4 d-slices (40 KB, 96 registers, 5 blocks
  *    per SM; TK_NQBUF=1, TK_PV_SPLIT): 1-3% slower, small spills; the SM was
  *    not short of resident blocks.
+ *  - v2 with TK_PV_SPLIT 1 / 2 / 4 (128 regs + 20 B spill / 128 / 111 regs):
+ *    0.1026 / 0.1008 / 0.1020 ms at n_seqs 64, 64 x 64; equal within 0.3%
+ *    at 256 x 256.
  *  - head-major block order (TK_HEAD_MAJOR=1): 0.1453 vs 0.1436 ms.
  *  - merge loads without evict_first (MERGE_EVICT_FIRST=0, head-major
  *    build): 0.1516 vs 0.1453 ms.  K/V without evict_first
@@ -90,7 +128,7 @@
 #define TK_NQBUF 2           /* Q tile buffers: 2 -> 48 KB, 4 blocks/SM; 1 -> 40 KB, 5 */
 #endif
 #ifndef TK_PV_SPLIT
-#define TK_PV_SPLIT 1        /* P V in this many d-slices (2, 4: fewer accumulators) */
+#define TK_PV_SPLIT 2        /* P V in this many d-slices (1: 64 accumulators live, spills with 16-bit stores) */
 #endif
 #define TK_ROW_BYTES (TK_D * 2)
 #define TK_SMEM_V (TK_CHUNK * TK_ROW_BYTES)
@@ -113,7 +151,7 @@ static_assert(TK_BLOCKS_PER_SM * (TK_SMEM_BYTES + 1024) <= 228 * 1024,
 	      "shared memory (+1 KB reserved per block) for TK_BLOCKS_PER_SM blocks per SM");
 static_assert(TK_NQBUF == 1 || TK_NQBUF == 2, "load warps fill tiles 0..TK_NQBUF-1");
 static_assert(TK_PV_SPLIT == 1 || TK_PV_SPLIT == 2 || TK_PV_SPLIT == 4,
-	      "d-slices of whole 16-column ldmatrix pairs");
+	      "d-slices of whole 32-column quad-transpose groups");
 
 /* named barriers (0 is __syncthreads); each: 64 arrive + 64 sync = 128 */
 enum { BAR_FULLQ0 = 1, BAR_FULLQ1 = 2, BAR_K = 3, BAR_V = 4 };
@@ -123,7 +161,7 @@ struct tk_params {
 	const void *q;    /* [S][H][128] T */
 	const void *k;    /* [C][H][64][128] T */
 	const void *v;    /* [C][H][64][128] T */
-	float *po;        /* partials o  [C][H][S][128] (merge.h) */
+	void *po;         /* partials o  [C][H][S][128] T (merge.h, o_dtype = T) */
 	float *pml;       /* partials ml [C][H][S][2] */
 	int n_seqs, n_heads, n_chunks;
 	float scale_log2; /* scale * log2(e): scores go straight to exp2 */
@@ -228,6 +266,35 @@ template <> __device__ __forceinline__ uint32_t pack2<__half>(float x, float y)
 {
 	__half2 h = __floats2half2_rn(x, y);
 	return *(uint32_t *)&h;
+}
+
+/* 4x4 transpose of 32-bit words within a quad (lanes 4g..4g+3, tq = lane & 3):
+ * in, w[j] = this lane's word of n8 tile j (columns 8j + 2tq, +1); out, w[k] =
+ * lane k's word of tile tq, i.e. columns 8tq + 2k, +1: the 8 contiguous
+ * elements of tile tq, one 16-byte store.  Two butterfly stages, 4 shuffles. */
+static __device__ __forceinline__ uint4 quad_transpose(uint32_t w0, uint32_t w1, uint32_t w2,
+						       uint32_t w3, int tq)
+{
+	const bool o1 = tq & 1, o2 = tq & 2;
+	uint32_t r0 = __shfl_xor_sync(0xffffffffu, o1 ? w0 : w1, 1);
+	uint32_t r1 = __shfl_xor_sync(0xffffffffu, o1 ? w2 : w3, 1);
+	if (o1) {
+		w0 = r0;
+		w2 = r1;
+	} else {
+		w1 = r0;
+		w3 = r1;
+	}
+	r0 = __shfl_xor_sync(0xffffffffu, o2 ? w0 : w2, 2);
+	r1 = __shfl_xor_sync(0xffffffffu, o2 ? w1 : w3, 2);
+	if (o2) {
+		w0 = r0;
+		w1 = r1;
+	} else {
+		w2 = r0;
+		w3 = r1;
+	}
+	return make_uint4(w0, w1, w2, w3);
 }
 
 /* NT threads (lt = 0..NT-1) copy ROWS rows of 256 bytes (row r at
@@ -424,8 +491,7 @@ __global__ void __launch_bounds__(TK_THREADS, TK_BLOCKS_PER_SM) tk_kernel(const 
 		const int sa = s0 + g, sb = s0 + g + 8;
 		const uint32_t va = sV + ((lane & 7) + (((lane >> 3) & 1) << 3)) * TK_ROW_BYTES;
 		const uint32_t vx = (uint32_t)(((lane >> 4) ^ (lane & 7)) << 4);
-		float *oa = p.po + (size_t)(part_row0 + sa) * TK_D + 2 * tq;
-		float *ob = p.po + (size_t)(part_row0 + sb) * TK_D + 2 * tq;
+		T *oa = (T *)p.po + (size_t)(part_row0 + sa) * TK_D; /* row sb: oa + 8 * TK_D */
 #pragma unroll
 		for (int hp = 0; hp < TK_PV_SPLIT; hp++) {
 			constexpr int NJ = TK_D / 8 / TK_PV_SPLIT; /* n8 tiles per slice */
@@ -445,17 +511,28 @@ __global__ void __launch_bounds__(TK_THREADS, TK_BLOCKS_PER_SM) tk_kernel(const 
 					mma16816<T>(oacc[2 * dp + 1], a, bb[2], bb[3]);
 				}
 			}
-			if (sa < S) {
+			/* o in T: per 4 n8 tiles, a quad transpose gives each lane the
+			 * 8 contiguous elements of one tile: a quad stores 64 contiguous
+			 * bytes of a row, 16 per lane (every lane shuffles; only real
+			 * rows store) */
 #pragma unroll
-				for (int j = 0; j < NJ; j++)
-					*(float2 *)(oa + 8 * (hp * NJ + j)) =
-						make_float2(oacc[j][0], oacc[j][1]);
-			}
-			if (sb < S) {
-#pragma unroll
-				for (int j = 0; j < NJ; j++)
-					*(float2 *)(ob + 8 * (hp * NJ + j)) =
-						make_float2(oacc[j][2], oacc[j][3]);
+			for (int jg = 0; jg < NJ / 4; jg++) {
+				const int j = 4 * jg;
+				uint4 wa = quad_transpose(
+					pack2<T>(oacc[j][0], oacc[j][1]),
+					pack2<T>(oacc[j + 1][0], oacc[j + 1][1]),
+					pack2<T>(oacc[j + 2][0], oacc[j + 2][1]),
+					pack2<T>(oacc[j + 3][0], oacc[j + 3][1]), tq);
+				uint4 wb = quad_transpose(
+					pack2<T>(oacc[j][2], oacc[j][3]),
+					pack2<T>(oacc[j + 1][2], oacc[j + 1][3]),
+					pack2<T>(oacc[j + 2][2], oacc[j + 2][3]),
+					pack2<T>(oacc[j + 3][2], oacc[j + 3][3]), tq);
+				const int col = 8 * (hp * NJ + j + tq);
+				if (sa < S)
+					*(uint4 *)(oa + col) = wa;
+				if (sb < S)
+					*(uint4 *)(oa + 8 * TK_D + col) = wb;
 			}
 		}
 		if (tq == 0 && sa < S)
@@ -485,9 +562,16 @@ static const char *tk_check(const struct attn_shape *s)
 	return NULL;
 }
 
+/* partial o stored in the input dtype (merge.h) */
+static int tk_part_dtype(const struct attn_shape *s)
+{
+	return s->dtype == ATTN_FP16 ? ATTN_PART_FP16 : ATTN_PART_BF16;
+}
+
 static size_t tk_workspace(const struct attn_shape *s)
 {
-	return attn_partials_bytes(s->n_chunks, s->n_heads, s->n_seqs, s->d_head);
+	return attn_partials_bytes_t(s->n_chunks, s->n_heads, s->n_seqs, s->d_head,
+				     tk_part_dtype(s));
 }
 
 template <typename T>
@@ -510,7 +594,8 @@ static int tk_launch(const struct attn_args *a, struct CUstream_st *stream)
 	if (tk_check(s) != NULL || a->work == NULL)
 		return (int)cudaErrorInvalidValue;
 	struct attn_partials pp =
-		attn_partials_at(a->work, s->n_chunks, s->n_heads, s->n_seqs, s->d_head);
+		attn_partials_at_t(a->work, s->n_chunks, s->n_heads, s->n_seqs, s->d_head,
+				   tk_part_dtype(s));
 	struct tk_params p;
 	p.q = a->q;
 	p.k = a->k;
