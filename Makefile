@@ -93,13 +93,13 @@ SWEEPS := $(foreach n,$(N_SEQS),$(foreach k,$(KERNELS),$(k)-n$(n)))
 results: ## run the sweeps, aggregate, join and plot into results/<gpu>/ (CPU: ref, quick)
 	@env/require.sh cc make gnuplot
 	@$(MAKE) --no-print-directory tools
-	@$(MAKE) --no-print-directory $(RESULTS)/plots.stamp
+	@$(MAKE) --no-print-directory RESULTS_GOAL=results $(RESULTS)/plots.stamp
 	@echo "results: $(RESULTS)/ (CSVs, plots/, provenance.txt)"
 
 sweeps: ## the CSVs and provenance of `make results`, no figures (for GPU nodes without gnuplot)
 	@env/require.sh cc make
 	@$(MAKE) --no-print-directory tools
-	@$(MAKE) --no-print-directory $(N_SEQS:%=$(RESULTS)/joined-n%.csv) $(RESULTS)/provenance.txt
+	@$(MAKE) --no-print-directory RESULTS_GOAL=sweeps $(N_SEQS:%=$(RESULTS)/joined-n%.csv) $(RESULTS)/provenance.txt
 	@echo "sweeps: $(RESULTS)/ (CSVs, provenance.txt); draw the figures with 'make plots'"
 
 $(RESULTS)/configs-n%.csv: $(BIN)/gen-configs
@@ -118,7 +118,7 @@ $(RESULTS)/joined-n%.csv: $$(foreach k,$$(KERNELS),$(RESULTS)/$$(k)-n$$*.agg.csv
 	tools/join-all.sh $(BIN)/csv-join $@ $(filter %.agg.csv,$^)
 
 $(RESULTS)/provenance.txt: $(SWEEPS:%=$(RESULTS)/%.sweep.csv)
-	tools/provenance.sh "make results KERNELS='$(KERNELS)' PRESET=$(PRESET) N_SEQS='$(N_SEQS)' RUN_FLAGS='$(RUN_FLAGS)'" > $@.tmp && mv $@.tmp $@
+	tools/provenance.sh "make $(or $(RESULTS_GOAL),results) RESULTS=$(RESULTS) KERNELS='$(KERNELS)' PRESET=$(PRESET) N_SEQS='$(N_SEQS)' DTYPE=$(DTYPE) RUN_FLAGS='$(RUN_FLAGS)'" > $@.tmp && mv $@.tmp $@
 
 $(RESULTS)/plots.stamp: $(SWEEPS:%=$(RESULTS)/%.agg.csv) $(N_SEQS:%=$(RESULTS)/joined-n%.csv) \
 		$(RESULTS)/provenance.txt $(wildcard plot/*.gp) tools/draw-plots.sh

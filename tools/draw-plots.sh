@@ -35,7 +35,8 @@ for n in $(ls "$dir" | sed -n 's/.*-n\([0-9]*\)\.agg\.csv$/\1/p' | sort -un); do
 	first=${files[0]}
 	gpu=$(col gpu "$first")
 	l2=$(col l2 "$first")
-	title="${gpu:-unknown device}, $date, n_seqs=$n, L2 ${l2:-?}"
+	launch=$(col launch "$first")
+	title="${gpu:-unknown device}, $date, n_seqs=$n, L2 ${l2:-?}${launch:+, $launch launches}"
 	: > "$tmp/list-$n"
 	for f in "${files[@]}"; do
 		k=$(basename "$f" | sed "s/-n$n\.agg\.csv\$//")

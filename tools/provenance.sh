@@ -6,7 +6,13 @@
 cmd=${1:-unknown}
 echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "command: $cmd"
-echo "git_commit: $(git rev-parse HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- tools kernels Makefile 2>/dev/null || echo ' (with uncommitted changes to tools/kernels/Makefile)')"
+# GIT_COMMIT stands in where the tree is a copy without .git (a GPU box)
+commit=$(git rev-parse --verify -q HEAD 2>/dev/null) || commit=${GIT_COMMIT:-unknown (not a git checkout)}
+dirty=""
+if git rev-parse --verify -q HEAD > /dev/null 2>&1 && ! git diff --quiet HEAD -- tools kernels Makefile 2>/dev/null; then
+	dirty=" (with uncommitted changes to tools/kernels/Makefile)"
+fi
+echo "git_commit: $commit$dirty"
 echo "host: $(hostname 2>/dev/null || echo "${HOSTNAME:-unknown}")"
 if nvidia-smi -L > /dev/null 2>&1; then
 	nvidia-smi --query-gpu=index,name,driver_version,clocks.sm,clocks.mem,clocks.max.sm,clocks.max.mem,memory.total,power.limit,temperature.gpu \
