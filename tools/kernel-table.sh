@@ -28,4 +28,6 @@ for f in "$dir"/*-n*.agg.csv; do
 		}' "$f"
 done
 echo
-echo "Measured on ${gpu:-?} by \`make results\` (L2 cold, random inputs, every row validated); $(sed -n 's/^date: //p' "$dir/provenance.txt" | head -n1)."
+cmd=$(sed -n 's/^command: //p' "$dir/provenance.txt" | head -n1)
+when=$(sed -n 's/^date: //p' "$dir/provenance.txt" | head -n1)
+echo "Measured on ${gpu:-?}, $when, by \`${cmd:-?}\` (random inputs; every row validated against the fp64 reference before it was timed)."
