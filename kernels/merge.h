@@ -47,6 +47,8 @@
 
 #include <stddef.h>
 
+#include "attn.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -103,6 +105,25 @@ ATTN_PARTIALS_FN struct attn_partials attn_partials_at_t(void *work, int n_parts
 	p.d_head = d_head;
 	p.o_dtype = o_dtype;
 	return p;
+}
+
+/* Chunk-first kernels (native, tk): one partial per chunk, o stored in the
+ * input dtype.  Their workspace size and its view, written once for both. */
+ATTN_PARTIALS_FN int attn_chunk_part_dtype(const struct attn_shape *s)
+{
+	return s->dtype == ATTN_FP16 ? ATTN_PART_FP16 : ATTN_PART_BF16;
+}
+
+ATTN_PARTIALS_FN size_t attn_chunk_partials_bytes(const struct attn_shape *s)
+{
+	return attn_partials_bytes_t(s->n_chunks, s->n_heads, s->n_seqs, s->d_head,
+				     attn_chunk_part_dtype(s));
+}
+
+ATTN_PARTIALS_FN struct attn_partials attn_chunk_partials(const struct attn_args *a)
+{
+	return attn_partials_at_t(a->work, a->s.n_chunks, a->s.n_heads, a->s.n_seqs, a->s.d_head,
+				  attn_chunk_part_dtype(&a->s));
 }
 
 /* The fp32-o forms (the original API): o_dtype = ATTN_PART_F32. */

@@ -293,16 +293,10 @@ static const char *native_check(const struct attn_shape *s)
 	return NULL;
 }
 
-/* partial o stored in the input dtype (merge.h) */
-static int native_part_dtype(const struct attn_shape *s)
-{
-	return s->dtype == ATTN_FP16 ? ATTN_PART_FP16 : ATTN_PART_BF16;
-}
 
 static size_t native_workspace(const struct attn_shape *s)
 {
-	return attn_partials_bytes_t(s->n_chunks, s->n_heads, s->n_seqs, s->d_head,
-				     native_part_dtype(s));
+	return attn_chunk_partials_bytes(s); /* o in the input dtype (merge.h) */
 }
 
 template <typename T>
@@ -322,9 +316,7 @@ static int native_launch(const struct attn_args *a, struct CUstream_st *stream)
 	const struct attn_shape *s = &a->s;
 	if (native_check(s) != NULL || a->work == NULL)
 		return (int)cudaErrorInvalidValue;
-	struct attn_partials pp =
-		attn_partials_at_t(a->work, s->n_chunks, s->n_heads, s->n_seqs, s->d_head,
-				   native_part_dtype(s));
+	struct attn_partials pp = attn_chunk_partials(a);
 	struct native_params p;
 	p.q = a->q;
 	p.k = a->k;

@@ -273,6 +273,7 @@ static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o
 		}
 	}
 
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 900 /* clusters are sm_90+; ps_check refuses older GPUs */
 	/* ---- S > 1 in a cluster: each CTA leaves its merged state (o, m, l of
 	 * all its rows) in its own shared memory, the cluster meets, and CTA j
 	 * merges query rows [j*n/S, (j+1)*n/S) over the S CTAs' shared memory
@@ -345,6 +346,7 @@ static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o
 		asm volatile("barrier.cluster.wait.acquire.aligned;\n" ::: "memory");
 		return;
 	}
+#endif
 
 	/* ---- write: the final output (S == 1) or this split's partial */
 	if (kgi == 0) {
@@ -1156,6 +1158,20 @@ extern "C" int prefix_stream_plan(const struct attn_shape *s, int *splits, int *
 
 static const char *ps_check(const struct attn_shape *s)
 {
+	/* TMA, wgmma and thread-block clusters: Hopper only (builds for older
+	 * GPU_ARCH compile, but the kernel refuses to run there).  Asked once:
+	 * ps_launch checks on every launch, inside the timed loop. */
+	static int major = -1;
+	if (major < 0) {
+		int dev = 0;
+		if (cudaGetDevice(&dev) != cudaSuccess ||
+		    cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess)
+			major = 0; /* unknown: let the launch report */
+		if (major == 0)
+			major = 9;
+	}
+	if (major < 9)
+		return "prefix_stream: needs an sm_90 (Hopper) GPU";
 	if (s->chunk_size != PS_CHUNK)
 		return "prefix_stream: chunk_size must be 64";
 	if (s->d_head != PS_D)

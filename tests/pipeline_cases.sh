@@ -44,5 +44,7 @@ if [ -n "${HAVE_NVCC:-}" ]; then
 		k=$(basename "$cu" .cu)
 		check "kernel builds: $k" "test -s build/kernels/$k.o && ! grep -qE '[1-9][0-9]* bytes spill' build/kernels/$k.o.ptxas"
 	done
+	check "GPU_ARCH=sm_80 builds too (prefix_stream then refuses at run time)" \
+		"make -s GPU_ARCH=sm_80 BUILD=$T_ROOT/build-sm80 BIN=$T_ROOT/bin-sm80 tools > /dev/null 2>&1"
 	check "run-kernel --list has the GPU kernels" "run-kernel --list | cut -f1 | grep -qx native && run-kernel --list | cut -f1 | grep -qx tk"
 fi
