@@ -18,7 +18,8 @@ ARCH_NUM := $(patsubst sm_%,%,$(GPU_ARCH))
 GENCODE := -gencode arch=compute_$(ARCH_NUM),code=$(GPU_ARCH)
 # A GPU is used only when the CUDA backend is built and a driver answers.
 GPU_MODEL := $(if $(NVCC),$(shell nvidia-smi --query-gpu=name --format=csv,noheader -i 0 2>/dev/null | head -n1))
-RESULTS_NAME := $(if $(GPU_MODEL),$(or $(shell echo '$(GPU_MODEL)' | tr A-Z a-z | grep -oE '[a-z][0-9]{2,3}' | head -n1),gpu),cpu)
+# results/<first word of the GPU's name with a digit>: h100, a100, 4090
+RESULTS_NAME := $(if $(GPU_MODEL),$(or $(shell echo '$(GPU_MODEL)' | tr A-Z a-z | tr -c 'a-z0-9\n' ' ' | tr ' ' '\n' | grep -m1 '[0-9]'),gpu),cpu)
 ifeq ($(RESULTS_NAME),cpu)
   KERNELS := ref
   PRESET := quick
@@ -77,7 +78,7 @@ $(BUILD)/lib $(BIN):
 
 # --- tests ------------------------------------------------------------------------
 test: ## everything that needs no GPU (what CI runs)
-	@env/require.sh cc make gnuplot
+	@env/require.sh cc make gnuplot $(if $(NVCC),c++)
 	@$(MAKE) --no-print-directory tools
 	@HAVE_NVCC='$(NVCC)' tests/run_tests.sh
 
@@ -91,23 +92,31 @@ test-gpu: tools ## validate every GPU kernel over the shape table, plus compute-
 SWEEPS := $(foreach n,$(N_SEQS),$(foreach k,$(KERNELS),$(k)-n$(n)))
 
 results: ## run the sweeps, aggregate, join and plot into results/<gpu>/ (CPU: ref, quick)
-	@env/require.sh cc make gnuplot
+	@env/require.sh cc make gnuplot $(if $(NVCC),c++)
 	@$(MAKE) --no-print-directory tools
 	@$(MAKE) --no-print-directory RESULTS_GOAL=results $(RESULTS)/plots.stamp
 	@echo "results: $(RESULTS)/ (CSVs, plots/, provenance.txt)"
 
 sweeps: ## the CSVs and provenance of `make results`, no figures (for GPU nodes without gnuplot)
-	@env/require.sh cc make
+	@env/require.sh cc make $(if $(NVCC),c++)
 	@$(MAKE) --no-print-directory tools
 	@$(MAKE) --no-print-directory RESULTS_GOAL=sweeps $(N_SEQS:%=$(RESULTS)/joined-n%.csv) $(RESULTS)/provenance.txt
 	@echo "sweeps: $(RESULTS)/ (CSVs, provenance.txt); draw the figures with 'make plots'"
 
-$(RESULTS)/configs-n%.csv: $(BIN)/gen-configs
+# The settings a sweep depends on besides the tools, in a file rewritten only
+# when they change: a new PRESET, DTYPE or RUN_FLAGS re-runs the sweeps.
+SETTINGS = PRESET=$(PRESET) DTYPE=$(DTYPE) RUN_FLAGS=$(RUN_FLAGS)
+ifneq ($(filter results sweeps %.stamp %.csv %.txt,$(MAKECMDGOALS)),)
+  $(shell mkdir -p $(RESULTS) && { [ "$$(cat $(RESULTS)/settings.txt 2>/dev/null)" = "$(SETTINGS)" ] || \
+	printf '%s\n' "$(SETTINGS)" > $(RESULTS)/settings.txt; })
+endif
+
+$(RESULTS)/configs-n%.csv: $(BIN)/gen-configs $(RESULTS)/settings.txt
 	@mkdir -p $(@D)
 	$(BIN)/gen-configs --preset $(PRESET) --n-seqs $* --dtype $(DTYPE) -o $@
 
 .SECONDEXPANSION:
-$(RESULTS)/%.sweep.csv: $(RESULTS)/configs-n$$(lastword $$(subst -n, ,$$*)).csv $(BIN)/run-kernel
+$(RESULTS)/%.sweep.csv: $(RESULTS)/configs-n$$(lastword $$(subst -n, ,$$*)).csv $(BIN)/run-kernel $(RESULTS)/settings.txt
 	$(BIN)/run-kernel -k $(firstword $(subst -n, ,$*)) $(RUN_FLAGS) -o $@ $<
 
 $(RESULTS)/%.agg.csv: $(RESULTS)/%.sweep.csv $(BIN)/agg-blocks
@@ -138,4 +147,4 @@ slurm: tools ## submit the sweep graph to Slurm: job array + dependent merge (jo
 	jobs/submit.sh $(foreach v,KERNELS N_SEQS PRESET DTYPE RUN_FLAGS,$(if $(filter command line environment,$(origin $(v))),$(v)='$($(v))'))
 
 clean: ## remove build outputs (never results/)
-	rm -rf $(BUILD) $(BIN) build-asan bin-asan
+	rm -rf $(BUILD) $(BIN) build-asan bin-asan build-cpu bin-cpu

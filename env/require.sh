@@ -2,13 +2,15 @@
 # require.sh CMD... - make sure the commands a target needs exist.
 # On Debian/Ubuntu as root, missing ones are installed with apt; elsewhere
 # one line names what to install and the script exits 1.
-# Command -> Debian package: gnuplot -> gnuplot-nox, cc -> gcc, the rest as named.
+# Command -> Debian package: gnuplot -> gnuplot-nox, cc -> gcc, c++ -> g++,
+# the rest as named.
 missing=""
 for cmd in "$@"; do
 	command -v "$cmd" >/dev/null 2>&1 && continue
 	case $cmd in
 	gnuplot) pkg=gnuplot-nox ;;
 	cc) pkg=gcc ;;
+	c++) pkg=g++ ;; # nvcc's host compiler
 	*) pkg=$cmd ;;
 	esac
 	missing="$missing $pkg"

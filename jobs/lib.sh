@@ -164,8 +164,9 @@ sweep_slice() {
 	rc=$?
 	printf 'exit: %s\n' "$rc" >>"$prov"
 	mv -f "$prov" "$out/slurm/$s.prov.txt"
-	# run-kernel -o writes only when every row validated; should a failed run ever leave a
-	# file, it is moved aside, never taken as done.
+	# run-kernel -o renames its file into place when every row ran, also at exit 3 (rows
+	# that failed validation are left out); a slice that did not exit 0 is moved aside,
+	# never taken as done.
 	if [ "$rc" -ne 0 ] && [ "$out/$s.sweep.csv" -nt "$prov.start" ]; then
 		mv -f "$out/$s.sweep.csv" "$out/slurm/$s.rejected.csv"
 	fi

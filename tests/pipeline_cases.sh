@@ -33,6 +33,8 @@ check "make results (CPU) writes CSVs, provenance and figures" \
 	 test \$(wc -l < $R/ref-n32.sweep.csv) = 8 && grep -q '^command: make results' $R/provenance.txt"
 check "make results again: nothing to redo" \
 	"make -q RESULTS=$R RESULTS_NAME=cpu N_SEQS='8 32' RUN_FLAGS='--iters 3 --max-time 0.5' $R/plots.stamp"
+check "make results: a changed setting re-runs the sweeps" \
+	"! make -q RESULTS=$R RESULTS_NAME=cpu N_SEQS='8 32' RUN_FLAGS='--iters 4 --max-time 0.5' $R/plots.stamp"
 check "make plots redraws from CSVs" \
 	"rm -rf $R/plots && make -s plots RESULTS_DIRS=$R && test -s $R/plots/compare-n32/overview.png"
 check "no temp files left in results" "! ls $R | grep -q tmp"
@@ -45,6 +47,7 @@ if [ -n "${HAVE_NVCC:-}" ]; then
 		check "kernel builds: $k" "test -s build/kernels/$k.o && ! grep -qE '[1-9][0-9]* bytes spill' build/kernels/$k.o.ptxas"
 	done
 	check "GPU_ARCH=sm_80 builds too (prefix_stream then refuses at run time)" \
-		"make -s GPU_ARCH=sm_80 BUILD=$T_ROOT/build-sm80 BIN=$T_ROOT/bin-sm80 tools > /dev/null 2>&1"
+		"make -s GPU_ARCH=sm_80 BUILD=$T_ROOT/build-sm80 BIN=$T_ROOT/bin-sm80 tools > $T_ROOT/sm80.log 2>&1 ||
+		{ grep -v '^ptxas info' $T_ROOT/sm80.log | tail -n 20; exit 1; }"
 	check "run-kernel --list has the GPU kernels" "run-kernel --list | cut -f1 | grep -qx native && run-kernel --list | cut -f1 | grep -qx tk"
 fi

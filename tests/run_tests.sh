@@ -15,7 +15,7 @@ COURSE=$ROOT/tests/data/course-results
 export COURSE
 export -f csvcol
 SAN_FLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
-export ASAN_OPTIONS=detect_leaks=0:exitcode=99 UBSAN_OPTIONS=print_stacktrace=1:exitcode=99
+export ASAN_OPTIONS=detect_leaks=0:exitcode=99:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1:exitcode=99
 
 # A build whose GPU kernels exist but no GPU answers: the error path.
 gpu_kernels_without_gpu() {
@@ -39,8 +39,15 @@ echo "== unit tests (plain, ASan+UBSan)"
 for flags in "-O2 -g" "$SAN_FLAGS"; do
 	if cc -std=c11 -D_GNU_SOURCE -Wall -Wextra $flags -o "$T_ROOT/test_units" tests/unit/test_units.c \
 		tools/lib/{csv,err,num,inputs,reference,metrics,parallel}.c -lm -lpthread; then
-		# exit 1 = some check failed (already printed); anything else is a crash
-		count_lines < <("$T_ROOT/test_units" "$COURSE" 2>&1 || { rc=$?; [ $rc = 1 ] || echo "FAIL unit tests ($flags): exit $rc"; })
+		# the binary must reach its summary line with no failure: an early exit
+		# (a die() on the way, a sanitizer report) is a failure of its own
+		"$T_ROOT/test_units" "$COURSE" > "$T_ROOT/unit.log" 2>&1
+		rc=$?
+		count_lines < "$T_ROOT/unit.log"
+		if ! grep -q '^unit: [0-9]* passed, 0 failed$' "$T_ROOT/unit.log"; then
+			[ $rc = 1 ] && grep -q '^FAIL' "$T_ROOT/unit.log" ||
+				fail "unit tests ($flags)" "exit $rc before the summary: $(tail -n 3 "$T_ROOT/unit.log")"
+		fi
 	else
 		fail "unit tests build ($flags)" "cc failed"
 	fi

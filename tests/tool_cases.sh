@@ -15,6 +15,7 @@ t "gen: -o writes the file, not stdout" 0 'gen-configs -o out.csv && wc -l < out
 t "gen: zero heads" 2 'gen-configs --n-heads 0 --n-chunks 4' '' '' "gen-configs: --n-heads '0': integer out of range"
 t "gen: non-numeric list" 2 'gen-configs --n-heads 4,x --n-chunks 4' '' '' "gen-configs: --n-heads '4,x': not an integer"
 t "gen: backwards range" 2 'gen-configs --n-heads 8..4 --n-chunks 4' '' '' 'range end is below its start'
+t "gen: list of commas only" 2 'gen-configs --n-heads , --n-chunks ,' '' '' "--n-heads ',': empty list"
 t "gen: bad dtype" 2 'gen-configs --dtype fp8' '' '' "gen-configs: --dtype 'fp8': expected bf16 or fp16"
 t "gen: bad preset" 2 'gen-configs --preset huge -o out.csv' '' '' "--preset 'huge': expected seed or quick"
 t "gen: bad pair" 2 'gen-configs --pairs 4y4' '' '' "--pairs '4y4': expected HEADSxCHUNKS"
@@ -67,6 +68,7 @@ t "join: no -k" 2 'csv-join a b' '' '' '-k COLS is required'
 t "join: one file" 2 'csv-join -k blocks a' '' '' 'expected two input files, got 1'
 t "join: both stdin" 2 'csv-join -k blocks - -' '' '' 'only one input can be stdin'
 t "join: same suffix" 2 'printf "blocks,x\n4,1\n" > a.csv; mkdir d; cp a.csv d/; csv-join -k blocks a.csv d/a.csv' '' '' "both inputs get the suffix 'a'"
+t "join: key named twice" 2 'printf "blocks,x\n4,1\n" > a.csv; csv-join -k blocks,blocks a.csv a.csv' '' '' "column 'blocks' named twice in 'blocks,blocks'"
 t "join: bad --suffixes" 2 'csv-join -k blocks --suffixes x a b' '' '' "--suffixes 'x': expected SA,SB"
 t "join: key missing in B" 1 'printf "x\n1\n" > b.csv; csv-join -k blocks -o out.csv - b.csv' 'blocks\n4\n' '' "^csv-join: b.csv:1: missing column 'blocks'$"
 t "join: ragged B" 1 'printf "blocks,x\n4,1,1\n" > b.csv; csv-join -k blocks -o out.csv - b.csv' 'blocks\n4\n' '' '^csv-join: b.csv:2: row has 3 fields, header has 2$'
@@ -85,6 +87,9 @@ t "run: progress on stderr" 0 'run-kernel -k ref --iters 1 > /dev/null' 'n_heads
 t "run: small odd shapes" 0 'run-kernel -q -k ref --iters 1 | csvcol rel_err /dev/stdin | awk "\$1 > 1e-6 {bad=1} END {exit bad}"' 'n_seqs,n_heads,n_chunks,chunk_size,d_head,dtype\n1,1,1,64,128,bf16\n7,3,5,16,32,fp16\n65,1,2,8,8,bf16\n' '' ''
 t "run: no -k" 2 'run-kernel' '' '' '-k KERNEL is required'
 t "run: unknown kernel" 2 'run-kernel -k nope -o out.csv' '' '' "unknown kernel 'nope' \\(run-kernel --list\\)"
+t "run: too many kernels" 2 'run-kernel -k $(printf "ref,%.0s" $(seq 70))ref' '' '' 'too many kernels'
+t "run: too large a row is skipped, the others written" 3 'run-kernel -q -k ref --iters 1 -o out.csv; rc=$?; test -s out.csv && test $(wc -l < out.csv) = 2 && exit $rc' 'n_heads,n_chunks,chunk_size,d_head\n1,1,64,128\n32768,1048576,65536,4096\n' '' 'stdin:3: inputs of .* GB .* do not fit in host memory; row skipped'
+t "run: interrupted run leaves no temp file" 0 'gen-configs --preset seed | timeout -s INT 1 run-kernel -q -k ref -o out.csv; ls' '' 'stderr\nstdin\nstdout\n' ''
 t "run: bad --iters" 2 'run-kernel -k ref --iters 0' '' '' "--iters '0': integer out of range"
 t "run: bad --l2" 2 'run-kernel -k ref --l2 warm' '' '' "--l2 'warm': expected cold or hot"
 t "run: bad --launch" 2 'run-kernel -k ref --launch fast' '' '' "--launch 'fast': expected stream or graph"

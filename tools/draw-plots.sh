@@ -15,7 +15,8 @@ course=$root/tests/data/course-results
 tmp=$(mktemp -d "$dir/plots.tmp.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-col() { awk -F, -v c="$1" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i; next } k { print $k; exit }' "$2"; }
+. "$root/tools/csvcol.sh"
+col() { csvcol "$1" "$2" | head -n1; } # a column's first value
 date=$(sed -n 's/^date: \([0-9-]*\).*/\1/p' "$dir/provenance.txt" 2>/dev/null | head -n1 || true)
 date=${date:-$(date -u +%Y-%m-%d)}
 

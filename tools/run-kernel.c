@@ -91,11 +91,16 @@ static int parse_kernels(const char *arg, struct kernel_choice *out, int max)
 
 	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		if (strcmp(t, "all") == 0) {
-			out[n++] = (struct kernel_choice){ "ref", NULL };
-			for (int i = 0; attn_kernels[i] && n < max; i++)
-				out[n++] = (struct kernel_choice){ attn_kernels[i]->name, attn_kernels[i] };
+			for (int i = -1; i < 0 || attn_kernels[i]; i++) { /* ref, then the GPU kernels */
+				if (n == max)
+					die_usage("too many kernels");
+				out[n++] = i < 0 ? (struct kernel_choice){ "ref", NULL }
+					       : (struct kernel_choice){ attn_kernels[i]->name, attn_kernels[i] };
+			}
 			continue;
 		}
+		if (n == max)
+			die_usage("too many kernels");
 		int found = strcmp(t, "ref") == 0;
 		if (found)
 			out[n] = (struct kernel_choice){ "ref", NULL };
@@ -106,8 +111,7 @@ static int parse_kernels(const char *arg, struct kernel_choice *out, int max)
 			}
 		if (!found)
 			die_usage("unknown kernel '%s' (run-kernel --list)", t);
-		if (++n == max)
-			die_usage("too many kernels");
+		n++;
 	}
 	free(copy);
 	if (!n)
@@ -187,33 +191,23 @@ static void write_header(FILE *f, const struct layout *L, const struct csv_table
 	free(hdr);
 }
 
-static long table_long(const struct csv_table *t, long i, int j, long lo, long hi)
-{
-	long v;
-	const char *why = parse_long(t->rows[i][j], lo, hi, &v);
-	if (why)
-		die_at(t->path, t->lines[i], "column '%s': '%.40s': %s (expected %ld..%ld)", t->names[j],
-		       t->rows[i][j], why, lo, hi);
-	return v;
-}
-
 /* Reads and checks the config of row i. */
 static struct attn_shape row_shape(const struct csv_table *t, long i, const struct layout *L)
 {
 	struct attn_shape s;
 	long v;
 
-	s.n_seqs = L->col[0] >= 0 ? (int)table_long(t, i, L->col[0], 1, 65536) : 32;
-	s.n_heads = (int)table_long(t, i, L->col[1], 1, 65536);
-	s.n_chunks = (int)table_long(t, i, L->col[2], 1, 1 << 20);
-	s.chunk_size = L->col[3] >= 0 ? (int)table_long(t, i, L->col[3], 1, 65536) : 64;
-	s.d_head = L->col[4] >= 0 ? (int)table_long(t, i, L->col[4], 1, 4096) : 128;
+	s.n_seqs = L->col[0] >= 0 ? (int)csv_table_long(t, i, L->col[0], 1, 65536) : 32;
+	s.n_heads = (int)csv_table_long(t, i, L->col[1], 1, 65536);
+	s.n_chunks = (int)csv_table_long(t, i, L->col[2], 1, 1 << 20);
+	s.chunk_size = L->col[3] >= 0 ? (int)csv_table_long(t, i, L->col[3], 1, 65536) : 64;
+	s.d_head = L->col[4] >= 0 ? (int)csv_table_long(t, i, L->col[4], 1, 4096) : 128;
 	s.dtype = ATTN_BF16;
 	if (L->col[5] >= 0 && dtype_parse(t->rows[i][L->col[5]], &s.dtype) != 0)
 		die_at(t->path, t->lines[i], "column 'dtype': '%.40s': expected bf16 or fp16",
 		       t->rows[i][L->col[5]]);
 	if (L->col[6] >= 0) {
-		v = table_long(t, i, L->col[6], 1, 1L << 40);
+		v = csv_table_long(t, i, L->col[6], 1, 1L << 40);
 		if (v != (long)s.n_heads * s.n_chunks)
 			die_at(t->path, t->lines[i], "blocks = %ld but n_heads x n_chunks = %ld", v,
 			       (long)s.n_heads * s.n_chunks);
@@ -276,14 +270,17 @@ static void run_config(FILE *f, const struct csv_table *t, long i, const struct 
 		any_gpu |= ks[j].gpu != NULL;
 		any_cpu |= ks[j].gpu == NULL;
 	}
-	if (inputs_make(&in, &s, seed) != 0) {
-		warnx("%s:%ld: K/V of %.1f GB do not fit in host memory; row skipped", t->path,
-		      t->lines[i], shape_kv_bytes(&s) / 1e9);
+	ref = malloc(nout * sizeof *ref);
+	out = malloc(nout * sizeof *out);
+	if (!ref || !out || inputs_make(&in, &s, seed) != 0) {
+		warnx("%s:%ld: inputs of %.1f GB (K, V, Q, outputs) do not fit in host memory; row "
+		      "skipped", t->path, t->lines[i],
+		      (shape_kv_bytes(&s) + (double)nout * (2 + 4 + 8)) / 1e9);
+		free(ref);
+		free(out);
 		failures++;
 		return;
 	}
-	ref = xmalloc(nout * sizeof *ref);
-	out = xmalloc(nout * sizeof *out);
 	reference_attention(&in, ref);
 	if (any_gpu) {
 		g = gpu_prepare(&in, &bopt, &why);
@@ -308,6 +305,12 @@ static void run_config(FILE *f, const struct csv_table *t, long i, const struct 
 			cpu_bench(&in, &bopt, out, &r);
 		} else if (gpu_run(g, k, &bopt, out, &r, &why) != 0) {
 			warnx("%s:%ld: %s: %s; row skipped", t->path, t->lines[i], k->name, why);
+			failures++;
+			continue;
+		}
+		if (r.samples == 0) {
+			warnx("%s:%ld: %s: every sample was taken while the GPU throttled; row skipped",
+			      t->path, t->lines[i], ks[j].name);
 			failures++;
 			continue;
 		}

@@ -127,13 +127,15 @@ void csv_close(struct csv *c)
 	memset(c, 0, sizeof *c);
 }
 
-int csv_find(const struct csv *c, const char *name)
+static int find_name(char *const *names, int n, const char *name)
 {
-	for (int i = 0; i < c->ncol; i++)
-		if (strcmp(c->names[i], name) == 0)
+	for (int i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
 			return i;
 	return -1;
 }
+
+int csv_find(const struct csv *c, const char *name) { return find_name(c->names, c->ncol, name); }
 
 int csv_need(const struct csv *c, const char *name)
 {
@@ -152,14 +154,26 @@ double csv_double(const struct csv *c, int col)
 	return v;
 }
 
-long csv_long(const struct csv *c, int col, long lo, long hi)
+/* The strict integer of a field, or "path:line: column 'x': ..." and exit 1. */
+static long field_long(const char *path, long line, const char *name, const char *field, long lo,
+		       long hi)
 {
 	long v;
-	const char *why = parse_long(c->field[col], lo, hi, &v);
+	const char *why = parse_long(field, lo, hi, &v);
 	if (why)
-		die_at(c->path, c->line, "column '%s': '%.40s': %s (expected %ld..%ld)", c->names[col],
-		       c->field[col], why, lo, hi);
+		die_at(path, line, "column '%s': '%.40s': %s (expected %ld..%ld)", name, field, why, lo,
+		       hi);
 	return v;
+}
+
+long csv_long(const struct csv *c, int col, long lo, long hi)
+{
+	return field_long(c->path, c->line, c->names[col], c->field[col], lo, hi);
+}
+
+long csv_table_long(const struct csv_table *t, long i, int j, long lo, long hi)
+{
+	return field_long(t->path, t->lines[i], t->names[j], t->rows[i][j], lo, hi);
 }
 
 void csv_load(struct csv_table *t, const char *path)
@@ -191,10 +205,7 @@ void csv_load(struct csv_table *t, const char *path)
 
 int csv_table_find(const struct csv_table *t, const char *name)
 {
-	for (int i = 0; i < t->ncol; i++)
-		if (strcmp(t->names[i], name) == 0)
-			return i;
-	return -1;
+	return find_name(t->names, t->ncol, name);
 }
 
 double csv_table_double(const struct csv_table *t, long i, int j)
@@ -228,6 +239,9 @@ int csv_table_cols(const struct csv_table *t, const char *list, int **idx)
 		int j = csv_table_find(t, name);
 		if (j < 0)
 			die_at(t->path, 1, "missing column '%s'", name);
+		for (int k = 0; k < n; k++)
+			if ((*idx)[k] == j)
+				die_usage("column '%s' named twice in '%s'", name, list);
 		(*idx)[n++] = j;
 	}
 	free(copy);

@@ -46,6 +46,7 @@ void csv_load(struct csv_table *t, const char *path);
 int csv_table_find(const struct csv_table *t, const char *name);
 /* Strict number in row i, column j of a loaded table; dies with file:line. */
 double csv_table_double(const struct csv_table *t, long i, int j);
+long csv_table_long(const struct csv_table *t, long i, int j, long lo, long hi);
 
 /* Writing: fields joined by ',' and '\n'.  A field that would need quoting
  * (comma, quote, newline) is a runtime error. */

@@ -113,7 +113,8 @@ struct gpu_config {
 	struct attn_shape s;
 	size_t nkv;        /* elements of K (= of V) */
 	int nsets;
-	void **set;        /* each: K then V */
+	size_t stride;     /* bytes between sets in pool (256-aligned) */
+	char *pool;        /* nsets sets, each K then V, in one allocation */
 	void *q;
 	float *out, *sink;
 	cudaStream_t stream;
@@ -124,8 +125,7 @@ void gpu_release(struct gpu_config *g)
 {
 	if (!g)
 		return;
-	for (int i = 0; i < g->nsets; i++)
-		cudaFree(g->set[i]);
+	cudaFree(g->pool);
 	cudaFree(g->q);
 	cudaFree(g->out);
 	cudaFree(g->sink);
@@ -134,7 +134,6 @@ void gpu_release(struct gpu_config *g)
 		cudaEventDestroy(g->ev1);
 		cudaStreamDestroy(g->stream);
 	}
-	free(g->set);
 	free(g);
 }
 
@@ -144,18 +143,20 @@ struct gpu_config *gpu_prepare(const struct inputs *in, const struct bench_opts 
 	static char msg[256];
 	struct gpu_config *g = xcalloc(1, sizeof *g);
 	size_t set_bytes = 2 * in->nkv * 2, out_bytes, free_b, total_b;
-	int want;
+	long want;
 
 	g->s = in->s;
 	g->nkv = in->nkv;
+	g->stride = (set_bytes + 255) & ~(size_t)255;
 	out_bytes = (size_t)in->s.n_seqs * in->s.n_heads * in->s.d_head * sizeof(float);
 	CK(cudaMemGetInfo(&free_b, &total_b));
-	/* enough sets that >= 4x L2 is touched between reuses of one set */
-	want = o->l2_hot ? 1 : (int)ceil(4.0 * prop.l2CacheSize / (double)set_bytes) + 1;
-	if (want > 512)
-		want = 512;
+	/* enough sets that >= 4x L2 is read between two uses of one set (one set
+	 * of a large config is already more than that) */
+	want = o->l2_hot ? 1 : (long)ceil(4.0 * prop.l2CacheSize / (double)g->stride) + 1;
+	if (want > 65536)
+		want = 65536;
 	/* keep half of free memory for workspaces */
-	while (want > 1 && (size_t)want * set_bytes > free_b / 2)
+	while (want > 1 && (size_t)want * g->stride > free_b / 2)
 		want--;
 	if (set_bytes + out_bytes + 2 * in->nq > free_b) {
 		snprintf(msg, sizeof msg, "needs %.1f GB of GPU memory, %.1f GB free",
@@ -164,32 +165,30 @@ struct gpu_config *gpu_prepare(const struct inputs *in, const struct bench_opts 
 		free(g);
 		return NULL;
 	}
-	g->set = xcalloc((size_t)want, sizeof *g->set);
 	CK(cudaMalloc(&g->q, in->nq * 2));
 	CK(cudaMalloc((void **)&g->out, out_bytes));
 	CK(cudaMalloc((void **)&g->sink, 1024 * sizeof(float)));
 	CK(cudaMemcpy(g->q, in->q, in->nq * 2, cudaMemcpyHostToDevice));
-	for (g->nsets = 0; g->nsets < want; g->nsets++) {
-		void *p;
-		if (cudaMalloc(&p, set_bytes) != cudaSuccess) {
-			cudaGetLastError(); /* clear; fewer sets will do */
-			if (g->nsets == 0) {
-				snprintf(msg, sizeof msg, "K/V (%.1f GB) does not fit in GPU memory",
-					 set_bytes / 1e9);
-				*why = msg;
-				gpu_release(g);
-				return NULL;
-			}
-			break;
+	while (cudaMalloc((void **)&g->pool, (size_t)want * g->stride) != cudaSuccess) {
+		cudaGetLastError(); /* clear; fewer sets will do */
+		if (want == 1) {
+			snprintf(msg, sizeof msg, "K/V (%.1f GB) does not fit in GPU memory",
+				 set_bytes / 1e9);
+			*why = msg;
+			gpu_release(g);
+			return NULL;
 		}
-		g->set[g->nsets] = p;
-		if (g->nsets == 0) {
-			CK(cudaMemcpy(p, in->k, in->nkv * 2, cudaMemcpyHostToDevice));
-			CK(cudaMemcpy((char *)p + in->nkv * 2, in->v, in->nkv * 2, cudaMemcpyHostToDevice));
-		} else {
-			CK(cudaMemcpy(p, g->set[0], set_bytes, cudaMemcpyDeviceToDevice));
-		}
+		want /= 2;
 	}
+	g->nsets = (int)want;
+	CK(cudaMemcpy(g->pool, in->k, in->nkv * 2, cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(g->pool + in->nkv * 2, in->v, in->nkv * 2, cudaMemcpyHostToDevice));
+	for (int i = 1; i < g->nsets; i++)
+		CK(cudaMemcpy(g->pool + (size_t)i * g->stride, g->pool, set_bytes,
+			      cudaMemcpyDeviceToDevice));
+	if (!o->l2_hot && (size_t)g->nsets * g->stride < 4 * (size_t)prop.l2CacheSize &&
+	    set_bytes < 4 * (size_t)prop.l2CacheSize)
+		warnx("only %d K/V copies fit: L2 is not fully cold for this config", g->nsets);
 	CK(cudaStreamCreateWithFlags(&g->stream, cudaStreamNonBlocking));
 	CK(cudaEventCreate(&g->ev0));
 	CK(cudaEventCreate(&g->ev1));
@@ -208,7 +207,7 @@ struct launcher {
 static void launch(struct launcher *l)
 {
 	struct gpu_config *g = l->g;
-	char *set = g->set[l->next++ % g->nsets];
+	char *set = g->pool + (size_t)(l->next++ % g->nsets) * g->stride;
 	int e;
 
 	if (l->k) {
@@ -235,8 +234,8 @@ static double time_batch(struct launcher *l, long n)
 	return (double)ms / (double)n;
 }
 
-/* Graph mode: one CUDA graph holds a whole batch of launches (at least one
- * full rotation of the K/V sets, so replays stay L2-cold), and a sample is
+/* Graph mode: one CUDA graph holds a whole batch of launches (whole
+ * rotations of the K/V sets, so replays stay L2-cold), and a sample is
  * one replay.  It removes the host's per-launch cost, as serving systems do
  * for decode; stream mode (the default) launches back to back like the seed. */
 static cudaGraphExec_t capture_batch(struct launcher *l, long n)
@@ -276,13 +275,13 @@ static void measure(struct launcher *l, const struct bench_opts *o, struct bench
 	int hot;
 	cudaGraphExec_t exec = NULL;
 
-	est = time_batch(l, 1);
 	for (int i = 0; i < o->warmup; i++)
 		launch(l);
+	est = time_batch(l, 1);
 	batch = sampler_batch(o, est);
 	if (o->graph) {
-		if (batch < l->g->nsets)
-			batch = l->g->nsets;
+		/* whole rotations, so no set comes back sooner than nsets launches */
+		batch = (batch + l->g->nsets - 1) / l->g->nsets * l->g->nsets;
 		exec = capture_batch(l, batch);
 		(void)time_graph(l, exec, batch); /* the first replay uploads the graph */
 	}

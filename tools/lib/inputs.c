@@ -101,8 +101,15 @@ int inputs_make(struct inputs *in, const struct attn_shape *s, uint64_t seed)
 {
 	memset(in, 0, sizeof *in);
 	in->s = *s;
-	in->nq = (size_t)s->n_seqs * s->n_heads * s->d_head;
-	in->nkv = (size_t)s->n_chunks * s->n_heads * s->chunk_size * s->d_head;
+	/* sizes in size_t with overflow checks: a config can ask for more than
+	 * any machine has, and a wrapped size would be a tiny malloc */
+	size_t kv_bytes;
+	if ((long long)s->n_chunks * s->chunk_size > 0x7fffffffLL ||
+	    __builtin_mul_overflow((size_t)s->n_seqs * s->n_heads, (size_t)s->d_head, &in->nq) ||
+	    __builtin_mul_overflow((size_t)s->n_chunks * s->n_heads, (size_t)s->chunk_size, &in->nkv) ||
+	    __builtin_mul_overflow(in->nkv, (size_t)s->d_head, &in->nkv) ||
+	    __builtin_mul_overflow(in->nkv, (size_t)4, &kv_bytes)) /* K and V, 2 bytes each */
+		return -1;
 	in->q = malloc(in->nq * 2);
 	in->k = malloc(in->nkv * 2);
 	in->v = malloc(in->nkv * 2);

@@ -19,7 +19,8 @@ struct inputs {
 	size_t nq, nkv; /* element counts */
 };
 
-/* Returns 0, or -1 when the host cannot hold them (nothing allocated). */
+/* Returns 0, or -1 when the host cannot hold them or their sizes overflow
+ * (prefix over 2^31 tokens; nothing allocated). */
 int inputs_make(struct inputs *in, const struct attn_shape *s, uint64_t seed);
 void inputs_free(struct inputs *in);
 

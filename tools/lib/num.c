@@ -119,6 +119,8 @@ int parse_int_list(const char *s, long lo, long hi, long **out, const char **why
 			}
 	}
 	free(copy);
+	if (!*why && n == 0)
+		*why = "empty list";
 	if (*why) {
 		free(*out);
 		*out = NULL;

@@ -3,6 +3,7 @@
 #include "err.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -22,6 +23,16 @@ static void remove_tmp(void)
 	}
 }
 
+/* Ctrl-C, kill or a closed terminal while a temp file is pending: remove
+ * it, then die of the same signal (unlink is async-signal-safe). */
+static void on_signal(int sig)
+{
+	if (tmp_path)
+		unlink(tmp_path);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 FILE *out_open(const char *path)
 {
 	int fd;
@@ -38,6 +49,9 @@ FILE *out_open(const char *path)
 		die(EXIT_INPUT, "%s: cannot create: %s", path, strerror(errno));
 	}
 	err_set_cleanup(remove_tmp);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
 	out = fdopen(fd, "w");
 	if (!out)
 		die(EXIT_INPUT, "%s: %s", path, strerror(errno));

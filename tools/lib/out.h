@@ -1,6 +1,7 @@
 /* out.h - where a tool's CSV goes.  With -o FILE the rows go to a temp file
- * beside FILE that is renamed over it only when the tool succeeds, so a
- * failed run never leaves a partial result (and never clobbers an old one).
+ * beside FILE that is renamed over it only when the tool completes (exit 0,
+ * or run-kernel's exit 3 with its validated rows), so an error, Ctrl-C or
+ * kill never leaves a partial result (and never clobbers an old one).
  * Without -o they go to stdout, which is flushed and checked at the end so a
  * full disk or closed pipe is an error, not silence. */
 #ifndef OUT_H
