@@ -7,11 +7,14 @@
  * (per 32-key tile, across key groups, across splits).
  *
  * ---------------------------------------------------------------------------
- * Design (v5)
+ * Design (v6)
  *   grid      n_heads x S CTAs; CTA (h, j) owns the contiguous chunk range
  *             [j*C/S, (j+1)*C/S) of head h and ALL n_seqs queries, so every
  *             K/V byte is read from DRAM exactly once.  S = min(C, SMs/H)
- *             (one CTA per SM; unsplit when H >= SMs), see plan_splits().
+ *             (one CTA per SM; unsplit when H >= SMs), see plan_splits(),
+ *             or a smaller S that lets the head's CTAs form one cluster
+ *             (ps_make_plan).  Split grids launch one CTA per SM
+ *             (PS_SPREAD_SMEM).
  *   pipeline  one stage = one chunk of one head = K tile + V tile, each a
  *             contiguous 16 KiB.  sm_90a: TMA (cp.async.bulk.tensor, a 2-D
  *             map of k/v as [rows][128], 64x64 boxes, 128-byte swizzle) on
@@ -26,12 +29,18 @@
  *             <= 256: 4 warpgroups x 64 rows, 2 steps per chunk.  Fallback
  *             (sm_90): mma.sync m16n8k16 + ldmatrix, a warp per 16 rows.
  *             bf16 and fp16 in, fp32 accumulate, P rounded to the input type.
- *   merges    key groups of a CTA through shared memory; splits: S == 2 as
- *             a thread-block cluster pair exchanging (m, l, o) through
- *             distributed shared memory (no workspace); S >= 3 through fp32
- *             partials in the workspace, a per-head arrive counter and a
- *             cooperative launch (one wave, so waiting is safe), each CTA then
- *             merging a slice of the query rows.  One launch per forward pass.
+ *   merges    key groups of a CTA through shared memory; splits: S <= 8
+ *             as a thread-block cluster exchanging (m, l, o) through
+ *             distributed shared memory (no workspace) where all H clusters
+ *             fit on the chip at once; else through fp32 partials in the
+ *             workspace and a per-head generation counter (one wave, so
+ *             waiting is safe), each CTA then merging a slice of the query
+ *             rows.  One launch per forward pass.
+ *   launch    programmatic dependent launch where it pays (small or spread
+ *             grids, short CTAs): CTAs trigger the next grid at entry and
+ *             touch global memory only after griddepcontrol.wait, so the
+ *             next launch's start overlaps this one's tail.  Cooperative
+ *             launch for the global meet only without PDL.
  *
  * Bytes (bf16/fp16, per forward pass)
  *   K/V read       blocks * 32 KiB (once)
@@ -43,12 +52,14 @@
  *                  blocks 2.15 GB -> 716 us.
  *
  * Limits: chunk_size 64, d_head 128, n_seqs 1..256 (check() says so).  The
- * S >= 3 per-head counters are module globals that reset themselves at the
- * end of each launch: do not run two such launches of this kernel at once
- * (different streams) on one device.  workspace() and launch() must see the
- * same current device.  Tuning hooks (not part of the contract):
- * PREFIX_STREAM_SPLITS=N, prefix_stream_force_splits/_path/_merge(),
- * prefix_stream_plan().
+ * global-merge per-head counters are module globals whose count returns to
+ * zero at the end of each launch: do not run two such launches of this
+ * kernel at once (different streams) on one device.  workspace() and
+ * launch() must see the same current device.  Tuning hooks (not part of
+ * the contract): PREFIX_STREAM_SPLITS=N, prefix_stream_force_splits/_path/
+ * _merge/_pdl/_spread(), prefix_stream_plan().  prefix_stream_force_pdl(2)
+ * (K/V loads before the grid wait) is valid only where the kernel launched
+ * just before in the stream never writes k/v.
  *
  * ---------------------------------------------------------------------------
  * Versions (prediction written before the run, then the measurement; H100
@@ -98,6 +109,82 @@
  *       compute-bound there (4 warpgroups, wgmma waits not overlapped).
  *       Below ~1024 blocks the time is ~8-10 us: launch (~3 us host-bound
  *       here) + cold first chunk + ~1.1 us per chunk of one CTA + merge.
+ *   v6  small shapes (latency).  Where the 10 us of (4,4) n_seqs 64 goes,
+ *       from the code (S = 4: 16 CTAs, one chunk each, global meet; L2
+ *       round trip ~0.7 us, DRAM ~1 us): launch + CTA start ~3 us (empty
+ *       kernel 3.1 us/launch, host-bound); prologue to the first K/V byte
+ *       ~1.5-2 us (Q cp.async, mbarrier init, __syncthreads, then the TMA
+ *       descriptor fetch and the 32 KiB from DRAM, serial); one chunk of
+ *       math ~0.7 us; KG merge ~0.3 us; meet ~3-4 us (partials + fence,
+ *       arrive + poll, fence + depart atomic, partial loads, store, drain).
+ *       Changes: (a) meet with a generation counter (last arriver zeroes
+ *       the count and bumps the generation, the others wait for the bump):
+ *       one fence + one atomic round trip less, ~0.7-1 us; (b) programmatic
+ *       dependent launch: CTAs trigger the next launch at entry, and every
+ *       global access waits in griddepcontrol.wait (kernel parameters,
+ *       mbarrier init and the tensor-map prefetch go before it), so the
+ *       next launch's start overlaps this one: ~1.5-2.5 us, bounded below
+ *       by the ~3 us host launch rate; plain launch then (no cooperative
+ *       attribute); (c) prefetch.tensormap + first TMA stages before Q:
+ *       ~0.3 us.  Predicted (n_seqs 64): (4,4) ~6-6.5 us, (16,16) ~9-10,
+ *       (32,16) ~12-13, (64,16) ~18-19, >= 4096 blocks unchanged (+-1%).
+ *       Option kv_early (PDL mode 2: K/V before the grid wait, only valid
+ *       if the previous kernel never writes k/v): ~1 us more.
+ *       Measured (3 device calls, H100 80GB HBM3, bench harness in
+ *       .scratch/fast/bench2.cu, old = HEAD built beside it, same call):
+ *       (a)+(c) alone (PDL off) saved only ~0.4 us at (4,4) and nothing
+ *       measurable elsewhere: the meet's round trips were not the long
+ *       pole.  (b) PDL on everything: (4,4) 10.2 -> 8.5 us, but 1-20%
+ *       SLOWER on grids that fill the chip ((64,16) 21.0 -> 24.4, (128,64)
+ *       96.6 -> 118.9): the next grid's waiting CTAs land on busy SMs, and
+ *       then its own CTAs run two to an SM.  Same effect for clusters: a
+ *       4-cluster at (32,16) or an 8-cluster at (16,16) ran 1.5-2x slower
+ *       than global partials when its peers shared SMs or the H clusters
+ *       did not all fit.  So v6 adds (d) spread: split grids launch with
+ *       116 KiB dynamic smem (one CTA per SM; S*H <= SMs by the plan), and
+ *       PDL only where spread, grid <= SMs/2 or <= 2 chunks per CTA: 1.3-2
+ *       us off every split shape; (e) cluster merge for S <= 8 when
+ *       cudaOccupancyMaxActiveClusters fits all H clusters (with a 25%
+ *       margin for S > 2), else a smaller cluster if its CTAs carry <= 1
+ *       chunk more, else global partials: (4,4) 8.5 -> 7.2 us, (4,16)
+ *       S=16g 9.4 -> S=8c 9.2.  Where the 10 us of (4,4) went: PDL
+ *       overlap of launch/prologue ~1.5 us, global meet vs cluster ~1.3 us,
+ *       generation meet + prologue ~0.4 us; ncu GPU time of the kernel
+ *       alone is still ~9-10 us (old 10.3-11.2), so most of what is left
+ *       is launch/CTA start, the cold first K/V load and the serial
+ *       QK^T -> softmax -> PV chain of a chunk (S=1 at (4,4), 4 chunks per
+ *       CTA, takes 7.8 us vs 7.1 for S=4 with a cluster merge), on a host
+ *       that issues one launch per ~3-4 us.  Table (ms per forward, cold
+ *       L2, run-kernel seed; old = v5 from the same call's bench harness,
+ *       x TK = course TK n_seqs 64 / ours):
+ *         blocks (H,C)     n_seqs 32 old  new      n_seqs 64 old  new    x TK
+ *         16     (4,4)     0.0089  0.0065          0.0102  0.0073      1.05x
+ *         32     (4,8)     0.0095  0.0072          0.0102  0.0079      0.98x
+ *         64     (4,16)    0.0101  0.0086          0.0110  0.0094      0.82x
+ *         128    (4,32)    0.0115  0.0091          0.0128  0.0106      0.73x
+ *         256    (4,64)    0.0137  0.0118          0.0147  0.0132      0.65x
+ *         256    (16,16)   0.0125  0.0107          0.0137  0.0123      0.72x
+ *         256    (32,8)    0.0123  0.0104          0.0139  0.0126      0.71x
+ *         512    (32,16)   0.0147  0.0126          0.0162  0.0148      1.12x
+ *         512    (8,64)    0.0151  0.0132          0.0162  0.0149      1.10x
+ *         1024   (64,16)   0.0199  0.0179          0.0211  0.0192      1.90x
+ *         1024   (16,64)   0.0212  0.0193          0.0227  0.0208      1.79x
+ *         4096   (64,64)   0.0531  0.0518          0.0543  0.0537      2.34x
+ *         8192   (128,64)  0.0948  0.0947          0.0962  0.0969      2.49x
+ *         16384  (128,128) 0.1808  0.1818          0.1820  0.1840      2.54x
+ *         65536  (256,256) 0.7079  0.7118          0.7119  0.7140      2.59x
+ *       (S=1 shapes keep the v5 plan, no PDL/spread; bench-vs-bench in one
+ *       call -0.3..+0.6%, run-kernel new vs bench old up to +1.1% at
+ *       16384 n_seqs 64: noise level.)  kv_early would save 0.3-1.4 us on split
+ *       shapes (off: contract).  Validation: run-kernel 112 configs
+ *       (n_seqs 1..256, H 1/32, C 1/3/64/256, bf16/fp16) rc 0; racecheck and
+ *       memcheck 0 errors; --launch graph ok; harness: 3 x 160 fp64 runs
+ *       (PDL 1/2, cluster forced) ok, 162 back-to-back PDL runs (64
+ *       launches each, two K/V sets, one workspace) bit-identical to
+ *       isolated launches.  2x TK is not reached below 1024 blocks: one
+ *       launch here costs ~3-4 us of host time and the kernel ~6-7 us of
+ *       latency chain; the next levers are inside the chunk (split
+ *       QK^T's k-chain, overlap consecutive chunks) and in the launch.
  *   Left: overlap QK^T/softmax/PV of consecutive chunks inside a CTA (the
  *   per-CTA chunk time, not DRAM, bounds every config below ~128 CTAs);
  *   a cheaper merge for S >= 3; n_seqs > 64 math overlap.
@@ -134,7 +221,9 @@ struct ps_params {
 	float2 *pml; /* [n_heads*S][n_seqs] (m, l) */
 	int n_seqs, n_heads, n_chunks, nqg, splits;
 	int cluster; /* S > 1: 1 = the head's S CTAs are one cluster (DSMEM merge),
-		      * 0 = global partials + per-head counter (cooperative launch) */
+		      * 0 = global partials + per-head counter (one wave) */
+	int kv_early; /* 1: K/V loads may start before griddepcontrol.wait (the
+		       * previous kernel in the stream must not write k/v) */
 	float scale;
 };
 
@@ -209,6 +298,35 @@ static __device__ __forceinline__ unsigned ld_acquire_u32(const unsigned *p)
 	unsigned v;
 	asm volatile("ld.acquire.gpu.global.u32 %0, [%1];\n" : "=r"(v) : "l"(p) : "memory");
 	return v;
+}
+
+static __device__ __forceinline__ unsigned atom_add_u32(unsigned *p, unsigned v)
+{
+	unsigned r;
+	asm volatile("atom.relaxed.gpu.global.add.u32 %0, [%1], %2;\n" : "=r"(r) : "l"(p), "r"(v) : "memory");
+	return r;
+}
+
+static __device__ __forceinline__ void fence_acq_rel_gpu(void)
+{
+	asm volatile("fence.acq_rel.gpu;\n" ::: "memory");
+}
+
+/* Programmatic dependent launch (sm_90).  trigger: the next kernel of the
+ * stream may be scheduled now (its CTAs then wait in pdl_wait);  wait: every
+ * kernel before this one in the stream has completed and its memory is
+ * visible.  No-ops when the launch has no PDL attribute. */
+static __device__ __forceinline__ void pdl_trigger(void)
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+	asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+static __device__ __forceinline__ void pdl_wait(void)
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+	asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#endif
 }
 
 /* byte offset of 16-byte column j of row r in a swizzled [rows][256 B] tile */
@@ -380,14 +498,20 @@ static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o
 	 * launched cooperatively), then merge a slice of the query rows */
 	__syncthreads();
 	if (tid == 0) {
+		/* ps_head_ctr[h]: arrivals in the low 16 bits, a generation above.
+		 * The last of the S to arrive zeroes the count and bumps the
+		 * generation (ready for the next launch), the others wait for the
+		 * bump: one release + one atomic round trip per CTA. */
 		unsigned *ctr = &ps_head_ctr[h];
-		__threadfence();
-		atomicAdd(ctr, 1u);
-		while (ld_acquire_u32(ctr) < (unsigned)S)
-			__nanosleep(32);
-		__threadfence();
-		if (atomicAdd(ctr, 1u) == 2u * (unsigned)S - 1u)
-			atomicExch(ctr, 0u); /* last to leave: ready for the next launch */
+		fence_acq_rel_gpu(); /* release this CTA's partials (bar.sync above) */
+		const unsigned old = atom_add_u32(ctr, 1u);
+		if ((old & 0xffffu) == (unsigned)S - 1u) {
+			fence_acq_rel_gpu(); /* acquire the others', release the bump */
+			atom_add_u32(ctr, 0x10000u - (unsigned)S);
+		} else {
+			while (((ld_acquire_u32(ctr) ^ old) >> 16) == 0u)
+				__nanosleep(20);
+		}
 	}
 	__syncthreads();
 
@@ -492,6 +616,8 @@ __global__ void __launch_bounds__(512) prefix_stream_mma_kernel(const __grid_con
 
 	const uint32_t sbase = smem_u32(smem);
 	const uint32_t sq = sbase + NSTAGE * PS_STAGE_BYTES;
+	pdl_trigger();
+	pdl_wait(); /* every global access below follows the previous kernel */
 
 	/* ---- Q (zero rows past n_seqs) joins the first cp.async group */
 	for (int i = tid; i < nqg * 16 * 16; i += nthr) {
@@ -752,27 +878,28 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 	if ((sbase & 1023u) != 0)
 		__trap(); /* the swizzle atoms must start on 1024-byte boundaries */
 
-	/* ---- Q: [qg][2][64][64] SW128, rows past n_seqs zero */
-	for (int i = tid; i < nqg * 64 * 16; i += nthr) {
-		const int r = i >> 4, j = i & 15; /* r: 0 .. nqg*64-1 */
-		const bool ok = r < n_seqs;
-		const char *src = p.q + (ok ? ((size_t)r * H + h) * (PS_D * 2) + j * 16 : 0);
-		cp_async16(sq + (r >> 6) * 16384 + swz128(r & 63, j, 64), src, ok ? 16 : 0);
-	}
-
 	const size_t head_off = (size_t)h * PS_TILE_BYTES;
 	const size_t chunk_stride = (size_t)H * PS_TILE_BYTES;
 	/* TMA: one mbarrier per stage, after the Q tiles */
 	const uint32_t sbar = sq + nqg * 16384;
+	/* ---- prologue, shortest path to the first K/V bytes: the next launch
+	 * may start (PDL); thread 0 prefetches the tensor maps (kernel
+	 * parameters: no dependence on earlier kernels) and sets up the
+	 * mbarriers while the grid dependency resolves, then issues the first
+	 * stages' TMA loads before Q (see the load loop below). */
+	pdl_trigger();
 	if constexpr (TMA) {
 		if (tid == 0) {
+			asm volatile("prefetch.tensormap [%0];\n" ::"l"((uint64_t)&p.tmk) : "memory");
+			asm volatile("prefetch.tensormap [%0];\n" ::"l"((uint64_t)&p.tmv) : "memory");
 #pragma unroll
 			for (int st = 0; st < NSTAGE; ++st)
 				asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;\n" ::"r"(sbar + 8 * st) : "memory");
 			asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
 		}
-		__syncthreads();
 	}
+	if (!(TMA && p.kv_early))
+		pdl_wait(); /* q, k, v may be written by the previous kernel */
 	/* cp.async: a thread copies column j of rows rr, rr + nthr/16, ... of K
 	 * (rr < 64) and V (rr >= 64).  TMA: thread 0 asks for the four 64x64
 	 * boxes (K, V x two d halves) of the chunk, 32 KiB on the stage's
@@ -807,11 +934,35 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 		}
 	};
 
+	/* TMA: thread 0 asks for the first stages now (K/V first: they are the
+	 * long pole); the cp.async path queues them after Q */
+	if constexpr (TMA) {
 #pragma unroll
-	for (int st = 0; st < NSTAGE - 1; ++st) {
-		if (st < nk)
-			load_chunk(c0 + st, st);
+		for (int st = 0; st < NSTAGE - 1; ++st)
+			if (st < nk)
+				load_chunk(c0 + st, st);
+		if (p.kv_early)
+			pdl_wait(); /* k, v are read-only for the kernels around this one */
+	}
+
+	/* ---- Q: [qg][2][64][64] SW128, rows past n_seqs zero */
+	for (int i = tid; i < nqg * 64 * 16; i += nthr) {
+		const int r = i >> 4, j = i & 15; /* r: 0 .. nqg*64-1 */
+		const bool ok = r < n_seqs;
+		const char *src = p.q + (ok ? ((size_t)r * H + h) * (PS_D * 2) + j * 16 : 0);
+		cp_async16(sq + (r >> 6) * 16384 + swz128(r & 63, j, 64), src, ok ? 16 : 0);
+	}
+
+	if constexpr (TMA) {
 		cp_async_commit();
+		__syncthreads(); /* mbarrier init visible to every waiter */
+	} else {
+#pragma unroll
+		for (int st = 0; st < NSTAGE - 1; ++st) {
+			if (st < nk)
+				load_chunk(c0 + st, st);
+			cp_async_commit();
+		}
 	}
 
 	float o[16][4];
@@ -960,6 +1111,8 @@ static const int ps_group_threads[3] = {32, 128, 128};
 
 struct ps_plan {
 	int path, variant, nqg, threads, splits, coop, cluster;
+	int pdl; /* 0 off, 1 PDL (every global access after the grid wait), 2 PDL with K/V before it */
+	int spread; /* 1: launch with PS_SPREAD_SMEM so that no two CTAs share an SM */
 	size_t smem;
 	int slots; /* co-resident CTAs of this shape on the device */
 };
@@ -969,7 +1122,11 @@ static int ps_forced_splits = -1; /* -1: read PREFIX_STREAM_SPLITS once */
 static int ps_forced_path = -1;   /* -1 auto, else a path (0..2) */
 static int ps_forced_plain = 0;   /* 1: S > 1 without cooperative launch (unsafe) */
 static int ps_forced_merge = 0;   /* 0 auto, 1 global partials + counters, 2 cluster/DSMEM */
+static int ps_forced_pdl = -1;    /* -1 auto, else a ps_plan.pdl mode */
+static int ps_forced_spread = -1; /* -1 auto, else ps_plan.spread (where the grid fits one per SM) */
 #define PS_MAX_CLUSTER 8          /* portable cluster size */
+#define PS_PDL_DEFAULT 1          /* see ps_plan.pdl */
+#define PS_SPREAD_SMEM (116 * 1024) /* > half an SM's 228 KiB: one CTA per SM */
 
 extern "C" void prefix_stream_force_splits(int s)
 {
@@ -986,6 +1143,14 @@ extern "C" void prefix_stream_force_plain(int on)
 extern "C" void prefix_stream_force_merge(int mode)
 {
 	ps_forced_merge = mode;
+}
+extern "C" void prefix_stream_force_pdl(int mode)
+{
+	ps_forced_pdl = mode;
+}
+extern "C" void prefix_stream_force_spread(int on)
+{
+	ps_forced_spread = on;
 }
 
 static int forced_splits(void)
@@ -1055,6 +1220,53 @@ static int ps_encode(CUtensorMap *m, const void *base, const struct attn_shape *
 	return r == CUDA_SUCCESS ? 0 : (int)cudaErrorInvalidValue;
 }
 
+/* how many clusters of c CTAs (pl's shape, spread or not) fit on the
+ * device at once; cached per (device, kernel, c, spread) */
+static cudaError_t ps_cluster_fit(ps_kernel_fn fn, const struct ps_plan *pl, int c, int spread, int *fit)
+{
+	struct fit_entry {
+		ps_kernel_fn fn;
+		int dev, threads, c, spread, fit;
+		size_t smem;
+	};
+	static struct fit_entry cache[64];
+	static int n = 0;
+	int dev = 0;
+	cudaError_t e = cudaGetDevice(&dev);
+	if (e != cudaSuccess)
+		return e;
+	const size_t smem = spread && pl->smem < PS_SPREAD_SMEM ? PS_SPREAD_SMEM : pl->smem;
+	for (int i = 0; i < n; ++i)
+		if (cache[i].fn == fn && cache[i].dev == dev && cache[i].threads == pl->threads && cache[i].c == c &&
+		    cache[i].spread == spread && cache[i].smem == smem) {
+			*fit = cache[i].fit;
+			return cudaSuccess;
+		}
+	cudaLaunchConfig_t cfg;
+	memset(&cfg, 0, sizeof cfg);
+	cfg.gridDim = dim3((unsigned)c);
+	cfg.blockDim = dim3((unsigned)pl->threads);
+	cfg.dynamicSmemBytes = smem;
+	cudaLaunchAttribute at[1];
+	memset(at, 0, sizeof at);
+	at[0].id = cudaLaunchAttributeClusterDimension;
+	at[0].val.clusterDim.x = (unsigned)c;
+	at[0].val.clusterDim.y = 1;
+	at[0].val.clusterDim.z = 1;
+	cfg.attrs = at;
+	cfg.numAttrs = 1;
+	int f = 0;
+	e = cudaOccupancyMaxActiveClusters(&f, (const void *)fn, &cfg);
+	if (e != cudaSuccess) {
+		(void)cudaGetLastError();
+		f = 0; /* unknown: no cluster */
+	}
+	if (n < 64)
+		cache[n++] = (struct fit_entry){fn, dev, pl->threads, c, spread, f, smem};
+	*fit = f;
+	return cudaSuccess;
+}
+
 static int ps_make_plan(const struct attn_shape *s, struct ps_plan *pl)
 {
 	int dev = 0;
@@ -1097,7 +1309,8 @@ static int ps_make_plan(const struct attn_shape *s, struct ps_plan *pl)
 		ps_kernel_fn fn = ps_kernels[path][dt][v];
 		const size_t smax =
 			(size_t)ps_nstage[path][v] * PS_STAGE_BYTES + (size_t)ps_maxqg[path][v] * qbytes + 64;
-		e = cudaFuncSetAttribute((const void *)fn, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smax);
+		e = cudaFuncSetAttribute((const void *)fn, cudaFuncAttributeMaxDynamicSharedMemorySize,
+					 (int)(smax > PS_SPREAD_SMEM ? smax : PS_SPREAD_SMEM));
 		if (e != cudaSuccess)
 			return (int)e;
 		e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ, (const void *)fn, pl->threads, pl->smem);
@@ -1127,15 +1340,60 @@ static int ps_make_plan(const struct attn_shape *s, struct ps_plan *pl)
 	} else {
 		S = plan_splits(s->n_heads, s->n_chunks, sms);
 	}
-	/* merge: S == 2 as a cluster pair (DSMEM, no workspace; measured 3-4 us
-	 * cheaper than global partials at S = 2), larger S through global
-	 * partials (cheaper there: clusters of 4-8 ran 2-4 us slower, and the
-	 * cluster size is capped at 8) */
-	pl->cluster = ps_forced_merge == 0 ? S == 2 : ps_forced_merge == 2;
-	if (pl->cluster && S > PS_MAX_CLUSTER)
-		pl->cluster = 0;
+	/* merge and spread (v6, measured): split grids run one CTA per SM
+	 * (PS_SPREAD_SMEM: two CTAs on one SM -- co-scheduled cluster peers,
+	 * or a PDL-launched next grid's CTAs -- cost 1-3 us); the head's S CTAs
+	 * merge as one cluster over DSMEM when all H clusters of S fit on the
+	 * chip at once, with a margin for S > 2 (1-2.5 us cheaper than global
+	 * partials; clusters that do not fit run in two waves: 1.5-2x
+	 * slower).  When the plan's S does
+	 * not fit, a smaller cluster wins if its CTAs carry at most one chunk
+	 * more; else global partials at the plan's S. */
+	const int forced_S = forced_splits() > 0;
+	pl->spread = S > 1 && (long long)S * s->n_heads <= sms && ps_forced_spread != 0;
+	pl->cluster = 0;
+	if (ps_forced_merge == 2) {
+		pl->cluster = S > 1 && S <= PS_MAX_CLUSTER;
+	} else if (ps_forced_merge == 0 && S > 1) {
+		const int pc0 = (s->n_chunks + S - 1) / S;
+		for (int c = S < PS_MAX_CLUSTER ? S : PS_MAX_CLUSTER; c >= 2; --c) {
+			if (c < S && (forced_S || (s->n_chunks + c - 1) / c > pc0 + 1))
+				break;
+			const int sp = (long long)c * s->n_heads <= sms && ps_forced_spread != 0;
+			int fit = 0;
+			e = ps_cluster_fit(ps_kernels[path][dt][v], pl, c, sp, &fit);
+			if (e != cudaSuccess)
+				return (int)e;
+			/* a margin beyond pairs: clusters that fit exactly measured
+			 * slow ((32,8) at S = 4, (16,16) at S = 8, spread) */
+			if (fit >= (c == 2 ? s->n_heads : s->n_heads + (s->n_heads + 3) / 4)) {
+				S = c;
+				pl->cluster = 1;
+				pl->spread = sp;
+				break;
+			}
+		}
+	}
 	pl->splits = S;
-	pl->coop = S > 1 && !pl->cluster && !ps_forced_plain;
+	const long long grid = (long long)S * s->n_heads;
+	const int per_cta = (s->n_chunks + S - 1) / S; /* chunks of the busiest CTA */
+	/* PDL (needs griddepcontrol in the device image: the sm_90a build):
+	 * on where the next grid's CTAs cannot crowd this one's SMs (spread,
+	 * or a grid of at most half the SMs) or where CTAs are short (<= 2
+	 * chunks); measured 1.5-2 us per launch there, and 3-20% slower on
+	 * unspread grids that fill the chip (their next grid's CTAs land
+	 * two to an SM). */
+	pl->pdl = 0;
+	if (wg_built[dev] == 2)
+		pl->pdl = ps_forced_pdl >= 0 ? ps_forced_pdl
+					     : (2 * grid <= sms || per_cta <= 2 || pl->spread) ? PS_PDL_DEFAULT : 0;
+	/* the S >= 3 meet needs the grid co-resident: S * H <= slots holds by
+	 * construction, so a plain launch gets it as long as nothing holds
+	 * the SMs for good.  Without PDL the launch is cooperative (the
+	 * guarantee in writing); with PDL it is plain, and the next kernel's
+	 * CTAs only start once all of this one's are resident (they trigger
+	 * at entry). */
+	pl->coop = S > 1 && !pl->cluster && !ps_forced_plain && !pl->pdl;
 	return 0;
 }
 
@@ -1235,33 +1493,51 @@ static int ps_launch(const struct attn_args *a, struct CUstream_st *stream)
 		p.po = (float *)a->work;
 		p.pml = (float2 *)((char *)a->work + n * PS_D * sizeof(float));
 	}
+	p.kv_early = pl.pdl == 2;
+	cudaLaunchConfig_t cfg;
+	memset(&cfg, 0, sizeof cfg);
+	cfg.gridDim = dim3(grid);
+	cfg.blockDim = dim3(pl.threads);
+	cfg.dynamicSmemBytes = pl.spread && pl.smem < PS_SPREAD_SMEM ? PS_SPREAD_SMEM : pl.smem;
+	cfg.stream = st;
+	cudaLaunchAttribute at[3];
+	memset(at, 0, sizeof at);
+	unsigned na = 0;
 	if (pl.splits > 1 && pl.cluster) {
-		cudaLaunchConfig_t cfg;
-		memset(&cfg, 0, sizeof cfg);
-		cfg.gridDim = dim3(grid);
-		cfg.blockDim = dim3(pl.threads);
-		cfg.dynamicSmemBytes = pl.smem;
-		cfg.stream = st;
-		cudaLaunchAttribute at[1];
-		at[0].id = cudaLaunchAttributeClusterDimension;
-		at[0].val.clusterDim.x = (unsigned)pl.splits;
-		at[0].val.clusterDim.y = 1;
-		at[0].val.clusterDim.z = 1;
-		cfg.attrs = at;
-		cfg.numAttrs = 1;
-		void *args[] = {(void *)&p};
-		cudaError_t ce = cudaLaunchKernelExC(&cfg, (const void *)fn, args);
-		if (ce != cudaSuccess)
-			return (int)ce;
-	} else if (pl.coop) {
-		void *args[] = {(void *)&p};
-		cudaError_t ce = cudaLaunchCooperativeKernel((const void *)fn, dim3(grid), dim3(pl.threads), args,
-							     pl.smem, st);
-		if (ce != cudaSuccess)
-			return (int)ce;
-	} else {
-		fn<<<grid, pl.threads, pl.smem, st>>>(p);
+		at[na].id = cudaLaunchAttributeClusterDimension;
+		at[na].val.clusterDim.x = (unsigned)pl.splits;
+		at[na].val.clusterDim.y = 1;
+		at[na].val.clusterDim.z = 1;
+		++na;
 	}
+	if (pl.coop) {
+		at[na].id = cudaLaunchAttributeCooperative;
+		at[na].val.cooperative = 1;
+		++na;
+	}
+	if (pl.pdl) {
+		at[na].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+		at[na].val.programmaticStreamSerializationAllowed = 1;
+		++na;
+	}
+	cfg.attrs = at;
+	cfg.numAttrs = na;
+	void *args[] = {(void *)&p};
+	cudaError_t ce = cudaLaunchKernelExC(&cfg, (const void *)fn, args);
+	if (ce != cudaSuccess && pl.pdl) {
+		/* a stream or driver that refuses PDL: launch as before */
+		(void)cudaGetLastError();
+		p.kv_early = 0;
+		cfg.numAttrs = na - 1;
+		if (pl.splits > 1 && !pl.cluster && !ps_forced_plain) {
+			at[na - 1].id = cudaLaunchAttributeCooperative;
+			at[na - 1].val.cooperative = 1;
+			cfg.numAttrs = na;
+		}
+		ce = cudaLaunchKernelExC(&cfg, (const void *)fn, args);
+	}
+	if (ce != cudaSuccess)
+		return (int)ce;
 	return (int)cudaGetLastError();
 }
 
