@@ -595,6 +595,55 @@ static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o
 	}
 }
 
+/* ---- one online-softmax step, shared by the mma.sync and wgmma paths ---- */
+/* s: one warp's scores for NT n8 tiles in the m16n8 accumulator layout (rows
+ * r and r + 8 in elements 0-1 and 2-3; a quad of lanes holds a row).  Scales
+ * them, takes each row's max over the quad, exponentiates in place (s becomes
+ * P), folds the tile's (max, sum) into the running (m_r, l_r) with
+ * softmax_merge_f, rescales the output accumulator o by the old state's
+ * factor, and returns in a2 the factor the caller applies to P. */
+template <int NT>
+static __device__ __forceinline__ void ps_softmax_step(float (&s)[NT][4], float (&o)[16][4],
+						       float scale, float (&m_r)[2],
+						       float (&l_r)[2], float (&a2)[2])
+{
+	float mt[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+	for (int t = 0; t < NT; ++t) {
+		s[t][0] *= scale;
+		s[t][1] *= scale;
+		s[t][2] *= scale;
+		s[t][3] *= scale;
+		mt[0] = fmaxf(mt[0], fmaxf(s[t][0], s[t][1]));
+		mt[1] = fmaxf(mt[1], fmaxf(s[t][2], s[t][3]));
+	}
+#pragma unroll
+	for (int r = 0; r < 2; ++r) {
+		mt[r] = fmaxf(mt[r], __shfl_xor_sync(0xffffffffu, mt[r], 1));
+		mt[r] = fmaxf(mt[r], __shfl_xor_sync(0xffffffffu, mt[r], 2));
+	}
+	float lt[2] = {0.f, 0.f};
+#pragma unroll
+	for (int t = 0; t < NT; ++t) {
+		s[t][0] = __expf(s[t][0] - mt[0]);
+		s[t][1] = __expf(s[t][1] - mt[0]);
+		s[t][2] = __expf(s[t][2] - mt[1]);
+		s[t][3] = __expf(s[t][3] - mt[1]);
+		lt[0] += s[t][0] + s[t][1];
+		lt[1] += s[t][2] + s[t][3];
+	}
+	float a1[2];
+	softmax_merge_f(m_r[0], l_r[0], mt[0], lt[0], &m_r[0], &l_r[0], &a1[0], &a2[0]);
+	softmax_merge_f(m_r[1], l_r[1], mt[1], lt[1], &m_r[1], &l_r[1], &a1[1], &a2[1]);
+#pragma unroll
+	for (int t = 0; t < 16; ++t) {
+		o[t][0] *= a1[0];
+		o[t][1] *= a1[0];
+		o[t][2] *= a1[1];
+		o[t][3] *= a1[1];
+	}
+}
+
 /* ---------------------------------------------------------------- kernel */
 /* KEYS: keys per online-softmax step of one warp; NSUB: steps per chunk per
  * warp; KG = 64 / (KEYS*NSUB) key groups; NSTAGE: pipeline depth. */
@@ -705,41 +754,8 @@ __global__ void __launch_bounds__(512) prefix_stream_mma_kernel(const __grid_con
 			}
 
 			/* online softmax: tile state (mt, lt), merged into (m, l) */
-			float mt[2] = {-INFINITY, -INFINITY};
-#pragma unroll
-			for (int t = 0; t < NT; ++t) {
-				s[t][0] *= scale;
-				s[t][1] *= scale;
-				s[t][2] *= scale;
-				s[t][3] *= scale;
-				mt[0] = fmaxf(mt[0], fmaxf(s[t][0], s[t][1]));
-				mt[1] = fmaxf(mt[1], fmaxf(s[t][2], s[t][3]));
-			}
-#pragma unroll
-			for (int r = 0; r < 2; ++r) {
-				mt[r] = fmaxf(mt[r], __shfl_xor_sync(0xffffffffu, mt[r], 1));
-				mt[r] = fmaxf(mt[r], __shfl_xor_sync(0xffffffffu, mt[r], 2));
-			}
-			float lt[2] = {0.f, 0.f};
-#pragma unroll
-			for (int t = 0; t < NT; ++t) {
-				s[t][0] = __expf(s[t][0] - mt[0]);
-				s[t][1] = __expf(s[t][1] - mt[0]);
-				s[t][2] = __expf(s[t][2] - mt[1]);
-				s[t][3] = __expf(s[t][3] - mt[1]);
-				lt[0] += s[t][0] + s[t][1];
-				lt[1] += s[t][2] + s[t][3];
-			}
-			float a1[2], a2[2];
-			softmax_merge_f(m_r[0], l_r[0], mt[0], lt[0], &m_r[0], &l_r[0], &a1[0], &a2[0]);
-			softmax_merge_f(m_r[1], l_r[1], mt[1], lt[1], &m_r[1], &l_r[1], &a1[1], &a2[1]);
-#pragma unroll
-			for (int t = 0; t < 16; ++t) {
-				o[t][0] *= a1[0];
-				o[t][1] *= a1[0];
-				o[t][2] *= a1[1];
-				o[t][3] *= a1[1];
-			}
+			float a2[2];
+			ps_softmax_step(s, o, scale, m_r, l_r, a2);
 
 			/* O += P V (P from the score accumulators, scaled by a2) */
 #pragma unroll
@@ -1019,41 +1035,8 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 			wg_wait0();
 
 			/* online softmax over these 32 keys (rows row0, row0 + 8) */
-			float mt[2] = {-INFINITY, -INFINITY};
-#pragma unroll
-			for (int t = 0; t < 4; ++t) {
-				s[t][0] *= scale;
-				s[t][1] *= scale;
-				s[t][2] *= scale;
-				s[t][3] *= scale;
-				mt[0] = fmaxf(mt[0], fmaxf(s[t][0], s[t][1]));
-				mt[1] = fmaxf(mt[1], fmaxf(s[t][2], s[t][3]));
-			}
-#pragma unroll
-			for (int r = 0; r < 2; ++r) {
-				mt[r] = fmaxf(mt[r], __shfl_xor_sync(0xffffffffu, mt[r], 1));
-				mt[r] = fmaxf(mt[r], __shfl_xor_sync(0xffffffffu, mt[r], 2));
-			}
-			float lt[2] = {0.f, 0.f};
-#pragma unroll
-			for (int t = 0; t < 4; ++t) {
-				s[t][0] = __expf(s[t][0] - mt[0]);
-				s[t][1] = __expf(s[t][1] - mt[0]);
-				s[t][2] = __expf(s[t][2] - mt[1]);
-				s[t][3] = __expf(s[t][3] - mt[1]);
-				lt[0] += s[t][0] + s[t][1];
-				lt[1] += s[t][2] + s[t][3];
-			}
-			float a1[2], a2[2];
-			softmax_merge_f(m_r[0], l_r[0], mt[0], lt[0], &m_r[0], &l_r[0], &a1[0], &a2[0]);
-			softmax_merge_f(m_r[1], l_r[1], mt[1], lt[1], &m_r[1], &l_r[1], &a1[1], &a2[1]);
-#pragma unroll
-			for (int t = 0; t < 16; ++t) {
-				o[t][0] *= a1[0];
-				o[t][1] *= a1[0];
-				o[t][2] *= a1[1];
-				o[t][3] *= a1[1];
-			}
+			float a2[2];
+			ps_softmax_step(s, o, scale, m_r, l_r, a2);
 			uint32_t pa[2][4];
 #pragma unroll
 			for (int kk = 0; kk < 2; ++kk) {
