@@ -37,6 +37,11 @@ check "make results: a changed setting re-runs the sweeps" \
 	"! make -q RESULTS=$R RESULTS_NAME=cpu N_SEQS='8 32' RUN_FLAGS='--iters 4 --max-time 0.5' $R/plots.stamp"
 check "make plots redraws from CSVs" \
 	"rm -rf $R/plots && make -s plots RESULTS_DIRS=$R && test -s $R/plots/compare-n32/overview.png"
+# make slurm passes on only what the user set: a login node's CPU defaults
+# (KERNELS=ref, PRESET=quick) must not reach the GPU jobs.
+check "make slurm passes the user's settings, not the CPU defaults" \
+	"make -n slurm KERNELS=tk N_SEQS=64 | grep -qx \"jobs/submit.sh KERNELS='tk' N_SEQS='64' *\" &&
+	 make -n slurm | grep -qx 'jobs/submit.sh *'"
 check "no temp files left in results" "! ls $R | grep -q tmp"
 
 # The GPU kernels build wherever nvcc is (CI has nvcc but no GPU);
