@@ -18,8 +18,7 @@ ARCH_NUM := $(patsubst sm_%,%,$(GPU_ARCH))
 GENCODE := -gencode arch=compute_$(ARCH_NUM),code=$(GPU_ARCH)
 # A GPU is used only when the CUDA backend is built and a driver answers.
 GPU_MODEL := $(if $(NVCC),$(shell nvidia-smi --query-gpu=name --format=csv,noheader -i 0 2>/dev/null | head -n1))
-# results/<first word of the GPU's name with a digit>: h100, a100, 4090
-RESULTS_NAME := $(if $(GPU_MODEL),$(or $(shell echo '$(GPU_MODEL)' | tr A-Z a-z | tr -c 'a-z0-9\n' ' ' | tr ' ' '\n' | grep -m1 '[0-9]'),gpu),cpu)
+RESULTS_NAME := $(if $(GPU_MODEL),$(shell tools/results-name.sh '$(GPU_MODEL)'),cpu)
 ifeq ($(RESULTS_NAME),cpu)
   KERNELS := ref
   PRESET := quick

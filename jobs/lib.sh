@@ -59,14 +59,9 @@ sweep_tools() {
 	done
 }
 
-# results_name TEXT: the results/ folder name for a GPU, as the Makefile derives it from the
-# GPU's name: the first letter+digits word, lowercase ("NVIDIA H100 80GB HBM3" and
-# "h100-80:1" both give h100); "gpu" when there is none.
-results_name() {
-	local r
-	r=$(printf '%s' "$1" | tr '[:upper:]' '[:lower:]' | grep -oE '[a-z][0-9]{2,3}' | head -n 1)
-	echo "${r:-gpu}"
-}
+# results_name TEXT: the results/ folder name for a GPU, as the Makefile derives it
+# (tools/results-name.sh: "NVIDIA H100 80GB HBM3" and "h100-80:1" both give h100).
+results_name() { "${SWEEP_ROOT:-.}/tools/results-name.sh" "$1"; }
 
 # list_words LIST: "a,b c" -> "a b c" (make passes lists with spaces, the shell with commas).
 list_words() { printf '%s' "$1" | tr ',' ' ' | xargs; }
