@@ -90,6 +90,8 @@ t "run: unknown kernel" 2 'run-kernel -k nope -o out.csv' '' '' "unknown kernel 
 t "run: too many kernels" 2 'run-kernel -k $(printf "ref,%.0s" $(seq 70))ref' '' '' 'too many kernels'
 t "run: too large a row is skipped, the others written" 3 'run-kernel -q -k ref --iters 1 -o out.csv; rc=$?; test -s out.csv && test $(wc -l < out.csv) = 2 && exit $rc' 'n_heads,n_chunks,chunk_size,d_head\n1,1,64,128\n32768,1048576,65536,4096\n' '' 'stdin:3: inputs of .* GB .* do not fit in host memory; row skipped'
 t "run: interrupted run leaves no temp file" 0 'gen-configs --preset seed | timeout -s INT 1 run-kernel -q -k ref -o out.csv; ls' '' 'stderr\nstdin\nstdout\n' ''
+t "run: a row failing validation is not written, exit 3" 3 'run-kernel -q -k ref --max-rel-err 0 -o out.csv; rc=$?; test $(wc -l < out.csv) = 1 && exit $rc' 'n_heads,n_chunks\n1,1\n' '' '^run-kernel: stdin:2: ref FAILED validation: rel_err .* > 0e\+00 \(bf16, n_seqs 32, n_heads 1, n_chunks 1\); row not written'
+t "run: bad --max-rel-err" 2 'run-kernel -k ref --max-rel-err 2' '' '' "--max-rel-err '2': out of range"
 t "run: bad --iters" 2 'run-kernel -k ref --iters 0' '' '' "--iters '0': integer out of range"
 t "run: bad --l2" 2 'run-kernel -k ref --l2 warm' '' '' "--l2 'warm': expected cold or hot"
 t "run: bad --launch" 2 'run-kernel -k ref --launch fast' '' '' "--launch 'fast': expected stream or graph"

@@ -64,6 +64,7 @@ static void usage(FILE *f)
 		"  --launch stream|graph  stream: back-to-back launches from the host\n"
 		"                      (default); graph: replay them as one CUDA graph\n"
 		"  --no-ceiling        skip the streaming-read ceiling (ceil_gbps = 0)\n"
+		"  --max-rel-err X     validation tolerance (default 1e-2 bf16, 2e-3 fp16)\n"
 		"  --device N          CUDA device (default 0)\n"
 		"  --seed N            input seed (default 1)\n"
 		"  --peak-tflops X     compute_eff_pct denominator (default %.1f)\n"
@@ -127,6 +128,7 @@ static struct bench_opts bopt = {
 static double peak_tflops = PEAK_TFLOPS_DEFAULT, peak_gbps = PEAK_GBPS_DEFAULT;
 static unsigned long seed = 1;
 static int quiet, no_ceiling, failures;
+static double max_rel_err = -1; /* --max-rel-err; < 0: the dtype's tolerance */
 
 static double opt_double(const char *opt, const char *arg, double lo, double hi)
 {
@@ -253,6 +255,20 @@ static void write_row(FILE *f, char **in_row, const struct layout *L,
 	free(cell);
 }
 
+/* The validator's state: the reference and the rel_err of the last output. */
+struct check {
+	const double *ref;
+	size_t n;
+	double tol, err;
+};
+
+static int accept_output(void *ctx, const float *out)
+{
+	struct check *c = ctx;
+	c->err = rel_err_f32(out, c->ref, c->n);
+	return c->err <= c->tol; /* NaN fails */
+}
+
 /* Runs every kernel on one config; writes the rows that validate. */
 static void run_config(FILE *f, const struct csv_table *t, long i, const struct layout *L,
 		       const struct kernel_choice *ks, int nk, long rowno)
@@ -294,17 +310,26 @@ static void run_config(FILE *f, const struct csv_table *t, long i, const struct 
 	if (any_cpu && !no_ceiling)
 		cpu_ceil = cpu_ceiling_gbps(&in, &bopt);
 
+	struct check chk = { ref, nout, max_rel_err >= 0 ? max_rel_err : rel_err_tolerance(s.dtype), 0 };
+	struct validator v = { accept_output, &chk };
 	for (int j = 0; j < nk; j++) {
 		struct bench_result r;
-		double err;
 		const struct attn_kernel *k = ks[j].gpu;
+		int rc;
 
 		if (k && !g)
 			continue;
-		if (!k) {
-			cpu_bench(&in, &bopt, out, &r);
-		} else if (gpu_run(g, k, &bopt, out, &r, &why) != 0) {
+		rc = k ? gpu_run(g, k, &bopt, out, &v, &r, &why) : !cpu_bench(&in, &bopt, out, &v, &r);
+		if (rc < 0) {
 			warnx("%s:%ld: %s: %s; row skipped", t->path, t->lines[i], k->name, why);
+			failures++;
+			continue;
+		}
+		if (rc > 0) { /* validated before timing: a wrong kernel is not timed */
+			warnx("%s:%ld: %s FAILED validation: rel_err %.3e > %.0e (%s, n_seqs %d, n_heads %d, "
+			      "n_chunks %d); row not written",
+			      t->path, t->lines[i], ks[j].name, chk.err, chk.tol, dtype_name(s.dtype),
+			      s.n_seqs, s.n_heads, s.n_chunks);
 			failures++;
 			continue;
 		}
@@ -314,15 +339,7 @@ static void run_config(FILE *f, const struct csv_table *t, long i, const struct 
 			failures++;
 			continue;
 		}
-		err = rel_err_f32(out, ref, nout);
-		if (!(err <= rel_err_tolerance(s.dtype))) {
-			warnx("%s:%ld: %s FAILED validation: rel_err %.3e > %.0e (%s, n_seqs %d, n_heads %d, "
-			      "n_chunks %d); row not written",
-			      t->path, t->lines[i], ks[j].name, err, rel_err_tolerance(s.dtype),
-			      dtype_name(s.dtype), s.n_seqs, s.n_heads, s.n_chunks);
-			failures++;
-			continue;
-		}
+		double err = chk.err;
 		write_row(f, t->rows[i], L, &s, ks[j].name, &r, k ? gpu_ceil : cpu_ceil, err, k != NULL);
 		if (!quiet)
 			fprintf(stderr,
@@ -340,7 +357,7 @@ static void run_config(FILE *f, const struct csv_table *t, long i, const struct 
 int main(int argc, char **argv)
 {
 	enum { O_WARMUP = 256, O_ITERS, O_MIN_ITERS, O_MAX_TIME, O_NOISE, O_SAMPLE_MS, O_L2,
-	       O_NO_CEIL, O_LAUNCH, O_DEVICE, O_SEED, O_PEAK_TF, O_PEAK_GB, O_LIST };
+	       O_NO_CEIL, O_LAUNCH, O_MAX_ERR, O_DEVICE, O_SEED, O_PEAK_TF, O_PEAK_GB, O_LIST };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, 0, 'k' },      { "output", required_argument, 0, 'o' },
 		{ "warmup", required_argument, 0, O_WARMUP }, { "iters", required_argument, 0, O_ITERS },
@@ -350,6 +367,7 @@ int main(int argc, char **argv)
 		{ "sample-ms", required_argument, 0, O_SAMPLE_MS },
 		{ "l2", required_argument, 0, O_L2 },         { "no-ceiling", no_argument, 0, O_NO_CEIL },
 		{ "launch", required_argument, 0, O_LAUNCH },
+		{ "max-rel-err", required_argument, 0, O_MAX_ERR },
 		{ "device", required_argument, 0, O_DEVICE }, { "seed", required_argument, 0, O_SEED },
 		{ "peak-tflops", required_argument, 0, O_PEAK_TF },
 		{ "peak-gbps", required_argument, 0, O_PEAK_GB },
@@ -380,6 +398,7 @@ int main(int argc, char **argv)
 			bopt.l2_hot = strcmp(optarg, "hot") == 0;
 			break;
 		case O_NO_CEIL: no_ceiling = 1; break;
+		case O_MAX_ERR: max_rel_err = opt_double("--max-rel-err", optarg, 0, 1); break;
 		case O_LAUNCH:
 			if (strcmp(optarg, "stream") && strcmp(optarg, "graph"))
 				die_usage("--launch '%s': expected stream or graph", optarg);

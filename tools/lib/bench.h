@@ -32,6 +32,13 @@ struct bench_result {
 	double sm_clock_mhz;   /* median SM clock over kept samples (0: unknown) */
 };
 
+/* Judges a backend's first output before any timing (a wrong kernel is not
+ * timed): accept() returns 1 to go on and time, 0 to stop. */
+struct validator {
+	int (*accept)(void *ctx, const float *out);
+	void *ctx;
+};
+
 /* The sampler: feed it per-launch times until it says stop. */
 struct sampler {
 	const struct bench_opts *o;

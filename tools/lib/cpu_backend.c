@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-void cpu_bench(const struct inputs *in, const struct bench_opts *o, float *out,
-	       struct bench_result *r)
+int cpu_bench(const struct inputs *in, const struct bench_opts *o, float *out,
+	      const struct validator *v, struct bench_result *r)
 {
 	struct sampler s;
 	size_t n = (size_t)in->s.n_seqs * in->s.n_heads * in->s.d_head;
@@ -20,6 +20,10 @@ void cpu_bench(const struct inputs *in, const struct bench_opts *o, float *out,
 
 	memset(out, 0xff, n * sizeof *out); /* poison: unwritten = NaN */
 	cpu_chunked_attention(in, out);
+	if (!v->accept(v->ctx, out)) {
+		free(scratch);
+		return 0;
+	}
 	for (int i = 0; i < o->warmup; i++)
 		cpu_chunked_attention(in, scratch);
 	sampler_init(&s, o);
@@ -30,6 +34,7 @@ void cpu_bench(const struct inputs *in, const struct bench_opts *o, float *out,
 	} while (sampler_add(&s, 1e3 * t, 0, 0));
 	sampler_finish(&s, 1, r);
 	free(scratch);
+	return 1;
 }
 
 struct sum_job {

@@ -298,7 +298,7 @@ static void measure(struct launcher *l, const struct bench_opts *o, struct bench
 }
 
 int gpu_run(struct gpu_config *g, const struct attn_kernel *k, const struct bench_opts *o,
-	    float *out, struct bench_result *r, const char **why)
+	    float *out, const struct validator *v, struct bench_result *r, const char **why)
 {
 	static char msg[256];
 	struct launcher l = { .g = g, .k = k };
@@ -328,6 +328,10 @@ int gpu_run(struct gpu_config *g, const struct attn_kernel *k, const struct benc
 	CK(cudaStreamSynchronize(g->stream));
 	CK(cudaGetLastError());
 	CK(cudaMemcpy(out, g->out, out_bytes, cudaMemcpyDeviceToHost));
+	if (!v->accept(v->ctx, out)) {
+		cudaFree(work);
+		return 1;
+	}
 
 	measure(&l, o, r);
 	CK(cudaGetLastError());

@@ -25,9 +25,9 @@ struct gpu_config *gpu_prepare(const struct inputs *in, const struct bench_opts 
 }
 
 int gpu_run(struct gpu_config *g, const struct attn_kernel *k, const struct bench_opts *o,
-	    float *out, struct bench_result *r, const char **why)
+	    float *out, const struct validator *v, struct bench_result *r, const char **why)
 {
-	(void)g, (void)k, (void)o, (void)out, (void)r;
+	(void)g, (void)k, (void)o, (void)out, (void)v, (void)r;
 	*why = "no CUDA backend";
 	return -1;
 }
