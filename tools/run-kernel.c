@@ -128,6 +128,7 @@ static struct bench_opts bopt = {
 static double peak_tflops = PEAK_TFLOPS_DEFAULT, peak_gbps = PEAK_GBPS_DEFAULT;
 static unsigned long seed = 1;
 static int quiet, no_ceiling, failures;
+static int any_gpu, any_cpu; /* the -k list holds GPU kernels / the CPU ref */
 static double max_rel_err = -1; /* --max-rel-err; < 0: the dtype's tolerance */
 
 static double opt_double(const char *opt, const char *arg, double lo, double hi)
@@ -219,11 +220,11 @@ static struct attn_shape row_shape(const struct csv_table *t, long i, const stru
 
 static void write_row(FILE *f, char **in_row, const struct layout *L,
 		      const struct attn_shape *s, const char *kernel, const struct bench_result *r,
-		      double ceil_gbps, double rel_err, int on_gpu)
+		      const struct metrics *mp, double ceil_gbps, double rel_err, int on_gpu)
 {
 	const char **row = xcalloc((size_t)L->nkeep + NCONFIG + NRESULT, sizeof *row);
 	char (*cell)[48] = xcalloc(NCONFIG + NRESULT, sizeof *cell);
-	struct metrics m = metrics_compute(s, r->latency_ms, peak_tflops, peak_gbps);
+	const struct metrics m = *mp;
 	double cfg[NCONFIG] = { s->n_seqs, s->n_heads, s->n_chunks, s->chunk_size, s->d_head, 0,
 				shape_blocks(s) };
 	int n = 0, k = 0;
@@ -280,12 +281,7 @@ static void run_config(FILE *f, const struct csv_table *t, long i, const struct 
 	float *out;
 	struct gpu_config *g = NULL;
 	const char *why = NULL;
-	int any_gpu = 0, any_cpu = 0;
 
-	for (int j = 0; j < nk; j++) {
-		any_gpu |= ks[j].gpu != NULL;
-		any_cpu |= ks[j].gpu == NULL;
-	}
 	ref = malloc(nout * sizeof *ref);
 	out = malloc(nout * sizeof *out);
 	if (!ref || !out || inputs_make(&in, &s, seed) != 0) {
@@ -339,14 +335,15 @@ static void run_config(FILE *f, const struct csv_table *t, long i, const struct 
 			failures++;
 			continue;
 		}
-		double err = chk.err;
-		write_row(f, t->rows[i], L, &s, ks[j].name, &r, k ? gpu_ceil : cpu_ceil, err, k != NULL);
+		struct metrics m = metrics_compute(&s, r.latency_ms, peak_tflops, peak_gbps);
+		write_row(f, t->rows[i], L, &s, ks[j].name, &r, &m, k ? gpu_ceil : cpu_ceil, chk.err,
+			  k != NULL);
 		if (!quiet)
 			fprintf(stderr,
 				"run-kernel: [%ld] %-8s n_seqs %d n_heads %d n_chunks %d %s: %.4g ms (+-%.2g%%), "
 				"%.1f GB/s, rel_err %.1e\n",
 				rowno, ks[j].name, s.n_seqs, s.n_heads, s.n_chunks, dtype_name(s.dtype),
-				r.latency_ms, r.noise_pct, shape_kv_bytes(&s) / (r.latency_ms * 1e-3) / 1e9, err);
+				r.latency_ms, r.noise_pct, m.kv_gbps, chk.err);
 	}
 	gpu_release(g);
 	inputs_free(&in);
@@ -376,7 +373,7 @@ int main(int argc, char **argv)
 	};
 	const char *kernels = NULL, *output = NULL;
 	struct kernel_choice ks[64];
-	int nk, opt, any_gpu = 0;
+	int nk, opt;
 	long rowno = 0;
 	struct layout L;
 
@@ -418,8 +415,10 @@ int main(int argc, char **argv)
 	if (bopt.min_samples > bopt.max_samples)
 		bopt.min_samples = bopt.max_samples;
 	nk = parse_kernels(kernels, ks, 64);
-	for (int i = 0; i < nk; i++)
+	for (int i = 0; i < nk; i++) {
 		any_gpu |= ks[i].gpu != NULL;
+		any_cpu |= ks[i].gpu == NULL;
+	}
 	if (bopt.warmup < 0)
 		bopt.warmup = any_gpu ? 10 : 1;
 	if (any_gpu) {

@@ -73,7 +73,7 @@ double cpu_ceiling_gbps(const struct inputs *in, const struct bench_opts *o)
 	} while (sampler_add(&s, 1e3 * t, 0, 0));
 	sampler_finish(&s, 1, &r);
 	free(j.acc);
-	return shape_kv_bytes(&in->s) / (r.latency_ms * 1e-3) / 1e9;
+	return metrics_kv_gbps(&in->s, r.latency_ms);
 }
 
 const char *cpu_name(void)

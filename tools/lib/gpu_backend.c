@@ -222,12 +222,17 @@ static void launch(struct launcher *l)
 		    cudaGetErrorString((cudaError_t)e));
 }
 
-static double time_batch(struct launcher *l, long n)
+/* Per-launch ms of n launches between two events: launched one by one from
+ * the host, or as one replay of exec (graph mode). */
+static double time_launches(struct launcher *l, cudaGraphExec_t exec, long n)
 {
 	float ms;
 	CK(cudaEventRecord(l->g->ev0, l->g->stream));
-	for (long i = 0; i < n; i++)
-		launch(l);
+	if (exec)
+		CK(cudaGraphLaunch(exec, l->g->stream));
+	else
+		for (long i = 0; i < n; i++)
+			launch(l);
 	CK(cudaEventRecord(l->g->ev1, l->g->stream));
 	CK(cudaEventSynchronize(l->g->ev1));
 	CK(cudaEventElapsedTime(&ms, l->g->ev0, l->g->ev1));
@@ -256,42 +261,29 @@ static cudaGraphExec_t capture_batch(struct launcher *l, long n)
 	return exec;
 }
 
-static double time_graph(struct launcher *l, cudaGraphExec_t exec, long n)
-{
-	float ms;
-	CK(cudaEventRecord(l->g->ev0, l->g->stream));
-	CK(cudaGraphLaunch(exec, l->g->stream));
-	CK(cudaEventRecord(l->g->ev1, l->g->stream));
-	CK(cudaEventSynchronize(l->g->ev1));
-	CK(cudaEventElapsedTime(&ms, l->g->ev0, l->g->ev1));
-	return (double)ms / (double)n;
-}
-
 static void measure(struct launcher *l, const struct bench_opts *o, struct bench_result *r)
 {
 	struct sampler s;
 	long batch;
-	double est, mhz;
+	double est, t, mhz;
 	int hot;
 	cudaGraphExec_t exec = NULL;
 
 	for (int i = 0; i < o->warmup; i++)
 		launch(l);
-	est = time_batch(l, 1);
+	est = time_launches(l, NULL, 1);
 	batch = sampler_batch(o, est);
 	if (o->graph) {
 		/* whole rotations, so no set comes back sooner than nsets launches */
 		batch = (batch + l->g->nsets - 1) / l->g->nsets * l->g->nsets;
 		exec = capture_batch(l, batch);
-		(void)time_graph(l, exec, batch); /* the first replay uploads the graph */
+		(void)time_launches(l, exec, batch); /* the first replay uploads the graph */
 	}
 	sampler_init(&s, o);
 	do {
-		double t = exec ? time_graph(l, exec, batch) : time_batch(l, batch);
+		t = time_launches(l, exec, batch);
 		nvml_read(&mhz, &hot);
-		if (!sampler_add(&s, t, mhz, hot))
-			break;
-	} while (1);
+	} while (sampler_add(&s, t, mhz, hot));
 	sampler_finish(&s, batch, r);
 	if (exec)
 		CK(cudaGraphExecDestroy(exec));
@@ -346,5 +338,5 @@ double gpu_ceiling_gbps(struct gpu_config *g, const struct bench_opts *o)
 
 	measure(&l, o, &r);
 	CK(cudaGetLastError());
-	return shape_kv_bytes(&g->s) / (r.latency_ms * 1e-3) / 1e9;
+	return metrics_kv_gbps(&g->s, r.latency_ms);
 }

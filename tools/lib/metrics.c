@@ -30,6 +30,11 @@ double shape_kv_bytes(const struct attn_shape *s)
 	return shape_blocks(s) * 2.0 * s->chunk_size * s->d_head * dtype_bytes(s->dtype);
 }
 
+double metrics_kv_gbps(const struct attn_shape *s, double latency_ms)
+{
+	return shape_kv_bytes(s) / (latency_ms * 1e-3) / 1e9;
+}
+
 struct metrics metrics_compute(const struct attn_shape *s, double latency_ms,
 			       double peak_tflops, double peak_gbps)
 {
@@ -39,7 +44,7 @@ struct metrics metrics_compute(const struct attn_shape *s, double latency_ms,
 	m.latency_ms = latency_ms;
 	m.tflops = shape_flops(s) / sec / 1e12;
 	m.compute_eff_pct = 100.0 * m.tflops / peak_tflops;
-	m.kv_gbps = shape_kv_bytes(s) / sec / 1e9;
+	m.kv_gbps = metrics_kv_gbps(s, latency_ms);
 	m.kv_mem_eff_pct = 100.0 * m.kv_gbps / peak_gbps;
 	return m;
 }

@@ -23,6 +23,9 @@ double shape_flops(const struct attn_shape *s);
 /* K and V read once: blocks * 2 * chunk_size * d_head * bytes(dtype) */
 double shape_kv_bytes(const struct attn_shape *s);
 
+/* kv_gbps alone: K/V bytes over the latency (also the ceiling's GB/s) */
+double metrics_kv_gbps(const struct attn_shape *s, double latency_ms);
+
 struct metrics metrics_compute(const struct attn_shape *s, double latency_ms,
 			       double peak_tflops, double peak_gbps);
 
