@@ -30,7 +30,7 @@ R=$P/results
 check "make results (CPU) writes CSVs, provenance and figures" \
 	"make -s results RESULTS=$R RESULTS_NAME=cpu N_SEQS='8 32' RUN_FLAGS='--iters 3 --max-time 0.5' &&
 	 for f in configs-n8.csv ref-n8.sweep.csv ref-n8.agg.csv joined-n32.csv provenance.txt plots/ref-n32/overview.png plots/compare-n8/overview.png plots/roofline-n32/roofline.png; do test -s $R/\$f || { echo missing \$f; exit 1; }; done &&
-	 test \$(wc -l < $R/ref-n32.sweep.csv) = 8 && grep -q '^command: make results' $R/provenance.txt"
+	 test \$(wc -l < $R/ref-n32.sweep.csv) = 12 && grep -q '^command: make results' $R/provenance.txt"
 check "make results again: nothing to redo" \
 	"make -q RESULTS=$R RESULTS_NAME=cpu N_SEQS='8 32' RUN_FLAGS='--iters 3 --max-time 0.5' $R/plots.stamp"
 check "make results: a changed setting re-runs the sweeps" \

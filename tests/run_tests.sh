@@ -38,7 +38,7 @@ count_lines() {
 echo "== unit tests (plain, ASan+UBSan)"
 for flags in "-O2 -g" "$SAN_FLAGS"; do
 	if cc -std=c11 -D_GNU_SOURCE -Wall -Wextra $flags -o "$T_ROOT/test_units" tests/unit/test_units.c \
-		tools/lib/{csv,err,num,inputs,reference,metrics,parallel}.c -lm -lpthread; then
+		tools/lib/{csv,err,num,inputs,tree,reference,ref_kernel,metrics,parallel}.c -lm -lpthread; then
 		# the binary must reach its summary line with no failure: an early exit
 		# (a die() on the way, a sanitizer report) is a failure of its own
 		"$T_ROOT/test_units" "$COURSE" > "$T_ROOT/unit.log" 2>&1

@@ -1,23 +1,30 @@
 # tests/tool_cases.sh - the tools' table: (name, exit, command, stdin,
 # stdout, stderr regex).  Sourced by run_tests.sh once per build (plain and
 # ASan+UBSan).  $COURSE is the course project's CSVs.
-H3='n_seqs,n_heads,n_chunks,chunk_size,d_head,dtype,blocks'
+H3='n_seqs,n_heads,n_kv_heads,n_chunks,n_groups,group_chunks,suffix_len,chunk_size,d_head,dtype,blocks'
 MB=$(head -c 1048576 /dev/zero | tr '\0' a)
 
 # --- gen-configs -------------------------------------------------------------
-t "gen: --help" 0 'gen-configs --help | head -n1' '' 'usage: gen-configs [--preset seed|quick] [--pairs HxC,...] [--n-heads LIST]\n' ''
-t "gen: default is quick" 0 'gen-configs | wc -l' '' '8\n' ''
-t "gen: seed preset, 18 pairs" 0 'gen-configs --preset seed | sed -n "2p;19p"' '' '32,4,4,64,128,bf16,16\n32,256,256,64,128,bf16,65536\n' ''
-t "gen: cartesian + doubling range" 0 'gen-configs --n-heads 4,16 --n-chunks 4..16 --n-seqs 64' '' "$H3\n64,4,4,64,128,bf16,16\n64,4,8,64,128,bf16,32\n64,4,16,64,128,bf16,64\n64,16,4,64,128,bf16,64\n64,16,8,64,128,bf16,128\n64,16,16,64,128,bf16,256\n" ''
+t "gen: --help" 0 'gen-configs --help | head -n1' '' 'usage: gen-configs [--preset NAME] [--pairs HxC,...] [--n-heads LIST]\n' ''
+t "gen: default is quick" 0 'gen-configs | wc -l' '' '12\n' ''
+t "gen: seed preset, 18 pairs" 0 'gen-configs --preset seed | sed -n "2p;19p;20p"' '' '32,4,4,4,1,0,0,64,128,bf16,16\n32,256,256,256,1,0,0,64,128,bf16,65536\n' ''
+t "gen: cartesian + doubling range" 0 'gen-configs --n-heads 4,16 --n-chunks 4..16 --n-seqs 64' '' "$H3\n64,4,4,4,1,0,0,64,128,bf16,16\n64,4,4,8,1,0,0,64,128,bf16,32\n64,4,4,16,1,0,0,64,128,bf16,64\n64,16,16,4,1,0,0,64,128,bf16,64\n64,16,16,8,1,0,0,64,128,bf16,128\n64,16,16,16,1,0,0,64,128,bf16,256\n" ''
 t "gen: pairs x n_seqs x dtype" 0 'gen-configs --pairs 4x4,64x128 --n-seqs 1,64 --dtype bf16,fp16 | wc -l' '' '9\n' ''
 t "gen: additive range" 0 'gen-configs --pairs 1x1 --n-seqs 1..7+3 | cut -d, -f1 | tr "\n" " "' '' 'n_seqs 1 4 7 ' ''
-t "gen: -o writes the file, not stdout" 0 'gen-configs -o out.csv && wc -l < out.csv' '' '8\n' ''
+t "gen: -o writes the file, not stdout" 0 'gen-configs -o out.csv && wc -l < out.csv' '' '12\n' ''
+t "gen: workload columns multiply in" 0 'gen-configs --pairs 32x4 --n-kv-heads 8,32 --suffix-len 0,63 | cut -d, -f3,7 | tr "\n" " "' '' 'n_kv_heads,suffix_len 8,0 8,63 32,0 32,63 ' ''
+t "gen: gqa preset" 0 'gen-configs --preset gqa --n-seqs 8 | sed -n "2p;17p" ' '' '8,32,8,16,1,0,0,64,128,bf16,512\n8,64,8,512,1,0,0,64,128,bf16,32768\n' ''
+t "gen: suffix preset, n_seqs from the preset" 0 'gen-configs --preset suffix | cut -d, -f1 | sort -u | tr "\n" " "' '' '128 16 64 n_seqs ' ''
+t "gen: tree preset" 0 'gen-configs --preset tree --n-seqs 16' '' "$H3\n16,32,8,64,4,16,128,64,128,bf16,2048\n16,32,8,64,16,16,128,64,128,bf16,2048\n" ''
+t "gen: n_heads not a multiple of n_kv_heads" 2 'gen-configs --pairs 6x1 --n-kv-heads 4 -o out.csv' '' '' 'n_heads 6 is not a multiple of n_kv_heads 4'
+t "gen: n_seqs not a multiple of n_groups" 2 'gen-configs --preset tree --n-seqs 8 -o out.csv; rc=$?; test ! -e out.csv && exit $rc' '' '' 'n_seqs 8 is not a multiple of n_groups 16'
+t "gen: group chunks need groups" 2 'gen-configs --pairs 1x1 --group-chunks 2' '' '' 'group_chunks 2 needs n_groups >= 2'
 t "gen: zero heads" 2 'gen-configs --n-heads 0 --n-chunks 4' '' '' "gen-configs: --n-heads '0': integer out of range"
 t "gen: non-numeric list" 2 'gen-configs --n-heads 4,x --n-chunks 4' '' '' "gen-configs: --n-heads '4,x': not an integer"
 t "gen: backwards range" 2 'gen-configs --n-heads 8..4 --n-chunks 4' '' '' 'range end is below its start'
 t "gen: list of commas only" 2 'gen-configs --n-heads , --n-chunks ,' '' '' "--n-heads ',': empty list"
 t "gen: bad dtype" 2 'gen-configs --dtype fp8' '' '' "gen-configs: --dtype 'fp8': expected bf16 or fp16"
-t "gen: bad preset" 2 'gen-configs --preset huge -o out.csv' '' '' "--preset 'huge': expected seed or quick"
+t "gen: bad preset" 2 'gen-configs --preset huge -o out.csv' '' '' "--preset 'huge': expected seed, quick, gqa, suffix or tree"
 t "gen: bad pair" 2 'gen-configs --pairs 4y4' '' '' "--pairs '4y4': expected HEADSxCHUNKS"
 t "gen: heads without chunks" 2 'gen-configs --n-heads 4' '' '' '--n-heads and --n-chunks go together'
 t "gen: two pair sources" 2 'gen-configs --preset seed --pairs 4x4' '' '' 'give one of --preset, --pairs'
@@ -79,18 +86,25 @@ t "join: course TK vs native" 0 'csv-join -k blocks --suffixes tk,native "$COURS
 # --- run-kernel (CPU reference backend) ------------------------------------------------
 t "run: --list has ref" 0 'run-kernel --list | cut -f1 | head -n1' '' 'ref\n' ''
 t "run: --help" 0 'run-kernel --help | head -n1' '' 'usage: run-kernel -k KERNEL[,KERNEL...] [options] [FILE...]\n' ''
-t "run: one row, validated" 0 'run-kernel -q -k ref -o out.csv && csvcol kernel out.csv && csvcol blocks out.csv && awk "BEGIN{exit !($(csvcol rel_err out.csv) < 1e-6)}"' "$H3\n3,2,3,64,128,fp16,6\n" 'ref\n6\n' ''
-t "run: defaults fill missing config columns" 0 'run-kernel -q -k ref --iters 1 | head -n1 | cut -d, -f1-8' 'n_heads,n_chunks,note\n1,2,hello\n' 'n_heads,n_chunks,note,n_seqs,chunk_size,d_head,dtype,blocks\n' ''
+t "run: one row, validated" 0 'run-kernel -q -k ref -o out.csv && csvcol kernel out.csv && csvcol blocks out.csv && awk "BEGIN{exit !($(csvcol rel_err out.csv) < 1e-6)}"' "$H3\n3,2,2,3,1,0,0,64,128,fp16,6\n" 'ref\n6\n' ''
+t "run: defaults fill missing config columns" 0 'run-kernel -q -k ref --iters 1 | head -n1 | cut -d, -f1-12' 'n_heads,n_chunks,note\n1,2,hello\n' 'n_heads,n_chunks,note,n_seqs,n_kv_heads,n_groups,group_chunks,suffix_len,chunk_size,d_head,dtype,blocks\n' ''
 t "run: unknown columns pass through" 0 'run-kernel -q -k ref --iters 1 > o.csv && csvcol note o.csv' 'n_heads,n_chunks,note\n1,1,hello\n' 'hello\n' ''
 t "run: all metric columns" 0 'run-kernel -q -k ref --iters 1 | head -n1 | tr , "\n" | grep -cxE "latency_ms|tflops|compute_eff_pct|kv_gbps|kv_mem_eff_pct|rel_err|noise_pct|ceil_gbps|pct_of_ceiling|gpu|samples"' 'n_heads,n_chunks\n1,1\n' '11\n' ''
-t "run: progress on stderr" 0 'run-kernel -k ref --iters 1 > /dev/null' 'n_heads,n_chunks\n1,1\n' '' '^run-kernel: \[1\] ref +n_seqs 32 n_heads 1 n_chunks 1 bf16: .* ms'
+t "run: progress on stderr" 0 'run-kernel -k ref --iters 1 > /dev/null' 'n_heads,n_chunks\n1,1\n' '' '^run-kernel: \[1\] ref +n_seqs 32 n_heads 1/1 n_chunks 1 suffix 0 bf16: .* ms'
 t "run: small odd shapes" 0 'run-kernel -q -k ref --iters 1 | csvcol rel_err /dev/stdin | awk "\$1 > 1e-6 {bad=1} END {exit bad}"' 'n_seqs,n_heads,n_chunks,chunk_size,d_head,dtype\n1,1,1,64,128,bf16\n7,3,5,16,32,fp16\n65,1,2,8,8,bf16\n' '' ''
 t "run: no -k" 2 'run-kernel' '' '' '-k KERNEL is required'
 t "run: unknown kernel" 2 'run-kernel -k nope -o out.csv' '' '' "unknown kernel 'nope' \\(run-kernel --list\\)"
 t "run: too many kernels" 2 'run-kernel -k $(printf "ref,%.0s" $(seq 70))ref' '' '' 'too many kernels'
-t "run: too large a row is skipped, the others written" 3 'run-kernel -q -k ref --iters 1 -o out.csv; rc=$?; test -s out.csv && test $(wc -l < out.csv) = 2 && exit $rc' 'n_heads,n_chunks,chunk_size,d_head\n1,1,64,128\n32768,1048576,65536,4096\n' '' 'stdin:3: inputs of .* GB .* do not fit in host memory; row skipped'
+t "run: a config over host memory is refused before any row runs" 1 'run-kernel -q -k ref --iters 1 -o out.csv; rc=$?; test ! -e out.csv && exit $rc' 'n_heads,n_chunks,chunk_size,d_head\n1,1,64,128\n32768,1024,64,4096\n' '' '^run-kernel: stdin:3: needs .* GB of host memory .*; this machine has .* GB$'
+t "run: every workload form matches the reference" 0 'run-kernel -q -k ref --iters 1 | csvcol max_row_err /dev/stdin | awk "\$1 > 1e-6 {bad=1} END {exit bad}"' 'n_seqs,n_heads,n_kv_heads,n_chunks,n_groups,group_chunks,suffix_len,chunk_size,d_head\n8,8,2,3,4,2,37,16,32\n4,4,1,1,2,1,1,64,128\n3,2,2,1,1,0,130,64,64\n1,4,4,2,1,0,0,64,128\n' '' ''
+t "run: kv_bytes counts distinct chunks once" 0 'run-kernel -q -k ref --iters 1 | csvcol kv_bytes /dev/stdin; ' 'n_seqs,n_heads,n_kv_heads,n_chunks,n_groups,group_chunks,suffix_len,chunk_size,d_head\n4,4,2,2,2,1,10,16,8\n' '6656\n' ''
+t "run: n_heads not a multiple of n_kv_heads" 1 'run-kernel -k ref -o out.csv' 'n_heads,n_kv_heads,n_chunks\n6,4,1\n' '' '^run-kernel: stdin:2: n_heads 6 is not a multiple of n_kv_heads 4$'
+t "run: n_seqs not a multiple of n_groups" 1 'run-kernel -k ref -o out.csv' 'n_seqs,n_heads,n_chunks,n_groups\n6,1,1,4\n' '' '^run-kernel: stdin:2: n_seqs 6 is not a multiple of n_groups 4$'
+t "run: negative suffix" 1 'run-kernel -k ref -o out.csv' 'n_heads,n_chunks,suffix_len\n1,1,-1\n' '' "^run-kernel: stdin:2: column 'suffix_len': '-1': integer out of range"
+t "run: context over 2^31 tokens" 1 'run-kernel -k ref -o out.csv' 'n_heads,n_chunks,chunk_size\n1,1048576,65536\n' '' '^run-kernel: stdin:2: a sequence of 68719476736 tokens or a pool of 1048576 chunks is over 2\^31$'
+t "run: absurd suffix" 1 'run-kernel -k ref -o out.csv' 'n_heads,n_chunks,suffix_len\n1,1,99999999999\n' '' "^run-kernel: stdin:2: column 'suffix_len'"
 t "run: interrupted run leaves no temp file" 0 'gen-configs --preset seed | timeout -s INT 1 run-kernel -q -k ref -o out.csv; ls' '' 'stderr\nstdin\nstdout\n' ''
-t "run: a row failing validation is not written, exit 3" 3 'run-kernel -q -k ref --max-rel-err 0 -o out.csv; rc=$?; test $(wc -l < out.csv) = 1 && exit $rc' 'n_heads,n_chunks\n1,1\n' '' '^run-kernel: stdin:2: ref FAILED validation: rel_err .* > 0e\+00 \(bf16, n_seqs 32, n_heads 1, n_chunks 1\); row not written'
+t "run: a row failing validation is not written, exit 3" 3 'run-kernel -q -k ref --max-rel-err 0 -o out.csv; rc=$?; test $(wc -l < out.csv) = 1 && exit $rc' 'n_heads,n_chunks\n1,1\n' '' '^run-kernel: stdin:2: ref FAILED validation: rel_err .*, max_row_err .* at seq [0-9]+ head 0 \(tolerance 0e\+00; bf16, n_seqs 32, n_heads 1, n_kv_heads 1, n_chunks 1, suffix_len 0\); row not written'
 t "run: bad --max-rel-err" 2 'run-kernel -k ref --max-rel-err 2' '' '' "--max-rel-err '2': out of range"
 t "run: bad --iters" 2 'run-kernel -k ref --iters 0' '' '' "--iters '0': integer out of range"
 t "run: bad --l2" 2 'run-kernel -k ref --l2 warm' '' '' "--l2 'warm': expected cold or hot"
@@ -107,5 +121,5 @@ t "run: CRLF" 1 'run-kernel -k ref' 'n_heads,n_chunks\r\n1,1\r\n' '' 'stdin:1: C
 t "run: later file with another header" 1 'printf "n_heads,n_chunks\n1,1\n" > a.csv; printf "n_chunks,n_heads\n1,1\n" > b.csv; run-kernel -q -k ref --iters 1 -o out.csv a.csv b.csv' '' '' "b.csv:1: header differs"
 t "run: stdout full" 1 'run-kernel -q -k ref --iters 1 > /dev/full' 'n_heads,n_chunks\n1,1\n' '' 'write error'
 if gpu_kernels_without_gpu; then
-	t "run: GPU kernel without a GPU" 1 'run-kernel -k native -o out.csv' 'n_heads,n_chunks\n1,1\n' '' '^run-kernel: no usable CUDA GPU: '
+	t "run: GPU kernel without a GPU" 1 'run-kernel -k native -o out.csv' 'n_heads,n_chunks\n1,1\n' '' '^run-kernel: no CUDA GPU found .*; -k ref runs the CPU backend$'
 fi

@@ -21,28 +21,83 @@
 #include "../kernels/attn.h"
 
 #include <getopt.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-/* The columns this tool writes (an input column of the same name is
- * replaced), in output order after the config columns. */
-static const char *const result_cols[] = {
-	"kernel",   "latency_ms",     "noise_pct",  "tflops",  "compute_eff_pct",
-	"kv_gbps",  "kv_mem_eff_pct", "ceil_gbps",  "pct_of_ceiling", "rel_err",
-	"samples",  "launches",       "warmup",     "throttled_samples", "sm_clock_mhz",
-	"l2",       "launch",  "seed",           "gpu",
-};
-#define NRESULT ((int)(sizeof result_cols / sizeof *result_cols))
-static const char *const config_cols[] = { "n_seqs", "n_heads", "n_chunks", "chunk_size",
-					   "d_head", "dtype", "blocks" };
-#define NCONFIG 7
-
-/* A kernel as run-kernel sees it: the CPU reference or a GPU entry. */
-struct kernel_choice {
+/* The config columns: a missing one takes its default (n_kv_heads: n_heads).
+ * dtype and blocks are checked apart (text; derived). */
+#define DEFAULT_N_HEADS (-1) /* the n_kv_heads default */
+#define REQUIRED (-2)
+static const struct config_col {
 	const char *name;
-	const struct attn_kernel *gpu; /* NULL: the CPU `ref` backend */
+	size_t field;        /* offsetof(struct attn_shape, ...) */
+	long def, lo, hi;
+} config_cols[] = {
+	{ "n_seqs", offsetof(struct attn_shape, n_seqs), 32, 1, 65536 },
+	{ "n_heads", offsetof(struct attn_shape, n_heads), REQUIRED, 1, 65536 },
+	{ "n_kv_heads", offsetof(struct attn_shape, n_kv_heads), DEFAULT_N_HEADS, 1, 65536 },
+	{ "n_chunks", offsetof(struct attn_shape, n_chunks), REQUIRED, 1, 1 << 20 },
+	{ "n_groups", offsetof(struct attn_shape, n_groups), 1, 1, 65536 },
+	{ "group_chunks", offsetof(struct attn_shape, group_chunks), 0, 0, 1 << 20 },
+	{ "suffix_len", offsetof(struct attn_shape, suffix_len), 0, 0, 1 << 26 },
+	{ "chunk_size", offsetof(struct attn_shape, chunk_size), 64, 1, 65536 },
+	{ "d_head", offsetof(struct attn_shape, d_head), 128, 1, 4096 },
+};
+#define NINT ((int)(sizeof config_cols / sizeof *config_cols))
+#define COL_DTYPE NINT       /* then dtype and blocks */
+#define COL_BLOCKS (NINT + 1)
+#define NCONFIG (NINT + 2)
+
+/* What one result row is made of. */
+struct row {
+	const struct attn_shape *s;
+	const char *kernel;
+	const struct backend *b;
+	const struct bench_result *r;
+	struct metrics m;
+	double ceil_gbps;
+	struct out_error err;
+};
+
+/* The columns this tool writes after the config columns, in order: one line
+ * each, its name, how it is printed (NUM: enough digits; SCI: %.3e; STR)
+ * and how it is computed.  An input column of the same name is replaced. */
+#define RESULT_COLUMNS(X)                                                              \
+	X(kernel, STR, r->kernel)                                                          \
+	X(latency_ms, NUM, r->m.latency_ms)                                                \
+	X(noise_pct, NUM, r->r->noise_pct)                                                 \
+	X(tflops, NUM, r->m.tflops)                                                        \
+	X(compute_eff_pct, NUM, r->m.compute_eff_pct)                                      \
+	X(kv_gbps, NUM, r->m.kv_gbps)                                                      \
+	X(kv_mem_eff_pct, NUM, r->m.kv_mem_eff_pct)                                        \
+	X(ceil_gbps, NUM, r->ceil_gbps)                                                    \
+	X(pct_of_ceiling, NUM, r->ceil_gbps > 0 ? 100.0 * r->m.kv_gbps / r->ceil_gbps : 0) \
+	X(rel_err, SCI, r->err.rel)                                                        \
+	X(max_row_err, SCI, r->err.max_row)                                                \
+	X(ctx_len, NUM, shape_ctx_len(r->s))                                               \
+	X(kv_bytes, NUM, shape_kv_bytes(r->s))                                             \
+	X(samples, NUM, (double)r->r->samples)                                             \
+	X(launches, NUM, (double)r->r->launches)                                           \
+	X(warmup, NUM, (double)bopt.warmup)                                                \
+	X(throttled_samples, NUM, (double)r->r->throttled)                                 \
+	X(sm_clock_mhz, NUM, r->r->sm_clock_mhz)                                           \
+	X(l2, STR, bopt.l2_hot ? "hot" : "cold")                                           \
+	X(launch, STR, r->b->launch_mode(&bopt))                                           \
+	X(seed, NUM, (double)seed)                                                         \
+	X(gpu, STR, r->b->device_name())
+
+#define AS_NAME(name, kind, expr) #name,
+static const char *const result_cols[] = { RESULT_COLUMNS(AS_NAME) };
+#define NRESULT ((int)(sizeof result_cols / sizeof *result_cols))
+
+/* A kernel as run-kernel sees it: its entry and the backend it runs on. */
+struct kernel_choice {
+	const struct attn_kernel *k;
+	const struct backend *b;
 };
 
 static void usage(FILE *f)
@@ -78,11 +133,12 @@ static void usage(FILE *f)
 
 static void list_kernels(void)
 {
-	printf("ref\tCPU reference backend: ChunkAttention's chunked algorithm in fp64\n");
-	for (int i = 0; attn_kernels[i]; i++)
-		printf("%s\t%s\n", attn_kernels[i]->name, attn_kernels[i]->summary);
-	if (!gpu_built)
-		printf("(GPU kernels: none in this build; nvcc was not found)\n");
+	for (int i = 0; backends[i]; i++) {
+		for (int j = 0; backends[i]->kernels[j]; j++)
+			printf("%s\t%s\n", backends[i]->kernels[j]->name, backends[i]->kernels[j]->summary);
+		if (!backends[i]->kernels[0])
+			printf("(%s kernels: none in this build; nvcc was not found)\n", backends[i]->name);
+	}
 }
 
 static int parse_kernels(const char *arg, struct kernel_choice *out, int max)
@@ -91,26 +147,19 @@ static int parse_kernels(const char *arg, struct kernel_choice *out, int max)
 	int n = 0;
 
 	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		if (strcmp(t, "all") == 0) {
-			for (int i = -1; i < 0 || attn_kernels[i]; i++) { /* ref, then the GPU kernels */
+		int all = strcmp(t, "all") == 0;
+		for (int i = 0; all && backends[i]; i++) /* every backend's kernels */
+			for (int j = 0; backends[i]->kernels[j]; j++) {
 				if (n == max)
 					die_usage("too many kernels");
-				out[n++] = i < 0 ? (struct kernel_choice){ "ref", NULL }
-					       : (struct kernel_choice){ attn_kernels[i]->name, attn_kernels[i] };
+				out[n++] = (struct kernel_choice){ backends[i]->kernels[j], backends[i] };
 			}
+		if (all)
 			continue;
-		}
 		if (n == max)
 			die_usage("too many kernels");
-		int found = strcmp(t, "ref") == 0;
-		if (found)
-			out[n] = (struct kernel_choice){ "ref", NULL };
-		for (int i = 0; !found && attn_kernels[i]; i++)
-			if (strcmp(t, attn_kernels[i]->name) == 0) {
-				out[n] = (struct kernel_choice){ attn_kernels[i]->name, attn_kernels[i] };
-				found = 1;
-			}
-		if (!found)
+		out[n].k = backend_find(t, &out[n].b);
+		if (!out[n].k)
 			die_usage("unknown kernel '%s' (run-kernel --list)", t);
 		n++;
 	}
@@ -128,7 +177,6 @@ static struct bench_opts bopt = {
 static double peak_tflops = PEAK_TFLOPS_DEFAULT, peak_gbps = PEAK_GBPS_DEFAULT;
 static unsigned long seed = 1;
 static int quiet, no_ceiling, failures;
-static int any_gpu, any_cpu; /* the -k list holds GPU kernels / the CPU ref */
 static double max_rel_err = -1; /* --max-rel-err; < 0: the dtype's tolerance */
 
 static double opt_double(const char *opt, const char *arg, double lo, double hi)
@@ -147,6 +195,26 @@ static long opt_long(const char *opt, const char *arg, long lo, long hi)
 	if (why)
 		die_usage("%s '%s': %s (expected %ld..%ld)", opt, arg, why, lo, hi);
 	return v;
+}
+
+static const char *config_name(int i)
+{
+	return i < NINT ? config_cols[i].name : i == COL_DTYPE ? "dtype" : "blocks";
+}
+
+/* Host memory one row takes: inputs, the fp64 reference and its scratch,
+ * the output copies. */
+static double host_bytes(const struct attn_shape *s)
+{
+	double nout = (double)s->n_seqs * s->n_heads * s->d_head;
+	return inputs_bytes(s) + reference_scratch_bytes(s) + nout * (8 + 4 + 4);
+}
+
+/* This machine's physical memory (0: unknown). */
+static double host_memory_bytes(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
+	return pages > 0 && size > 0 ? (double)pages * size : 0;
 }
 
 /* The output layout: which input columns pass through, then the config
@@ -171,13 +239,12 @@ static void make_layout(struct layout *L, const struct csv_table *t)
 			L->keep[L->nkeep++] = j;
 	}
 	for (int i = 0; i < NCONFIG; i++) {
-		L->col[i] = csv_table_find(t, config_cols[i]);
+		L->col[i] = csv_table_find(t, config_name(i));
 		if (L->col[i] < 0)
 			L->missing[L->nmissing++] = i;
+		if (L->col[i] < 0 && i < NINT && config_cols[i].def == REQUIRED)
+			die_at(t->path, 1, "missing column '%s'", config_name(i));
 	}
-	for (int i = 1; i <= 2; i++) /* n_heads, n_chunks have no default */
-		if (L->col[i] < 0)
-			die_at(t->path, 1, "missing column '%s'", config_cols[i]);
 }
 
 static void write_header(FILE *f, const struct layout *L, const struct csv_table *t)
@@ -187,88 +254,113 @@ static void write_header(FILE *f, const struct layout *L, const struct csv_table
 	for (int j = 0; j < L->nkeep; j++)
 		hdr[n++] = t->names[L->keep[j]];
 	for (int i = 0; i < L->nmissing; i++)
-		hdr[n++] = config_cols[L->missing[i]];
+		hdr[n++] = config_name(L->missing[i]);
 	for (int r = 0; r < NRESULT; r++)
 		hdr[n++] = result_cols[r];
 	csv_write_row(f, n, hdr);
 	free(hdr);
 }
 
-/* Reads and checks the config of row i. */
+static int *shape_field(struct attn_shape *s, int i) { return (int *)((char *)s + config_cols[i].field); }
+
+/* Reads and checks the config of row i: every column in range, then the
+ * workload's own rules, then that its inputs fit in this host's memory. */
 static struct attn_shape row_shape(const struct csv_table *t, long i, const struct layout *L)
 {
 	struct attn_shape s;
-	long v;
+	const char *path = t->path;
+	long line = t->lines[i], v;
 
-	s.n_seqs = L->col[0] >= 0 ? (int)csv_table_long(t, i, L->col[0], 1, 65536) : 32;
-	s.n_heads = (int)csv_table_long(t, i, L->col[1], 1, 65536);
-	s.n_chunks = (int)csv_table_long(t, i, L->col[2], 1, 1 << 20);
-	s.chunk_size = L->col[3] >= 0 ? (int)csv_table_long(t, i, L->col[3], 1, 65536) : 64;
-	s.d_head = L->col[4] >= 0 ? (int)csv_table_long(t, i, L->col[4], 1, 4096) : 128;
+	memset(&s, 0, sizeof s);
+	for (int c = 0; c < NINT; c++) {
+		const struct config_col *cc = &config_cols[c];
+		*shape_field(&s, c) = L->col[c] >= 0 ? (int)csv_table_long(t, i, L->col[c], cc->lo, cc->hi)
+			: cc->def == DEFAULT_N_HEADS ? s.n_heads : (int)cc->def;
+	}
 	s.dtype = ATTN_BF16;
-	if (L->col[5] >= 0 && dtype_parse(t->rows[i][L->col[5]], &s.dtype) != 0)
-		die_at(t->path, t->lines[i], "column 'dtype': '%.40s': expected bf16 or fp16",
-		       t->rows[i][L->col[5]]);
-	if (L->col[6] >= 0) {
-		v = csv_table_long(t, i, L->col[6], 1, 1L << 40);
+	if (L->col[COL_DTYPE] >= 0 && dtype_parse(t->rows[i][L->col[COL_DTYPE]], &s.dtype) != 0)
+		die_at(path, line, "column 'dtype': '%.40s': expected bf16 or fp16",
+		       t->rows[i][L->col[COL_DTYPE]]);
+	if (L->col[COL_BLOCKS] >= 0) {
+		v = csv_table_long(t, i, L->col[COL_BLOCKS], 1, 1L << 40);
 		if (v != (long)s.n_heads * s.n_chunks)
-			die_at(t->path, t->lines[i], "blocks = %ld but n_heads x n_chunks = %ld", v,
+			die_at(path, line, "blocks = %ld but n_heads x n_chunks = %ld", v,
 			       (long)s.n_heads * s.n_chunks);
 	}
+	if (s.n_heads % s.n_kv_heads)
+		die_at(path, line, "n_heads %d is not a multiple of n_kv_heads %d", s.n_heads,
+		       s.n_kv_heads);
+	if (s.n_seqs % s.n_groups)
+		die_at(path, line, "n_seqs %d is not a multiple of n_groups %d", s.n_seqs, s.n_groups);
+	if (s.group_chunks > 0 && s.n_groups < 2)
+		die_at(path, line, "group_chunks %d needs n_groups >= 2 (one group is the common prefix)",
+		       s.group_chunks);
+	if (attn_seq_tokens(&s) > 0x7fffffffL || attn_pool_chunks(&s) > 0x7fffffffL)
+		die_at(path, line, "a sequence of %ld tokens or a pool of %ld chunks is over 2^31",
+		       attn_seq_tokens(&s), attn_pool_chunks(&s));
+	double host = host_bytes(&s), have = host_memory_bytes();
+	if (have > 0 && host > have)
+		die_at(path, line, "needs %.1f GB of host memory (inputs, reference, outputs); this "
+		       "machine has %.1f GB", host / 1e9, have / 1e9);
 	return s;
 }
 
-static void write_row(FILE *f, char **in_row, const struct layout *L,
-		      const struct attn_shape *s, const char *kernel, const struct bench_result *r,
-		      const struct metrics *mp, double ceil_gbps, double rel_err, int on_gpu)
+static void put_NUM(char **cell, double v, char *buf) { *cell = fmt_num(buf, v); }
+static void put_SCI(char **cell, double v, char *buf)
+{
+	snprintf(buf, 48, "%.3e", v);
+	*cell = buf;
+}
+static void put_STR(char **cell, const char *v, char *buf)
+{
+	(void)buf;
+	*cell = (char *)v;
+}
+
+static void write_row(FILE *f, char **in_row, const struct layout *L, const struct row *r)
 {
 	const char **row = xcalloc((size_t)L->nkeep + NCONFIG + NRESULT, sizeof *row);
 	char (*cell)[48] = xcalloc(NCONFIG + NRESULT, sizeof *cell);
-	const struct metrics m = *mp;
-	double cfg[NCONFIG] = { s->n_seqs, s->n_heads, s->n_chunks, s->chunk_size, s->d_head, 0,
-				shape_blocks(s) };
+	struct attn_shape s = *r->s;
 	int n = 0, k = 0;
 
 	for (int j = 0; j < L->nkeep; j++)
 		row[n++] = in_row[L->keep[j]];
 	for (int i = 0; i < L->nmissing; i++) {
-		int which = L->missing[i];
-		row[n++] = which == 5 ? dtype_name(s->dtype) : fmt_num(cell[k++], cfg[which]);
+		int c = L->missing[i];
+		row[n++] = c == COL_DTYPE ? dtype_name(s.dtype)
+			 : fmt_num(cell[k++], c == COL_BLOCKS ? shape_blocks(&s) : *shape_field(&s, c));
 	}
-	double num[] = { m.latency_ms, r->noise_pct, m.tflops, m.compute_eff_pct, m.kv_gbps,
-			 m.kv_mem_eff_pct, ceil_gbps, ceil_gbps > 0 ? 100.0 * m.kv_gbps / ceil_gbps : 0 };
-	row[n++] = kernel;
-	for (int i = 0; i < 8; i++)
-		row[n++] = fmt_num(cell[k++], num[i]);
-	snprintf(cell[k], sizeof cell[k], "%.3e", rel_err);
-	row[n++] = cell[k++];
-	double cnt[] = { r->samples, r->launches, bopt.warmup, r->throttled, r->sm_clock_mhz };
-	for (int i = 0; i < 5; i++)
-		row[n++] = fmt_num(cell[k++], cnt[i]);
-	row[n++] = bopt.l2_hot ? "hot" : "cold";
-	row[n++] = !on_gpu ? "cpu" : bopt.graph ? "graph" : "stream";
-	snprintf(cell[k], sizeof cell[k], "%lu", seed);
-	row[n++] = cell[k++];
-	row[n++] = on_gpu ? gpu_name() : cpu_name();
+#define AS_CELL(name, kind, expr) put_##kind((char **)&row[n++], (expr), cell[k++]);
+	RESULT_COLUMNS(AS_CELL)
+#undef AS_CELL
 	csv_write_row(f, n, row);
 	fflush(f);
 	free(row);
 	free(cell);
 }
 
-/* The validator's state: the reference and the rel_err of the last output. */
+/* The validator's state: the reference and the error of the last output. */
 struct check {
 	const double *ref;
-	size_t n;
-	double tol, err;
+	const struct attn_shape *s;
+	double tol;
+	struct out_error err;
 };
 
 static int accept_output(void *ctx, const float *out)
 {
 	struct check *c = ctx;
-	c->err = rel_err_f32(out, c->ref, c->n);
-	return c->err <= c->tol; /* NaN fails */
+	c->err = out_error(out, c->ref, c->s);
+	return c->err.rel <= c->tol && c->err.max_row <= c->tol; /* NaN fails */
 }
+
+/* One config's inputs on one backend, prepared when a kernel first needs it. */
+struct prepared {
+	struct backend_config *c;
+	double ceil_gbps;
+	int tried;
+};
 
 /* Runs every kernel on one config; writes the rows that validate. */
 static void run_config(FILE *f, const struct csv_table *t, long i, const struct layout *L,
@@ -277,75 +369,82 @@ static void run_config(FILE *f, const struct csv_table *t, long i, const struct 
 	struct attn_shape s = row_shape(t, i, L);
 	struct inputs in;
 	size_t nout = (size_t)s.n_seqs * s.n_heads * s.d_head;
-	double *ref, gpu_ceil = 0, cpu_ceil = 0;
+	double *ref;
 	float *out;
-	struct gpu_config *g = NULL;
-	const char *why = NULL;
+	struct prepared prep[8] = { { 0 } };
+	const char *why = NULL, *where = t->path;
+	long line = t->lines[i];
 
 	ref = malloc(nout * sizeof *ref);
 	out = malloc(nout * sizeof *out);
 	if (!ref || !out || inputs_make(&in, &s, seed) != 0) {
-		warnx("%s:%ld: inputs of %.1f GB (K, V, Q, outputs) do not fit in host memory; row "
-		      "skipped", t->path, t->lines[i],
-		      (shape_kv_bytes(&s) + (double)nout * (2 + 4 + 8)) / 1e9);
+		warnx("%s:%ld: inputs of %.1f GB do not fit in host memory; row skipped", where, line,
+		      host_bytes(&s) / 1e9);
 		free(ref);
 		free(out);
 		failures++;
 		return;
 	}
 	reference_attention(&in, ref);
-	if (any_gpu) {
-		g = gpu_prepare(&in, &bopt, &why);
-		if (!g) {
-			warnx("%s:%ld: %s; GPU rows skipped", t->path, t->lines[i], why);
-			failures++;
-		} else if (!no_ceiling) {
-			gpu_ceil = gpu_ceiling_gbps(g, &bopt);
-		}
-	}
-	if (any_cpu && !no_ceiling)
-		cpu_ceil = cpu_ceiling_gbps(&in, &bopt);
 
-	struct check chk = { ref, nout, max_rel_err >= 0 ? max_rel_err : rel_err_tolerance(s.dtype), 0 };
+	struct check chk = { ref, &s, max_rel_err >= 0 ? max_rel_err : rel_err_tolerance(s.dtype), { 0 } };
 	struct validator v = { accept_output, &chk };
 	for (int j = 0; j < nk; j++) {
 		struct bench_result r;
-		const struct attn_kernel *k = ks[j].gpu;
-		int rc;
+		const struct attn_kernel *k = ks[j].k;
+		int bi = 0, rc;
 
-		if (k && !g)
+		while (backends[bi] != ks[j].b)
+			bi++;
+		struct prepared *p = &prep[bi];
+		if (!p->tried) { /* the backend's copy of the inputs and its ceiling */
+			p->tried = 1;
+			p->c = ks[j].b->prepare(&in, &bopt, &why);
+			if (!p->c) {
+				warnx("%s:%ld: %s; %s rows skipped", where, line, why, ks[j].b->name);
+				failures++;
+			} else if (!no_ceiling) {
+				p->ceil_gbps = ks[j].b->ceiling_gbps(p->c, &bopt);
+			}
+		}
+		if (!p->c)
 			continue;
-		rc = k ? gpu_run(g, k, &bopt, out, &v, &r, &why) : !cpu_bench(&in, &bopt, out, &v, &r);
+		rc = ks[j].b->run(p->c, k, &bopt, out, &v, &r, &why);
 		if (rc < 0) {
-			warnx("%s:%ld: %s: %s; row skipped", t->path, t->lines[i], k->name, why);
+			warnx("%s:%ld: %s: %s; row skipped", where, line, k->name, why);
 			failures++;
 			continue;
 		}
 		if (rc > 0) { /* validated before timing: a wrong kernel is not timed */
-			warnx("%s:%ld: %s FAILED validation: rel_err %.3e > %.0e (%s, n_seqs %d, n_heads %d, "
-			      "n_chunks %d); row not written",
-			      t->path, t->lines[i], ks[j].name, chk.err, chk.tol, dtype_name(s.dtype),
-			      s.n_seqs, s.n_heads, s.n_chunks);
+			warnx("%s:%ld: %s FAILED validation: rel_err %.3e, max_row_err %.3e at seq %d head "
+			      "%d (tolerance %.0e; %s, n_seqs %d, n_heads %d, n_kv_heads %d, n_chunks %d, "
+			      "suffix_len %d); row not written",
+			      where, line, k->name, chk.err.rel, chk.err.max_row, chk.err.worst_seq,
+			      chk.err.worst_head, chk.tol, dtype_name(s.dtype), s.n_seqs, s.n_heads,
+			      s.n_kv_heads, s.n_chunks, s.suffix_len);
 			failures++;
 			continue;
 		}
 		if (r.samples == 0) {
 			warnx("%s:%ld: %s: every sample was taken while the GPU throttled; row skipped",
-			      t->path, t->lines[i], ks[j].name);
+			      where, line, k->name);
 			failures++;
 			continue;
 		}
-		struct metrics m = metrics_compute(&s, r.latency_ms, peak_tflops, peak_gbps);
-		write_row(f, t->rows[i], L, &s, ks[j].name, &r, &m, k ? gpu_ceil : cpu_ceil, chk.err,
-			  k != NULL);
+		struct row row = { &s, k->name, ks[j].b, &r,
+				   metrics_compute(&s, r.latency_ms, peak_tflops, peak_gbps), p->ceil_gbps,
+				   chk.err };
+		write_row(f, t->rows[i], L, &row);
 		if (!quiet)
 			fprintf(stderr,
-				"run-kernel: [%ld] %-8s n_seqs %d n_heads %d n_chunks %d %s: %.4g ms (+-%.2g%%), "
-				"%.1f GB/s, rel_err %.1e\n",
-				rowno, ks[j].name, s.n_seqs, s.n_heads, s.n_chunks, dtype_name(s.dtype),
-				r.latency_ms, r.noise_pct, m.kv_gbps, chk.err);
+				"run-kernel: [%ld] %-13s n_seqs %d n_heads %d/%d n_chunks %d suffix %d %s: %.4g ms "
+				"(+-%.2g%%), %.1f GB/s, rel_err %.1e\n",
+				rowno, k->name, s.n_seqs, s.n_heads, s.n_kv_heads, s.n_chunks, s.suffix_len,
+				dtype_name(s.dtype), r.latency_ms, r.noise_pct, row.m.kv_gbps, chk.err.rel);
 	}
-	gpu_release(g);
+	for (int b = 0; backends[b]; b++)
+		if (prep[b].c)
+			backends[b]->release(prep[b].c);
 	inputs_free(&in);
 	free(ref);
 	free(out);
@@ -415,14 +514,16 @@ int main(int argc, char **argv)
 	if (bopt.min_samples > bopt.max_samples)
 		bopt.min_samples = bopt.max_samples;
 	nk = parse_kernels(kernels, ks, 64);
-	for (int i = 0; i < nk; i++) {
-		any_gpu |= ks[i].gpu != NULL;
-		any_cpu |= ks[i].gpu == NULL;
-	}
+	int any_gpu = 0;
+	for (int i = 0; i < nk; i++)
+		any_gpu |= ks[i].b != &cpu_backend;
 	if (bopt.warmup < 0)
 		bopt.warmup = any_gpu ? 10 : 1;
-	if (any_gpu) {
-		const char *why = gpu_open(bopt.device);
+	for (int b = 0; backends[b]; b++) { /* open each backend the -k list uses */
+		int used = 0;
+		for (int i = 0; i < nk; i++)
+			used |= ks[i].b == backends[b];
+		const char *why = used ? backends[b]->open(bopt.device) : NULL;
 		if (why)
 			die(EXIT_INPUT, "%s", why);
 	}

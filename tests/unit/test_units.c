@@ -1,7 +1,8 @@
 /* test_units.c - unit tests of the library pieces every tool and kernel
  * trusts: the online-softmax merge, the bf16/fp16 conversions, strict number
  * parsing, the metric formulas (against the course project's own rows), and
- * the CPU reference against an independent naive computation.
+ * the chunk tables, the CPU reference against an independent naive
+ * computation, and the per-row error.
  * Prints "ok NAME" / "FAIL NAME: why" per check; exit status = failures. */
 #include "../../tools/lib/csv.h"
 #include "../../tools/lib/err.h"
@@ -165,8 +166,11 @@ static void test_metrics_vs_course(const char *dir)
 		    cl = csv_need(&c, "latency_ms"), ct = csv_need(&c, "tflops"), cg = csv_need(&c, "kv_gbps"),
 		    ce = csv_need(&c, "kv_mem_eff_pct");
 		while (csv_read(&c)) {
-			struct attn_shape s = { (int)csv_long(&c, cs, 1, 1 << 20), (int)csv_long(&c, ch, 1, 1 << 20),
-						(int)csv_long(&c, cc, 1, 1 << 20), 64, 128, ATTN_BF16 };
+			struct attn_shape s = { .n_seqs = (int)csv_long(&c, cs, 1, 1 << 20),
+						.n_heads = (int)csv_long(&c, ch, 1, 1 << 20),
+						.n_chunks = (int)csv_long(&c, cc, 1, 1 << 20),
+						.n_groups = 1, .chunk_size = 64, .d_head = 128, .dtype = ATTN_BF16 };
+			s.n_kv_heads = s.n_heads;
 			struct metrics m = metrics_compute(&s, csv_double(&c, cl), 989.0, 3350.0);
 			double want[] = { csv_double(&c, ct), csv_double(&c, cg), csv_double(&c, ce) };
 			double got[] = { m.tflops, m.kv_gbps, m.kv_mem_eff_pct };
@@ -183,39 +187,104 @@ static void test_metrics_vs_course(const char *dir)
 	}
 }
 
+/* --- the chunk tables ------------------------------------------------------ */
+/* Checks the tables against the workload's definition: every pool chunk
+ * used once, each sequence's table = common, then its group's, then its own
+ * chunks, the tree's nodes agreeing with the tables, and a shuffled pool. */
+static void test_tree(void)
+{
+	struct attn_shape shapes[] = {
+		{ 8, 4, 2, 3, 4, 2, 70, 64, 128, ATTN_BF16 }, /* two levels + partial suffix */
+		{ 5, 2, 2, 6, 1, 0, 64, 64, 128, ATTN_BF16 }, /* one level + whole-chunk suffix */
+		{ 4, 4, 4, 9, 4, 1, 0, 16, 8, ATTN_FP16 },    /* one group per sequence */
+		{ 1, 1, 1, 1, 1, 0, 1, 64, 128, ATTN_BF16 },  /* one sequence, one-token suffix */
+	};
+	for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+		const struct attn_shape *s = &shapes[i];
+		struct tree_tables tt;
+		char name[128];
+		int ok = tree_build(&tt, s, 3 + i) == 0, moved = 0;
+		long np = attn_pool_chunks(s);
+		int *seen = calloc((size_t)np, sizeof *seen), sc = attn_seq_chunks(s);
+		const char *why = ok ? NULL : "tree_build failed";
+
+		for (long c = 0; ok && c < np; c++) {
+			ok = tt.node_chunks[c] >= 0 && tt.node_chunks[c] < np && !seen[tt.node_chunks[c]]++;
+			moved += tt.node_chunks[c] != c;
+		}
+		if (!ok && !why)
+			why = "node_chunks is not a permutation of the pool";
+		for (int q = 0; ok && q < s->n_seqs; q++) {
+			const int *row = tt.chunk_table + (size_t)q * sc, grp = q / (s->n_seqs / s->n_groups);
+			for (int c = 0; ok && c < sc; c++) {
+				long logical = c < s->n_chunks ? c
+					       : c < s->n_chunks + s->group_chunks
+						       ? s->n_chunks + (long)grp * s->group_chunks + (c - s->n_chunks)
+						       : s->n_chunks + (long)s->n_groups * s->group_chunks +
+								 (long)q * attn_suffix_chunks(s) + (c - s->n_chunks - s->group_chunks);
+				ok = row[c] == tt.node_chunks[logical];
+			}
+			ok = ok && tt.seq_len[q] == attn_seq_tokens(s);
+			for (int level = 0; ok && level < ATTN_LEVELS; level++) {
+				const struct attn_node *nd = tree_node_of(&tt.t, level, q);
+				ok = !nd || (nd->level == level && q >= nd->seq_begin && q < nd->seq_begin + nd->n_seqs);
+			}
+			if (!ok && !why)
+				why = "a sequence's table or nodes disagree with the workload";
+		}
+		int want_nodes = (s->n_chunks > 0) + (s->group_chunks ? s->n_groups : 0) +
+				 (s->suffix_len ? s->n_seqs : 0);
+		if (ok && tt.t.n_nodes != want_nodes)
+			ok = 0, why = "wrong node count";
+		if (ok && np >= 4 && moved == 0)
+			ok = 0, why = "the pool is not shuffled";
+		snprintf(name, sizeof name, "tree: tables of shape %zu", i);
+		CHECK(name, ok, "%s", why);
+		free(seen);
+		if (tt.nodes)
+			tree_free(&tt);
+	}
+}
+
 /* --- the reference against an independent naive computation ---------------- */
-/* Straight from the definition, token by token, no max subtraction (inputs in
- * [-1,1] keep exp() small), no chunk structure, no shared helpers. */
+/* Straight from the definition, token by token through the chunk table, no
+ * max subtraction (inputs in [-1,1] keep exp() small), no shared helpers. */
 static void naive(const struct inputs *in, double *out)
 {
 	const struct attn_shape *s = &in->s;
-	int n_tok = s->n_chunks * s->chunk_size;
+	const int g = s->n_heads / s->n_kv_heads, sc = attn_seq_chunks(s);
 	for (int q = 0; q < s->n_seqs; q++)
 		for (int h = 0; h < s->n_heads; h++) {
 			double den = 0, *o = out + ((size_t)q * s->n_heads + h) * s->d_head;
 			for (int d = 0; d < s->d_head; d++)
 				o[d] = 0;
-			for (int t = 0; t < n_tok; t++) {
-				int c = t / s->chunk_size, tt = t % s->chunk_size;
+			for (int t = 0; t < in->tree.seq_len[q]; t++) {
+				int c = in->tree.chunk_table[(size_t)q * sc + t / s->chunk_size], tt = t % s->chunk_size;
 				double dot = 0;
 				for (int d = 0; d < s->d_head; d++)
 					dot += (double)half_to_float(in->q[((size_t)q * s->n_heads + h) * s->d_head + d], s->dtype) *
-					       half_to_float(in->k[kv_index(s, c, h, tt, d)], s->dtype);
+					       half_to_float(in->k[kv_index(s, c, h / g, tt, d)], s->dtype);
 				double w = exp(dot / sqrt((double)s->d_head));
 				den += w;
 				for (int d = 0; d < s->d_head; d++)
-					o[d] += w * half_to_float(in->v[kv_index(s, c, h, tt, d)], s->dtype);
+					o[d] += w * half_to_float(in->v[kv_index(s, c, h / g, tt, d)], s->dtype);
 			}
 			for (int d = 0; d < s->d_head; d++)
 				o[d] /= den;
 		}
 }
 
+extern const struct attn_kernel attn_kernel_ref;
+
 static void test_reference(void)
 {
+	/* n_seqs, n_heads, n_kv_heads, n_chunks, n_groups, group_chunks, suffix_len, chunk, d */
 	struct attn_shape shapes[] = {
-		{ 1, 1, 1, 64, 128, ATTN_BF16 }, { 3, 2, 3, 64, 128, ATTN_FP16 }, { 64, 3, 5, 64, 128, ATTN_BF16 },
-		{ 7, 1, 7, 16, 32, ATTN_FP16 },  { 3, 2, 1, 5, 8, ATTN_BF16 },
+		{ 1, 1, 1, 1, 1, 0, 0, 64, 128, ATTN_BF16 },  { 3, 2, 2, 3, 1, 0, 0, 64, 128, ATTN_FP16 },
+		{ 64, 3, 3, 5, 1, 0, 0, 64, 128, ATTN_BF16 }, { 7, 1, 1, 7, 1, 0, 0, 16, 32, ATTN_FP16 },
+		{ 3, 2, 2, 1, 1, 0, 0, 5, 8, ATTN_BF16 },     { 6, 8, 2, 2, 3, 1, 20, 16, 32, ATTN_BF16 },
+		{ 4, 4, 1, 1, 1, 0, 1, 64, 64, ATTN_FP16 },   { 1, 2, 1, 1, 1, 0, 130, 64, 64, ATTN_BF16 },
+		{ 4, 2, 2, 2, 4, 1, 63, 64, 32, ATTN_FP16 },
 	};
 	for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
 		struct attn_shape *s = &shapes[i];
@@ -223,22 +292,27 @@ static void test_reference(void)
 		size_t n = (size_t)s->n_seqs * s->n_heads * s->d_head;
 		double *want = calloc(n, sizeof *want), *ref = calloc(n, sizeof *ref), e1, e2;
 		float *chunked = calloc(n, sizeof *chunked);
-		char name[128];
+		char name[160];
 
 		inputs_make(&in, s, 42 + i);
 		naive(&in, want);
 		reference_attention(&in, ref);
-		cpu_chunked_attention(&in, chunked);
+		struct attn_args a = { 0 };
+		a.s = *s;
+		a.q = in.q, a.k = in.k, a.v = in.v, a.out = chunked, a.tree = in.tree.t;
+		attn_kernel_ref.launch(&a, NULL);
 		/* reference vs naive, in double: only rounding differs */
 		double num = 0, den = 0;
 		for (size_t j = 0; j < n; j++)
 			num += (ref[j] - want[j]) * (ref[j] - want[j]), den += want[j] * want[j];
 		e1 = sqrt(num / den);
 		e2 = rel_err_f32(chunked, want, n);
-		snprintf(name, sizeof name, "reference vs naive n_seqs %d n_heads %d n_chunks %d chunk %d d %d %s",
-			 s->n_seqs, s->n_heads, s->n_chunks, s->chunk_size, s->d_head, dtype_name(s->dtype));
+		snprintf(name, sizeof name,
+			 "reference vs naive n_seqs %d n_heads %d/%d n_chunks %d groups %dx%d suffix %d chunk %d d %d %s",
+			 s->n_seqs, s->n_heads, s->n_kv_heads, s->n_chunks, s->n_groups, s->group_chunks,
+			 s->suffix_len, s->chunk_size, s->d_head, dtype_name(s->dtype));
 		CHECK(name, e1 < 1e-13, "rel_err %.3g", e1);
-		snprintf(name, sizeof name, "ref backend (chunked+merge) vs naive, shape %zu", i);
+		snprintf(name, sizeof name, "ref kernel (chunked+merge) vs naive, shape %zu", i);
 		CHECK(name, e2 < 1e-6, "rel_err %.3g", e2); /* its output is float */
 		inputs_free(&in);
 		free(want), free(ref), free(chunked);
@@ -248,7 +322,7 @@ static void test_reference(void)
 	double r[2] = { 1.0, 1.0 };
 	CHECK("rel_err NaN", isnan(rel_err_f32(o, r, 2)), "NaN output did not give NaN");
 	/* inputs depend on the seed only, not on dtype rounding order or threads */
-	struct attn_shape s = { 2, 2, 2, 64, 128, ATTN_BF16 };
+	struct attn_shape s = { 2, 2, 2, 2, 1, 0, 0, 64, 128, ATTN_BF16 };
 	struct inputs a, b;
 	inputs_make(&a, &s, 7);
 	inputs_make(&b, &s, 7);
@@ -260,6 +334,27 @@ static void test_reference(void)
 	inputs_free(&b);
 }
 
+/* One wrong (seq, head) row hides in the whole-output norm; max_row_err
+ * finds it and names it. */
+static void test_row_error(void)
+{
+	struct attn_shape s = { 64, 256, 256, 1, 1, 0, 0, 64, 128, ATTN_BF16 };
+	size_t n = (size_t)s.n_seqs * s.n_heads * s.d_head;
+	double *ref = malloc(n * sizeof *ref);
+	float *out = malloc(n * sizeof *out);
+	for (size_t i = 0; i < n; i++)
+		ref[i] = sin((double)i), out[i] = (float)ref[i];
+	memset(out + ((size_t)5 * s.n_heads + 17) * s.d_head, 0, s.d_head * sizeof *out);
+	struct out_error e = out_error(out, ref, &s);
+	double tol = rel_err_tolerance(s.dtype);
+	CHECK("one zeroed row: rel_err alone passes", e.rel < tol, "rel_err %.3g", e.rel);
+	CHECK("one zeroed row: max_row_err fails and names it",
+	      e.max_row > tol && e.worst_seq == 5 && e.worst_head == 17, "max_row %.3g at %d,%d", e.max_row,
+	      e.worst_seq, e.worst_head);
+	free(ref);
+	free(out);
+}
+
 int main(int argc, char **argv)
 {
 	err_init("test_units");
@@ -267,7 +362,9 @@ int main(int argc, char **argv)
 	test_halves();
 	test_numbers();
 	test_metrics_vs_course(argc > 1 ? argv[1] : "tests/data/course-results");
+	test_tree();
 	test_reference();
+	test_row_error();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed != 0;
 }

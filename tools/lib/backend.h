@@ -1,44 +1,57 @@
-/* backend.h - the two places a kernel can run: the CPU reference backend
- * (always built) and the CUDA backend (built when nvcc is present). */
+/* backend.h - where a kernel runs.  A backend owns one config's inputs in
+ * its memory, runs a kernel of its own on them (validate first, then time),
+ * and measures the streaming-read ceiling of the same bytes.  Two exist: the
+ * CPU (cpu_backend.c, always built; its one kernel is `ref`) and CUDA
+ * (gpu_backend.c, built when nvcc is present; its kernels are
+ * kernels/registry.c's).  A new backend is one more `struct backend` and a
+ * line in backends[] (backends.c); a new kernel goes in its backend's list. */
 #ifndef BACKEND_H
 #define BACKEND_H
 
 #include "bench.h"
 #include "inputs.h"
 
-/* --- CPU: the `ref` kernel (reference.h: cpu_chunked_attention) --------- */
-/* Runs once into out (poisoned first), asks v, and times only when v
- * accepts.  Returns 1 when timed, 0 when v rejected the output. */
-int cpu_bench(const struct inputs *in, const struct bench_opts *o, float *out,
-	      const struct validator *v, struct bench_result *r);
-/* Measured read bandwidth of the same byte count (K and V summed once). */
-double cpu_ceiling_gbps(const struct inputs *in, const struct bench_opts *o);
-const char *cpu_name(void);
+struct backend_config; /* one config's inputs, as the backend holds them */
 
-/* --- CUDA ------------------------------------------------------------------ */
-struct attn_kernel;
-struct gpu_config; /* device copies of one config's inputs */
+struct backend {
+	const char *name;                        /* "cpu", "cuda" */
+	const struct attn_kernel *const *kernels; /* NULL-terminated */
+	/* Gets the device ready: NULL, or why this backend cannot run here. */
+	const char *(*open)(int device);
+	const char *(*device_name)(void);        /* the `gpu` column */
+	/* Copies one config's inputs in: NULL when they do not fit (*why says
+	 * so).  K/V are rotated over enough copies to keep the cache cold
+	 * unless o->l2_hot. */
+	struct backend_config *(*prepare)(const struct inputs *in, const struct bench_opts *o,
+					  const char **why);
+	/* Validates, then times, kernel k: out receives the first launch's
+	 * output (poisoned beforehand, so unwritten elements show as NaN) and v
+	 * judges it.  Returns 0 when timed, 1 when v rejected the output (not
+	 * timed), -1 when the kernel refuses the shape or its workspace does
+	 * not fit (*why says which).  Device errors end the program. */
+	int (*run)(struct backend_config *c, const struct attn_kernel *k,
+		   const struct bench_opts *o, float *out, const struct validator *v,
+		   struct bench_result *r, const char **why);
+	/* Measured read bandwidth (GB/s) of the config's K/V bytes. */
+	double (*ceiling_gbps)(struct backend_config *c, const struct bench_opts *o);
+	void (*release)(struct backend_config *c); /* NULL is fine */
+	/* The `launch` column: how timed launches were issued. */
+	const char *(*launch_mode)(const struct bench_opts *o);
+};
 
-/* Non-zero when this build has the CUDA backend. */
-extern const int gpu_built;
+extern const struct backend cpu_backend, gpu_backend;
+/* Every backend of this build, NULL-terminated: the CPU first. */
+extern const struct backend *const backends[];
+
 /* Every GPU kernel of this build, NULL-terminated (kernels/registry.c). */
 extern const struct attn_kernel *const attn_kernels[];
 
-/* Selects the device; NULL on success, else why not (no GPU, ...). */
-const char *gpu_open(int device);
-const char *gpu_name(void);
-/* Uploads inputs (K/V rotated over enough sets to keep L2 cold unless
- * o->l2_hot).  NULL when it does not fit; *why says so. */
-struct gpu_config *gpu_prepare(const struct inputs *in, const struct bench_opts *o,
-			       const char **why);
-/* Validates, then times, one kernel: out receives the first launch's output
- * (poisoned beforehand, so unwritten elements show as NaN) and v judges it.
- * Returns 0 when timed, 1 when v rejected the output (not timed), -1 when
- * the kernel refuses the shape or its workspace does not fit (*why says
- * which).  CUDA errors end the program. */
-int gpu_run(struct gpu_config *g, const struct attn_kernel *k, const struct bench_opts *o,
-	    float *out, const struct validator *v, struct bench_result *r, const char **why);
-double gpu_ceiling_gbps(struct gpu_config *g, const struct bench_opts *o);
-void gpu_release(struct gpu_config *g);
+/* Finds kernel `name` in any backend; NULL if none has it. */
+const struct attn_kernel *backend_find(const char *name, const struct backend **b);
+
+/* The attn_args of one launch over inputs that live at q/k/v/tree. */
+struct attn_args backend_args(const struct attn_shape *s, const void *q, const void *k,
+			      const void *v, float *out, void *work, const struct attn_tree *tree,
+			      const struct attn_tree *host_tree);
 
 #endif

@@ -1,82 +1,29 @@
-/* cpu_backend.c - the `ref` kernel on the CPU: wall-clock timing of
- * cpu_chunked_attention() with the shared sampler (bench.h). */
+/* cpu_backend.c - the CPU backend: its kernels (the `ref` kernel,
+ * ref_kernel.c) run on the host over the inputs in place, timed by the wall
+ * clock with the shared sampler (bench.h). */
 #include "backend.h"
 #include "err.h"
 #include "metrics.h"
 #include "parallel.h"
-#include "reference.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-int cpu_bench(const struct inputs *in, const struct bench_opts *o, float *out,
-	      const struct validator *v, struct bench_result *r)
-{
-	struct sampler s;
-	size_t n = (size_t)in->s.n_seqs * in->s.n_heads * in->s.d_head;
-	float *scratch = xmalloc(n * sizeof *scratch);
-	double t;
+extern const struct attn_kernel attn_kernel_ref;
+static const struct attn_kernel *const cpu_kernels[] = { &attn_kernel_ref, NULL };
 
-	memset(out, 0xff, n * sizeof *out); /* poison: unwritten = NaN */
-	cpu_chunked_attention(in, out);
-	if (!v->accept(v->ctx, out)) {
-		free(scratch);
-		return 0;
-	}
-	for (int i = 0; i < o->warmup; i++)
-		cpu_chunked_attention(in, scratch);
-	sampler_init(&s, o);
-	do {
-		t = wall_seconds();
-		cpu_chunked_attention(in, scratch);
-		t = wall_seconds() - t;
-	} while (sampler_add(&s, 1e3 * t, 0, 0));
-	sampler_finish(&s, 1, r);
-	free(scratch);
-	return 1;
-}
-
-struct sum_job {
-	const uint16_t *k, *v;
-	size_t n;
-	unsigned long long *acc;
+struct backend_config {
+	const struct inputs *in; /* used in place: the host is the device */
 };
 
-#define SUM_BLOCK ((size_t)1 << 18)
-
-static void sum_block(void *ctx, long b, void *scratch)
+static const char *cpu_open(int device)
 {
-	const struct sum_job *j = ctx;
-	size_t lo = (size_t)b * SUM_BLOCK, hi = lo + SUM_BLOCK < j->n ? lo + SUM_BLOCK : j->n;
-	unsigned long long acc = 0;
-	(void)scratch;
-	for (size_t i = lo; i < hi; i++)
-		acc += j->k[i] ^ j->v[i];
-	j->acc[b] = acc;
+	(void)device;
+	return NULL;
 }
 
-double cpu_ceiling_gbps(const struct inputs *in, const struct bench_opts *o)
-{
-	struct sum_job j = { in->k, in->v, in->nkv, NULL };
-	long blocks = (long)((in->nkv + SUM_BLOCK - 1) / SUM_BLOCK);
-	struct sampler s;
-	struct bench_result r;
-	double t;
-
-	j.acc = xcalloc((size_t)blocks, sizeof *j.acc);
-	sampler_init(&s, o);
-	do {
-		t = wall_seconds();
-		parallel_for(blocks, 0, 0, sum_block, &j);
-		t = wall_seconds() - t;
-	} while (sampler_add(&s, 1e3 * t, 0, 0));
-	sampler_finish(&s, 1, &r);
-	free(j.acc);
-	return metrics_kv_gbps(&in->s, r.latency_ms);
-}
-
-const char *cpu_name(void)
+static const char *cpu_name(void)
 {
 	static char name[128];
 	FILE *f = fopen("/proc/cpuinfo", "r");
@@ -98,3 +45,99 @@ const char *cpu_name(void)
 			*p = ';';
 	return name;
 }
+
+static struct backend_config *cpu_prepare(const struct inputs *in, const struct bench_opts *o,
+					  const char **why)
+{
+	struct backend_config *c = xcalloc(1, sizeof *c);
+	(void)o;
+	(void)why;
+	c->in = in;
+	return c;
+}
+
+static int cpu_run(struct backend_config *c, const struct attn_kernel *k,
+		   const struct bench_opts *o, float *out, const struct validator *v,
+		   struct bench_result *r, const char **why)
+{
+	const struct inputs *in = c->in;
+	struct sampler s;
+	size_t n = (size_t)in->s.n_seqs * in->s.n_heads * in->s.d_head;
+	float *scratch;
+	struct attn_args a;
+	double t;
+
+	if ((*why = k->check(&in->s)) != NULL)
+		return -1;
+	a = backend_args(&in->s, in->q, in->k, in->v, out, NULL, &in->tree.t, &in->tree.t);
+	memset(out, 0xff, n * sizeof *out); /* poison: unwritten = NaN */
+	k->launch(&a, NULL);
+	if (!v->accept(v->ctx, out))
+		return 1;
+	scratch = xmalloc(n * sizeof *scratch);
+	a.out = scratch;
+	for (int i = 0; i < o->warmup; i++)
+		k->launch(&a, NULL);
+	sampler_init(&s, o);
+	do {
+		t = wall_seconds();
+		k->launch(&a, NULL);
+		t = wall_seconds() - t;
+	} while (sampler_add(&s, 1e3 * t, 0, 0));
+	sampler_finish(&s, 1, r);
+	free(scratch);
+	return 0;
+}
+
+struct sum_job {
+	const uint16_t *k, *v;
+	size_t n;
+	unsigned long long *acc;
+};
+
+#define SUM_BLOCK ((size_t)1 << 18)
+
+static void sum_block(void *ctx, long b, void *scratch)
+{
+	const struct sum_job *j = ctx;
+	size_t lo = (size_t)b * SUM_BLOCK, hi = lo + SUM_BLOCK < j->n ? lo + SUM_BLOCK : j->n;
+	unsigned long long acc = 0;
+	(void)scratch;
+	for (size_t i = lo; i < hi; i++)
+		acc += j->k[i] ^ j->v[i];
+	j->acc[b] = acc;
+}
+
+static double cpu_ceiling_gbps(struct backend_config *c, const struct bench_opts *o)
+{
+	const struct inputs *in = c->in;
+	struct sum_job j = { in->k, in->v, in->nkv, NULL };
+	long blocks = (long)((in->nkv + SUM_BLOCK - 1) / SUM_BLOCK);
+	struct sampler s;
+	struct bench_result r;
+	double t;
+
+	j.acc = xcalloc((size_t)blocks, sizeof *j.acc);
+	sampler_init(&s, o);
+	do {
+		t = wall_seconds();
+		parallel_for(blocks, 0, 0, sum_block, &j);
+		t = wall_seconds() - t;
+	} while (sampler_add(&s, 1e3 * t, 0, 0));
+	sampler_finish(&s, 1, &r);
+	free(j.acc);
+	return metrics_kv_gbps(&in->s, r.latency_ms);
+}
+
+static void cpu_release(struct backend_config *c) { free(c); }
+
+static const char *cpu_launch_mode(const struct bench_opts *o)
+{
+	(void)o;
+	return "cpu";
+}
+
+const struct backend cpu_backend = {
+	"cpu",        cpu_kernels,      cpu_open,    cpu_name,        cpu_prepare,
+	cpu_run,      cpu_ceiling_gbps, cpu_release, cpu_launch_mode,
+};

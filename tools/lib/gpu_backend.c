@@ -23,8 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const int gpu_built = 1;
-
 #define CK(call) check_cuda((call), #call, __FILE__, __LINE__)
 
 static void check_cuda(cudaError_t e, const char *what, const char *file, int line)
@@ -83,14 +81,15 @@ static void nvml_read(double *mhz, int *throttled)
 static struct cudaDeviceProp prop;
 static char name[256];
 
-const char *gpu_open(int device)
+static const char *gpu_open(int device)
 {
 	int n = 0;
 	static char why[256];
 	cudaError_t e = cudaGetDeviceCount(&n);
 
-	if (e != cudaSuccess) {
-		snprintf(why, sizeof why, "no usable CUDA GPU: %s", cudaGetErrorString(e));
+	if (e != cudaSuccess || n == 0) {
+		snprintf(why, sizeof why, "no CUDA GPU found (%s); -k ref runs the CPU backend",
+			 e != cudaSuccess ? cudaGetErrorString(e) : "no device");
 		return why;
 	}
 	if (device < 0 || device >= n) {
@@ -107,10 +106,13 @@ const char *gpu_open(int device)
 	return NULL;
 }
 
-const char *gpu_name(void) { return name; }
+static const char *gpu_name(void) { return name; }
 
-struct gpu_config {
+struct backend_config {
 	struct attn_shape s;
+	const struct inputs *in;
+	struct attn_tree tree; /* device copies of in->tree */
+	void *tables;          /* one allocation behind tree's pointers */
 	size_t nkv;        /* elements of K (= of V) */
 	int nsets;
 	size_t stride;     /* bytes between sets in pool (256-aligned) */
@@ -121,10 +123,11 @@ struct gpu_config {
 	cudaEvent_t ev0, ev1;
 };
 
-void gpu_release(struct gpu_config *g)
+static void gpu_release(struct backend_config *g)
 {
 	if (!g)
 		return;
+	cudaFree(g->tables);
 	cudaFree(g->pool);
 	cudaFree(g->q);
 	cudaFree(g->out);
@@ -137,15 +140,40 @@ void gpu_release(struct gpu_config *g)
 	free(g);
 }
 
-struct gpu_config *gpu_prepare(const struct inputs *in, const struct bench_opts *o,
-			       const char **why)
+/* The tables of in->tree in one device allocation; g->tree points into it. */
+static void upload_tree(struct backend_config *g, const struct inputs *in)
+{
+	const struct tree_tables *tt = &in->tree;
+	size_t n_table = tt->table_ints * sizeof(int), n_len = (size_t)in->s.n_seqs * sizeof(int);
+	size_t n_nodes = (size_t)tt->t.n_nodes * sizeof(struct attn_node);
+	size_t n_pool = (size_t)tt->n_pool * sizeof(int);
+	size_t off_len = (n_table + 15) & ~(size_t)15, off_nodes = (off_len + n_len + 15) & ~(size_t)15;
+	size_t off_pool = (off_nodes + n_nodes + 15) & ~(size_t)15;
+	char *d;
+
+	CK(cudaMalloc(&g->tables, off_pool + n_pool));
+	d = g->tables;
+	CK(cudaMemcpy(d, tt->chunk_table, n_table, cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(d + off_len, tt->seq_len, n_len, cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(d + off_nodes, tt->nodes, n_nodes, cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(d + off_pool, tt->node_chunks, n_pool, cudaMemcpyHostToDevice));
+	g->tree = tt->t;
+	g->tree.chunk_table = (const int *)d;
+	g->tree.seq_len = (const int *)(d + off_len);
+	g->tree.nodes = (const struct attn_node *)(d + off_nodes);
+	g->tree.node_chunks = (const int *)(d + off_pool);
+}
+
+static struct backend_config *gpu_prepare(const struct inputs *in, const struct bench_opts *o,
+					  const char **why)
 {
 	static char msg[256];
-	struct gpu_config *g = xcalloc(1, sizeof *g);
+	struct backend_config *g = xcalloc(1, sizeof *g);
 	size_t set_bytes = 2 * in->nkv * 2, out_bytes, free_b, total_b;
 	long want;
 
 	g->s = in->s;
+	g->in = in;
 	g->nkv = in->nkv;
 	g->stride = (set_bytes + 255) & ~(size_t)255;
 	out_bytes = (size_t)in->s.n_seqs * in->s.n_heads * in->s.d_head * sizeof(float);
@@ -169,6 +197,7 @@ struct gpu_config *gpu_prepare(const struct inputs *in, const struct bench_opts 
 	CK(cudaMalloc((void **)&g->out, out_bytes));
 	CK(cudaMalloc((void **)&g->sink, 1024 * sizeof(float)));
 	CK(cudaMemcpy(g->q, in->q, in->nq * 2, cudaMemcpyHostToDevice));
+	upload_tree(g, in);
 	while (cudaMalloc((void **)&g->pool, (size_t)want * g->stride) != cudaSuccess) {
 		cudaGetLastError(); /* clear; fewer sets will do */
 		if (want == 1) {
@@ -198,7 +227,7 @@ struct gpu_config *gpu_prepare(const struct inputs *in, const struct bench_opts 
 
 /* What gets launched: one attention kernel, or the streaming-read ceiling. */
 struct launcher {
-	struct gpu_config *g;
+	struct backend_config *g;
 	const struct attn_kernel *k; /* NULL: stream_read */
 	struct attn_args a;
 	long next;                   /* set to use next */
@@ -206,7 +235,7 @@ struct launcher {
 
 static void launch(struct launcher *l)
 {
-	struct gpu_config *g = l->g;
+	struct backend_config *g = l->g;
 	char *set = g->pool + (size_t)(l->next++ % g->nsets) * g->stride;
 	int e;
 
@@ -289,8 +318,9 @@ static void measure(struct launcher *l, const struct bench_opts *o, struct bench
 		CK(cudaGraphExecDestroy(exec));
 }
 
-int gpu_run(struct gpu_config *g, const struct attn_kernel *k, const struct bench_opts *o,
-	    float *out, const struct validator *v, struct bench_result *r, const char **why)
+static int gpu_run(struct backend_config *g, const struct attn_kernel *k,
+		   const struct bench_opts *o, float *out, const struct validator *v,
+		   struct bench_result *r, const char **why)
 {
 	static char msg[256];
 	struct launcher l = { .g = g, .k = k };
@@ -308,11 +338,7 @@ int gpu_run(struct gpu_config *g, const struct attn_kernel *k, const struct benc
 		*why = msg;
 		return -1;
 	}
-	l.a.s = g->s;
-	l.a.q = g->q;
-	l.a.out = g->out;
-	l.a.work = work;
-	l.a.scale = (float)(1.0 / sqrt((double)g->s.d_head));
+	l.a = backend_args(&g->s, g->q, NULL, NULL, g->out, work, &g->tree, &g->in->tree.t);
 
 	/* validation launch: poisoned output, checked, copied back */
 	CK(cudaMemsetAsync(g->out, 0xff, out_bytes, g->stream));
@@ -331,7 +357,7 @@ int gpu_run(struct gpu_config *g, const struct attn_kernel *k, const struct benc
 	return 0;
 }
 
-double gpu_ceiling_gbps(struct gpu_config *g, const struct bench_opts *o)
+static double gpu_ceiling_gbps(struct backend_config *g, const struct bench_opts *o)
 {
 	struct launcher l = { .g = g, .k = NULL };
 	struct bench_result r;
@@ -340,3 +366,10 @@ double gpu_ceiling_gbps(struct gpu_config *g, const struct bench_opts *o)
 	CK(cudaGetLastError());
 	return metrics_kv_gbps(&g->s, r.latency_ms);
 }
+
+static const char *gpu_launch_mode(const struct bench_opts *o) { return o->graph ? "graph" : "stream"; }
+
+const struct backend gpu_backend = {
+	"cuda",  attn_kernels,     gpu_open,    gpu_name,        gpu_prepare,
+	gpu_run, gpu_ceiling_gbps, gpu_release, gpu_launch_mode,
+};

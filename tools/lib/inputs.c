@@ -1,6 +1,9 @@
 /* inputs.c - see inputs.h */
 #include "inputs.h"
 #include "parallel.h"
+#include "rng.h"
+
+#include <pthread.h>
 
 #include <math.h>
 #include <stdlib.h>
@@ -62,12 +65,28 @@ uint16_t float_to_half(float f, enum attn_dtype t)
 	return sign | (uint16_t)(((e + 14) << 10) | ((uint32_t)q - 1024));
 }
 
-static uint64_t splitmix64(uint64_t x)
+/* fp16 widening by table: 2^16 floats, built once */
+static float fp16_table[1 << 16];
+static pthread_once_t fp16_once = PTHREAD_ONCE_INIT;
+
+static void fp16_table_init(void)
 {
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
+	for (uint32_t h = 0; h < (1u << 16); h++)
+		fp16_table[h] = half_to_float((uint16_t)h, ATTN_FP16);
+}
+
+void half_widen(const uint16_t *src, size_t n, enum attn_dtype t, float *dst)
+{
+	if (t == ATTN_BF16) {
+		for (size_t i = 0; i < n; i++) {
+			uint32_t bits = (uint32_t)src[i] << 16;
+			memcpy(&dst[i], &bits, 4);
+		}
+		return;
+	}
+	pthread_once(&fp16_once, fp16_table_init);
+	for (size_t i = 0; i < n; i++)
+		dst[i] = fp16_table[src[i]];
 }
 
 struct fill {
@@ -85,16 +104,22 @@ static void fill_block(void *ctx, long b, void *scratch)
 	size_t lo = (size_t)b * FILL_BLOCK, hi = lo + FILL_BLOCK < f->n ? lo + FILL_BLOCK : f->n;
 	(void)scratch;
 	for (size_t i = lo; i < hi; i++) {
-		uint64_t r = splitmix64(f->key ^ splitmix64(i));
+		uint64_t r = rng_at(f->key, i);
 		float u = (float)((r >> 40) * (1.0 / (1 << 24))) * 2.0f - 1.0f; /* [-1, 1) */
 		f->dst[i] = float_to_half(u, f->t);
 	}
 }
 
-static void fill(uint16_t *dst, size_t n, uint64_t seed, int tensor, enum attn_dtype t)
+static void fill(uint16_t *dst, size_t n, uint64_t seed, enum rng_stream tensor, enum attn_dtype t)
 {
-	struct fill f = { dst, n, splitmix64(seed * 3 + (uint64_t)tensor), t };
+	struct fill f = { dst, n, rng_key(seed, tensor), t };
 	parallel_for((long)((n + FILL_BLOCK - 1) / FILL_BLOCK), 0, 0, fill_block, &f);
+}
+
+double inputs_bytes(const struct attn_shape *s)
+{
+	double kv = (double)attn_pool_chunks(s) * s->n_kv_heads * s->chunk_size * s->d_head;
+	return 2.0 * ((double)s->n_seqs * s->n_heads * s->d_head + 2 * kv) + tree_bytes(s);
 }
 
 int inputs_make(struct inputs *in, const struct attn_shape *s, uint64_t seed)
@@ -104,11 +129,13 @@ int inputs_make(struct inputs *in, const struct attn_shape *s, uint64_t seed)
 	/* sizes in size_t with overflow checks: a config can ask for more than
 	 * any machine has, and a wrapped size would be a tiny malloc */
 	size_t kv_bytes;
-	if ((long long)s->n_chunks * s->chunk_size > 0x7fffffffLL ||
-	    __builtin_mul_overflow((size_t)s->n_seqs * s->n_heads, (size_t)s->d_head, &in->nq) ||
-	    __builtin_mul_overflow((size_t)s->n_chunks * s->n_heads, (size_t)s->chunk_size, &in->nkv) ||
+	if (__builtin_mul_overflow((size_t)s->n_seqs * s->n_heads, (size_t)s->d_head, &in->nq) ||
+	    __builtin_mul_overflow((size_t)attn_pool_chunks(s) * s->n_kv_heads, (size_t)s->chunk_size,
+				   &in->nkv) ||
 	    __builtin_mul_overflow(in->nkv, (size_t)s->d_head, &in->nkv) ||
 	    __builtin_mul_overflow(in->nkv, (size_t)4, &kv_bytes)) /* K and V, 2 bytes each */
+		return -1;
+	if (tree_build(&in->tree, s, seed) != 0)
 		return -1;
 	in->q = malloc(in->nq * 2);
 	in->k = malloc(in->nkv * 2);
@@ -117,9 +144,9 @@ int inputs_make(struct inputs *in, const struct attn_shape *s, uint64_t seed)
 		inputs_free(in);
 		return -1;
 	}
-	fill(in->q, in->nq, seed, 0, s->dtype);
-	fill(in->k, in->nkv, seed, 1, s->dtype);
-	fill(in->v, in->nkv, seed, 2, s->dtype);
+	fill(in->q, in->nq, seed, RNG_Q, s->dtype);
+	fill(in->k, in->nkv, seed, RNG_K, s->dtype);
+	fill(in->v, in->nkv, seed, RNG_V, s->dtype);
 	return 0;
 }
 
@@ -129,4 +156,5 @@ void inputs_free(struct inputs *in)
 	free(in->k);
 	free(in->v);
 	in->q = in->k = in->v = NULL;
+	tree_free(&in->tree);
 }

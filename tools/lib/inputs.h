@@ -1,7 +1,8 @@
-/* inputs.h - seeded random inputs, the same for every backend and its
- * reference.  Values are uniform in [-1, 1] rounded to the config's dtype
- * (never zeros: zeros hide unwritten outputs and run faster than real data).
- * Each element is a pure function of (seed, tensor, index), so the bits do not
+/* inputs.h - one config's workload: seeded random Q and K/V pool, and the
+ * chunk tables (tree.h), the same for every backend and its reference.
+ * Values are uniform in [-1, 1] rounded to the config's dtype (never zeros:
+ * zeros hide unwritten outputs and run faster than real data).  Each element
+ * is a pure function of (seed, tensor, index) (rng.h), so the bits do not
  * depend on thread count or on which kernel asked. */
 #ifndef INPUTS_H
 #define INPUTS_H
@@ -9,29 +10,41 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tree.h"
 #include "../../kernels/attn.h"
 
 struct inputs {
 	struct attn_shape s;
 	uint16_t *q;    /* [n_seqs][n_heads][d_head] */
-	uint16_t *k;    /* [n_chunks][n_heads][chunk_size][d_head] */
+	uint16_t *k;    /* the pool: [n_pool_chunks][n_kv_heads][chunk_size][d_head] */
 	uint16_t *v;
 	size_t nq, nkv; /* element counts */
+	struct tree_tables tree;
 };
 
+/* Host bytes inputs_make() allocates for s (Q, K/V pool, tables). */
+double inputs_bytes(const struct attn_shape *s);
 /* Returns 0, or -1 when the host cannot hold them or their sizes overflow
- * (prefix over 2^31 tokens; nothing allocated). */
+ * (nothing allocated). */
 int inputs_make(struct inputs *in, const struct attn_shape *s, uint64_t seed);
 void inputs_free(struct inputs *in);
 
 /* bf16/fp16 bits <-> float, round to nearest even. */
 float half_to_float(uint16_t h, enum attn_dtype t);
 uint16_t float_to_half(float f, enum attn_dtype t);
+/* dst[i] = half_to_float(src[i]) for n elements (a table lookup for fp16). */
+void half_widen(const uint16_t *src, size_t n, enum attn_dtype t, float *dst);
 
-/* Index of element (chunk c, head h, token t, dim d) in k/v. */
-static inline size_t kv_index(const struct attn_shape *s, int c, int h, int t, int d)
+/* Index of element (pool chunk c, K/V head h, token t, dim d) in k/v. */
+static inline size_t kv_index(const struct attn_shape *s, long c, int h, int t, int d)
 {
-	return (((size_t)c * s->n_heads + h) * s->chunk_size + t) * s->d_head + d;
+	return (((size_t)c * s->n_kv_heads + h) * s->chunk_size + t) * s->d_head + d;
+}
+
+/* Index of element (sequence q, query head h, dim d) in q and in outputs. */
+static inline size_t q_index(const struct attn_shape *s, int q, int h, int d)
+{
+	return ((size_t)q * s->n_heads + h) * s->d_head + d;
 }
 
 #endif

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-int dtype_bytes(enum attn_dtype t) { (void)t; return 2; }
+int dtype_bytes(enum attn_dtype t) { return t == ATTN_FP16 || t == ATTN_BF16 ? 2 : 0; }
 
 const char *dtype_name(enum attn_dtype t) { return t == ATTN_FP16 ? "fp16" : "bf16"; }
 
@@ -20,14 +20,22 @@ int dtype_parse(const char *s, enum attn_dtype *t)
 
 double shape_blocks(const struct attn_shape *s) { return (double)s->n_heads * s->n_chunks; }
 
+double shape_ctx_len(const struct attn_shape *s) { return (double)attn_seq_tokens(s); }
+
 double shape_flops(const struct attn_shape *s)
 {
-	return shape_blocks(s) * 4.0 * s->n_seqs * s->chunk_size * s->d_head;
+	return 4.0 * s->n_heads * s->d_head * s->n_seqs * shape_ctx_len(s);
+}
+
+double shape_kv_tokens(const struct attn_shape *s)
+{
+	return ((double)s->n_chunks + (double)s->n_groups * s->group_chunks) * s->chunk_size +
+	       (double)s->n_seqs * s->suffix_len;
 }
 
 double shape_kv_bytes(const struct attn_shape *s)
 {
-	return shape_blocks(s) * 2.0 * s->chunk_size * s->d_head * dtype_bytes(s->dtype);
+	return shape_kv_tokens(s) * s->n_kv_heads * 2.0 * s->d_head * dtype_bytes(s->dtype);
 }
 
 double metrics_kv_gbps(const struct attn_shape *s, double latency_ms)

@@ -1,4 +1,6 @@
-/* metrics.h - the seed-compatible metric formulas (spec.md section 2), once. */
+/* metrics.h - the metric formulas, once.  For the seed's workload (one
+ * prefix shared by all, n_kv_heads = n_heads) they equal the course
+ * project's own columns (checked by the unit tests on its CSVs). */
 #ifndef METRICS_H
 #define METRICS_H
 
@@ -18,9 +20,15 @@ int dtype_parse(const char *s, enum attn_dtype *t);
 
 /* blocks = n_heads * n_chunks */
 double shape_blocks(const struct attn_shape *s);
-/* QK^T + PV matmul FLOPs: blocks * 4 * n_seqs * chunk_size * d_head */
+/* tokens of one sequence's context (every sequence has the same count) */
+double shape_ctx_len(const struct attn_shape *s);
+/* QK^T + PV FLOPs: 4 * n_heads * d_head * sum over sequences of ctx_len */
 double shape_flops(const struct attn_shape *s);
-/* K and V read once: blocks * 2 * chunk_size * d_head * bytes(dtype) */
+/* distinct tokens in the pool: the common prefix, each group's chunks and
+ * each sequence's suffix, each once */
+double shape_kv_tokens(const struct attn_shape *s);
+/* K and V of the distinct tokens, each read once - the least any kernel
+ * must read: kv_tokens * n_kv_heads * 2 * d_head * bytes(dtype) */
 double shape_kv_bytes(const struct attn_shape *s);
 
 /* kv_gbps alone: K/V bytes over the latency (also the ceiling's GB/s) */
