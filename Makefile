@@ -7,7 +7,7 @@ DTYPE     ?= bf16
 RUN_FLAGS ?=#                     extra run-kernel flags, e.g. --l2 hot --iters 100
 GPU_ARCH  ?= sm_90a#              nvcc target: sm_90a (H100), sm_80, ...
 CUDA_HOME ?= /usr/local/cuda
-RESULTS   ?= results/$(RESULTS_NAME)
+RESULTS   ?= results/$(RESULTS_NAME)$(PRESET_SUFFIX)
 CC        ?= cc
 CFLAGS    ?= -O2 -g
 NVCCFLAGS ?= -O3 -lineinfo
@@ -23,6 +23,14 @@ ifeq ($(RESULTS_NAME),cpu)
   KERNELS := ref
   PRESET := quick
 endif
+# The seed grid is the GPU folder itself (results/h200); every other preset
+# gets a folder of its own beside it (results/h200-gqa), so no preset's
+# sweeps overwrite another's.  The seed grid aggregates rows by blocks (the
+# course project's axis); the other presets vary what blocks cannot tell
+# apart (K/V heads, suffixes, groups), so they keep one row per config.
+PRESET_SUFFIX = $(if $(filter seed quick,$(PRESET)),,-$(PRESET))
+comma := ,
+AGG_KEYS = $(if $(filter seed quick,$(PRESET)),blocks,n_seqs$(comma)n_heads$(comma)n_kv_heads$(comma)n_chunks$(comma)n_groups$(comma)group_chunks$(comma)suffix_len)
 
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-missing-field-initializers $(CFLAGS)
 LIB_SRC := $(filter-out tools/lib/gpu_backend.c tools/lib/gpu_none.c,$(wildcard tools/lib/*.c))
@@ -119,11 +127,11 @@ $(RESULTS)/%.sweep.csv: $(RESULTS)/configs-n$$(lastword $$(subst -n, ,$$*)).csv 
 	$(BIN)/run-kernel -k $(firstword $(subst -n, ,$*)) $(RUN_FLAGS) -o $@ $<
 
 $(RESULTS)/%.agg.csv: $(RESULTS)/%.sweep.csv $(BIN)/agg-blocks
-	$(BIN)/agg-blocks -o $@ $<
+	$(BIN)/agg-blocks -k '$(AGG_KEYS)' -o $@ $<
 
 # all kernels of one n_seqs side by side: latency_ms_tk, latency_ms_native, ...
 $(RESULTS)/joined-n%.csv: $$(foreach k,$$(KERNELS),$(RESULTS)/$$(k)-n$$*.agg.csv) $(BIN)/csv-join
-	tools/join-all.sh $(BIN)/csv-join $@ $(filter %.agg.csv,$^)
+	tools/join-all.sh $(BIN)/csv-join '$(AGG_KEYS)' $@ $(filter %.agg.csv,$^)
 
 $(RESULTS)/provenance.txt: $(SWEEPS:%=$(RESULTS)/%.sweep.csv)
 	tools/provenance.sh "make $(or $(RESULTS_GOAL),results) RESULTS=$(RESULTS) KERNELS='$(KERNELS)' PRESET=$(PRESET) N_SEQS='$(N_SEQS)' DTYPE=$(DTYPE) RUN_FLAGS='$(RUN_FLAGS)'" > $@.tmp && mv $@.tmp $@

@@ -237,7 +237,7 @@ _sweep_merge() {
 			sweep_run "$prov" "$SWEEP_BIN/agg-blocks" -o "$out/$s.agg.csv" "$out/$s.sweep.csv" || return 1
 			aggs+=("$out/$s.agg.csv")
 		done
-		sweep_run "$prov" "$SWEEP_ROOT/tools/join-all.sh" "$SWEEP_BIN/csv-join" \
+		sweep_run "$prov" "$SWEEP_ROOT/tools/join-all.sh" "$SWEEP_BIN/csv-join" blocks \
 			"$out/joined-n$n.csv" "${aggs[@]}" || return 1
 	done
 	command -v gnuplot >/dev/null 2>&1 ||

@@ -4,6 +4,8 @@
 #   plots/compare-nN/   all kernels of one n_seqs (plot/compare.gp)
 #   plots/course-nN/    the same plus the course project's curves (GPU only)
 #   plots/roofline-nN/  kv_gbps against the measured read ceiling
+#   plots/speedup-nN/   every kernel's speed-up over `paged`, the no-sharing
+#                       baseline (plot/speedup.gp), where paged was swept
 # Figures are drawn into a temp folder that replaces plots/ only when every
 # one succeeded.  Titles carry the GPU (from the CSVs' gpu column), the date
 # (from provenance.txt) and the timing method.
@@ -47,6 +49,17 @@ for n in $(ls "$dir" | sed -n 's/.*-n\([0-9]*\)\.agg\.csv$/\1/p' | sort -un); do
 	gnuplot -c "$root/plot/compare.gp" "$tmp/compare-n$n" "$title" "@$tmp/list-$n"
 	if [ -n "$(col ceil_gbps "$first")" ]; then
 		gnuplot -c "$root/plot/roofline.gp" "$tmp/roofline-n$n" "$title" "@$tmp/list-$n"
+	fi
+	joined=$dir/joined-n$n.csv
+	others=$(for f in "${files[@]}"; do basename "$f" | sed "s/-n$n\.agg\.csv\$//"; done | grep -vx paged || true)
+	if [ -f "$dir/paged-n$n.agg.csv" ] && [ -f "$joined" ] && [ -n "$others" ]; then
+		if head -n1 "$joined" | tr , '\n' | grep -qx blocks; then
+			x=blocks xl="blocks = n_heads x n_chunks"
+		else
+			x=ctx_len_paged xl="context tokens per sequence"
+		fi
+		# shellcheck disable=SC2086 # one argument per kernel
+		gnuplot -c "$root/plot/speedup.gp" "$joined" "$tmp/speedup-n$n" "$title" "$x" "$xl" paged $others
 	fi
 	if [ "${gpu#CPU}" = "$gpu" ] && [ -n "$(course_files "$n")" ]; then
 		cp "$tmp/list-$n" "$tmp/list-course-$n"

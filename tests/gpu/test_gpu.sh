@@ -1,7 +1,8 @@
 #!/bin/bash
-# test_gpu.sh - `make test-gpu`: every GPU kernel validated over the shape
-# table of issue 3 (n_seqs x n_chunks x n_heads x dtype) against the fp64
-# reference, then compute-sanitizer memcheck and racecheck on a small config.
+# test_gpu.sh - `make test-gpu`: every GPU kernel validated against the fp64
+# reference over two shape tables (the single-prefix workload, then every
+# other workload form), then compute-sanitizer memcheck and racecheck on
+# small configs.
 # Needs a GPU.  KERNELS overrides the kernel list (default: all GPU kernels
 # of this build).  Writes logs to ${OUT:-$TMPDIR}; last line "N passed, N failed".
 set -u
@@ -19,35 +20,65 @@ kernels=${KERNELS:-$("$BIN/run-kernel" --list | cut -f1 | grep -vx ref | grep -v
 klist=$(echo $kernels | tr ' ' ,)
 quick=(--warmup 0 --iters 1 --min-iters 1 --max-time 0 --no-ceiling --l2 hot -q)
 
-# The shape table: every kernel x every config; run-kernel exits 3 when a
-# row fails validation or cannot run, and says which on stderr.
+# Table 1, the single-prefix workload (every kernel runs it): every kernel x
+# every config; run-kernel exits 3 when a row fails validation or cannot run,
+# and says which on stderr.
 "$BIN/gen-configs" --n-seqs 1,7,32,64,65,128,256 --n-heads 1,32 --n-chunks 1,3,64,256 --dtype bf16,fp16 > "$LOG/shapes.csv"
-rows=$(($(wc -l < "$LOG/shapes.csv") - 1))
-"$BIN/run-kernel" -k "$klist" "${quick[@]}" -o "$LOG/shapes-results.csv" "$LOG/shapes.csv" 2> "$LOG/shapes.err"
-rc=$?
-for k in $kernels; do
-	n=$(awk -F, -v k="$k" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "kernel") c = i; next } $c == k' "$LOG/shapes-results.csv" 2>/dev/null | wc -l)
-	worst=$(awk -F, -v k="$k" 'NR == 1 { for (i = 1; i <= NF; i++) { if ($i == "kernel") c = i; if ($i == "rel_err") e = i; if ($i == "dtype") d = i }; next }
-		$c == k { if ($e + 0 > w[$d]) w[$d] = $e + 0 } END { printf "bf16 %.2e fp16 %.2e", w["bf16"], w["fp16"] }' "$LOG/shapes-results.csv" 2>/dev/null)
-	if [ "$n" = "$rows" ]; then
-		ok "$k: $n/$rows shapes validated (worst rel_err $worst)"
-	else
-		fail "$k: $n/$rows shapes validated; failures:"
-		grep -F " $k" "$LOG/shapes.err" | head -n 10 | sed 's/^/  /'
-	fi
-done
-[ "$rc" = 0 ] || [ "$rc" = 3 ] || fail "run-kernel exit $rc: $(tail -n 3 "$LOG/shapes.err")"
+# Table 2, every other workload form: GQA and MQA (n_kv_heads = n_heads/4, 1),
+# suffixes of 1, 63, 64, 130 and 4096 tokens (partial last chunks), a second
+# tree level, one sequence, one group per sequence.  A kernel either
+# validates a row or refuses it with a reason; none may fail.
+{
+	"$BIN/gen-configs" --pairs 8x1,8x5,32x16 --n-kv-heads 8,2,1 --suffix-len 0,1,63,64,130 --n-seqs 1,7,64 --dtype bf16,fp16
+	"$BIN/gen-configs" --pairs 8x2 --n-kv-heads 2,8 --n-groups 2,4 --group-chunks 1,3 --suffix-len 0,37 --n-seqs 4,64 --dtype bf16,fp16 | tail -n +2
+	"$BIN/gen-configs" --pairs 4x2 --n-kv-heads 1,4 --suffix-len 4096 --n-seqs 1,3 --n-groups 1,3 --dtype bf16,fp16 | tail -n +2
+	"$BIN/gen-configs" --pairs 32x4 --n-kv-heads 8 --n-groups 16 --group-chunks 1 --suffix-len 5 --n-seqs 16 | tail -n +2
+} > "$LOG/forms.csv"
 
-# compute-sanitizer on a small config: out-of-bounds and shared-memory races.
+# validated KERNEL RESULTS.csv: its rows in a results file
+validated() {
+	awk -F, -v k="$1" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "kernel") c = i; next } $c == k' "$2" 2>/dev/null | wc -l
+}
+worst() {
+	awk -F, -v k="$1" 'NR == 1 { for (i = 1; i <= NF; i++) { if ($i == "kernel") c = i; if ($i == "max_row_err") e = i; if ($i == "dtype") d = i }; next }
+		$c == k { if ($e + 0 > w[$d]) w[$d] = $e + 0 } END { printf "bf16 %.2e fp16 %.2e", w["bf16"], w["fp16"] }' "$2" 2>/dev/null
+}
+for table in shapes forms; do
+	rows=$(($(wc -l < "$LOG/$table.csv") - 1))
+	"$BIN/run-kernel" -k "$klist" "${quick[@]}" -o "$LOG/$table-results.csv" "$LOG/$table.csv" 2> "$LOG/$table.err"
+	rc=$?
+	[ "$rc" = 0 ] || [ "$rc" = 3 ] || fail "$table: run-kernel exit $rc: $(tail -n 3 "$LOG/$table.err")"
+	for k in $kernels; do
+		n=$(validated "$k" "$LOG/$table-results.csv")
+		refused=$(grep -c ": $k: .*; row skipped$" "$LOG/$table.err")
+		bad=$(grep -c " $k FAILED validation" "$LOG/$table.err")
+		if [ "$table" = shapes ] && [ "$n" = "$rows" ]; then
+			ok "$k: $n/$rows single-prefix shapes validated (worst max_row_err $(worst "$k" "$LOG/$table-results.csv"))"
+		elif [ "$table" = forms ] && [ "$bad" = 0 ] && [ $((n + refused)) = "$rows" ] && { [ "$k" != paged ] || [ "$n" = "$rows" ]; }; then
+			ok "$k: workload forms: $n/$rows validated (worst max_row_err $(worst "$k" "$LOG/$table-results.csv")), $refused refused with a reason"
+		else
+			fail "$k: $table: $n/$rows validated, $refused refused, $bad failed; first problems:"
+			grep -F " $k" "$LOG/$table.err" | grep -v "row skipped$" | head -n 5 | sed 's/^/  /'
+		fi
+	done
+done
+
+# compute-sanitizer on small configs: out-of-bounds and shared-memory races.
+# Each kernel gets rows that reach its code paths (split and unsplit grids,
+# merges, GQA, partial last chunks where it runs them); rows it refuses are
+# fine (exit 3), a sanitizer error is not (exit 9).
 if command -v compute-sanitizer > /dev/null 2>&1; then
 	printf 'n_seqs,n_heads,n_chunks\n65,2,3\n' > "$LOG/small.csv"
+	printf 'n_seqs,n_heads,n_kv_heads,n_chunks,n_groups,group_chunks,suffix_len\n65,2,2,3,1,0,0\n2,8,8,1,1,0,0\n3,8,2,1,1,0,37\n4,32,1,2,2,1,64\n' > "$LOG/small-forms.csv"
 	for tool in memcheck racecheck; do
 		for k in $kernels; do
-			if compute-sanitizer --tool $tool --error-exitcode 9 "$BIN/run-kernel" -k "$k" "${quick[@]}" \
-				"$LOG/small.csv" > "$LOG/$tool-$k.csv" 2> "$LOG/$tool-$k.log"; then
-				ok "$k: compute-sanitizer $tool clean"
+			compute-sanitizer --tool $tool --error-exitcode 9 "$BIN/run-kernel" -k "$k" "${quick[@]}" \
+				"$LOG/small.csv" "$LOG/small-forms.csv" > "$LOG/$tool-$k.csv" 2> "$LOG/$tool-$k.log"
+			rc=$?
+			if [ "$rc" = 0 ] || { [ "$rc" = 3 ] && ! grep -q "FAILED validation" "$LOG/$tool-$k.log"; }; then
+				ok "$k: compute-sanitizer $tool clean ($(($(wc -l < "$LOG/$tool-$k.csv") - 1)) rows)"
 			else
-				fail "$k: compute-sanitizer $tool: $(grep -m3 -E 'ERROR|error|Invalid|hazard' "$LOG/$tool-$k.log" | tr '\n' ' ')"
+				fail "$k: compute-sanitizer $tool (exit $rc): $(grep -m3 -E 'ERROR|error|Invalid|hazard|FAILED' "$LOG/$tool-$k.log" | tr '\n' ' ')"
 			fi
 		done
 	done
