@@ -155,31 +155,30 @@ static void test_metrics_vs_course(const char *dir)
 				"n_seqs64/chunk_attn_kernel_only__sweep_chunk_first.csv" };
 	for (size_t f = 0; f < 3; f++) {
 		char path[512], name[600];
-		struct csv c;
-		int worst = 0;
+		struct csv_table t;
+		int *col;
+		long worst = 0;
 		double worst_rel = 0;
 
 		snprintf(path, sizeof path, "%s/%s", dir, files[f]);
-		csv_open(&c, path);
-		int cs = csv_need(&c, "n_seqs"), ch = csv_need(&c, "n_heads"), cc = csv_need(&c, "n_chunks"),
-		    cl = csv_need(&c, "latency_ms"), ct = csv_need(&c, "tflops"), cg = csv_need(&c, "kv_gbps"),
-		    ce = csv_need(&c, "kv_mem_eff_pct");
-		while (csv_read(&c)) {
-			struct attn_shape s = { (int)csv_long(&c, cs, 1, 1 << 20), (int)csv_long(&c, ch, 1, 1 << 20),
-						(int)csv_long(&c, cc, 1, 1 << 20), 64, 128, ATTN_BF16 };
-			struct metrics m = metrics_compute(&s, csv_double(&c, cl), 989.0, 3350.0);
-			double want[] = { csv_double(&c, ct), csv_double(&c, cg), csv_double(&c, ce) };
+		csv_load(&t, path);
+		csv_table_cols(&t, "n_seqs,n_heads,n_chunks,latency_ms,tflops,kv_gbps,kv_mem_eff_pct", &col);
+		for (long r = 0; r < t.nrows; r++) {
+			struct attn_shape s = { (int)csv_table_long(&t, r, col[0], 1, 1 << 20),
+						(int)csv_table_long(&t, r, col[1], 1, 1 << 20),
+						(int)csv_table_long(&t, r, col[2], 1, 1 << 20), 64, 128, ATTN_BF16 };
+			struct metrics m = metrics_compute(&s, csv_table_double(&t, r, col[3]), 989.0, 3350.0);
 			double got[] = { m.tflops, m.kv_gbps, m.kv_mem_eff_pct };
 			for (int i = 0; i < 3; i++) {
-				double rel = fabs(got[i] - want[i]) / want[i];
+				double want = csv_table_double(&t, r, col[4 + i]), rel = fabs(got[i] - want) / want;
 				if (rel > worst_rel)
-					worst_rel = rel, worst = (int)c.line;
+					worst_rel = rel, worst = t.lines[r];
 			}
 		}
-		csv_close(&c);
 		snprintf(name, sizeof name, "metrics reproduce %s", files[f]);
 		/* their CSVs print 4-6 significant digits */
-		CHECK(name, worst_rel < 2e-3, "line %d off by %.2g", worst, worst_rel);
+		CHECK(name, worst_rel < 2e-3 && t.nrows > 0, "%ld rows, line %ld off by %.2g", t.nrows, worst,
+		      worst_rel);
 	}
 }
 
