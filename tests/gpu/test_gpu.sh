@@ -1,6 +1,6 @@
 #!/bin/bash
 # test_gpu.sh - `make test-gpu`: every GPU kernel validated over the shape
-# table of issue 3 (n_seqs x n_chunks x n_heads x dtype) against the fp64
+# shape table below (n_seqs x n_chunks x n_heads x dtype) against the fp64
 # reference, then compute-sanitizer memcheck and racecheck on a small config.
 # Needs a GPU.  KERNELS overrides the kernel list (default: all GPU kernels
 # of this build).  Writes logs to ${OUT:-$TMPDIR}; last line "N passed, N failed".

@@ -1,4 +1,5 @@
-/* csv.h - the one CSV reader/writer of the project (spec.md section 3).
+/* csv.h - the one CSV reader/writer of the project (the format is README.md's
+ * "CSV schema").
  *
  * One header line, comma-separated, '\n' line ends, no quoting.  Columns are
  * addressed by header name.  Every malformed input (empty file, numeric or
