@@ -90,12 +90,6 @@ slice_done() {
 	[ -f "$1" ] && [ -s "$1" ] && [ -z "$(tail -c 1 "$1")" ] && [ "$(wc -l <"$1")" -ge 2 ]
 }
 
-# csv_col FILE NAME: NAME's value in FILE's first data row (columns by header name).
-csv_col() {
-	awk -F, -v want="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == want) c = i; next }
-		c { print $c; exit }' "$1"
-}
-
 # sweep_cmdline ARGS...: a shell-quoted command line, as a user would retype it.
 sweep_cmdline() {
 	local out='' a

@@ -89,7 +89,8 @@ t "run: --help" 0 'run-kernel --help | head -n1' '' 'usage: run-kernel -k KERNEL
 t "run: one row, validated" 0 'run-kernel -q -k ref -o out.csv && csvcol kernel out.csv && csvcol blocks out.csv && awk "BEGIN{exit !($(csvcol rel_err out.csv) < 1e-6)}"' "$H3\n3,2,2,3,1,0,0,64,128,fp16,6\n" 'ref\n6\n' ''
 t "run: defaults fill missing config columns" 0 'run-kernel -q -k ref --iters 1 | head -n1 | cut -d, -f1-12' 'n_heads,n_chunks,note\n1,2,hello\n' 'n_heads,n_chunks,note,n_seqs,n_kv_heads,n_groups,group_chunks,suffix_len,chunk_size,d_head,dtype,blocks\n' ''
 t "run: unknown columns pass through" 0 'run-kernel -q -k ref --iters 1 > o.csv && csvcol note o.csv' 'n_heads,n_chunks,note\n1,1,hello\n' 'hello\n' ''
-t "run: all metric columns" 0 'run-kernel -q -k ref --iters 1 | head -n1 | tr , "\n" | grep -cxE "latency_ms|tflops|compute_eff_pct|kv_gbps|kv_mem_eff_pct|rel_err|noise_pct|ceil_gbps|pct_of_ceiling|gpu|samples"' 'n_heads,n_chunks\n1,1\n' '11\n' ''
+# every metric column, its value recomputed from latency_ms by the formulas
+t "run: all metric columns" 0 "run-kernel -q -k ref --iters 2 --peak-tflops 50 --peak-gbps 300 | awk -v peak_tflops=50 -v peak_gbps=300 -f '$ROOT/tests/metric_values.awk'" 'n_seqs,n_heads,n_chunks,dtype\n5,3,2,fp16\n32,1,1,bf16\n1,2,9,bf16\n' '' ''
 t "run: progress on stderr" 0 'run-kernel -k ref --iters 1 > /dev/null' 'n_heads,n_chunks\n1,1\n' '' '^run-kernel: \[1\] ref +n_seqs 32 n_heads 1/1 n_chunks 1 suffix 0 bf16: .* ms'
 t "run: small odd shapes" 0 'run-kernel -q -k ref --iters 1 | csvcol rel_err /dev/stdin | awk "\$1 > 1e-6 {bad=1} END {exit bad}"' 'n_seqs,n_heads,n_chunks,chunk_size,d_head,dtype\n1,1,1,64,128,bf16\n7,3,5,16,32,fp16\n65,1,2,8,8,bf16\n' '' ''
 t "run: no -k" 2 'run-kernel' '' '' '-k KERNEL is required'

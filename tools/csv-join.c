@@ -61,6 +61,129 @@ static int is_key(const int *key, int nkey, int j)
 	return 0;
 }
 
+/* One input of the join: its table, its name on the command line (for the
+ * default suffix), the suffix (NULL until chosen) and its key columns. */
+struct side {
+	struct csv_table t;
+	const char *arg;
+	char *suffix;
+	int *key;
+};
+
+/* Where an output column comes from: a column of A or of B. */
+struct out_col {
+	const struct side *from;
+	int col, is_key;
+};
+
+/* The output's columns, in order: the keys (from A), then A's other
+ * columns, then B's.  The header and every row follow this one list. */
+static struct out_col *output_columns(const struct side *a, const struct side *b, int nk, int *ncol)
+{
+	struct out_col *c = xcalloc((size_t)(a->t.ncol + b->t.ncol), sizeof *c);
+	int n = 0;
+	for (int k = 0; k < nk; k++)
+		c[n++] = (struct out_col){ a, a->key[k], 1 };
+	for (int j = 0; j < a->t.ncol; j++)
+		if (!is_key(a->key, nk, j))
+			c[n++] = (struct out_col){ a, j, 0 };
+	for (int j = 0; j < b->t.ncol; j++)
+		if (!is_key(b->key, nk, j))
+			c[n++] = (struct out_col){ b, j, 0 };
+	*ncol = n;
+	return c;
+}
+
+/* The header: keys keep A's names, the others get their side's suffix.
+ * Dies when two output columns would share a name. */
+static char **join_header(const struct out_col *c, int ncol)
+{
+	char **hdr = xcalloc((size_t)ncol, sizeof *hdr);
+	for (int n = 0; n < ncol; n++) {
+		char *name = c[n].from->t.names[c[n].col];
+		hdr[n] = c[n].is_key ? name : suffixed(name, c[n].from->suffix);
+	}
+	for (int i = 0; i < ncol; i++)
+		for (int j = 0; j < i; j++)
+			if (strcmp(hdr[i], hdr[j]) == 0)
+				die_usage("output column '%s' would appear twice; choose other --suffixes", hdr[i]);
+	return hdr;
+}
+
+static int keys_match(const struct side *a, long i, const struct side *b, long r, int nk)
+{
+	for (int k = 0; k < nk; k++)
+		if (csv_value_cmp(a->t.rows[i][a->key[k]], b->t.rows[r][b->key[k]]) != 0)
+			return 0;
+	return 1;
+}
+
+/* The joined row of A's row i and B's row r. */
+static void join_row(FILE *f, const struct out_col *c, int ncol, const struct side *a, long i, long r,
+		     const char **row)
+{
+	for (int n = 0; n < ncol; n++)
+		row[n] = c[n].from->t.rows[c[n].from == a ? i : r][c[n].col];
+	csv_write_row(f, ncol, row);
+}
+
+/* One row per matching (A, B) pair, in A's order; the rows of either side
+ * that found no partner are counted on stderr. */
+static void write_pairs(FILE *f, const struct side *a, const struct side *b, int nk,
+			const struct out_col *cols, int ncol)
+{
+	const char **row = xcalloc((size_t)ncol, sizeof *row);
+	char *b_used = xcalloc((size_t)b->t.nrows + 1, 1);
+	long a_alone = 0, b_alone = 0;
+	for (long i = 0; i < a->t.nrows; i++) {
+		int paired = 0;
+		for (long r = 0; r < b->t.nrows; r++)
+			if (keys_match(a, i, b, r, nk)) {
+				paired = b_used[r] = 1;
+				join_row(f, cols, ncol, a, i, r, row);
+			}
+		a_alone += !paired;
+	}
+	for (long r = 0; r < b->t.nrows; r++)
+		b_alone += !b_used[r];
+	if (a_alone || b_alone)
+		warnx("%ld row(s) of %s and %ld of %s had no partner and were dropped", a_alone, a->t.path,
+		      b_alone, b->t.path);
+}
+
+/* Joins A and B on the columns in keys.  Every check (keys, suffixes,
+ * header) comes before the output is opened, so a bad input or a name clash
+ * never creates a file. */
+static void csv_join(struct side *a, struct side *b, const char *keys, const char *output)
+{
+	int nk = csv_table_cols(&a->t, keys, &a->key);
+	csv_table_cols(&b->t, keys, &b->key);
+	if (!a->suffix) {
+		a->suffix = default_suffix(&a->t, a->arg);
+		b->suffix = default_suffix(&b->t, b->arg);
+	}
+	if (strcmp(a->suffix, b->suffix) == 0)
+		die_usage("both inputs get the suffix '%s'; name them with --suffixes SA,SB", a->suffix);
+	int ncol;
+	struct out_col *cols = output_columns(a, b, nk, &ncol);
+	char **hdr = join_header(cols, ncol);
+
+	FILE *f = out_open(output);
+	csv_write_row(f, ncol, (const char *const *)hdr);
+	write_pairs(f, a, b, nk, cols, ncol);
+}
+
+/* --suffixes SA,SB: exactly one comma; one side (not both) may be empty. */
+static void split_suffixes(const char *arg, struct side *a, struct side *b)
+{
+	char *comma = strchr(arg, ',');
+	if (!comma || strchr(comma + 1, ',') || (comma == arg && !comma[1]))
+		die_usage("--suffixes '%s': expected SA,SB (one may be empty)", arg);
+	a->suffix = xstrdup(arg);
+	a->suffix[comma - arg] = '\0';
+	b->suffix = xstrdup(comma + 1);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -71,9 +194,8 @@ int main(int argc, char **argv)
 		{ 0, 0, 0, 0 },
 	};
 	const char *keys = NULL, *suffixes = NULL, *output = NULL;
-	struct csv_table a, b;
-	char *sa, *sb;
-	int *ka, *kb, nk, opt;
+	struct side a = { 0 }, b = { 0 };
+	int opt;
 
 	err_init(argv[0]);
 	while ((opt = getopt_long(argc, argv, "k:o:h", opts, NULL)) != -1) {
@@ -91,78 +213,14 @@ int main(int argc, char **argv)
 		die_usage("expected two input files, got %d", argc - optind);
 	if (strcmp(argv[optind], "-") == 0 && strcmp(argv[optind + 1], "-") == 0)
 		die_usage("only one input can be stdin");
-	if (suffixes) {
-		char *comma = strchr(suffixes, ',');
-		if (!comma || strchr(comma + 1, ',') || (comma == suffixes && !comma[1]))
-			die_usage("--suffixes '%s': expected SA,SB (one may be empty)", suffixes);
-		sa = xstrdup(suffixes);
-		sa[comma - suffixes] = '\0';
-		sb = xstrdup(comma + 1);
-	}
+	if (suffixes)
+		split_suffixes(suffixes, &a, &b);
 
-	csv_load(&a, argv[optind]);
-	csv_load(&b, argv[optind + 1]);
-	nk = csv_table_cols(&a, keys, &ka);
-	csv_table_cols(&b, keys, &kb);
-	if (!suffixes) {
-		sa = default_suffix(&a, argv[optind]);
-		sb = default_suffix(&b, argv[optind + 1]);
-	}
-	if (strcmp(sa, sb) == 0)
-		die_usage("both inputs get the suffix '%s'; name them with --suffixes SA,SB", sa);
-
-	/* header */
-	int ncol = nk + (a.ncol - nk) + (b.ncol - nk), n = 0;
-	char **hdr = xcalloc((size_t)ncol, sizeof *hdr);
-	const char **row = xcalloc((size_t)ncol, sizeof *row);
-	for (int k = 0; k < nk; k++)
-		hdr[n++] = a.names[ka[k]];
-	for (int j = 0; j < a.ncol; j++)
-		if (!is_key(ka, nk, j)) {
-			hdr[n++] = suffixed(a.names[j], sa);
-		}
-	for (int j = 0; j < b.ncol; j++)
-		if (!is_key(kb, nk, j)) {
-			hdr[n++] = suffixed(b.names[j], sb);
-		}
-
-	for (int i = 0; i < ncol; i++)
-		for (int j = 0; j < i; j++)
-			if (strcmp(hdr[i], hdr[j]) == 0)
-				die_usage("output column '%s' would appear twice; choose other --suffixes", hdr[i]);
-
-	FILE *f = out_open(output);
-	csv_write_row(f, ncol, (const char *const *)hdr);
-	char *b_used = xcalloc((size_t)b.nrows + 1, 1);
-	long a_alone = 0, b_alone = 0;
-	for (long i = 0; i < a.nrows; i++) {
-		int paired = 0;
-		for (long r = 0; r < b.nrows; r++) {
-			int k;
-			for (k = 0; k < nk; k++)
-				if (csv_value_cmp(a.rows[i][ka[k]], b.rows[r][kb[k]]) != 0)
-					break;
-			if (k < nk)
-				continue;
-			paired = b_used[r] = 1;
-			n = 0;
-			for (k = 0; k < nk; k++)
-				row[n++] = a.rows[i][ka[k]];
-			for (int j = 0; j < a.ncol; j++)
-				if (!is_key(ka, nk, j))
-					row[n++] = a.rows[i][j];
-			for (int j = 0; j < b.ncol; j++)
-				if (!is_key(kb, nk, j))
-					row[n++] = b.rows[r][j];
-			csv_write_row(f, ncol, row);
-		}
-		a_alone += !paired;
-	}
-	for (long r = 0; r < b.nrows; r++)
-		b_alone += !b_used[r];
-	if (a_alone || b_alone)
-		warnx("%ld row(s) of %s and %ld of %s had no partner and were dropped", a_alone, a.path,
-		      b_alone, b.path);
+	a.arg = argv[optind];
+	b.arg = argv[optind + 1];
+	csv_load(&a.t, a.arg);
+	csv_load(&b.t, b.arg);
+	csv_join(&a, &b, keys, output);
 	out_commit();
 	return 0;
 }

@@ -22,7 +22,7 @@ col() { csvcol "$1" "$2" | head -n1; } # a column's first value
 date=$(sed -n 's/^date: \([0-9-]*\).*/\1/p' "$dir/provenance.txt" 2>/dev/null | head -n1 || true)
 date=${date:-$(date -u +%Y-%m-%d)}
 
-# course curves comparable to our n_seqs (course-results/README.md)
+# course curves comparable to our n_seqs (tests/data/course-results/README.md)
 course_files() {
 	case $1 in
 	32) printf '%s\t%s\n' "$course/n_seqs32/chunk_attn_tk__sweep_kv_4warp.csv" "course TK 4-warp (L2 hot, zeros)" \

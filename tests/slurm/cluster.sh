@@ -13,7 +13,7 @@
 # The node has one partition named GPU-shared and two fake GPUs of type h100-80 (character
 # devices that are /dev/null), so jobs/sweep.sbatch's unchanged Bridges-2 lines
 # (`-p GPU-shared`, `--gpus=h100-80:1`) schedule here as they do on the real machine.
-# Facts behind each setting: shared/reference/slurm-local.md.
+# Why a setting is what it is: the comment beside it in cluster_up.
 
 # Packages the cluster needs (Debian names) and the commands that prove they are installed.
 CLUSTER_PACKAGES="slurmctld slurmd slurm-client munge"

@@ -1,21 +1,26 @@
 /* test_units.c - unit tests of the library pieces every tool and kernel
  * trusts: the online-softmax merge, the bf16/fp16 conversions, strict number
- * parsing, the metric formulas (against the course project's own rows), and
- * the chunk tables, the CPU reference against an independent naive
- * computation, and the per-row error.
+ * parsing, the metric formulas (against the course project's own rows), the
+ * thread count of parallel_for, the chunk tables, the CPU reference against
+ * an independent naive computation, and the per-row error.
  * Prints "ok NAME" / "FAIL NAME: why" per check; exit status = failures. */
 #include "../../tools/lib/csv.h"
 #include "../../tools/lib/err.h"
 #include "../../tools/lib/inputs.h"
 #include "../../tools/lib/metrics.h"
 #include "../../tools/lib/num.h"
+#include "../../tools/lib/parallel.h"
 #include "../../tools/lib/reference.h"
 #include "../../kernels/softmax_merge.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int failed, passed;
 
@@ -156,34 +161,32 @@ static void test_metrics_vs_course(const char *dir)
 				"n_seqs64/chunk_attn_kernel_only__sweep_chunk_first.csv" };
 	for (size_t f = 0; f < 3; f++) {
 		char path[512], name[600];
-		struct csv c;
-		int worst = 0;
+		struct csv_table t;
+		int *col;
+		long worst = 0;
 		double worst_rel = 0;
 
 		snprintf(path, sizeof path, "%s/%s", dir, files[f]);
-		csv_open(&c, path);
-		int cs = csv_need(&c, "n_seqs"), ch = csv_need(&c, "n_heads"), cc = csv_need(&c, "n_chunks"),
-		    cl = csv_need(&c, "latency_ms"), ct = csv_need(&c, "tflops"), cg = csv_need(&c, "kv_gbps"),
-		    ce = csv_need(&c, "kv_mem_eff_pct");
-		while (csv_read(&c)) {
-			struct attn_shape s = { .n_seqs = (int)csv_long(&c, cs, 1, 1 << 20),
-						.n_heads = (int)csv_long(&c, ch, 1, 1 << 20),
-						.n_chunks = (int)csv_long(&c, cc, 1, 1 << 20),
+		csv_load(&t, path);
+		csv_table_cols(&t, "n_seqs,n_heads,n_chunks,latency_ms,tflops,kv_gbps,kv_mem_eff_pct", &col);
+		for (long r = 0; r < t.nrows; r++) {
+			struct attn_shape s = { .n_seqs = (int)csv_table_long(&t, r, col[0], 1, 1 << 20),
+						.n_heads = (int)csv_table_long(&t, r, col[1], 1, 1 << 20),
+						.n_chunks = (int)csv_table_long(&t, r, col[2], 1, 1 << 20),
 						.n_groups = 1, .chunk_size = 64, .d_head = 128, .dtype = ATTN_BF16 };
 			s.n_kv_heads = s.n_heads;
-			struct metrics m = metrics_compute(&s, csv_double(&c, cl), 989.0, 3350.0);
-			double want[] = { csv_double(&c, ct), csv_double(&c, cg), csv_double(&c, ce) };
+			struct metrics m = metrics_compute(&s, csv_table_double(&t, r, col[3]), 989.0, 3350.0);
 			double got[] = { m.tflops, m.kv_gbps, m.kv_mem_eff_pct };
 			for (int i = 0; i < 3; i++) {
-				double rel = fabs(got[i] - want[i]) / want[i];
+				double want = csv_table_double(&t, r, col[4 + i]), rel = fabs(got[i] - want) / want;
 				if (rel > worst_rel)
-					worst_rel = rel, worst = (int)c.line;
+					worst_rel = rel, worst = t.lines[r];
 			}
 		}
-		csv_close(&c);
 		snprintf(name, sizeof name, "metrics reproduce %s", files[f]);
 		/* their CSVs print 4-6 significant digits */
-		CHECK(name, worst_rel < 2e-3, "line %d off by %.2g", worst, worst_rel);
+		CHECK(name, worst_rel < 2e-3 && t.nrows > 0, "%ld rows, line %ld off by %.2g", t.nrows, worst,
+		      worst_rel);
 	}
 }
 
@@ -321,7 +324,7 @@ static void test_reference(void)
 	float o[2] = { 1.0f, NAN };
 	double r[2] = { 1.0, 1.0 };
 	CHECK("rel_err NaN", isnan(rel_err_f32(o, r, 2)), "NaN output did not give NaN");
-	/* inputs depend on the seed only, not on dtype rounding order or threads */
+	/* inputs depend on the seed only */
 	struct attn_shape s = { 2, 2, 2, 2, 1, 0, 0, 64, 128, ATTN_BF16 };
 	struct inputs a, b;
 	inputs_make(&a, &s, 7);
@@ -355,6 +358,79 @@ static void test_row_error(void)
 	free(out);
 }
 
+/* --- the thread count ------------------------------------------------------ */
+/* Items that meet: each records its thread, then waits (up to wait_ms) until
+ * `want` items have started.  They all meet only when that many threads run
+ * at once; on fewer threads the wait times out. */
+struct meeting {
+	atomic_int started, met;
+	int want, wait_ms;
+	pthread_t who[8];
+};
+
+static double now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+static void meet(void *ctx, long i, void *scratch)
+{
+	struct meeting *m = ctx;
+	double t0 = now_ms();
+	(void)scratch;
+	m->who[i] = pthread_self();
+	atomic_fetch_add(&m->started, 1);
+	while (atomic_load(&m->started) < m->want && now_ms() - t0 < m->wait_ms)
+		sched_yield();
+	if (atomic_load(&m->started) >= m->want)
+		atomic_fetch_add(&m->met, 1);
+}
+
+static void test_thread_count(void)
+{
+	struct meeting m = { .want = 4, .wait_ms = 5000 };
+	parallel_set_threads(4);
+	parallel_for(4, 0, 0, meet, &m);
+	CHECK("parallel_set_threads(4): 4 items run at once", atomic_load(&m.met) == 4,
+	      "%d of 4 met", atomic_load(&m.met));
+
+	/* on one thread the caller runs every item, though each waits for a partner */
+	struct meeting one = { .want = 2, .wait_ms = 50 };
+	int mine = 0;
+	parallel_set_threads(1);
+	parallel_for(2, 0, 0, meet, &one);
+	for (int i = 0; i < 2; i++)
+		mine += pthread_equal(one.who[i], pthread_self()) != 0;
+	CHECK("parallel_set_threads(1): the caller runs every item", mine == 2, "%d of 2", mine);
+
+	/* inputs and the reference do not depend on the thread count: a shape of
+	 * several fill blocks (64 Ki elements each) and heads, so threads split it */
+	struct attn_shape s = { 129, 4, 4, 9, 1, 0, 0, 64, 128, ATTN_FP16 };
+	size_t nout = (size_t)s.n_seqs * s.n_heads * s.d_head;
+	double *ref1 = calloc(nout, sizeof *ref1), *ref = calloc(nout, sizeof *ref);
+	struct inputs in1, in;
+	int differ = 0;
+	parallel_set_threads(1);
+	inputs_make(&in1, &s, 11);
+	reference_attention(&in1, ref1);
+	for (int threads = 2; threads <= 5; threads += 3) {
+		parallel_set_threads(threads);
+		inputs_make(&in, &s, 11);
+		reference_attention(&in, ref);
+		if (memcmp(in.q, in1.q, in.nq * 2) || memcmp(in.k, in1.k, in.nkv * 2) ||
+		    memcmp(in.v, in1.v, in.nkv * 2) || memcmp(ref, ref1, nout * sizeof *ref))
+			differ = threads;
+		inputs_free(&in);
+	}
+	CHECK("inputs and reference the same on 1, 2 and 5 threads", !differ,
+	      "on %d threads they differ from 1 thread", differ);
+	parallel_set_threads(0);
+	inputs_free(&in1);
+	free(ref1), free(ref);
+}
+
 int main(int argc, char **argv)
 {
 	err_init("test_units");
@@ -365,6 +441,7 @@ int main(int argc, char **argv)
 	test_tree();
 	test_reference();
 	test_row_error();
+	test_thread_count();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed != 0;
 }

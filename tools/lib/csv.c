@@ -7,6 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The line reader behind csv_load: one row at a time, split in place. */
+struct csv {
+	const char *path; /* as shown in messages: the file name, or "stdin" */
+	FILE *f;
+	long line;        /* line number of the current row (header = 1) */
+	char *buf;
+	size_t cap;
+	int ncol;
+	char **names;     /* header, owned */
+	char **field;     /* current row: ncol pointers into buf */
+};
+
 /* Reads one line (without '\n') into c->buf.  Returns its length, or -1 at
  * end of input.  Grows the buffer, so lines of any length work. */
 static long read_line(struct csv *c)
@@ -59,7 +71,8 @@ static int split(struct csv *c, long len, char **out, int max)
 	return n;
 }
 
-void csv_open(struct csv *c, const char *path)
+/* path NULL or "-" reads stdin.  Reads and checks the header. */
+static void csv_open(struct csv *c, const char *path)
 {
 	long len;
 	int n;
@@ -100,7 +113,8 @@ void csv_open(struct csv *c, const char *path)
 	}
 }
 
-int csv_read(struct csv *c)
+/* Reads the next row into c->field.  Returns 1, or 0 at end of input. */
+static int csv_read(struct csv *c)
 {
 	long len = read_line(c);
 	int n;
@@ -115,7 +129,7 @@ int csv_read(struct csv *c)
 	return 1;
 }
 
-void csv_close(struct csv *c)
+static void csv_close(struct csv *c)
 {
 	if (c->f && c->f != stdin)
 		fclose(c->f);
@@ -127,53 +141,14 @@ void csv_close(struct csv *c)
 	memset(c, 0, sizeof *c);
 }
 
-static int find_name(char *const *names, int n, const char *name)
-{
-	for (int i = 0; i < n; i++)
-		if (strcmp(names[i], name) == 0)
-			return i;
-	return -1;
-}
-
-int csv_find(const struct csv *c, const char *name) { return find_name(c->names, c->ncol, name); }
-
-int csv_need(const struct csv *c, const char *name)
-{
-	int i = csv_find(c, name);
-	if (i < 0)
-		die_at(c->path, 1, "missing column '%s'", name);
-	return i;
-}
-
-double csv_double(const struct csv *c, int col)
-{
-	double v;
-	const char *why = parse_double(c->field[col], &v);
-	if (why)
-		die_at(c->path, c->line, "column '%s': '%.40s': %s", c->names[col], c->field[col], why);
-	return v;
-}
-
-/* The strict integer of a field, or "path:line: column 'x': ..." and exit 1. */
-static long field_long(const char *path, long line, const char *name, const char *field, long lo,
-		       long hi)
-{
-	long v;
-	const char *why = parse_long(field, lo, hi, &v);
-	if (why)
-		die_at(path, line, "column '%s': '%.40s': %s (expected %ld..%ld)", name, field, why, lo,
-		       hi);
-	return v;
-}
-
-long csv_long(const struct csv *c, int col, long lo, long hi)
-{
-	return field_long(c->path, c->line, c->names[col], c->field[col], lo, hi);
-}
-
 long csv_table_long(const struct csv_table *t, long i, int j, long lo, long hi)
 {
-	return field_long(t->path, t->lines[i], t->names[j], t->rows[i][j], lo, hi);
+	long v;
+	const char *why = parse_long(t->rows[i][j], lo, hi, &v);
+	if (why)
+		die_at(t->path, t->lines[i], "column '%s': '%.40s': %s (expected %ld..%ld)", t->names[j],
+		       t->rows[i][j], why, lo, hi);
+	return v;
 }
 
 void csv_load(struct csv_table *t, const char *path)
@@ -205,7 +180,10 @@ void csv_load(struct csv_table *t, const char *path)
 
 int csv_table_find(const struct csv_table *t, const char *name)
 {
-	return find_name(t->names, t->ncol, name);
+	for (int i = 0; i < t->ncol; i++)
+		if (strcmp(t->names[i], name) == 0)
+			return i;
+	return -1;
 }
 
 double csv_table_double(const struct csv_table *t, long i, int j)

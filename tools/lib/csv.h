@@ -1,4 +1,5 @@
-/* csv.h - the one CSV reader/writer of the project (spec.md section 3).
+/* csv.h - the one CSV reader/writer of the project (the format is README.md's
+ * "CSV schema").
  *
  * One header line, comma-separated, '\n' line ends, no quoting.  Columns are
  * addressed by header name.  Every malformed input (empty file, numeric or
@@ -9,29 +10,6 @@
 #define CSV_H
 
 #include <stdio.h>
-
-struct csv {
-	const char *path; /* as shown in messages: the file name, or "stdin" */
-	FILE *f;
-	long line;        /* line number of the current row (header = 1) */
-	char *buf;
-	size_t cap;
-	int ncol;
-	char **names;     /* header, owned */
-	char **field;     /* current row: ncol pointers into buf */
-};
-
-/* path NULL or "-" reads stdin.  Reads and checks the header. */
-void csv_open(struct csv *c, const char *path);
-/* Reads the next row into c->field.  Returns 1, or 0 at end of input. */
-int csv_read(struct csv *c);
-void csv_close(struct csv *c);
-
-int csv_find(const struct csv *c, const char *name);  /* column index or -1 */
-int csv_need(const struct csv *c, const char *name);  /* dies when missing */
-/* Strict conversions of the current row's field; die with file:line. */
-double csv_double(const struct csv *c, int col);
-long csv_long(const struct csv *c, int col, long lo, long hi);
 
 /* A whole file in memory, for the tools that group or join. */
 struct csv_table {
@@ -51,8 +29,6 @@ long csv_table_long(const struct csv_table *t, long i, int j, long lo, long hi);
 /* Writing: fields joined by ',' and '\n'.  A field that would need quoting
  * (comma, quote, newline) is a runtime error. */
 void csv_write_row(FILE *f, int n, const char *const *fields);
-
-
 
 /* Columns named in a comma list ("blocks" or "n_heads,n_chunks"), resolved
  * against t; dies "file:1: missing column 'x'".  Returns the count. */

@@ -9,8 +9,8 @@
 
 #include <stddef.h>
 
+/* Success is exit 0 (main returns 0); these are the failures. */
 enum exit_code {
-	EXIT_OK = 0,
 	EXIT_INPUT = 1,   /* bad input, runtime or CUDA error */
 	EXIT_USAGE = 2,   /* bad command line */
 	EXIT_INVALID = 3, /* run-kernel: a row failed validation */

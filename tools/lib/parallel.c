@@ -27,6 +27,10 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+static int default_threads; /* 0: one per online core */
+
+void parallel_set_threads(int n) { default_threads = n > 0 ? n : 0; }
+
 int parallel_cores(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -42,7 +46,7 @@ void parallel_for(long n, int nthreads, size_t scratch_bytes,
 
 	atomic_init(&j.next, 0);
 	if (nthreads <= 0)
-		nthreads = parallel_cores();
+		nthreads = default_threads ? default_threads : parallel_cores();
 	if (nthreads > n)
 		nthreads = n > 0 ? (int)n : 1;
 	if (nthreads > 256)
