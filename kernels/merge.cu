@@ -42,6 +42,7 @@
 #include <stdint.h>
 
 #include "merge.h"
+#include "ptx.h"
 #include "softmax_merge.h"
 
 /* ---- compile-time configuration ----------------------------------------- */
@@ -85,30 +86,22 @@ struct merge_params {
 /* read-once loads of the partials (non-coherent path: the producer grid is done) */
 static __device__ __forceinline__ uint4 ld_part16(const void *p, uint64_t pol)
 {
-	uint4 v;
 #if MERGE_EVICT_FIRST
-	asm volatile("ld.global.nc.L1::no_allocate.L2::cache_hint.v4.u32 {%0,%1,%2,%3}, [%4], %5;\n"
-		     : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
-		     : "l"(p), "l"(pol));
+	return ld_nc_na_hint_v4((const uint4 *)p, pol);
 #else
 	(void)pol;
-	v = __ldg((const uint4 *)p);
+	return __ldg((const uint4 *)p);
 #endif
-	return v;
 }
 
 static __device__ __forceinline__ float2 ld_part2(const float *p, uint64_t pol)
 {
-	float2 v;
 #if MERGE_EVICT_FIRST
-	asm volatile("ld.global.nc.L1::no_allocate.L2::cache_hint.v2.f32 {%0,%1}, [%2], %3;\n"
-		     : "=f"(v.x), "=f"(v.y)
-		     : "l"(p), "l"(pol));
+	return ld_nc_na_hint_f2(p, pol);
 #else
 	(void)pol;
-	v = __ldg((const float2 *)p);
+	return __ldg((const float2 *)p);
 #endif
-	return v;
 }
 
 /* 16 loaded bytes -> VEC fp32 values */
@@ -159,9 +152,7 @@ __global__ void __launch_bounds__(MERGE_THREADS) merge_kernel(const struct merge
 {
 	constexpr int VEC = part_fmt<OT>::VEC, LPR = part_fmt<OT>::LPR;
 	constexpr int ESZ = 16 / VEC; /* bytes per stored element */
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-	asm volatile("griddepcontrol.wait;" ::: "memory");
-#endif
+	pdl_wait();
 	const int sub = threadIdx.x % LPR;
 	const long long row = ((long long)blockIdx.x * MERGE_THREADS + threadIdx.x) / LPR;
 	const long long n_rows = (long long)p.n_seqs * p.n_heads;
@@ -175,7 +166,7 @@ __global__ void __launch_bounds__(MERGE_THREADS) merge_kernel(const struct merge
 	const char *obase = (const char *)p.o;
 	uint64_t pol = 0;
 #if MERGE_EVICT_FIRST
-	asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n" : "=l"(pol));
+	pol = createpolicy_evict_first();
 #endif
 
 	for (int i = sub * VEC; i < p.d_head; i += LPR * VEC) {

@@ -57,6 +57,7 @@
 
 #include "attn.h"
 #include "merge.h"
+#include "ptx.h"
 
 /* ---- compile-time configuration ----------------------------------------- */
 #define NV_CHUNK 64                  /* keys per chunk */
@@ -110,19 +111,6 @@ template <> __device__ __forceinline__ __nv_bfloat16 to_t<__nv_bfloat16>(float x
 template <> __device__ __forceinline__ __half to_t<__half>(float x)
 {
 	return __float2half_rn(x);
-}
-
-/* two floats -> one register of two T, round to nearest (x in the low half) */
-template <typename T> static __device__ __forceinline__ uint32_t pack2(float x, float y);
-template <> __device__ __forceinline__ uint32_t pack2<__nv_bfloat16>(float x, float y)
-{
-	__nv_bfloat162 h = __floats2bfloat162_rn(x, y);
-	return *(uint32_t *)&h;
-}
-template <> __device__ __forceinline__ uint32_t pack2<__half>(float x, float y)
-{
-	__half2 h = __floats2half2_rn(x, y);
-	return *(uint32_t *)&h;
 }
 
 /* rows [0, n) of 128 elements, src row r at src + r*stride, into a padded tile;

@@ -198,6 +198,7 @@
 #include <string.h>
 
 #include "attn.h"
+#include "ptx.h"
 #include "softmax_merge.h"
 
 #define PS_CHUNK 64
@@ -227,107 +228,14 @@ struct ps_params {
 	float scale;
 };
 
-/* ---------------------------------------------------------------- PTX */
-static __device__ __forceinline__ uint32_t smem_u32(const void *p)
-{
-	return (uint32_t)__cvta_generic_to_shared(p);
-}
-
-static __device__ __forceinline__ void cp_async16(uint32_t dst, const void *src, int src_bytes)
-{
-	asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(src_bytes)
-		     : "memory");
-}
-
-static __device__ __forceinline__ void cp_async_commit(void)
-{
-	asm volatile("cp.async.commit_group;\n" ::: "memory");
-}
-
-template <int N> static __device__ __forceinline__ void cp_async_wait(void)
-{
-	asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
-}
-
-static __device__ __forceinline__ void ldsm_x4(uint32_t addr, uint32_t r[4])
-{
-	asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-		     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-		     : "r"(addr)
-		     : "memory");
-}
-
-static __device__ __forceinline__ void ldsm_x4_t(uint32_t addr, uint32_t r[4])
-{
-	asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-		     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-		     : "r"(addr)
-		     : "memory");
-}
-
-template <bool FP16>
-static __device__ __forceinline__ void mma16816(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1)
-{
-	if constexpr (FP16)
-		asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
-			     "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-			     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-			     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-	else
-		asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
-			     "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-			     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-			     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-template <bool FP16> static __device__ __forceinline__ uint32_t pack2(float lo, float hi)
-{
-	uint32_t r;
-	if constexpr (FP16) {
-		__half2 h = __floats2half2_rn(lo, hi);
-		r = *(uint32_t *)&h;
-	} else {
-		__nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
-		r = *(uint32_t *)&h;
-	}
-	return r;
-}
-
-static __device__ __forceinline__ unsigned ld_acquire_u32(const unsigned *p)
-{
-	unsigned v;
-	asm volatile("ld.acquire.gpu.global.u32 %0, [%1];\n" : "=r"(v) : "l"(p) : "memory");
-	return v;
-}
-
-static __device__ __forceinline__ unsigned atom_add_u32(unsigned *p, unsigned v)
-{
-	unsigned r;
-	asm volatile("atom.relaxed.gpu.global.add.u32 %0, [%1], %2;\n" : "=r"(r) : "l"(p), "r"(v) : "memory");
-	return r;
-}
-
-static __device__ __forceinline__ void fence_acq_rel_gpu(void)
-{
-	asm volatile("fence.acq_rel.gpu;\n" ::: "memory");
-}
-
-/* Programmatic dependent launch (sm_90).  trigger: the next kernel of the
- * stream may be scheduled now (its CTAs then wait in pdl_wait);  wait: every
- * kernel before this one in the stream has completed and its memory is
- * visible.  No-ops when the launch has no PDL attribute. */
-static __device__ __forceinline__ void pdl_trigger(void)
-{
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-	asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
-#endif
-}
-static __device__ __forceinline__ void pdl_wait(void)
-{
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-	asm volatile("griddepcontrol.wait;\n" ::: "memory");
-#endif
-}
+/* ---------------------------------------------------------------- helpers */
+/* the input element type: bf16 or fp16 */
+template <bool FP16> struct ps_type {
+	typedef __nv_bfloat16 T;
+};
+template <> struct ps_type<true> {
+	typedef __half T;
+};
 
 /* byte offset of 16-byte column j of row r in a swizzled [rows][256 B] tile */
 static __device__ __forceinline__ uint32_t swz(int r, int j)
@@ -413,8 +321,7 @@ static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o
 					st_ml[row] = make_float2(m_r[half], l_r[half]);
 			}
 		}
-		asm volatile("barrier.cluster.arrive.release.aligned;\n" ::: "memory");
-		asm volatile("barrier.cluster.wait.acquire.aligned;\n" ::: "memory");
+		cluster_sync();
 		const int r0 = (int)((long long)split * n_seqs / S);
 		const int R = (int)((long long)(split + 1) * n_seqs / S) - r0;
 		const uint32_t so = smem_u32(st_o), sml = smem_u32(st_ml);
@@ -425,21 +332,8 @@ static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o
 #pragma unroll
 			for (int u = 0; u < 8; ++u) {
 				if (u < S) {
-					uint32_t ro, rm;
-					asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n"
-						     : "=r"(ro)
-						     : "r"(so + (uint32_t)(row * PS_D + d4 * 4) * 4), "r"(u));
-					asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n"
-						     : "=r"(rm)
-						     : "r"(sml + (uint32_t)row * 8), "r"(u));
-					asm volatile("ld.shared::cluster.v4.f32 {%0,%1,%2,%3}, [%4];\n"
-						     : "=f"(ov[u].x), "=f"(ov[u].y), "=f"(ov[u].z), "=f"(ov[u].w)
-						     : "r"(ro)
-						     : "memory");
-					asm volatile("ld.shared::cluster.v2.f32 {%0,%1}, [%2];\n"
-						     : "=f"(ml[u].x), "=f"(ml[u].y)
-						     : "r"(rm)
-						     : "memory");
+					ov[u] = ld_shared_cluster_f4(mapa_shared(so + (uint32_t)(row * PS_D + d4 * 4) * 4, u));
+					ml[u] = ld_shared_cluster_f2(mapa_shared(sml + (uint32_t)row * 8, u));
 				}
 			}
 			float m = -INFINITY, l = 0.f;
@@ -460,8 +354,7 @@ static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o
 				make_float4(acc.x * inv, acc.y * inv, acc.z * inv, acc.w * inv);
 		}
 		/* keep this CTA's shared memory alive until every peer has read it */
-		asm volatile("barrier.cluster.arrive.release.aligned;\n" ::: "memory");
-		asm volatile("barrier.cluster.wait.acquire.aligned;\n" ::: "memory");
+		cluster_sync();
 		return;
 	}
 #endif
@@ -504,12 +397,12 @@ static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o
 		 * bump: one release + one atomic round trip per CTA. */
 		unsigned *ctr = &ps_head_ctr[h];
 		fence_acq_rel_gpu(); /* release this CTA's partials (bar.sync above) */
-		const unsigned old = atom_add_u32(ctr, 1u);
+		const unsigned old = atom_add_relaxed_gpu_u32(ctr, 1u);
 		if ((old & 0xffffu) == (unsigned)S - 1u) {
 			fence_acq_rel_gpu(); /* acquire the others', release the bump */
-			atom_add_u32(ctr, 0x10000u - (unsigned)S);
+			atom_add_relaxed_gpu_u32(ctr, 0x10000u - (unsigned)S);
 		} else {
-			while (((ld_acquire_u32(ctr) ^ old) >> 16) == 0u)
+			while (((ld_acquire_gpu_u32(ctr) ^ old) >> 16) == 0u)
 				__nanosleep(20);
 		}
 	}
@@ -650,6 +543,7 @@ static __device__ __forceinline__ void ps_softmax_step(float (&s)[NT][4], float 
 template <bool FP16, int KEYS, int NSUB, int NSTAGE>
 __global__ void __launch_bounds__(512) prefix_stream_mma_kernel(const __grid_constant__ ps_params p)
 {
+	typedef typename ps_type<FP16>::T T;
 	constexpr int KG = PS_CHUNK / (KEYS * NSUB);
 	constexpr int NT = KEYS / 8;  /* n8 tiles of scores per step */
 	constexpr int KK = KEYS / 16; /* k16 steps of PV per step */
@@ -743,13 +637,13 @@ __global__ void __launch_bounds__(512) prefix_stream_mma_kernel(const __grid_con
 #pragma unroll
 			for (int ks = 0; ks < 8; ++ks) {
 				uint32_t a[4];
-				ldsm_x4(tq + zq[ks & 3] + 128 * (ks >> 2), a);
+				ldsm_x4(a, tq + zq[ks & 3] + 128 * (ks >> 2));
 #pragma unroll
 				for (int np = 0; np < NT / 2; ++np) {
 					uint32_t b[4];
-					ldsm_x4(skk + zq[ks & 3] + (128 * (ks >> 2) + 4096 * np), b);
-					mma16816<FP16>(s[2 * np], a, b[0], b[1]);
-					mma16816<FP16>(s[2 * np + 1], a, b[2], b[3]);
+					ldsm_x4(b, skk + zq[ks & 3] + (128 * (ks >> 2) + 4096 * np));
+					mma_m16n8k16<T>(s[2 * np], a, b[0], b[1]);
+					mma_m16n8k16<T>(s[2 * np + 1], a, b[2], b[3]);
 				}
 			}
 
@@ -761,16 +655,16 @@ __global__ void __launch_bounds__(512) prefix_stream_mma_kernel(const __grid_con
 #pragma unroll
 			for (int kk = 0; kk < KK; ++kk) {
 				uint32_t pa[4];
-				pa[0] = pack2<FP16>(s[2 * kk][0] * a2[0], s[2 * kk][1] * a2[0]);
-				pa[1] = pack2<FP16>(s[2 * kk][2] * a2[1], s[2 * kk][3] * a2[1]);
-				pa[2] = pack2<FP16>(s[2 * kk + 1][0] * a2[0], s[2 * kk + 1][1] * a2[0]);
-				pa[3] = pack2<FP16>(s[2 * kk + 1][2] * a2[1], s[2 * kk + 1][3] * a2[1]);
+				pa[0] = pack2<T>(s[2 * kk][0] * a2[0], s[2 * kk][1] * a2[0]);
+				pa[1] = pack2<T>(s[2 * kk][2] * a2[1], s[2 * kk][3] * a2[1]);
+				pa[2] = pack2<T>(s[2 * kk + 1][0] * a2[0], s[2 * kk + 1][1] * a2[0]);
+				pa[3] = pack2<T>(s[2 * kk + 1][2] * a2[1], s[2 * kk + 1][3] * a2[1]);
 #pragma unroll
 				for (int dp = 0; dp < 8; ++dp) {
 					uint32_t b[4];
-					ldsm_x4_t(svv + zq[dp & 3] + (128 * (dp >> 2) + 4096 * kk), b);
-					mma16816<FP16>(o[2 * dp], pa, b[0], b[1]);
-					mma16816<FP16>(o[2 * dp + 1], pa, b[2], b[3]);
+					ldsm_x4_t(b, svv + zq[dp & 3] + (128 * (dp >> 2) + 4096 * kk));
+					mma_m16n8k16<T>(o[2 * dp], pa, b[0], b[1]);
+					mma_m16n8k16<T>(o[2 * dp + 1], pa, b[2], b[3]);
 				}
 			}
 		}
@@ -792,81 +686,13 @@ __global__ void __launch_bounds__(512) prefix_stream_mma_kernel(const __grid_con
  * B = V N-major (transposed) from shared memory, one instruction per d half
  * so that the descriptor's leading-byte offset is never used.  Shared memory
  * is read by the tensor cores only: no ldmatrix, no per-warp re-reads. */
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-#define PS_WGMMA 1
-#else
-#define PS_WGMMA 0
-#endif
+__device__ int ps_wgmma_built = PTX_WGMMA; /* which path this device image has */
 
-__device__ int ps_wgmma_built = PS_WGMMA; /* which path this device image has */
-
-#if PS_WGMMA
-static __device__ __forceinline__ uint64_t wg_desc(uint32_t saddr, uint32_t lbo, uint32_t sbo)
-{
-	return (uint64_t)((saddr & 0x3FFFFu) >> 4) | ((uint64_t)((lbo & 0x3FFFFu) >> 4) << 16) |
-	       ((uint64_t)((sbo & 0x3FFFFu) >> 4) << 32) | (1ull << 62); /* 128-byte swizzle */
-}
-
-static __device__ __forceinline__ void wg_fence(void)
-{
-	asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
-}
-static __device__ __forceinline__ void wg_commit(void)
-{
-	asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
-}
-static __device__ __forceinline__ void wg_wait0(void)
-{
-	asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
-}
-
+#if PTX_WGMMA
 /* byte offset of 16-byte column j (0..15) of row r in a SW128 [2][rows][64] tile */
 static __device__ __forceinline__ uint32_t swz128(int r, int j, int rows)
 {
 	return (uint32_t)((j >> 3) * rows * 128 + r * 128 + (((j & 7) ^ (r & 7)) << 4));
-}
-
-/* d[4][4] (+)= A(smem, K-major) x B(smem, K-major), m64n32k16 */
-template <bool FP16>
-static __device__ __forceinline__ void wg_qk(float (&d)[4][4], uint64_t da, uint64_t db, int accumulate)
-{
-#define PS_QK_ASM(TY)                                                                                            \
-	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %18, 0;\n"                                                \
-		     "wgmma.mma_async.sync.aligned.m64n32k16.f32." TY "." TY " "                                  \
-		     "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15}, %16, %17, p, 1, 1, 0, 0;\n}\n"      \
-		     : "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), "+f"(d[1][1]),  \
-		       "+f"(d[1][2]), "+f"(d[1][3]), "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]),  \
-		       "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), "+f"(d[3][3])                                 \
-		     : "l"(da), "l"(db), "r"(accumulate))
-	if constexpr (FP16)
-		PS_QK_ASM("f16");
-	else
-		PS_QK_ASM("bf16");
-#undef PS_QK_ASM
-}
-
-/* o[8 tiles][4] += A(registers) x B(smem, N-major), m64n64k16 */
-template <bool FP16>
-static __device__ __forceinline__ void wg_pv(float (*o)[4], const uint32_t (&a)[4], uint64_t db)
-{
-#define PS_PV_ASM(TY)                                                                                            \
-	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"                                                \
-		     "wgmma.mma_async.sync.aligned.m64n64k16.f32." TY "." TY " "                                  \
-		     "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,"                                    \
-		     "%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, "                         \
-		     "{%32,%33,%34,%35}, %36, p, 1, 1, 1;\n}\n"                                                  \
-		     : "+f"(o[0][0]), "+f"(o[0][1]), "+f"(o[0][2]), "+f"(o[0][3]), "+f"(o[1][0]), "+f"(o[1][1]),  \
-		       "+f"(o[1][2]), "+f"(o[1][3]), "+f"(o[2][0]), "+f"(o[2][1]), "+f"(o[2][2]), "+f"(o[2][3]),  \
-		       "+f"(o[3][0]), "+f"(o[3][1]), "+f"(o[3][2]), "+f"(o[3][3]), "+f"(o[4][0]), "+f"(o[4][1]),  \
-		       "+f"(o[4][2]), "+f"(o[4][3]), "+f"(o[5][0]), "+f"(o[5][1]), "+f"(o[5][2]), "+f"(o[5][3]),  \
-		       "+f"(o[6][0]), "+f"(o[6][1]), "+f"(o[6][2]), "+f"(o[6][3]), "+f"(o[7][0]), "+f"(o[7][1]),  \
-		       "+f"(o[7][2]), "+f"(o[7][3])                                                               \
-		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1))
-	if constexpr (FP16)
-		PS_PV_ASM("f16");
-	else
-		PS_PV_ASM("bf16");
-#undef PS_PV_ASM
 }
 #endif
 
@@ -876,7 +702,8 @@ static __device__ __forceinline__ void wg_pv(float (*o)[4], const uint32_t (&a)[
 template <bool FP16, int KGW, int NSUB, int NSTAGE, bool TMA>
 __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_constant__ ps_params p)
 {
-#if PS_WGMMA
+#if PTX_WGMMA
+	typedef typename ps_type<FP16>::T T;
 	constexpr int KEYS = 32;
 	static_assert(KGW * NSUB * KEYS == PS_CHUNK, "a chunk is 64 keys");
 	extern __shared__ __align__(1024) unsigned char smem[];
@@ -906,12 +733,12 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 	pdl_trigger();
 	if constexpr (TMA) {
 		if (tid == 0) {
-			asm volatile("prefetch.tensormap [%0];\n" ::"l"((uint64_t)&p.tmk) : "memory");
-			asm volatile("prefetch.tensormap [%0];\n" ::"l"((uint64_t)&p.tmv) : "memory");
+			prefetch_tensormap(&p.tmk);
+			prefetch_tensormap(&p.tmv);
 #pragma unroll
 			for (int st = 0; st < NSTAGE; ++st)
-				asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;\n" ::"r"(sbar + 8 * st) : "memory");
-			asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+				mbar_init(sbar + 8 * st, 1);
+			fence_mbar_init();
 		}
 	}
 	if (!(TMA && p.kv_early))
@@ -927,17 +754,10 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 			if (tid == 0) {
 				const uint32_t bar = sbar + 8 * stage;
 				const int row = (c * H + h) * PS_CHUNK;
-				asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar),
-					     "r"(PS_STAGE_BYTES)
-					     : "memory");
+				mbar_arrive_expect_tx(bar, PS_STAGE_BYTES);
 #pragma unroll
-				for (int q4 = 0; q4 < 4; ++q4) {
-					const CUtensorMap *tm = (q4 < 2) ? &p.tmk : &p.tmv;
-					asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
-						     " [%0], [%1, {%2, %3}], [%4];\n" ::"r"(dst + q4 * 8192),
-						     "l"((uint64_t)tm), "r"((q4 & 1) * 64), "r"(row), "r"(bar)
-						     : "memory");
-				}
+				for (int q4 = 0; q4 < 4; ++q4)
+					tma_load_2d(dst + q4 * 8192, (q4 < 2) ? &p.tmk : &p.tmv, (q4 & 1) * 64, row, bar);
 			}
 		} else {
 			const char *ks = p.k + (size_t)c * chunk_stride + head_off + ld_j * 16;
@@ -993,20 +813,14 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 		if constexpr (TMA) {
 			if (i == 0) {
 				cp_async_wait<0>(); /* Q */
-				asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+				fence_proxy_async_smem();
 			}
-			const uint32_t bar = sbar + 8 * (i % NSTAGE);
-			const uint32_t par = (uint32_t)(i / NSTAGE) & 1u;
-			asm volatile("{\n.reg .pred P1;\nWAIT_%=:\n"
-				     "mbarrier.try_wait.parity.shared::cta.b64 P1, [%0], %1;\n"
-				     "@!P1 bra WAIT_%=;\n}\n" ::"r"(bar),
-				     "r"(par)
-				     : "memory");
+			mbar_wait(sbar + 8 * (i % NSTAGE), (uint32_t)(i / NSTAGE) & 1u);
 		} else {
 			cp_async_wait<NSTAGE - 2>();
 			/* cp.async wrote through the generic proxy; the tensor cores
 			 * read through the async proxy */
-			asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+			fence_proxy_async_smem();
 		}
 		__syncthreads();
 		{
@@ -1029,10 +843,10 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 #pragma unroll
 			for (int ks = 0; ks < 8; ++ks) {
 				const uint32_t off = (ks >> 2) * 8192 + (ks & 3) * 32;
-				wg_qk<FP16>(s, wg_desc(sqg + off, 16, 1024), wg_desc(sk + key0 * 128 + off, 16, 1024), ks);
+				wgmma_m64n32k16_ss<T>(s, wg_desc(sqg + off, 16, 1024), wg_desc(sk + key0 * 128 + off, 16, 1024), ks);
 			}
 			wg_commit();
-			wg_wait0();
+			wg_wait<0>();
 
 			/* online softmax over these 32 keys (rows row0, row0 + 8) */
 			float a2[2];
@@ -1040,20 +854,20 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 			uint32_t pa[2][4];
 #pragma unroll
 			for (int kk = 0; kk < 2; ++kk) {
-				pa[kk][0] = pack2<FP16>(s[2 * kk][0] * a2[0], s[2 * kk][1] * a2[0]);
-				pa[kk][1] = pack2<FP16>(s[2 * kk][2] * a2[1], s[2 * kk][3] * a2[1]);
-				pa[kk][2] = pack2<FP16>(s[2 * kk + 1][0] * a2[0], s[2 * kk + 1][1] * a2[0]);
-				pa[kk][3] = pack2<FP16>(s[2 * kk + 1][2] * a2[1], s[2 * kk + 1][3] * a2[1]);
+				pa[kk][0] = pack2<T>(s[2 * kk][0] * a2[0], s[2 * kk][1] * a2[0]);
+				pa[kk][1] = pack2<T>(s[2 * kk][2] * a2[1], s[2 * kk][3] * a2[1]);
+				pa[kk][2] = pack2<T>(s[2 * kk + 1][0] * a2[0], s[2 * kk + 1][1] * a2[0]);
+				pa[kk][3] = pack2<T>(s[2 * kk + 1][2] * a2[1], s[2 * kk + 1][3] * a2[1]);
 			}
 			wg_fence();
 #pragma unroll
 			for (int kk = 0; kk < 2; ++kk)
 #pragma unroll
 				for (int dh = 0; dh < 2; ++dh)
-					wg_pv<FP16>(&o[dh * 8], pa[kk],
+					wgmma_m64n64k16_rs<T>(&o[dh * 8], pa[kk],
 						    wg_desc(sv + dh * 8192 + (key0 + 16 * kk) * 128, 1024, 1024));
 			wg_commit();
-			wg_wait0();
+			wg_wait<0>();
 		}
 	}
 

@@ -117,6 +117,7 @@
 
 #include "attn.h"
 #include "merge.h"
+#include "ptx.h"
 
 /* ---- compile-time configuration ----------------------------------------- */
 #define TK_CHUNK 64          /* keys per chunk (attn_shape.chunk_size) */
@@ -168,104 +169,10 @@ struct tk_params {
 };
 
 /* ---- device helpers -------------------------------------------------------- */
-static __device__ __forceinline__ uint32_t smem_u32(const void *p)
-{
-	return (uint32_t)__cvta_generic_to_shared(p);
-}
-
 /* byte offset of 16-byte piece `ch` of row `row` in a swizzled 256-byte-row tile */
 static __device__ __forceinline__ uint32_t sw(int row, int ch)
 {
 	return (uint32_t)(row * TK_ROW_BYTES + ((ch ^ (row & 7)) << 4));
-}
-
-static __device__ __forceinline__ void cp_async16(uint32_t dst, const void *src, int src_bytes)
-{
-	asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src),
-		     "r"(src_bytes)
-		     : "memory");
-}
-
-#if TK_KV_EVICT_FIRST
-static __device__ __forceinline__ void cp_async16_hint(uint32_t dst, const void *src,
-						       uint64_t policy)
-{
-	asm volatile("cp.async.cg.shared.global.L2::cache_hint [%0], [%1], 16, %2;\n" ::"r"(dst),
-		     "l"(src), "l"(policy)
-		     : "memory");
-}
-#endif
-
-static __device__ __forceinline__ void cp_async_commit(void)
-{
-	asm volatile("cp.async.commit_group;\n" ::: "memory");
-}
-
-template <int N> static __device__ __forceinline__ void cp_async_wait(void)
-{
-	asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
-}
-
-/* named barrier id: a compile-time constant, so ptxas reserves only those used */
-template <int ID> static __device__ __forceinline__ void bar_sync(void)
-{
-	asm volatile("bar.sync %0, %1;\n" ::"n"(ID), "n"(TK_THREADS) : "memory");
-}
-
-template <int ID> static __device__ __forceinline__ void bar_arrive(void)
-{
-	asm volatile("bar.arrive %0, %1;\n" ::"n"(ID), "n"(TK_THREADS) : "memory");
-}
-
-
-static __device__ __forceinline__ void ldsm_x4(uint32_t r[4], uint32_t addr)
-{
-	asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-		     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-		     : "r"(addr));
-}
-
-static __device__ __forceinline__ void ldsm_x4_t(uint32_t r[4], uint32_t addr)
-{
-	asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-		     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-		     : "r"(addr));
-}
-
-/* c += a * b, m16n8k16, fp32 accumulators; T picks the input type */
-template <typename T>
-static __device__ __forceinline__ void mma16816(float c[4], const uint32_t a[4], uint32_t b0,
-						uint32_t b1);
-template <>
-__device__ __forceinline__ void mma16816<__nv_bfloat16>(float c[4], const uint32_t a[4],
-							 uint32_t b0, uint32_t b1)
-{
-	asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
-		     "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-		     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-template <>
-__device__ __forceinline__ void mma16816<__half>(float c[4], const uint32_t a[4], uint32_t b0,
-						  uint32_t b1)
-{
-	asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
-		     "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-		     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-/* two floats -> one register of two T, round to nearest (x in the low half) */
-template <typename T> static __device__ __forceinline__ uint32_t pack2(float x, float y);
-template <> __device__ __forceinline__ uint32_t pack2<__nv_bfloat16>(float x, float y)
-{
-	__nv_bfloat162 h = __floats2bfloat162_rn(x, y);
-	return *(uint32_t *)&h;
-}
-template <> __device__ __forceinline__ uint32_t pack2<__half>(float x, float y)
-{
-	__half2 h = __floats2half2_rn(x, y);
-	return *(uint32_t *)&h;
 }
 
 /* 4x4 transpose of 32-bit words within a quad (lanes 4g..4g+3, tq = lane & 3):
@@ -356,7 +263,7 @@ __global__ void __launch_bounds__(TK_THREADS, TK_BLOCKS_PER_SM) tk_kernel(const 
 		const size_t kv_off = ((size_t)c * H + h) * TK_CHUNK * TK_D;
 		uint64_t policy = 0;
 #if TK_KV_EVICT_FIRST
-		asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n" : "=l"(policy));
+		policy = createpolicy_evict_first();
 #endif
 		load_q_rows<T, TK_QT, 64>(sQ, 0, qh, q_stride, S, lt);
 		cp_async_commit();
@@ -373,15 +280,15 @@ __global__ void __launch_bounds__(TK_THREADS, TK_BLOCKS_PER_SM) tk_kernel(const 
 		}
 
 		cp_async_wait<TK_NQBUF + 1>();
-		bar_arrive<BAR_FULLQ0>();
+		bar_arrive<BAR_FULLQ0, TK_THREADS>();
 		cp_async_wait<TK_NQBUF>();
-		bar_arrive<BAR_K>();
+		bar_arrive<BAR_K, TK_THREADS>();
 		cp_async_wait<TK_NQBUF - 1>();
-		bar_arrive<BAR_V>();
+		bar_arrive<BAR_V, TK_THREADS>();
 		if (TK_NQBUF > 1) {
 			cp_async_wait<0>();
 			if (n_qt > 1)
-				bar_arrive<BAR_FULLQ1>();
+				bar_arrive<BAR_FULLQ1, TK_THREADS>();
 		}
 		return;
 	}
@@ -390,7 +297,7 @@ __global__ void __launch_bounds__(TK_THREADS, TK_BLOCKS_PER_SM) tk_kernel(const 
 	const int cw = role;
 	const int g = lane >> 2, tq = lane & 3;
 	const int part_row0 = (c * H + h) * S; /* merge.h row of (c, h, seq 0) */
-	bar_sync<BAR_K>();
+	bar_sync<BAR_K, TK_THREADS>();
 	for (int t = 0; t < n_qt; t++) {
 		const int b = t % TK_NQBUF;
 		const int s0 = t * TK_QT + cw * TK_MT;
@@ -398,9 +305,9 @@ __global__ void __launch_bounds__(TK_THREADS, TK_BLOCKS_PER_SM) tk_kernel(const 
 		const uint32_t sQb = sQ + b * TK_QT * TK_ROW_BYTES;
 		float sacc[TK_CHUNK / 8][4];
 		if (t == 0) {
-			bar_sync<BAR_FULLQ0>();
+			bar_sync<BAR_FULLQ0, TK_THREADS>();
 		} else if (t < TK_NQBUF) {
-			bar_sync<BAR_FULLQ1>();
+			bar_sync<BAR_FULLQ1, TK_THREADS>();
 		} else {
 			/* this warp's rows of tile t, fetched at tile t - TK_NQBUF */
 			cp_async_wait<TK_NQBUF - 1>();
@@ -425,8 +332,8 @@ __global__ void __launch_bounds__(TK_THREADS, TK_BLOCKS_PER_SM) tk_kernel(const 
 				for (int np = 0; np < TK_CHUNK / 16; np++) {
 					uint32_t bb[4];
 					ldsm_x4(bb, ka + np * 16 * TK_ROW_BYTES + ((kk * 32) ^ kx));
-					mma16816<T>(sacc[2 * np], a, bb[0], bb[1]);
-					mma16816<T>(sacc[2 * np + 1], a, bb[2], bb[3]);
+					mma_m16n8k16<T>(sacc[2 * np], a, bb[0], bb[1]);
+					mma_m16n8k16<T>(sacc[2 * np + 1], a, bb[2], bb[3]);
 				}
 			}
 		}
@@ -442,7 +349,7 @@ __global__ void __launch_bounds__(TK_THREADS, TK_BLOCKS_PER_SM) tk_kernel(const 
 						  q_stride, S - s2, lane);
 		cp_async_commit();
 		if (t == 0)
-			bar_sync<BAR_V>();
+			bar_sync<BAR_V, TK_THREADS>();
 		if (!active)
 			continue;
 
@@ -507,8 +414,8 @@ __global__ void __launch_bounds__(TK_THREADS, TK_BLOCKS_PER_SM) tk_kernel(const 
 					uint32_t bb[4];
 					ldsm_x4_t(bb, va + kk * 16 * TK_ROW_BYTES +
 							      (((hp * NJ / 2 + dp) * 32) ^ vx));
-					mma16816<T>(oacc[2 * dp], a, bb[0], bb[1]);
-					mma16816<T>(oacc[2 * dp + 1], a, bb[2], bb[3]);
+					mma_m16n8k16<T>(oacc[2 * dp], a, bb[0], bb[1]);
+					mma_m16n8k16<T>(oacc[2 * dp + 1], a, bb[2], bb[3]);
 				}
 			}
 			/* o in T: per 4 n8 tiles, a quad transpose gives each lane the
