@@ -7,7 +7,7 @@
  * in registers (bf16: a shift; fp16: cvt).  Either way a row's lanes read one
  * coalesced 512- or 256-byte run per partial (d_head = 128) and the (m, l)
  * pair as a broadcast.  The P partials are folded in order in fp32 with
- * softmax_merge_f (softmax_merge.h), MERGE_UNROLL at a time with all their
+ * softmax_fold_f (softmax_merge.h), MERGE_UNROLL at a time with all their
  * loads issued first.  Bytes: P*n_seqs*n_heads*(d_head*esize + 8) read,
  * n_seqs*n_heads*d_head*4 written; at n_seqs = 64 and one partial per 64-token
  * chunk, fp32 partials are as many bytes as the K/V the first phase read,
@@ -134,18 +134,6 @@ template <> __device__ __forceinline__ void widen<ATTN_PART_FP16>(float *f, uint
 	}
 }
 
-/* Folds one partial (pm, pl, po) into the running state (m, l, acc). */
-template <int VEC>
-static __device__ __forceinline__ void merge_fold(float *m, float *l, float *acc, float pm,
-						  float pl, const float *po)
-{
-	float a1, a2;
-	softmax_merge_f(*m, *l, pm, pl, m, l, &a1, &a2);
-#pragma unroll
-	for (int e = 0; e < VEC; e++)
-		acc[e] = a1 * acc[e] + a2 * po[e];
-}
-
 /* ---- kernel ---------------------------------------------------------------- */
 template <int OT>
 __global__ void __launch_bounds__(MERGE_THREADS) merge_kernel(const struct merge_params p)
@@ -170,7 +158,7 @@ __global__ void __launch_bounds__(MERGE_THREADS) merge_kernel(const struct merge
 #endif
 
 	for (int i = sub * VEC; i < p.d_head; i += LPR * VEC) {
-		float m = -INFINITY, l = 0.0f;
+		softmax_state_f st = softmax_init_f();
 		float acc[VEC];
 #pragma unroll
 		for (int e = 0; e < VEC; e++)
@@ -189,7 +177,7 @@ __global__ void __launch_bounds__(MERGE_THREADS) merge_kernel(const struct merge
 			for (int u = 0; u < MERGE_UNROLL; u++) {
 				float f[VEC];
 				widen<OT>(f, po[u]);
-				merge_fold<VEC>(&m, &l, acc, pml[u].x, pml[u].y, f);
+				softmax_fold_f(&st, acc, pml[u].x, pml[u].y, f, VEC);
 			}
 		}
 		for (; k < p.n_parts; k++) {
@@ -197,9 +185,9 @@ __global__ void __launch_bounds__(MERGE_THREADS) merge_kernel(const struct merge
 			float2 pml = ld_part2(p.ml + 2 * r, pol);
 			float f[VEC];
 			widen<OT>(f, ld_part16(obase + (r * p.d_head + i) * ESZ, pol));
-			merge_fold<VEC>(&m, &l, acc, pml.x, pml.y, f);
+			softmax_fold_f(&st, acc, pml.x, pml.y, f, VEC);
 		}
-		float inv = l > 0.0f ? 1.0f / l : 0.0f;
+		float inv = st.l > 0.0f ? 1.0f / st.l : 0.0f;
 		float *dst = p.out + ((size_t)s * p.n_heads + h) * p.d_head + i;
 #pragma unroll
 		for (int e = 0; e < VEC; e += 4)

@@ -244,6 +244,15 @@ static __device__ __forceinline__ uint32_t swz(int r, int j)
 }
 
 /* ---------------------------------------------------------------- epilogue */
+/* out[row][h][4*d4 .. 4*d4+3] = acc / l: one merged (row, 4 columns) item */
+static __device__ __forceinline__ void ps_store_out(const ps_params &p, int row, int H, int h, int d4, float l,
+						    const float (&acc)[4])
+{
+	const float inv = 1.f / l;
+	*(float4 *)(p.out + ((size_t)row * H + h) * PS_D + d4 * 4) =
+		make_float4(acc[0] * inv, acc[1] * inv, acc[2] * inv, acc[3] * inv);
+}
+
 /* Shared by both kernels.  A "group" of GT threads (a warp for mma.sync, a
  * warpgroup for wgmma) owns 16 (GT 32) or 64 (GT 128) query rows; thread
  * gidx of it holds rows row0 and row0 + 8 in the accumulator layout
@@ -253,16 +262,16 @@ static __device__ __forceinline__ uint32_t swz(int r, int j)
  * through shared memory; then kgi 0 writes the output (S == 1) or the
  * split's partial, and for S > 1 the head's CTAs meet and merge. */
 template <int KG, int GT>
-static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o)[16][4], float (&m_r)[2],
-						   float (&l_r)[2], int kgi, int qg, int row0, int gidx, int h,
+static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o)[16][4], softmax_state_f (&st)[2],
+						   int kgi, int qg, int row0, int gidx, int h,
 						   int split, unsigned char *smem)
 {
 	const int tid = threadIdx.x, nthr = blockDim.x;
 	const int S = p.splits, H = p.n_heads, nqg = p.nqg, n_seqs = p.n_seqs;
 #pragma unroll
 	for (int r = 0; r < 2; ++r) {
-		l_r[r] += __shfl_xor_sync(0xffffffffu, l_r[r], 1);
-		l_r[r] += __shfl_xor_sync(0xffffffffu, l_r[r], 2);
+		st[r].l += __shfl_xor_sync(0xffffffffu, st[r].l, 1);
+		st[r].l += __shfl_xor_sync(0xffffffffu, st[r].l, 2);
 	}
 
 	/* ---- merge the KG key groups of each query group (shared memory) */
@@ -270,10 +279,10 @@ static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o
 		float *scr = (float *)smem;
 		if (kgi > 0) {
 			float *w = scr + (size_t)((kgi - 1) * nqg + qg) * PS_SCRATCH_WORDS * GT + gidx;
-			w[0 * GT] = m_r[0];
-			w[1 * GT] = m_r[1];
-			w[2 * GT] = l_r[0];
-			w[3 * GT] = l_r[1];
+			w[0 * GT] = st[0].m;
+			w[1 * GT] = st[1].m;
+			w[2 * GT] = st[0].l;
+			w[3 * GT] = st[1].l;
 #pragma unroll
 			for (int t = 0; t < 16; ++t)
 #pragma unroll
@@ -286,8 +295,8 @@ static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o
 			for (int g = 1; g < KG; ++g) {
 				const float *w = scr + (size_t)((g - 1) * nqg + qg) * PS_SCRATCH_WORDS * GT + gidx;
 				float a1[2], a2[2];
-				softmax_merge_f(m_r[0], l_r[0], w[0 * GT], w[2 * GT], &m_r[0], &l_r[0], &a1[0], &a2[0]);
-				softmax_merge_f(m_r[1], l_r[1], w[1 * GT], w[3 * GT], &m_r[1], &l_r[1], &a1[1], &a2[1]);
+				softmax_update_f(&st[0], w[0 * GT], w[2 * GT], &a1[0], &a2[0]);
+				softmax_update_f(&st[1], w[1 * GT], w[3 * GT], &a1[1], &a2[1]);
 #pragma unroll
 				for (int t = 0; t < 16; ++t) {
 					o[t][0] = a1[0] * o[t][0] + a2[0] * w[(4 + t * 4 + 0) * GT];
@@ -318,7 +327,7 @@ static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o
 				for (int t = 0; t < 16; ++t)
 					*(float2 *)(dst + t * 8) = make_float2(o[t][2 * half], o[t][2 * half + 1]);
 				if ((gidx & 3) == 0)
-					st_ml[row] = make_float2(m_r[half], l_r[half]);
+					st_ml[row] = make_float2(st[half].m, st[half].l);
 			}
 		}
 		cluster_sync();
@@ -336,22 +345,13 @@ static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o
 					ml[u] = ld_shared_cluster_f2(mapa_shared(sml + (uint32_t)row * 8, u));
 				}
 			}
-			float m = -INFINITY, l = 0.f;
-			float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
+			softmax_state_f ms = softmax_init_f();
+			float acc[4] = {0.f, 0.f, 0.f, 0.f};
 #pragma unroll
-			for (int u = 0; u < 8; ++u) {
-				if (u < S) {
-					float a1, a2;
-					softmax_merge_f(m, l, ml[u].x, ml[u].y, &m, &l, &a1, &a2);
-					acc.x = a1 * acc.x + a2 * ov[u].x;
-					acc.y = a1 * acc.y + a2 * ov[u].y;
-					acc.z = a1 * acc.z + a2 * ov[u].z;
-					acc.w = a1 * acc.w + a2 * ov[u].w;
-				}
-			}
-			const float inv = 1.f / l;
-			*(float4 *)(p.out + ((size_t)row * H + h) * PS_D + d4 * 4) =
-				make_float4(acc.x * inv, acc.y * inv, acc.z * inv, acc.w * inv);
+			for (int u = 0; u < 8; ++u)
+				if (u < S)
+					softmax_fold_f(&ms, acc, ml[u].x, ml[u].y, &ov[u].x, 4);
+			ps_store_out(p, row, H, h, d4, ms.l, acc);
 		}
 		/* keep this CTA's shared memory alive until every peer has read it */
 		cluster_sync();
@@ -368,7 +368,7 @@ static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o
 				continue;
 			const int col = (gidx & 3) * 2;
 			if (S == 1) {
-				const float inv = 1.f / l_r[half];
+				const float inv = 1.f / st[half].l;
 				float *dst = p.out + ((size_t)row * H + h) * PS_D + col;
 #pragma unroll
 				for (int t = 0; t < 16; ++t)
@@ -380,7 +380,7 @@ static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o
 				for (int t = 0; t < 16; ++t)
 					*(float2 *)(dst + t * 8) = make_float2(o[t][2 * half], o[t][2 * half + 1]);
 				if ((gidx & 3) == 0)
-					p.pml[pidx] = make_float2(m_r[half], l_r[half]);
+					p.pml[pidx] = make_float2(st[half].m, st[half].l);
 			}
 		}
 	}
@@ -425,8 +425,8 @@ static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o
 	for (int t = tid; t < items * G; t += nthr) {
 		const int g = t / items, it = t - g * items;
 		const int row = r0 + (it >> 5), d4 = it & 31;
-		float m = -INFINITY, l = 0.f;
-		float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
+		softmax_state_f ms = softmax_init_f();
+		float acc[4] = {0.f, 0.f, 0.f, 0.f};
 		for (int sp = g; sp < S; sp += 4 * G) {
 			/* up to 4 partials: all loads first, then the merges */
 			float2 ml[4];
@@ -443,47 +443,32 @@ static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o
 				}
 			}
 #pragma unroll
-			for (int u = 0; u < 4; ++u) {
-				float a1, a2;
-				softmax_merge_f(m, l, ml[u].x, ml[u].y, &m, &l, &a1, &a2);
-				acc.x = a1 * acc.x + a2 * ov[u].x;
-				acc.y = a1 * acc.y + a2 * ov[u].y;
-				acc.z = a1 * acc.z + a2 * ov[u].z;
-				acc.w = a1 * acc.w + a2 * ov[u].w;
-			}
+			for (int u = 0; u < 4; ++u)
+				softmax_fold_f(&ms, acc, ml[u].x, ml[u].y, &ov[u].x, 4);
 		}
 		if (G == 1) {
-			const float inv = 1.f / l;
-			*(float4 *)(p.out + ((size_t)row * H + h) * PS_D + d4 * 4) =
-				make_float4(acc.x * inv, acc.y * inv, acc.z * inv, acc.w * inv);
+			ps_store_out(p, row, H, h, d4, ms.l, acc);
 		} else {
 			float *w = scr + (size_t)t * 6;
-			w[0] = m;
-			w[1] = l;
-			w[2] = acc.x;
-			w[3] = acc.y;
-			w[4] = acc.z;
-			w[5] = acc.w;
+			w[0] = ms.m;
+			w[1] = ms.l;
+			w[2] = acc[0];
+			w[3] = acc[1];
+			w[4] = acc[2];
+			w[5] = acc[3];
 		}
 	}
 	if (G > 1) { /* CTA-uniform */
 		__syncthreads();
 		for (int it = tid; it < items; it += nthr) {
 			const int row = r0 + (it >> 5), d4 = it & 31;
-			float m = -INFINITY, l = 0.f;
-			float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
+			softmax_state_f ms = softmax_init_f();
+			float acc[4] = {0.f, 0.f, 0.f, 0.f};
 			for (int g = 0; g < G; ++g) {
 				const float *w = scr + (size_t)(g * items + it) * 6;
-				float a1, a2;
-				softmax_merge_f(m, l, w[0], w[1], &m, &l, &a1, &a2);
-				acc.x = a1 * acc.x + a2 * w[2];
-				acc.y = a1 * acc.y + a2 * w[3];
-				acc.z = a1 * acc.z + a2 * w[4];
-				acc.w = a1 * acc.w + a2 * w[5];
+				softmax_fold_f(&ms, acc, w[0], w[1], w + 2, 4);
 			}
-			const float inv = 1.f / l;
-			*(float4 *)(p.out + ((size_t)row * H + h) * PS_D + d4 * 4) =
-				make_float4(acc.x * inv, acc.y * inv, acc.z * inv, acc.w * inv);
+			ps_store_out(p, row, H, h, d4, ms.l, acc);
 		}
 	}
 }
@@ -492,13 +477,13 @@ static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o
 /* s: one warp's scores for NT n8 tiles in the m16n8 accumulator layout (rows
  * r and r + 8 in elements 0-1 and 2-3; a quad of lanes holds a row).  Scales
  * them, takes each row's max over the quad, exponentiates in place (s becomes
- * P), folds the tile's (max, sum) into the running (m_r, l_r) with
- * softmax_merge_f, rescales the output accumulator o by the old state's
+ * P), folds the tile's (max, sum) into the running state st with
+ * softmax_update_f, rescales the output accumulator o by the old state's
  * factor, and returns in a2 the factor the caller applies to P. */
 template <int NT>
 static __device__ __forceinline__ void ps_softmax_step(float (&s)[NT][4], float (&o)[16][4],
-						       float scale, float (&m_r)[2],
-						       float (&l_r)[2], float (&a2)[2])
+						       float scale, softmax_state_f (&st)[2],
+						       float (&a2)[2])
 {
 	float mt[2] = {-INFINITY, -INFINITY};
 #pragma unroll
@@ -526,8 +511,8 @@ static __device__ __forceinline__ void ps_softmax_step(float (&s)[NT][4], float 
 		lt[1] += s[t][2] + s[t][3];
 	}
 	float a1[2];
-	softmax_merge_f(m_r[0], l_r[0], mt[0], lt[0], &m_r[0], &l_r[0], &a1[0], &a2[0]);
-	softmax_merge_f(m_r[1], l_r[1], mt[1], lt[1], &m_r[1], &l_r[1], &a1[1], &a2[1]);
+	softmax_update_f(&st[0], mt[0], lt[0], &a1[0], &a2[0]);
+	softmax_update_f(&st[1], mt[1], lt[1], &a1[1], &a2[1]);
 #pragma unroll
 	for (int t = 0; t < 16; ++t) {
 		o[t][0] *= a1[0];
@@ -595,7 +580,7 @@ __global__ void __launch_bounds__(512) prefix_stream_mma_kernel(const __grid_con
 #pragma unroll
 	for (int i = 0; i < 16; ++i)
 		o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
-	float m_r[2] = {-INFINITY, -INFINITY}, l_r[2] = {0.f, 0.f};
+	softmax_state_f st[2] = {softmax_init_f(), softmax_init_f()};
 
 	/* per-thread ldmatrix addresses.  Every row a lane addresses has
 	 * (row & 7) == (lane & 7), so with y = (lane & 7) >> 1 the swizzled
@@ -649,7 +634,7 @@ __global__ void __launch_bounds__(512) prefix_stream_mma_kernel(const __grid_con
 
 			/* online softmax: tile state (mt, lt), merged into (m, l) */
 			float a2[2];
-			ps_softmax_step(s, o, scale, m_r, l_r, a2);
+			ps_softmax_step(s, o, scale, st, a2);
 
 			/* O += P V (P from the score accumulators, scaled by a2) */
 #pragma unroll
@@ -672,7 +657,7 @@ __global__ void __launch_bounds__(512) prefix_stream_mma_kernel(const __grid_con
 
 	cp_async_wait<0>();
 	__syncthreads(); /* stage buffers free from here on */
-	ps_epilogue<KG, 32>(p, o, m_r, l_r, kgi, qg, qg * 16 + (lane >> 2), lane, h, split, smem);
+	ps_epilogue<KG, 32>(p, o, st, kgi, qg, qg * 16 + (lane >> 2), lane, h, split, smem);
 }
 
 /* ---------------------------------------------------------------- wgmma */
@@ -805,7 +790,7 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 #pragma unroll
 	for (int i = 0; i < 16; ++i)
 		o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
-	float m_r[2] = {-INFINITY, -INFINITY}, l_r[2] = {0.f, 0.f};
+	softmax_state_f st[2] = {softmax_init_f(), softmax_init_f()};
 	const float scale = p.scale;
 	const uint32_t sqg = sq + qg * 16384;
 
@@ -850,7 +835,7 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 
 			/* online softmax over these 32 keys (rows row0, row0 + 8) */
 			float a2[2];
-			ps_softmax_step(s, o, scale, m_r, l_r, a2);
+			ps_softmax_step(s, o, scale, st, a2);
 			uint32_t pa[2][4];
 #pragma unroll
 			for (int kk = 0; kk < 2; ++kk) {
@@ -873,7 +858,7 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 
 	cp_async_wait<0>();
 	__syncthreads(); /* stage buffers free from here on */
-	ps_epilogue<KGW, 128>(p, o, m_r, l_r, kgi, qg, qg * 64 + wq * 16 + (lane >> 2), gidx, h, split, smem);
+	ps_epilogue<KGW, 128>(p, o, st, kgi, qg, qg * 64 + wq * 16 + (lane >> 2), gidx, h, split, smem);
 #else
 	__trap(); /* built without sm_90a: the host uses the mma.sync kernel */
 #endif
