@@ -62,132 +62,16 @@
  * just before in the stream never writes k/v.
  *
  * ---------------------------------------------------------------------------
- * Versions (prediction written before the run, then the measurement; H100
- * 80GB HBM3 of the device tool, cold L2: K/V rotated over >= 256 MB of
- * copies; "SR" = stream_read on the same bytes, also cold)
- *   v1  mma.sync + cp.async 3 stages, global partials + cooperative meet,
- *       S from a DRAM cost model.  Predicted >= 92% of SR for >= 256 MB,
- *       75-85% at 4096 blocks, 3-4 us at 16 blocks.  Measured: 95-101% where
- *       the plan gave 256 CTAs, but 41-53% where it chose S = 1 with 64 CTAs
- *       ((64,64), (64,128)); 9.0 us at 16 blocks.  One CTA streams a chunk in
- *       ~1.35 us (n_seqs 32) / ~1.7 us (64), hot or cold: ~22 GB/s per CTA,
- *       so < ~128 busy CTAs cannot reach 3 TB/s; the model's 60 GB/s per CTA
- *       was 2.5x off.  Host launch rate here: ~3.7-4.4 us per launch (empty
- *       kernel), SR at 0.5 MB 3.5-4.6 us: that is the 16-block floor.
- *   v2  wgmma (fewer instructions, no ldmatrix).  Predicted 2x per-CTA
- *       rate.  Measured: no gain (1.54 us per chunk per CTA alone): the
- *       cp.async path, not the math, set the rate.
- *   v3  TMA for K/V.  Measured 1.14 us per chunk per CTA alone (~29 GB/s);
- *       >= 256 MB configs 93-99% of SR when >= 128 CTAs run.  Split sweeps:
- *       the best S gives ~one CTA per SM at every seed point, and S > 1
- *       costs ~5-10 us (partials + meet + merge round trips; the cooperative
- *       launch itself costs nothing: plain launch timed the same).
- *   v4  cluster/DSMEM merge for S > 1 (cap 8).  Measured: 3-4 us cheaper
- *       than global partials at S = 2 ((64,64) 53.8 vs 57.3 us at n_seqs
- *       64), but 2-4 us slower at S = 4..8.
- *   v5  S = min(C, SMs/H); S == 2 cluster merge, S >= 3 global.  Predicted
- *       (n_seqs 64): (4,64) ~14 us, (16,16) ~13, (64,16) ~21, (64,64) ~54
- *       (85% of SR), >= 256 MB 92-99% of SR.  Measured (1040 validation
- *       runs ok: worst rel_err bf16 1.8e-3, fp16 2.4e-4; table = ms cold,
- *       % of SR, x course TK n_seqs=64 which was L2-hot):
- *         blocks (H,C)     n_seqs 32        n_seqs 64
- *         16     (4,4)     0.0087  35%      0.0100  31%  0.76x
- *         128    (4,32)    0.0112  36%      0.0126  32%  0.62x
- *         256    (16,16)   0.0123  43%      0.0135  39%  0.66x
- *         512    (32,16)   0.0145  55%      0.0161  49%  1.03x
- *         1024   (64,16)   0.0199  69%      0.0211  65%  1.73x
- *         1024   (16,64)   0.0210  65%      0.0225  61%  1.66x
- *         4096   (64,64)   0.0535  86%      0.0548  84%  2.29x
- *         8192   (128,64)  0.0947  94%      0.0964  92%  2.50x
- *         8192   (64,128)  0.0956  93%      0.0968  92%  2.45x
- *         16384  (128,128) 0.1799  98%      0.1821  96%  2.56x
- *         32768  (256,128) 0.3596  97%      0.3630  96%  2.56x
- *         32768  (128,256) 0.3530  99%      0.3553  98%  2.60x
- *         65536  (256,256) 0.7085  98%      0.7123  98%  2.60x
- *       (SR: 3.0-3.1 TB/s from 134 MB up.)  n_seqs 1/16 track n_seqs 32;
- *       n_seqs 128: 65% (4096) / 75% (65536), n_seqs 256: 36% / 40% --
- *       compute-bound there (4 warpgroups, wgmma waits not overlapped).
- *       Below ~1024 blocks the time is ~8-10 us: launch (~3 us host-bound
- *       here) + cold first chunk + ~1.1 us per chunk of one CTA + merge.
- *   v6  small shapes (latency).  Where the 10 us of (4,4) n_seqs 64 goes,
- *       from the code (S = 4: 16 CTAs, one chunk each, global meet; L2
- *       round trip ~0.7 us, DRAM ~1 us): launch + CTA start ~3 us (empty
- *       kernel 3.1 us/launch, host-bound); prologue to the first K/V byte
- *       ~1.5-2 us (Q cp.async, mbarrier init, __syncthreads, then the TMA
- *       descriptor fetch and the 32 KiB from DRAM, serial); one chunk of
- *       math ~0.7 us; KG merge ~0.3 us; meet ~3-4 us (partials + fence,
- *       arrive + poll, fence + depart atomic, partial loads, store, drain).
- *       Changes: (a) meet with a generation counter (last arriver zeroes
- *       the count and bumps the generation, the others wait for the bump):
- *       one fence + one atomic round trip less, ~0.7-1 us; (b) programmatic
- *       dependent launch: CTAs trigger the next launch at entry, and every
- *       global access waits in griddepcontrol.wait (kernel parameters,
- *       mbarrier init and the tensor-map prefetch go before it), so the
- *       next launch's start overlaps this one: ~1.5-2.5 us, bounded below
- *       by the ~3 us host launch rate; plain launch then (no cooperative
- *       attribute); (c) prefetch.tensormap + first TMA stages before Q:
- *       ~0.3 us.  Predicted (n_seqs 64): (4,4) ~6-6.5 us, (16,16) ~9-10,
- *       (32,16) ~12-13, (64,16) ~18-19, >= 4096 blocks unchanged (+-1%).
- *       Option kv_early (PDL mode 2: K/V before the grid wait, only valid
- *       if the previous kernel never writes k/v): ~1 us more.
- *       Measured (3 device calls, H100 80GB HBM3, bench harness in
- *       .scratch/fast/bench2.cu, old = HEAD built beside it, same call):
- *       (a)+(c) alone (PDL off) saved only ~0.4 us at (4,4) and nothing
- *       measurable elsewhere: the meet's round trips were not the long
- *       pole.  (b) PDL on everything: (4,4) 10.2 -> 8.5 us, but 1-20%
- *       SLOWER on grids that fill the chip ((64,16) 21.0 -> 24.4, (128,64)
- *       96.6 -> 118.9): the next grid's waiting CTAs land on busy SMs, and
- *       then its own CTAs run two to an SM.  Same effect for clusters: a
- *       4-cluster at (32,16) or an 8-cluster at (16,16) ran 1.5-2x slower
- *       than global partials when its peers shared SMs or the H clusters
- *       did not all fit.  So v6 adds (d) spread: split grids launch with
- *       116 KiB dynamic smem (one CTA per SM; S*H <= SMs by the plan), and
- *       PDL only where spread, grid <= SMs/2 or <= 2 chunks per CTA: 1.3-2
- *       us off every split shape; (e) cluster merge for S <= 8 when
- *       cudaOccupancyMaxActiveClusters fits all H clusters (with a 25%
- *       margin for S > 2), else a smaller cluster if its CTAs carry <= 1
- *       chunk more, else global partials: (4,4) 8.5 -> 7.2 us, (4,16)
- *       S=16g 9.4 -> S=8c 9.2.  Where the 10 us of (4,4) went: PDL
- *       overlap of launch/prologue ~1.5 us, global meet vs cluster ~1.3 us,
- *       generation meet + prologue ~0.4 us; ncu GPU time of the kernel
- *       alone is still ~9-10 us (old 10.3-11.2), so most of what is left
- *       is launch/CTA start, the cold first K/V load and the serial
- *       QK^T -> softmax -> PV chain of a chunk (S=1 at (4,4), 4 chunks per
- *       CTA, takes 7.8 us vs 7.1 for S=4 with a cluster merge), on a host
- *       that issues one launch per ~3-4 us.  Table (ms per forward, cold
- *       L2, run-kernel seed; old = v5 from the same call's bench harness,
- *       x TK = course TK n_seqs 64 / ours):
- *         blocks (H,C)     n_seqs 32 old  new      n_seqs 64 old  new    x TK
- *         16     (4,4)     0.0089  0.0065          0.0102  0.0073      1.05x
- *         32     (4,8)     0.0095  0.0072          0.0102  0.0079      0.98x
- *         64     (4,16)    0.0101  0.0086          0.0110  0.0094      0.82x
- *         128    (4,32)    0.0115  0.0091          0.0128  0.0106      0.73x
- *         256    (4,64)    0.0137  0.0118          0.0147  0.0132      0.65x
- *         256    (16,16)   0.0125  0.0107          0.0137  0.0123      0.72x
- *         256    (32,8)    0.0123  0.0104          0.0139  0.0126      0.71x
- *         512    (32,16)   0.0147  0.0126          0.0162  0.0148      1.12x
- *         512    (8,64)    0.0151  0.0132          0.0162  0.0149      1.10x
- *         1024   (64,16)   0.0199  0.0179          0.0211  0.0192      1.90x
- *         1024   (16,64)   0.0212  0.0193          0.0227  0.0208      1.79x
- *         4096   (64,64)   0.0531  0.0518          0.0543  0.0537      2.34x
- *         8192   (128,64)  0.0948  0.0947          0.0962  0.0969      2.49x
- *         16384  (128,128) 0.1808  0.1818          0.1820  0.1840      2.54x
- *         65536  (256,256) 0.7079  0.7118          0.7119  0.7140      2.59x
- *       (S=1 shapes keep the v5 plan, no PDL/spread; bench-vs-bench in one
- *       call -0.3..+0.6%, run-kernel new vs bench old up to +1.1% at
- *       16384 n_seqs 64: noise level.)  kv_early would save 0.3-1.4 us on split
- *       shapes (off: contract).  Validation: run-kernel 112 configs
- *       (n_seqs 1..256, H 1/32, C 1/3/64/256, bf16/fp16) rc 0; racecheck and
- *       memcheck 0 errors; --launch graph ok; harness: 3 x 160 fp64 runs
- *       (PDL 1/2, cluster forced) ok, 162 back-to-back PDL runs (64
- *       launches each, two K/V sets, one workspace) bit-identical to
- *       isolated launches.  2x TK is not reached below 1024 blocks: one
- *       launch here costs ~3-4 us of host time and the kernel ~6-7 us of
- *       latency chain; the next levers are inside the chunk (split
- *       QK^T's k-chain, overlap consecutive chunks) and in the launch.
- *   Left: overlap QK^T/softmax/PV of consecutive chunks inside a CTA (the
- *   per-CTA chunk time, not DRAM, bounds every config below ~128 CTAs);
- *   a cheaper merge for S >= 3; n_seqs > 64 math overlap.
+ * Measured (H100 80GB HBM3, bf16, L2 cold, one launch per forward pass;
+ * results/h100/, made by make sweeps KERNELS='native tk prefix_stream'
+ * PRESET=seed N_SEQS='32 64'):  n_seqs 32 / 64: 16 blocks 0.0066 / 0.0073
+ * ms, 4096 blocks 0.0522 / 0.0536 ms (87 / 85% of the streaming-read
+ * ceiling), 65536 blocks 0.7126 / 0.7171 ms (98%).
+ *
+ * History: v1 cp.async + mma.sync with global partials, v3 TMA + wgmma, v5
+ * S = SMs/H splits with a cluster merge, v6 (current) PDL, one CTA per SM and
+ * cluster merges where all clusters fit (16 blocks 10.2 -> 7.3 us).  The
+ * version log with predictions and measurements: docs/kernels/prefix_stream.md.
  */
 #include <cuda.h> /* CUtensorMap (types only: the encoder is fetched at run time) */
 #include <cuda_runtime.h>

@@ -40,75 +40,15 @@
  *        (plain sm_90 builds too: mma.sync, ldmatrix, cp.async, createpolicy)
  *        128 registers, 0 spills, 48 KB dynamic shared memory.
  *
- * Version log (H100 80GB HBM3, SM 1980 MHz, bf16 unless noted; one forward
- * pass = this kernel + merge, median of per-launch CUDA events, K/V rotated
- * over >300 MB of copies so L2 is cold):
- *  v1 fp32 partial o; rel_err vs fp64 <= 2.0e-3 bf16, 2.4e-4 fp16 over
- *   n_seqs 1..256, n_chunks 1..64, n_heads 1..32:
- *   n_seqs  heads x chunks  tk ms    native ms  tk/native  tk all-bytes GB/s
- *     32       4 x 4        0.0083   0.0113     1.36
- *     32      64 x 64       0.0977   0.1527     1.56       2780
- *     32     256 x 256      1.477    2.060      1.39       2933
- *     64       4 x 4        0.0094   0.0117     1.24
- *     64      64 x 64       0.1438   0.2065     1.44       2844
- *     64     256 x 256      2.252    3.227      1.43       2894
- *     64      64 x 64 fp16  0.1631   0.1929     1.18
- *    256      64 x 64       0.4498   0.6606     1.47
- *      1      64 x 64       0.0609
- *   The merge alone is 0.049 ms of the 0.144 (n_seqs 64, 64 x 64); ncu puts
- *   this kernel at 76% of DRAM peak (98 us at its locked 1.43 GHz clock).
- *   The course project's final TK chunk-first kernel, without any merge, on
- *   all-zero inputs, L2-hot for small grids: 0.0076 / 0.1254 / 1.849 ms at
- *   4 x 4 / 64 x 64 / 256 x 256, n_seqs 64.  This kernel alone (forward pass
- *   minus merge) is about 0.095 ms at 64 x 64.
- *  v2 partial o stored in the input dtype (bf16/fp16; m, l fp32; all
- *   accumulation fp32; P V in 2 d-slices, TK_PV_SPLIT 2, because the 16-bit
- *   stores with all 64 accumulators live spilled 20 bytes).  Predicted: the
- *   partial traffic halves, 408 -> 274 MB at n_seqs 64, 64 x 64: 0.144 ->
- *   ~0.10 ms; 256 x 256: 2.25 -> ~1.5 ms.  Measured, scratch harness, v1 ->
- *   v2 in the same call (native v2 alongside):
- *   n_seqs  heads x chunks  tk v1    tk v2    native v2  tk/native  all GB/s
- *     32       4 x 4        0.0098   0.0102   0.0113     (noisy, 13%)
- *     32      64 x 64       0.0953   0.0767   0.1348     1.76       2667
- *     32     256 x 256      1.474    1.105    1.835      1.66       2948
- *     64       4 x 4        0.0099   0.0097   0.0115     1.19
- *     64      64 x 64       0.1438   0.1008   0.1614     1.60       2725
- *     64     256 x 256      2.254    1.505    2.378      1.58       2904
- *    256      64 x 64       0.4489   0.2977   0.5516     1.85
- *      1      64 x 64       0.0597   0.0601
- *   run-kernel, seed preset (bf16, L2 cold, noise <= 0.7%, no throttled
- *   samples): tk/native 1.59-1.75 at every config >= 4096 blocks (n_seqs 32:
- *   4096 0.0759 ms, 65536 1.106 ms; n_seqs 64: 4096 0.1004, 8192 0.194,
- *   16384 0.381, 32768 0.755, 65536 1.511 ms), 1.16-1.81 below.  fp16: tk
- *   runs as fast as bf16 (0.1007 ms at n_seqs 64, 64 x 64; an interleaved
- *   fp16/bf16 run showed v1's fp16 gap was run order, not dtype), but native
- *   is 7-10% faster in fp16 than bf16, so fp16 tk/native is 1.43-1.61
- *   (n_seqs 64: 1.49 at 4096, 1.43 at 65536 blocks).  Faster than the course
- *   project's TK at n_seqs 64 with the merge included: 0.1004 vs 0.1254 ms,
- *   1.511 vs 1.849 ms.  Merge alone 0.0263 of the 0.1004 ms; ncu (locked
- *   1.44 GHz SM clock): this kernel 80 us, DRAM throughput 68.9% of peak
- *   (2.31 TB/s), achieved 10.2 of 16 warps per SM.  Both phases now run at
- *   ~2.7 TB/s of the 2.98 a copy reaches: the forward pass is within 9% of
- *   its byte floor, so the next step is fewer bytes, not a faster kernel.
- *   Worst rel_err over n_seqs {1..256} x n_chunks {1,3,64,256} x n_heads
- *   {1,32}: 2.5e-3 bf16, 3.3e-4 fp16.
+ * Measured (H100 80GB HBM3, bf16, L2 cold, forward pass incl. the merge;
+ * results/h100/, made by make sweeps KERNELS='native tk prefix_stream'
+ * PRESET=seed N_SEQS='32 64'): n_seqs 32: 4096 blocks 0.0759 ms, 65536
+ * blocks 1.114 ms; n_seqs 64: 0.1010 ms, 1.514 ms (1.60-1.76x native from
+ * 4096 blocks up).
  *
- * Tried (same card, same harness):
- *  - the loaders also refilled Q tiles t >= 2 behind an "empty" named
- *    barrier: same speed, but compute-sanitizer racecheck and synccheck
- *    report the cross-warp reuse; compute warps refilling their own rows is
- *    clean under memcheck, racecheck and synccheck.
- *  - one Q buffer + P V in 2 or 4 d-slices (40 KB, 96 registers, 5 blocks
- *    per SM; TK_NQBUF=1, TK_PV_SPLIT): 1-3% slower, small spills; the SM was
- *    not short of resident blocks.
- *  - v2 with TK_PV_SPLIT 1 / 2 / 4 (128 regs + 20 B spill / 128 / 111 regs):
- *    0.1026 / 0.1008 / 0.1020 ms at n_seqs 64, 64 x 64; equal within 0.3%
- *    at 256 x 256.
- *  - head-major block order (TK_HEAD_MAJOR=1): 0.1453 vs 0.1436 ms.
- *  - merge loads without evict_first (MERGE_EVICT_FIRST=0, head-major
- *    build): 0.1516 vs 0.1453 ms.  K/V without evict_first
- *    (TK_KV_EVICT_FIRST=0), measured before the merge had its hint: no change.
- *  - an early griddepcontrol.launch_dependents for the merge: no gain.
+ * History: v1 stored fp32 partial o; v2 (current) stores it in the input
+ * dtype, 0.144 -> 0.101 ms at n_seqs 64, 64 x 64.  The version log, the
+ * measurements and what was tried: docs/kernels/tk.md.
  */
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
