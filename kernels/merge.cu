@@ -2,12 +2,11 @@
  *
  * Idea: the second (seq-first) phase of a two-phase prefix kernel.  A row is
  * one (seq, head); its lanes each own one 16-byte piece of a partial's o row:
- * fp32 o -> one warp per row, 4 dimensions per lane; bf16/fp16 o (merge.h's
- * o_dtype) -> one half-warp per row, 8 dimensions per lane, widened to fp32
- * in registers (bf16: a shift; fp16: cvt).  Either way a row's lanes read one
- * coalesced 512- or 256-byte run per partial (d_head = 128) and the (m, l)
- * pair as a broadcast.  The P partials are folded in order in fp32 with
- * softmax_merge_f (softmax_merge.h), MERGE_UNROLL at a time with all their
+ * bf16/fp16 o (merge.h's o_dtype) -> one half-warp per row, 8 dimensions per
+ * lane, widened to fp32 in registers (bf16: a shift; fp16: cvt).  A row's
+ * lanes read one coalesced 256-byte run per partial (d_head = 128) and the
+ * (m, l) pair as a broadcast.  The P partials are folded in order in fp32 with
+ * softmax_fold_f (softmax_merge.h), MERGE_UNROLL at a time with all their
  * loads issued first.  Bytes: P*n_seqs*n_heads*(d_head*esize + 8) read,
  * n_seqs*n_heads*d_head*4 written; at n_seqs = 64 and one partial per 64-token
  * chunk, fp32 partials are as many bytes as the K/V the first phase read,
@@ -33,8 +32,8 @@
  *  v2 o in the input dtype (native, tk): predicted half the partial bytes,
  *     half the time.  Measured (same call, v1 -> v2): n_seqs 64, 64 x 64:
  *     0.0481 -> 0.0263 ms (71 MB, 2.7 TB/s); 256 x 256: 0.7175 -> 0.370 ms;
- *     n_seqs 32, 64 x 64: 0.0252 -> 0.0184 ms.  fp32 o (o_dtype 0) keeps v1's
- *     code path.
+ *     n_seqs 32, 64 x 64: 0.0252 -> 0.0184 ms.  (v1's fp32-o path, kept
+ *     unlaunched after v2, has since been removed.)
  */
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -42,10 +41,11 @@
 #include <stdint.h>
 
 #include "merge.h"
+#include "ptx.h"
 #include "softmax_merge.h"
 
 /* ---- compile-time configuration ----------------------------------------- */
-#define MERGE_THREADS 128 /* 4 warps; a row = one (seq, head) per 32 (fp32 o) or 16 lanes */
+#define MERGE_THREADS 128 /* 4 warps; a row = one (seq, head) per 16 lanes */
 #ifndef MERGE_UNROLL
 #define MERGE_UNROLL 4    /* partials whose loads are in flight together */
 #endif
@@ -60,18 +60,10 @@ static_assert(MERGE_THREADS % 32 == 0, "whole warps only");
 static_assert(MERGE_UNROLL >= 1 && MERGE_UNROLL <= 16,
 	      "unrolled loads live in registers: 6 per partial");
 
-/* Per stored o type: VEC elements = 16 bytes per lane, LPR lanes per row;
- * a row's lanes cover LPR * VEC = 128 dimensions per step either way. */
-template <int OT> struct part_fmt;
-template <> struct part_fmt<ATTN_PART_F32> {
-	enum { VEC = 4, LPR = 32 };
-};
-template <> struct part_fmt<ATTN_PART_BF16> {
-	enum { VEC = 8, LPR = 16 };
-};
-template <> struct part_fmt<ATTN_PART_FP16> {
-	enum { VEC = 8, LPR = 16 };
-};
+/* 16-bit o: VEC elements = 16 bytes per lane, LPR lanes per row; a row's
+ * lanes cover LPR * VEC = 128 dimensions per step. */
+#define MERGE_VEC 8
+#define MERGE_LPR 16
 
 /* ---- parameters ------------------------------------------------------------ */
 struct merge_params {
@@ -85,41 +77,26 @@ struct merge_params {
 /* read-once loads of the partials (non-coherent path: the producer grid is done) */
 static __device__ __forceinline__ uint4 ld_part16(const void *p, uint64_t pol)
 {
-	uint4 v;
 #if MERGE_EVICT_FIRST
-	asm volatile("ld.global.nc.L1::no_allocate.L2::cache_hint.v4.u32 {%0,%1,%2,%3}, [%4], %5;\n"
-		     : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
-		     : "l"(p), "l"(pol));
+	return ld_nc_na_hint_v4((const uint4 *)p, pol);
 #else
 	(void)pol;
-	v = __ldg((const uint4 *)p);
+	return __ldg((const uint4 *)p);
 #endif
-	return v;
 }
 
 static __device__ __forceinline__ float2 ld_part2(const float *p, uint64_t pol)
 {
-	float2 v;
 #if MERGE_EVICT_FIRST
-	asm volatile("ld.global.nc.L1::no_allocate.L2::cache_hint.v2.f32 {%0,%1}, [%2], %3;\n"
-		     : "=f"(v.x), "=f"(v.y)
-		     : "l"(p), "l"(pol));
+	return ld_nc_na_hint_f2(p, pol);
 #else
 	(void)pol;
-	v = __ldg((const float2 *)p);
+	return __ldg((const float2 *)p);
 #endif
-	return v;
 }
 
 /* 16 loaded bytes -> VEC fp32 values */
 template <int OT> static __device__ __forceinline__ void widen(float *f, uint4 u);
-template <> __device__ __forceinline__ void widen<ATTN_PART_F32>(float *f, uint4 u)
-{
-	f[0] = __uint_as_float(u.x);
-	f[1] = __uint_as_float(u.y);
-	f[2] = __uint_as_float(u.z);
-	f[3] = __uint_as_float(u.w);
-}
 template <> __device__ __forceinline__ void widen<ATTN_PART_BF16>(float *f, uint4 u)
 {
 	const uint32_t w[4] = { u.x, u.y, u.z, u.w };
@@ -141,27 +118,13 @@ template <> __device__ __forceinline__ void widen<ATTN_PART_FP16>(float *f, uint
 	}
 }
 
-/* Folds one partial (pm, pl, po) into the running state (m, l, acc). */
-template <int VEC>
-static __device__ __forceinline__ void merge_fold(float *m, float *l, float *acc, float pm,
-						  float pl, const float *po)
-{
-	float a1, a2;
-	softmax_merge_f(*m, *l, pm, pl, m, l, &a1, &a2);
-#pragma unroll
-	for (int e = 0; e < VEC; e++)
-		acc[e] = a1 * acc[e] + a2 * po[e];
-}
-
 /* ---- kernel ---------------------------------------------------------------- */
 template <int OT>
 __global__ void __launch_bounds__(MERGE_THREADS) merge_kernel(const struct merge_params p)
 {
-	constexpr int VEC = part_fmt<OT>::VEC, LPR = part_fmt<OT>::LPR;
+	constexpr int VEC = MERGE_VEC, LPR = MERGE_LPR;
 	constexpr int ESZ = 16 / VEC; /* bytes per stored element */
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-	asm volatile("griddepcontrol.wait;" ::: "memory");
-#endif
+	pdl_wait();
 	const int sub = threadIdx.x % LPR;
 	const long long row = ((long long)blockIdx.x * MERGE_THREADS + threadIdx.x) / LPR;
 	const long long n_rows = (long long)p.n_seqs * p.n_heads;
@@ -175,11 +138,11 @@ __global__ void __launch_bounds__(MERGE_THREADS) merge_kernel(const struct merge
 	const char *obase = (const char *)p.o;
 	uint64_t pol = 0;
 #if MERGE_EVICT_FIRST
-	asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n" : "=l"(pol));
+	pol = createpolicy_evict_first();
 #endif
 
 	for (int i = sub * VEC; i < p.d_head; i += LPR * VEC) {
-		float m = -INFINITY, l = 0.0f;
+		softmax_state_f st = softmax_init_f();
 		float acc[VEC];
 #pragma unroll
 		for (int e = 0; e < VEC; e++)
@@ -198,7 +161,7 @@ __global__ void __launch_bounds__(MERGE_THREADS) merge_kernel(const struct merge
 			for (int u = 0; u < MERGE_UNROLL; u++) {
 				float f[VEC];
 				widen<OT>(f, po[u]);
-				merge_fold<VEC>(&m, &l, acc, pml[u].x, pml[u].y, f);
+				softmax_fold_f(&st, acc, pml[u].x, pml[u].y, f, VEC);
 			}
 		}
 		for (; k < p.n_parts; k++) {
@@ -206,9 +169,9 @@ __global__ void __launch_bounds__(MERGE_THREADS) merge_kernel(const struct merge
 			float2 pml = ld_part2(p.ml + 2 * r, pol);
 			float f[VEC];
 			widen<OT>(f, ld_part16(obase + (r * p.d_head + i) * ESZ, pol));
-			merge_fold<VEC>(&m, &l, acc, pml.x, pml.y, f);
+			softmax_fold_f(&st, acc, pml.x, pml.y, f, VEC);
 		}
-		float inv = l > 0.0f ? 1.0f / l : 0.0f;
+		float inv = st.l > 0.0f ? 1.0f / st.l : 0.0f;
 		float *dst = p.out + ((size_t)s * p.n_heads + h) * p.d_head + i;
 #pragma unroll
 		for (int e = 0; e < VEC; e += 4)
@@ -221,7 +184,7 @@ __global__ void __launch_bounds__(MERGE_THREADS) merge_kernel(const struct merge
 template <int OT>
 static cudaError_t merge_enqueue(const struct merge_params *p, cudaStream_t st)
 {
-	constexpr int LPR = part_fmt<OT>::LPR;
+	constexpr int LPR = MERGE_LPR;
 	long long n_rows = (long long)p->n_seqs * p->n_heads;
 	long long blocks = (n_rows * LPR + MERGE_THREADS - 1) / MERGE_THREADS;
 	if (blocks > 0x7fffffffLL)
@@ -252,11 +215,10 @@ static cudaError_t merge_enqueue(const struct merge_params *p, cudaStream_t st)
 extern "C" int attn_merge_launch(const struct attn_partials *pp, float *out,
 				 struct CUstream_st *stream)
 {
-	const int vec = pp->o_dtype == ATTN_PART_F32 ? 4 : 8;
+	const int vec = MERGE_VEC;
 	if (pp->n_parts < 1 || pp->d_head < vec || pp->d_head % vec != 0 || pp->n_seqs < 1 ||
 	    pp->n_heads < 1 || ((uintptr_t)pp->o & 15) != 0 ||
-	    (pp->o_dtype != ATTN_PART_F32 && pp->o_dtype != ATTN_PART_BF16 &&
-	     pp->o_dtype != ATTN_PART_FP16))
+	    (pp->o_dtype != ATTN_PART_BF16 && pp->o_dtype != ATTN_PART_FP16))
 		return (int)cudaErrorInvalidValue;
 	struct merge_params p;
 	p.o = pp->o;
@@ -267,8 +229,7 @@ extern "C" int attn_merge_launch(const struct attn_partials *pp, float *out,
 	p.n_seqs = pp->n_seqs;
 	p.d_head = pp->d_head;
 	cudaStream_t st = (cudaStream_t)stream;
-	cudaError_t e = pp->o_dtype == ATTN_PART_BF16   ? merge_enqueue<ATTN_PART_BF16>(&p, st)
-			: pp->o_dtype == ATTN_PART_FP16 ? merge_enqueue<ATTN_PART_FP16>(&p, st)
-							: merge_enqueue<ATTN_PART_F32>(&p, st);
+	cudaError_t e = pp->o_dtype == ATTN_PART_BF16 ? merge_enqueue<ATTN_PART_BF16>(&p, st)
+						      : merge_enqueue<ATTN_PART_FP16>(&p, st);
 	return (int)e;
 }

@@ -6,21 +6,22 @@
  * fold them into the normalized fp32 output with the rule of softmax_merge.h.
  *
  * A partial state (softmax_merge.h's (m, l, o)); m and l are fp32, o is stored
- * as o_dtype (fp32, bf16 or fp16; always accumulated in fp32 and rounded once
- * when stored, widened back to fp32 by the merge):
+ * as o_dtype (bf16 or fp16; always accumulated in fp32 and rounded once when
+ * stored, widened back to fp32 by the merge):
  *   m    = max over its keys of the scaled score  q.k * scale  (natural-log
  *          domain; a kernel that works in exp2 converts back: m = m2 * ln 2)
  *   l    = sum over its keys of exp(score - m)
  *   o[d] = sum over its keys of exp(score - m) * v[d]     (unnormalized)
  *   An empty partial is m = -INFINITY, l = 0, o = 0 and merges as a no-op.
  *
- * 16-bit o (ATTN_PART_BF16 / ATTN_PART_FP16) halves the partials' traffic.
+ * 16-bit o halves the partials' traffic against fp32 (merge.cu's v1).
  * Range: every weight exp(score - m) is <= 1, so |o[d]| <= n_keys * max|v|
  * (n_keys = the partial's key count, e.g. chunk_size = 64).  bf16 has fp32's
  * range; fp16's largest finite value is 65504, so a producer may store o as
  * fp16 only for inputs with max|v| <= 65504 / n_keys (1023 for 64-key chunks;
  * fp16 inputs are themselves <= 65504, so fp16 V with |v| > 1023 could
- * overflow: such inputs need ATTN_PART_F32).  Precision: one rounding of o,
+ * overflow: such inputs would need fp32 partials, which this merge no longer
+ * reads).  Precision: one rounding of o,
  * at most 2^-8 (bf16) / 2^-11 (fp16) relative per element, the order of the inputs'
  * own rounding.
  *
@@ -59,8 +60,8 @@ extern "C" {
 #define ATTN_PARTIALS_FN static inline
 #endif
 
-/* Element type of the stored o (0 = fp32, so a zeroed struct means fp32). */
-enum attn_part_dtype { ATTN_PART_F32 = 0, ATTN_PART_BF16 = 1, ATTN_PART_FP16 = 2 };
+/* Element type of the stored o (0 is none: a zeroed struct is refused). */
+enum attn_part_dtype { ATTN_PART_BF16 = 1, ATTN_PART_FP16 = 2 };
 
 struct attn_partials {
 	void *o;     /* o_dtype [n_parts][n_heads][n_seqs][d_head] unnormalized outputs */
@@ -72,7 +73,8 @@ struct attn_partials {
 /* Bytes of one stored o element. */
 ATTN_PARTIALS_FN size_t attn_part_dtype_size(int o_dtype)
 {
-	return o_dtype == ATTN_PART_F32 ? 4 : 2;
+	(void)o_dtype;
+	return 2;
 }
 
 /* Byte offset of ml inside the workspace (o's bytes rounded up to 256). */
@@ -126,35 +128,9 @@ ATTN_PARTIALS_FN struct attn_partials attn_chunk_partials(const struct attn_args
 				  attn_chunk_part_dtype(&a->s));
 }
 
-/* The fp32-o forms (the original API): o_dtype = ATTN_PART_F32. */
-ATTN_PARTIALS_FN size_t attn_partials_ml_offset(int n_parts, int n_heads, int n_seqs,
-						 int d_head)
-{
-	return attn_partials_ml_offset_t(n_parts, n_heads, n_seqs, d_head, ATTN_PART_F32);
-}
-
-ATTN_PARTIALS_FN size_t attn_partials_bytes(int n_parts, int n_heads, int n_seqs, int d_head)
-{
-	return attn_partials_bytes_t(n_parts, n_heads, n_seqs, d_head, ATTN_PART_F32);
-}
-
-ATTN_PARTIALS_FN struct attn_partials attn_partials_at(void *work, int n_parts, int n_heads,
-							int n_seqs, int d_head)
-{
-	return attn_partials_at_t(work, n_parts, n_heads, n_seqs, d_head, ATTN_PART_F32);
-}
-
-/* Row index of (part, head, seq): o row at element row*d_head of o (o_dtype),
- * (m, l) at ml + 2*row. */
-ATTN_PARTIALS_FN size_t attn_partials_row(const struct attn_partials *p, int part, int head,
-					  int seq)
-{
-	return ((size_t)part * p->n_heads + head) * p->n_seqs + seq;
-}
-
 /* Enqueues the merge: out[s][h][:] = (merged o) / (merged l) for every (s, h).
- * Needs n_parts >= 1 and d_head % 4 == 0 (fp32 o) or d_head % 8 == 0 (16-bit
- * o), with o 16-byte aligned (else cudaErrorInvalidValue).
+ * Needs n_parts >= 1, d_head % 8 == 0, o_dtype ATTN_PART_BF16 or
+ * ATTN_PART_FP16 and o 16-byte aligned (else cudaErrorInvalidValue).
  * Returns a cudaError_t (0 = cudaSuccess), the launch's error included. */
 struct CUstream_st;
 int attn_merge_launch(const struct attn_partials *p, float *out, struct CUstream_st *stream);

@@ -23,31 +23,14 @@
  * Build: nvcc -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -c kernels/native.cu
  *        236 (bf16) / 168 (fp16) registers, 0 spills, 86 KB dynamic shared memory.
  *
- * Version log (H100 80GB HBM3, SM 1980 MHz, bf16 unless noted; one forward
- * pass = this kernel + merge.cu, median of per-launch CUDA events, L2 cold;
- * same inputs and rel_err bounds as tk.cu's table, which lists these next to tk):
- *  v1 fp32 partial o:
- *   n_seqs 32:  4 x 4 0.0113 ms, 64 x 64 0.1527 ms, 256 x 256 2.060 ms
- *   n_seqs 64:  4 x 4 0.0117 ms, 64 x 64 0.2065 ms, 256 x 256 3.227 ms
- *               (fp16 64 x 64: 0.1929 ms; n_seqs 256, 64 x 64: 0.6606 ms)
- *   The merge is 0.048 ms of the 0.2065; the chunk-first kernel alone about
- *   0.158 ms (ncu: 45% of DRAM peak).  The course project's native
- *   chunk-first kernel (no merge, zero inputs): 0.1969 ms at 64 x 64.
- *  v2 partial o in the input dtype (m, l stay fp32; fp32 accumulation
- *   unchanged).  Predicted: at n_seqs 64 the partials were as many bytes as
- *   K/V, halving them saves ~1/6 of the bytes: 64 x 64 0.2065 -> ~0.16 ms.
- *   Measured, scratch harness, v1 -> v2 in the same call:
- *     n_seqs 32:  4 x 4 0.0109 -> 0.0113, 64 x 64 0.1503 -> 0.1348,
- *                 256 x 256 2.053 -> 1.835 ms
- *     n_seqs 64:  4 x 4 0.0115 -> 0.0115, 64 x 64 0.2061 -> 0.1614,
- *                 256 x 256 3.213 -> 2.378 ms; fp16 64 x 64 0.1922 -> 0.1502;
- *                 n_seqs 256, 64 x 64: 0.6587 -> 0.5516 ms
- *   run-kernel (seed preset, L2 cold, noise <= 0.6%, no throttled samples):
- *     n_seqs 32: 16 blocks 0.0091, 4096 0.1328, 65536 1.835 ms;
- *     n_seqs 64: 16 blocks 0.0098, 4096 0.1617, 65536 2.409 ms (fp16: 0.1505,
- *     2.160 ms), so below the course project's 0.1969 ms at 4096 blocks.
- *   Worst rel_err over n_seqs {1..256} x n_chunks {1,3,64,256} x n_heads
- *   {1,32}: 2.5e-3 bf16, 3.3e-4 fp16.
+ * Measured (H100 80GB HBM3, bf16, L2 cold, forward pass incl. the merge;
+ * results/h100/, made by make sweeps KERNELS='native tk prefix_stream'
+ * PRESET=seed N_SEQS='32 64'): n_seqs 32: 4096 blocks 0.1335 ms, 65536
+ * blocks 1.862 ms; n_seqs 64: 0.1627 ms, 2.432 ms.
+ *
+ * History: v1 stored fp32 partial o; v2 (current) stores it in the input
+ * dtype, 0.2065 -> 0.161 ms at n_seqs 64, 64 x 64.  The version log:
+ * docs/kernels/native.md.
  */
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -57,6 +40,7 @@
 
 #include "attn.h"
 #include "merge.h"
+#include "ptx.h"
 
 /* ---- compile-time configuration ----------------------------------------- */
 #define NV_CHUNK 64                  /* keys per chunk */
@@ -110,19 +94,6 @@ template <> __device__ __forceinline__ __nv_bfloat16 to_t<__nv_bfloat16>(float x
 template <> __device__ __forceinline__ __half to_t<__half>(float x)
 {
 	return __float2half_rn(x);
-}
-
-/* two floats -> one register of two T, round to nearest (x in the low half) */
-template <typename T> static __device__ __forceinline__ uint32_t pack2(float x, float y);
-template <> __device__ __forceinline__ uint32_t pack2<__nv_bfloat16>(float x, float y)
-{
-	__nv_bfloat162 h = __floats2bfloat162_rn(x, y);
-	return *(uint32_t *)&h;
-}
-template <> __device__ __forceinline__ uint32_t pack2<__half>(float x, float y)
-{
-	__half2 h = __floats2half2_rn(x, y);
-	return *(uint32_t *)&h;
 }
 
 /* rows [0, n) of 128 elements, src row r at src + r*stride, into a padded tile;

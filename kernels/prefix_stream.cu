@@ -62,132 +62,16 @@
  * just before in the stream never writes k/v.
  *
  * ---------------------------------------------------------------------------
- * Versions (prediction written before the run, then the measurement; H100
- * 80GB HBM3 of the device tool, cold L2: K/V rotated over >= 256 MB of
- * copies; "SR" = stream_read on the same bytes, also cold)
- *   v1  mma.sync + cp.async 3 stages, global partials + cooperative meet,
- *       S from a DRAM cost model.  Predicted >= 92% of SR for >= 256 MB,
- *       75-85% at 4096 blocks, 3-4 us at 16 blocks.  Measured: 95-101% where
- *       the plan gave 256 CTAs, but 41-53% where it chose S = 1 with 64 CTAs
- *       ((64,64), (64,128)); 9.0 us at 16 blocks.  One CTA streams a chunk in
- *       ~1.35 us (n_seqs 32) / ~1.7 us (64), hot or cold: ~22 GB/s per CTA,
- *       so < ~128 busy CTAs cannot reach 3 TB/s; the model's 60 GB/s per CTA
- *       was 2.5x off.  Host launch rate here: ~3.7-4.4 us per launch (empty
- *       kernel), SR at 0.5 MB 3.5-4.6 us: that is the 16-block floor.
- *   v2  wgmma (fewer instructions, no ldmatrix).  Predicted 2x per-CTA
- *       rate.  Measured: no gain (1.54 us per chunk per CTA alone): the
- *       cp.async path, not the math, set the rate.
- *   v3  TMA for K/V.  Measured 1.14 us per chunk per CTA alone (~29 GB/s);
- *       >= 256 MB configs 93-99% of SR when >= 128 CTAs run.  Split sweeps:
- *       the best S gives ~one CTA per SM at every seed point, and S > 1
- *       costs ~5-10 us (partials + meet + merge round trips; the cooperative
- *       launch itself costs nothing: plain launch timed the same).
- *   v4  cluster/DSMEM merge for S > 1 (cap 8).  Measured: 3-4 us cheaper
- *       than global partials at S = 2 ((64,64) 53.8 vs 57.3 us at n_seqs
- *       64), but 2-4 us slower at S = 4..8.
- *   v5  S = min(C, SMs/H); S == 2 cluster merge, S >= 3 global.  Predicted
- *       (n_seqs 64): (4,64) ~14 us, (16,16) ~13, (64,16) ~21, (64,64) ~54
- *       (85% of SR), >= 256 MB 92-99% of SR.  Measured (1040 validation
- *       runs ok: worst rel_err bf16 1.8e-3, fp16 2.4e-4; table = ms cold,
- *       % of SR, x course TK n_seqs=64 which was L2-hot):
- *         blocks (H,C)     n_seqs 32        n_seqs 64
- *         16     (4,4)     0.0087  35%      0.0100  31%  0.76x
- *         128    (4,32)    0.0112  36%      0.0126  32%  0.62x
- *         256    (16,16)   0.0123  43%      0.0135  39%  0.66x
- *         512    (32,16)   0.0145  55%      0.0161  49%  1.03x
- *         1024   (64,16)   0.0199  69%      0.0211  65%  1.73x
- *         1024   (16,64)   0.0210  65%      0.0225  61%  1.66x
- *         4096   (64,64)   0.0535  86%      0.0548  84%  2.29x
- *         8192   (128,64)  0.0947  94%      0.0964  92%  2.50x
- *         8192   (64,128)  0.0956  93%      0.0968  92%  2.45x
- *         16384  (128,128) 0.1799  98%      0.1821  96%  2.56x
- *         32768  (256,128) 0.3596  97%      0.3630  96%  2.56x
- *         32768  (128,256) 0.3530  99%      0.3553  98%  2.60x
- *         65536  (256,256) 0.7085  98%      0.7123  98%  2.60x
- *       (SR: 3.0-3.1 TB/s from 134 MB up.)  n_seqs 1/16 track n_seqs 32;
- *       n_seqs 128: 65% (4096) / 75% (65536), n_seqs 256: 36% / 40% --
- *       compute-bound there (4 warpgroups, wgmma waits not overlapped).
- *       Below ~1024 blocks the time is ~8-10 us: launch (~3 us host-bound
- *       here) + cold first chunk + ~1.1 us per chunk of one CTA + merge.
- *   v6  small shapes (latency).  Where the 10 us of (4,4) n_seqs 64 goes,
- *       from the code (S = 4: 16 CTAs, one chunk each, global meet; L2
- *       round trip ~0.7 us, DRAM ~1 us): launch + CTA start ~3 us (empty
- *       kernel 3.1 us/launch, host-bound); prologue to the first K/V byte
- *       ~1.5-2 us (Q cp.async, mbarrier init, __syncthreads, then the TMA
- *       descriptor fetch and the 32 KiB from DRAM, serial); one chunk of
- *       math ~0.7 us; KG merge ~0.3 us; meet ~3-4 us (partials + fence,
- *       arrive + poll, fence + depart atomic, partial loads, store, drain).
- *       Changes: (a) meet with a generation counter (last arriver zeroes
- *       the count and bumps the generation, the others wait for the bump):
- *       one fence + one atomic round trip less, ~0.7-1 us; (b) programmatic
- *       dependent launch: CTAs trigger the next launch at entry, and every
- *       global access waits in griddepcontrol.wait (kernel parameters,
- *       mbarrier init and the tensor-map prefetch go before it), so the
- *       next launch's start overlaps this one: ~1.5-2.5 us, bounded below
- *       by the ~3 us host launch rate; plain launch then (no cooperative
- *       attribute); (c) prefetch.tensormap + first TMA stages before Q:
- *       ~0.3 us.  Predicted (n_seqs 64): (4,4) ~6-6.5 us, (16,16) ~9-10,
- *       (32,16) ~12-13, (64,16) ~18-19, >= 4096 blocks unchanged (+-1%).
- *       Option kv_early (PDL mode 2: K/V before the grid wait, only valid
- *       if the previous kernel never writes k/v): ~1 us more.
- *       Measured (3 device calls, H100 80GB HBM3, bench harness in
- *       .scratch/fast/bench2.cu, old = HEAD built beside it, same call):
- *       (a)+(c) alone (PDL off) saved only ~0.4 us at (4,4) and nothing
- *       measurable elsewhere: the meet's round trips were not the long
- *       pole.  (b) PDL on everything: (4,4) 10.2 -> 8.5 us, but 1-20%
- *       SLOWER on grids that fill the chip ((64,16) 21.0 -> 24.4, (128,64)
- *       96.6 -> 118.9): the next grid's waiting CTAs land on busy SMs, and
- *       then its own CTAs run two to an SM.  Same effect for clusters: a
- *       4-cluster at (32,16) or an 8-cluster at (16,16) ran 1.5-2x slower
- *       than global partials when its peers shared SMs or the H clusters
- *       did not all fit.  So v6 adds (d) spread: split grids launch with
- *       116 KiB dynamic smem (one CTA per SM; S*H <= SMs by the plan), and
- *       PDL only where spread, grid <= SMs/2 or <= 2 chunks per CTA: 1.3-2
- *       us off every split shape; (e) cluster merge for S <= 8 when
- *       cudaOccupancyMaxActiveClusters fits all H clusters (with a 25%
- *       margin for S > 2), else a smaller cluster if its CTAs carry <= 1
- *       chunk more, else global partials: (4,4) 8.5 -> 7.2 us, (4,16)
- *       S=16g 9.4 -> S=8c 9.2.  Where the 10 us of (4,4) went: PDL
- *       overlap of launch/prologue ~1.5 us, global meet vs cluster ~1.3 us,
- *       generation meet + prologue ~0.4 us; ncu GPU time of the kernel
- *       alone is still ~9-10 us (old 10.3-11.2), so most of what is left
- *       is launch/CTA start, the cold first K/V load and the serial
- *       QK^T -> softmax -> PV chain of a chunk (S=1 at (4,4), 4 chunks per
- *       CTA, takes 7.8 us vs 7.1 for S=4 with a cluster merge), on a host
- *       that issues one launch per ~3-4 us.  Table (ms per forward, cold
- *       L2, run-kernel seed; old = v5 from the same call's bench harness,
- *       x TK = course TK n_seqs 64 / ours):
- *         blocks (H,C)     n_seqs 32 old  new      n_seqs 64 old  new    x TK
- *         16     (4,4)     0.0089  0.0065          0.0102  0.0073      1.05x
- *         32     (4,8)     0.0095  0.0072          0.0102  0.0079      0.98x
- *         64     (4,16)    0.0101  0.0086          0.0110  0.0094      0.82x
- *         128    (4,32)    0.0115  0.0091          0.0128  0.0106      0.73x
- *         256    (4,64)    0.0137  0.0118          0.0147  0.0132      0.65x
- *         256    (16,16)   0.0125  0.0107          0.0137  0.0123      0.72x
- *         256    (32,8)    0.0123  0.0104          0.0139  0.0126      0.71x
- *         512    (32,16)   0.0147  0.0126          0.0162  0.0148      1.12x
- *         512    (8,64)    0.0151  0.0132          0.0162  0.0149      1.10x
- *         1024   (64,16)   0.0199  0.0179          0.0211  0.0192      1.90x
- *         1024   (16,64)   0.0212  0.0193          0.0227  0.0208      1.79x
- *         4096   (64,64)   0.0531  0.0518          0.0543  0.0537      2.34x
- *         8192   (128,64)  0.0948  0.0947          0.0962  0.0969      2.49x
- *         16384  (128,128) 0.1808  0.1818          0.1820  0.1840      2.54x
- *         65536  (256,256) 0.7079  0.7118          0.7119  0.7140      2.59x
- *       (S=1 shapes keep the v5 plan, no PDL/spread; bench-vs-bench in one
- *       call -0.3..+0.6%, run-kernel new vs bench old up to +1.1% at
- *       16384 n_seqs 64: noise level.)  kv_early would save 0.3-1.4 us on split
- *       shapes (off: contract).  Validation: run-kernel 112 configs
- *       (n_seqs 1..256, H 1/32, C 1/3/64/256, bf16/fp16) rc 0; racecheck and
- *       memcheck 0 errors; --launch graph ok; harness: 3 x 160 fp64 runs
- *       (PDL 1/2, cluster forced) ok, 162 back-to-back PDL runs (64
- *       launches each, two K/V sets, one workspace) bit-identical to
- *       isolated launches.  2x TK is not reached below 1024 blocks: one
- *       launch here costs ~3-4 us of host time and the kernel ~6-7 us of
- *       latency chain; the next levers are inside the chunk (split
- *       QK^T's k-chain, overlap consecutive chunks) and in the launch.
- *   Left: overlap QK^T/softmax/PV of consecutive chunks inside a CTA (the
- *   per-CTA chunk time, not DRAM, bounds every config below ~128 CTAs);
- *   a cheaper merge for S >= 3; n_seqs > 64 math overlap.
+ * Measured (H100 80GB HBM3, bf16, L2 cold, one launch per forward pass;
+ * results/h100/, made by make sweeps KERNELS='native tk prefix_stream'
+ * PRESET=seed N_SEQS='32 64'):  n_seqs 32 / 64: 16 blocks 0.0066 / 0.0073
+ * ms, 4096 blocks 0.0522 / 0.0536 ms (87 / 85% of the streaming-read
+ * ceiling), 65536 blocks 0.7126 / 0.7171 ms (98%).
+ *
+ * History: v1 cp.async + mma.sync with global partials, v3 TMA + wgmma, v5
+ * S = SMs/H splits with a cluster merge, v6 (current) PDL, one CTA per SM and
+ * cluster merges where all clusters fit (16 blocks 10.2 -> 7.3 us).  The
+ * version log with predictions and measurements: docs/kernels/prefix_stream.md.
  */
 #include <cuda.h> /* CUtensorMap (types only: the encoder is fetched at run time) */
 #include <cuda_runtime.h>
@@ -198,6 +82,7 @@
 #include <string.h>
 
 #include "attn.h"
+#include "ptx.h"
 #include "softmax_merge.h"
 
 #define PS_CHUNK 64
@@ -227,107 +112,14 @@ struct ps_params {
 	float scale;
 };
 
-/* ---------------------------------------------------------------- PTX */
-static __device__ __forceinline__ uint32_t smem_u32(const void *p)
-{
-	return (uint32_t)__cvta_generic_to_shared(p);
-}
-
-static __device__ __forceinline__ void cp_async16(uint32_t dst, const void *src, int src_bytes)
-{
-	asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(src_bytes)
-		     : "memory");
-}
-
-static __device__ __forceinline__ void cp_async_commit(void)
-{
-	asm volatile("cp.async.commit_group;\n" ::: "memory");
-}
-
-template <int N> static __device__ __forceinline__ void cp_async_wait(void)
-{
-	asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
-}
-
-static __device__ __forceinline__ void ldsm_x4(uint32_t addr, uint32_t r[4])
-{
-	asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-		     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-		     : "r"(addr)
-		     : "memory");
-}
-
-static __device__ __forceinline__ void ldsm_x4_t(uint32_t addr, uint32_t r[4])
-{
-	asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-		     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-		     : "r"(addr)
-		     : "memory");
-}
-
-template <bool FP16>
-static __device__ __forceinline__ void mma16816(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1)
-{
-	if constexpr (FP16)
-		asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
-			     "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-			     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-			     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-	else
-		asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
-			     "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-			     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-			     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-template <bool FP16> static __device__ __forceinline__ uint32_t pack2(float lo, float hi)
-{
-	uint32_t r;
-	if constexpr (FP16) {
-		__half2 h = __floats2half2_rn(lo, hi);
-		r = *(uint32_t *)&h;
-	} else {
-		__nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
-		r = *(uint32_t *)&h;
-	}
-	return r;
-}
-
-static __device__ __forceinline__ unsigned ld_acquire_u32(const unsigned *p)
-{
-	unsigned v;
-	asm volatile("ld.acquire.gpu.global.u32 %0, [%1];\n" : "=r"(v) : "l"(p) : "memory");
-	return v;
-}
-
-static __device__ __forceinline__ unsigned atom_add_u32(unsigned *p, unsigned v)
-{
-	unsigned r;
-	asm volatile("atom.relaxed.gpu.global.add.u32 %0, [%1], %2;\n" : "=r"(r) : "l"(p), "r"(v) : "memory");
-	return r;
-}
-
-static __device__ __forceinline__ void fence_acq_rel_gpu(void)
-{
-	asm volatile("fence.acq_rel.gpu;\n" ::: "memory");
-}
-
-/* Programmatic dependent launch (sm_90).  trigger: the next kernel of the
- * stream may be scheduled now (its CTAs then wait in pdl_wait);  wait: every
- * kernel before this one in the stream has completed and its memory is
- * visible.  No-ops when the launch has no PDL attribute. */
-static __device__ __forceinline__ void pdl_trigger(void)
-{
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-	asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
-#endif
-}
-static __device__ __forceinline__ void pdl_wait(void)
-{
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-	asm volatile("griddepcontrol.wait;\n" ::: "memory");
-#endif
-}
+/* ---------------------------------------------------------------- helpers */
+/* the input element type: bf16 or fp16 */
+template <bool FP16> struct ps_type {
+	typedef __nv_bfloat16 T;
+};
+template <> struct ps_type<true> {
+	typedef __half T;
+};
 
 /* byte offset of 16-byte column j of row r in a swizzled [rows][256 B] tile */
 static __device__ __forceinline__ uint32_t swz(int r, int j)
@@ -336,6 +128,15 @@ static __device__ __forceinline__ uint32_t swz(int r, int j)
 }
 
 /* ---------------------------------------------------------------- epilogue */
+/* out[row][h][4*d4 .. 4*d4+3] = acc / l: one merged (row, 4 columns) item */
+static __device__ __forceinline__ void ps_store_out(const ps_params &p, int row, int H, int h, int d4, float l,
+						    const float (&acc)[4])
+{
+	const float inv = 1.f / l;
+	*(float4 *)(p.out + ((size_t)row * H + h) * PS_D + d4 * 4) =
+		make_float4(acc[0] * inv, acc[1] * inv, acc[2] * inv, acc[3] * inv);
+}
+
 /* Shared by both kernels.  A "group" of GT threads (a warp for mma.sync, a
  * warpgroup for wgmma) owns 16 (GT 32) or 64 (GT 128) query rows; thread
  * gidx of it holds rows row0 and row0 + 8 in the accumulator layout
@@ -345,16 +146,16 @@ static __device__ __forceinline__ uint32_t swz(int r, int j)
  * through shared memory; then kgi 0 writes the output (S == 1) or the
  * split's partial, and for S > 1 the head's CTAs meet and merge. */
 template <int KG, int GT>
-static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o)[16][4], float (&m_r)[2],
-						   float (&l_r)[2], int kgi, int qg, int row0, int gidx, int h,
+static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o)[16][4], softmax_state_f (&st)[2],
+						   int kgi, int qg, int row0, int gidx, int h,
 						   int split, unsigned char *smem)
 {
 	const int tid = threadIdx.x, nthr = blockDim.x;
 	const int S = p.splits, H = p.n_heads, nqg = p.nqg, n_seqs = p.n_seqs;
 #pragma unroll
 	for (int r = 0; r < 2; ++r) {
-		l_r[r] += __shfl_xor_sync(0xffffffffu, l_r[r], 1);
-		l_r[r] += __shfl_xor_sync(0xffffffffu, l_r[r], 2);
+		st[r].l += __shfl_xor_sync(0xffffffffu, st[r].l, 1);
+		st[r].l += __shfl_xor_sync(0xffffffffu, st[r].l, 2);
 	}
 
 	/* ---- merge the KG key groups of each query group (shared memory) */
@@ -362,10 +163,10 @@ static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o
 		float *scr = (float *)smem;
 		if (kgi > 0) {
 			float *w = scr + (size_t)((kgi - 1) * nqg + qg) * PS_SCRATCH_WORDS * GT + gidx;
-			w[0 * GT] = m_r[0];
-			w[1 * GT] = m_r[1];
-			w[2 * GT] = l_r[0];
-			w[3 * GT] = l_r[1];
+			w[0 * GT] = st[0].m;
+			w[1 * GT] = st[1].m;
+			w[2 * GT] = st[0].l;
+			w[3 * GT] = st[1].l;
 #pragma unroll
 			for (int t = 0; t < 16; ++t)
 #pragma unroll
@@ -378,8 +179,8 @@ static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o
 			for (int g = 1; g < KG; ++g) {
 				const float *w = scr + (size_t)((g - 1) * nqg + qg) * PS_SCRATCH_WORDS * GT + gidx;
 				float a1[2], a2[2];
-				softmax_merge_f(m_r[0], l_r[0], w[0 * GT], w[2 * GT], &m_r[0], &l_r[0], &a1[0], &a2[0]);
-				softmax_merge_f(m_r[1], l_r[1], w[1 * GT], w[3 * GT], &m_r[1], &l_r[1], &a1[1], &a2[1]);
+				softmax_update_f(&st[0], w[0 * GT], w[2 * GT], &a1[0], &a2[0]);
+				softmax_update_f(&st[1], w[1 * GT], w[3 * GT], &a1[1], &a2[1]);
 #pragma unroll
 				for (int t = 0; t < 16; ++t) {
 					o[t][0] = a1[0] * o[t][0] + a2[0] * w[(4 + t * 4 + 0) * GT];
@@ -410,11 +211,10 @@ static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o
 				for (int t = 0; t < 16; ++t)
 					*(float2 *)(dst + t * 8) = make_float2(o[t][2 * half], o[t][2 * half + 1]);
 				if ((gidx & 3) == 0)
-					st_ml[row] = make_float2(m_r[half], l_r[half]);
+					st_ml[row] = make_float2(st[half].m, st[half].l);
 			}
 		}
-		asm volatile("barrier.cluster.arrive.release.aligned;\n" ::: "memory");
-		asm volatile("barrier.cluster.wait.acquire.aligned;\n" ::: "memory");
+		cluster_sync();
 		const int r0 = (int)((long long)split * n_seqs / S);
 		const int R = (int)((long long)(split + 1) * n_seqs / S) - r0;
 		const uint32_t so = smem_u32(st_o), sml = smem_u32(st_ml);
@@ -425,43 +225,20 @@ static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o
 #pragma unroll
 			for (int u = 0; u < 8; ++u) {
 				if (u < S) {
-					uint32_t ro, rm;
-					asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n"
-						     : "=r"(ro)
-						     : "r"(so + (uint32_t)(row * PS_D + d4 * 4) * 4), "r"(u));
-					asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n"
-						     : "=r"(rm)
-						     : "r"(sml + (uint32_t)row * 8), "r"(u));
-					asm volatile("ld.shared::cluster.v4.f32 {%0,%1,%2,%3}, [%4];\n"
-						     : "=f"(ov[u].x), "=f"(ov[u].y), "=f"(ov[u].z), "=f"(ov[u].w)
-						     : "r"(ro)
-						     : "memory");
-					asm volatile("ld.shared::cluster.v2.f32 {%0,%1}, [%2];\n"
-						     : "=f"(ml[u].x), "=f"(ml[u].y)
-						     : "r"(rm)
-						     : "memory");
+					ov[u] = ld_shared_cluster_f4(mapa_shared(so + (uint32_t)(row * PS_D + d4 * 4) * 4, u));
+					ml[u] = ld_shared_cluster_f2(mapa_shared(sml + (uint32_t)row * 8, u));
 				}
 			}
-			float m = -INFINITY, l = 0.f;
-			float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
+			softmax_state_f ms = softmax_init_f();
+			float acc[4] = {0.f, 0.f, 0.f, 0.f};
 #pragma unroll
-			for (int u = 0; u < 8; ++u) {
-				if (u < S) {
-					float a1, a2;
-					softmax_merge_f(m, l, ml[u].x, ml[u].y, &m, &l, &a1, &a2);
-					acc.x = a1 * acc.x + a2 * ov[u].x;
-					acc.y = a1 * acc.y + a2 * ov[u].y;
-					acc.z = a1 * acc.z + a2 * ov[u].z;
-					acc.w = a1 * acc.w + a2 * ov[u].w;
-				}
-			}
-			const float inv = 1.f / l;
-			*(float4 *)(p.out + ((size_t)row * H + h) * PS_D + d4 * 4) =
-				make_float4(acc.x * inv, acc.y * inv, acc.z * inv, acc.w * inv);
+			for (int u = 0; u < 8; ++u)
+				if (u < S)
+					softmax_fold_f(&ms, acc, ml[u].x, ml[u].y, &ov[u].x, 4);
+			ps_store_out(p, row, H, h, d4, ms.l, acc);
 		}
 		/* keep this CTA's shared memory alive until every peer has read it */
-		asm volatile("barrier.cluster.arrive.release.aligned;\n" ::: "memory");
-		asm volatile("barrier.cluster.wait.acquire.aligned;\n" ::: "memory");
+		cluster_sync();
 		return;
 	}
 #endif
@@ -475,7 +252,7 @@ static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o
 				continue;
 			const int col = (gidx & 3) * 2;
 			if (S == 1) {
-				const float inv = 1.f / l_r[half];
+				const float inv = 1.f / st[half].l;
 				float *dst = p.out + ((size_t)row * H + h) * PS_D + col;
 #pragma unroll
 				for (int t = 0; t < 16; ++t)
@@ -487,7 +264,7 @@ static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o
 				for (int t = 0; t < 16; ++t)
 					*(float2 *)(dst + t * 8) = make_float2(o[t][2 * half], o[t][2 * half + 1]);
 				if ((gidx & 3) == 0)
-					p.pml[pidx] = make_float2(m_r[half], l_r[half]);
+					p.pml[pidx] = make_float2(st[half].m, st[half].l);
 			}
 		}
 	}
@@ -504,12 +281,12 @@ static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o
 		 * bump: one release + one atomic round trip per CTA. */
 		unsigned *ctr = &ps_head_ctr[h];
 		fence_acq_rel_gpu(); /* release this CTA's partials (bar.sync above) */
-		const unsigned old = atom_add_u32(ctr, 1u);
+		const unsigned old = atom_add_relaxed_gpu_u32(ctr, 1u);
 		if ((old & 0xffffu) == (unsigned)S - 1u) {
 			fence_acq_rel_gpu(); /* acquire the others', release the bump */
-			atom_add_u32(ctr, 0x10000u - (unsigned)S);
+			atom_add_relaxed_gpu_u32(ctr, 0x10000u - (unsigned)S);
 		} else {
-			while (((ld_acquire_u32(ctr) ^ old) >> 16) == 0u)
+			while (((ld_acquire_gpu_u32(ctr) ^ old) >> 16) == 0u)
 				__nanosleep(20);
 		}
 	}
@@ -532,8 +309,8 @@ static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o
 	for (int t = tid; t < items * G; t += nthr) {
 		const int g = t / items, it = t - g * items;
 		const int row = r0 + (it >> 5), d4 = it & 31;
-		float m = -INFINITY, l = 0.f;
-		float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
+		softmax_state_f ms = softmax_init_f();
+		float acc[4] = {0.f, 0.f, 0.f, 0.f};
 		for (int sp = g; sp < S; sp += 4 * G) {
 			/* up to 4 partials: all loads first, then the merges */
 			float2 ml[4];
@@ -550,47 +327,32 @@ static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o
 				}
 			}
 #pragma unroll
-			for (int u = 0; u < 4; ++u) {
-				float a1, a2;
-				softmax_merge_f(m, l, ml[u].x, ml[u].y, &m, &l, &a1, &a2);
-				acc.x = a1 * acc.x + a2 * ov[u].x;
-				acc.y = a1 * acc.y + a2 * ov[u].y;
-				acc.z = a1 * acc.z + a2 * ov[u].z;
-				acc.w = a1 * acc.w + a2 * ov[u].w;
-			}
+			for (int u = 0; u < 4; ++u)
+				softmax_fold_f(&ms, acc, ml[u].x, ml[u].y, &ov[u].x, 4);
 		}
 		if (G == 1) {
-			const float inv = 1.f / l;
-			*(float4 *)(p.out + ((size_t)row * H + h) * PS_D + d4 * 4) =
-				make_float4(acc.x * inv, acc.y * inv, acc.z * inv, acc.w * inv);
+			ps_store_out(p, row, H, h, d4, ms.l, acc);
 		} else {
 			float *w = scr + (size_t)t * 6;
-			w[0] = m;
-			w[1] = l;
-			w[2] = acc.x;
-			w[3] = acc.y;
-			w[4] = acc.z;
-			w[5] = acc.w;
+			w[0] = ms.m;
+			w[1] = ms.l;
+			w[2] = acc[0];
+			w[3] = acc[1];
+			w[4] = acc[2];
+			w[5] = acc[3];
 		}
 	}
 	if (G > 1) { /* CTA-uniform */
 		__syncthreads();
 		for (int it = tid; it < items; it += nthr) {
 			const int row = r0 + (it >> 5), d4 = it & 31;
-			float m = -INFINITY, l = 0.f;
-			float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
+			softmax_state_f ms = softmax_init_f();
+			float acc[4] = {0.f, 0.f, 0.f, 0.f};
 			for (int g = 0; g < G; ++g) {
 				const float *w = scr + (size_t)(g * items + it) * 6;
-				float a1, a2;
-				softmax_merge_f(m, l, w[0], w[1], &m, &l, &a1, &a2);
-				acc.x = a1 * acc.x + a2 * w[2];
-				acc.y = a1 * acc.y + a2 * w[3];
-				acc.z = a1 * acc.z + a2 * w[4];
-				acc.w = a1 * acc.w + a2 * w[5];
+				softmax_fold_f(&ms, acc, w[0], w[1], w + 2, 4);
 			}
-			const float inv = 1.f / l;
-			*(float4 *)(p.out + ((size_t)row * H + h) * PS_D + d4 * 4) =
-				make_float4(acc.x * inv, acc.y * inv, acc.z * inv, acc.w * inv);
+			ps_store_out(p, row, H, h, d4, ms.l, acc);
 		}
 	}
 }
@@ -599,13 +361,13 @@ static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o
 /* s: one warp's scores for NT n8 tiles in the m16n8 accumulator layout (rows
  * r and r + 8 in elements 0-1 and 2-3; a quad of lanes holds a row).  Scales
  * them, takes each row's max over the quad, exponentiates in place (s becomes
- * P), folds the tile's (max, sum) into the running (m_r, l_r) with
- * softmax_merge_f, rescales the output accumulator o by the old state's
+ * P), folds the tile's (max, sum) into the running state st with
+ * softmax_update_f, rescales the output accumulator o by the old state's
  * factor, and returns in a2 the factor the caller applies to P. */
 template <int NT>
 static __device__ __forceinline__ void ps_softmax_step(float (&s)[NT][4], float (&o)[16][4],
-						       float scale, float (&m_r)[2],
-						       float (&l_r)[2], float (&a2)[2])
+						       float scale, softmax_state_f (&st)[2],
+						       float (&a2)[2])
 {
 	float mt[2] = {-INFINITY, -INFINITY};
 #pragma unroll
@@ -633,8 +395,8 @@ static __device__ __forceinline__ void ps_softmax_step(float (&s)[NT][4], float 
 		lt[1] += s[t][2] + s[t][3];
 	}
 	float a1[2];
-	softmax_merge_f(m_r[0], l_r[0], mt[0], lt[0], &m_r[0], &l_r[0], &a1[0], &a2[0]);
-	softmax_merge_f(m_r[1], l_r[1], mt[1], lt[1], &m_r[1], &l_r[1], &a1[1], &a2[1]);
+	softmax_update_f(&st[0], mt[0], lt[0], &a1[0], &a2[0]);
+	softmax_update_f(&st[1], mt[1], lt[1], &a1[1], &a2[1]);
 #pragma unroll
 	for (int t = 0; t < 16; ++t) {
 		o[t][0] *= a1[0];
@@ -650,6 +412,7 @@ static __device__ __forceinline__ void ps_softmax_step(float (&s)[NT][4], float 
 template <bool FP16, int KEYS, int NSUB, int NSTAGE>
 __global__ void __launch_bounds__(512) prefix_stream_mma_kernel(const __grid_constant__ ps_params p)
 {
+	typedef typename ps_type<FP16>::T T;
 	constexpr int KG = PS_CHUNK / (KEYS * NSUB);
 	constexpr int NT = KEYS / 8;  /* n8 tiles of scores per step */
 	constexpr int KK = KEYS / 16; /* k16 steps of PV per step */
@@ -701,7 +464,7 @@ __global__ void __launch_bounds__(512) prefix_stream_mma_kernel(const __grid_con
 #pragma unroll
 	for (int i = 0; i < 16; ++i)
 		o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
-	float m_r[2] = {-INFINITY, -INFINITY}, l_r[2] = {0.f, 0.f};
+	softmax_state_f st[2] = {softmax_init_f(), softmax_init_f()};
 
 	/* per-thread ldmatrix addresses.  Every row a lane addresses has
 	 * (row & 7) == (lane & 7), so with y = (lane & 7) >> 1 the swizzled
@@ -743,34 +506,34 @@ __global__ void __launch_bounds__(512) prefix_stream_mma_kernel(const __grid_con
 #pragma unroll
 			for (int ks = 0; ks < 8; ++ks) {
 				uint32_t a[4];
-				ldsm_x4(tq + zq[ks & 3] + 128 * (ks >> 2), a);
+				ldsm_x4(a, tq + zq[ks & 3] + 128 * (ks >> 2));
 #pragma unroll
 				for (int np = 0; np < NT / 2; ++np) {
 					uint32_t b[4];
-					ldsm_x4(skk + zq[ks & 3] + (128 * (ks >> 2) + 4096 * np), b);
-					mma16816<FP16>(s[2 * np], a, b[0], b[1]);
-					mma16816<FP16>(s[2 * np + 1], a, b[2], b[3]);
+					ldsm_x4(b, skk + zq[ks & 3] + (128 * (ks >> 2) + 4096 * np));
+					mma_m16n8k16<T>(s[2 * np], a, b[0], b[1]);
+					mma_m16n8k16<T>(s[2 * np + 1], a, b[2], b[3]);
 				}
 			}
 
 			/* online softmax: tile state (mt, lt), merged into (m, l) */
 			float a2[2];
-			ps_softmax_step(s, o, scale, m_r, l_r, a2);
+			ps_softmax_step(s, o, scale, st, a2);
 
 			/* O += P V (P from the score accumulators, scaled by a2) */
 #pragma unroll
 			for (int kk = 0; kk < KK; ++kk) {
 				uint32_t pa[4];
-				pa[0] = pack2<FP16>(s[2 * kk][0] * a2[0], s[2 * kk][1] * a2[0]);
-				pa[1] = pack2<FP16>(s[2 * kk][2] * a2[1], s[2 * kk][3] * a2[1]);
-				pa[2] = pack2<FP16>(s[2 * kk + 1][0] * a2[0], s[2 * kk + 1][1] * a2[0]);
-				pa[3] = pack2<FP16>(s[2 * kk + 1][2] * a2[1], s[2 * kk + 1][3] * a2[1]);
+				pa[0] = pack2<T>(s[2 * kk][0] * a2[0], s[2 * kk][1] * a2[0]);
+				pa[1] = pack2<T>(s[2 * kk][2] * a2[1], s[2 * kk][3] * a2[1]);
+				pa[2] = pack2<T>(s[2 * kk + 1][0] * a2[0], s[2 * kk + 1][1] * a2[0]);
+				pa[3] = pack2<T>(s[2 * kk + 1][2] * a2[1], s[2 * kk + 1][3] * a2[1]);
 #pragma unroll
 				for (int dp = 0; dp < 8; ++dp) {
 					uint32_t b[4];
-					ldsm_x4_t(svv + zq[dp & 3] + (128 * (dp >> 2) + 4096 * kk), b);
-					mma16816<FP16>(o[2 * dp], pa, b[0], b[1]);
-					mma16816<FP16>(o[2 * dp + 1], pa, b[2], b[3]);
+					ldsm_x4_t(b, svv + zq[dp & 3] + (128 * (dp >> 2) + 4096 * kk));
+					mma_m16n8k16<T>(o[2 * dp], pa, b[0], b[1]);
+					mma_m16n8k16<T>(o[2 * dp + 1], pa, b[2], b[3]);
 				}
 			}
 		}
@@ -778,7 +541,7 @@ __global__ void __launch_bounds__(512) prefix_stream_mma_kernel(const __grid_con
 
 	cp_async_wait<0>();
 	__syncthreads(); /* stage buffers free from here on */
-	ps_epilogue<KG, 32>(p, o, m_r, l_r, kgi, qg, qg * 16 + (lane >> 2), lane, h, split, smem);
+	ps_epilogue<KG, 32>(p, o, st, kgi, qg, qg * 16 + (lane >> 2), lane, h, split, smem);
 }
 
 /* ---------------------------------------------------------------- wgmma */
@@ -792,81 +555,13 @@ __global__ void __launch_bounds__(512) prefix_stream_mma_kernel(const __grid_con
  * B = V N-major (transposed) from shared memory, one instruction per d half
  * so that the descriptor's leading-byte offset is never used.  Shared memory
  * is read by the tensor cores only: no ldmatrix, no per-warp re-reads. */
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-#define PS_WGMMA 1
-#else
-#define PS_WGMMA 0
-#endif
+__device__ int ps_wgmma_built = PTX_WGMMA; /* which path this device image has */
 
-__device__ int ps_wgmma_built = PS_WGMMA; /* which path this device image has */
-
-#if PS_WGMMA
-static __device__ __forceinline__ uint64_t wg_desc(uint32_t saddr, uint32_t lbo, uint32_t sbo)
-{
-	return (uint64_t)((saddr & 0x3FFFFu) >> 4) | ((uint64_t)((lbo & 0x3FFFFu) >> 4) << 16) |
-	       ((uint64_t)((sbo & 0x3FFFFu) >> 4) << 32) | (1ull << 62); /* 128-byte swizzle */
-}
-
-static __device__ __forceinline__ void wg_fence(void)
-{
-	asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
-}
-static __device__ __forceinline__ void wg_commit(void)
-{
-	asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
-}
-static __device__ __forceinline__ void wg_wait0(void)
-{
-	asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
-}
-
+#if PTX_WGMMA
 /* byte offset of 16-byte column j (0..15) of row r in a SW128 [2][rows][64] tile */
 static __device__ __forceinline__ uint32_t swz128(int r, int j, int rows)
 {
 	return (uint32_t)((j >> 3) * rows * 128 + r * 128 + (((j & 7) ^ (r & 7)) << 4));
-}
-
-/* d[4][4] (+)= A(smem, K-major) x B(smem, K-major), m64n32k16 */
-template <bool FP16>
-static __device__ __forceinline__ void wg_qk(float (&d)[4][4], uint64_t da, uint64_t db, int accumulate)
-{
-#define PS_QK_ASM(TY)                                                                                            \
-	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %18, 0;\n"                                                \
-		     "wgmma.mma_async.sync.aligned.m64n32k16.f32." TY "." TY " "                                  \
-		     "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15}, %16, %17, p, 1, 1, 0, 0;\n}\n"      \
-		     : "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), "+f"(d[1][1]),  \
-		       "+f"(d[1][2]), "+f"(d[1][3]), "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]),  \
-		       "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), "+f"(d[3][3])                                 \
-		     : "l"(da), "l"(db), "r"(accumulate))
-	if constexpr (FP16)
-		PS_QK_ASM("f16");
-	else
-		PS_QK_ASM("bf16");
-#undef PS_QK_ASM
-}
-
-/* o[8 tiles][4] += A(registers) x B(smem, N-major), m64n64k16 */
-template <bool FP16>
-static __device__ __forceinline__ void wg_pv(float (*o)[4], const uint32_t (&a)[4], uint64_t db)
-{
-#define PS_PV_ASM(TY)                                                                                            \
-	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"                                                \
-		     "wgmma.mma_async.sync.aligned.m64n64k16.f32." TY "." TY " "                                  \
-		     "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,"                                    \
-		     "%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, "                         \
-		     "{%32,%33,%34,%35}, %36, p, 1, 1, 1;\n}\n"                                                  \
-		     : "+f"(o[0][0]), "+f"(o[0][1]), "+f"(o[0][2]), "+f"(o[0][3]), "+f"(o[1][0]), "+f"(o[1][1]),  \
-		       "+f"(o[1][2]), "+f"(o[1][3]), "+f"(o[2][0]), "+f"(o[2][1]), "+f"(o[2][2]), "+f"(o[2][3]),  \
-		       "+f"(o[3][0]), "+f"(o[3][1]), "+f"(o[3][2]), "+f"(o[3][3]), "+f"(o[4][0]), "+f"(o[4][1]),  \
-		       "+f"(o[4][2]), "+f"(o[4][3]), "+f"(o[5][0]), "+f"(o[5][1]), "+f"(o[5][2]), "+f"(o[5][3]),  \
-		       "+f"(o[6][0]), "+f"(o[6][1]), "+f"(o[6][2]), "+f"(o[6][3]), "+f"(o[7][0]), "+f"(o[7][1]),  \
-		       "+f"(o[7][2]), "+f"(o[7][3])                                                               \
-		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1))
-	if constexpr (FP16)
-		PS_PV_ASM("f16");
-	else
-		PS_PV_ASM("bf16");
-#undef PS_PV_ASM
 }
 #endif
 
@@ -876,7 +571,8 @@ static __device__ __forceinline__ void wg_pv(float (*o)[4], const uint32_t (&a)[
 template <bool FP16, int KGW, int NSUB, int NSTAGE, bool TMA>
 __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_constant__ ps_params p)
 {
-#if PS_WGMMA
+#if PTX_WGMMA
+	typedef typename ps_type<FP16>::T T;
 	constexpr int KEYS = 32;
 	static_assert(KGW * NSUB * KEYS == PS_CHUNK, "a chunk is 64 keys");
 	extern __shared__ __align__(1024) unsigned char smem[];
@@ -906,12 +602,12 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 	pdl_trigger();
 	if constexpr (TMA) {
 		if (tid == 0) {
-			asm volatile("prefetch.tensormap [%0];\n" ::"l"((uint64_t)&p.tmk) : "memory");
-			asm volatile("prefetch.tensormap [%0];\n" ::"l"((uint64_t)&p.tmv) : "memory");
+			prefetch_tensormap(&p.tmk);
+			prefetch_tensormap(&p.tmv);
 #pragma unroll
 			for (int st = 0; st < NSTAGE; ++st)
-				asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;\n" ::"r"(sbar + 8 * st) : "memory");
-			asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+				mbar_init(sbar + 8 * st, 1);
+			fence_mbar_init();
 		}
 	}
 	if (!(TMA && p.kv_early))
@@ -927,17 +623,10 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 			if (tid == 0) {
 				const uint32_t bar = sbar + 8 * stage;
 				const int row = (c * H + h) * PS_CHUNK;
-				asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar),
-					     "r"(PS_STAGE_BYTES)
-					     : "memory");
+				mbar_arrive_expect_tx(bar, PS_STAGE_BYTES);
 #pragma unroll
-				for (int q4 = 0; q4 < 4; ++q4) {
-					const CUtensorMap *tm = (q4 < 2) ? &p.tmk : &p.tmv;
-					asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
-						     " [%0], [%1, {%2, %3}], [%4];\n" ::"r"(dst + q4 * 8192),
-						     "l"((uint64_t)tm), "r"((q4 & 1) * 64), "r"(row), "r"(bar)
-						     : "memory");
-				}
+				for (int q4 = 0; q4 < 4; ++q4)
+					tma_load_2d(dst + q4 * 8192, (q4 < 2) ? &p.tmk : &p.tmv, (q4 & 1) * 64, row, bar);
 			}
 		} else {
 			const char *ks = p.k + (size_t)c * chunk_stride + head_off + ld_j * 16;
@@ -985,7 +674,7 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 #pragma unroll
 	for (int i = 0; i < 16; ++i)
 		o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
-	float m_r[2] = {-INFINITY, -INFINITY}, l_r[2] = {0.f, 0.f};
+	softmax_state_f st[2] = {softmax_init_f(), softmax_init_f()};
 	const float scale = p.scale;
 	const uint32_t sqg = sq + qg * 16384;
 
@@ -993,20 +682,14 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 		if constexpr (TMA) {
 			if (i == 0) {
 				cp_async_wait<0>(); /* Q */
-				asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+				fence_proxy_async_smem();
 			}
-			const uint32_t bar = sbar + 8 * (i % NSTAGE);
-			const uint32_t par = (uint32_t)(i / NSTAGE) & 1u;
-			asm volatile("{\n.reg .pred P1;\nWAIT_%=:\n"
-				     "mbarrier.try_wait.parity.shared::cta.b64 P1, [%0], %1;\n"
-				     "@!P1 bra WAIT_%=;\n}\n" ::"r"(bar),
-				     "r"(par)
-				     : "memory");
+			mbar_wait(sbar + 8 * (i % NSTAGE), (uint32_t)(i / NSTAGE) & 1u);
 		} else {
 			cp_async_wait<NSTAGE - 2>();
 			/* cp.async wrote through the generic proxy; the tensor cores
 			 * read through the async proxy */
-			asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+			fence_proxy_async_smem();
 		}
 		__syncthreads();
 		{
@@ -1029,37 +712,37 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 #pragma unroll
 			for (int ks = 0; ks < 8; ++ks) {
 				const uint32_t off = (ks >> 2) * 8192 + (ks & 3) * 32;
-				wg_qk<FP16>(s, wg_desc(sqg + off, 16, 1024), wg_desc(sk + key0 * 128 + off, 16, 1024), ks);
+				wgmma_m64n32k16_ss<T>(s, wg_desc(sqg + off, 16, 1024), wg_desc(sk + key0 * 128 + off, 16, 1024), ks);
 			}
 			wg_commit();
-			wg_wait0();
+			wg_wait<0>();
 
 			/* online softmax over these 32 keys (rows row0, row0 + 8) */
 			float a2[2];
-			ps_softmax_step(s, o, scale, m_r, l_r, a2);
+			ps_softmax_step(s, o, scale, st, a2);
 			uint32_t pa[2][4];
 #pragma unroll
 			for (int kk = 0; kk < 2; ++kk) {
-				pa[kk][0] = pack2<FP16>(s[2 * kk][0] * a2[0], s[2 * kk][1] * a2[0]);
-				pa[kk][1] = pack2<FP16>(s[2 * kk][2] * a2[1], s[2 * kk][3] * a2[1]);
-				pa[kk][2] = pack2<FP16>(s[2 * kk + 1][0] * a2[0], s[2 * kk + 1][1] * a2[0]);
-				pa[kk][3] = pack2<FP16>(s[2 * kk + 1][2] * a2[1], s[2 * kk + 1][3] * a2[1]);
+				pa[kk][0] = pack2<T>(s[2 * kk][0] * a2[0], s[2 * kk][1] * a2[0]);
+				pa[kk][1] = pack2<T>(s[2 * kk][2] * a2[1], s[2 * kk][3] * a2[1]);
+				pa[kk][2] = pack2<T>(s[2 * kk + 1][0] * a2[0], s[2 * kk + 1][1] * a2[0]);
+				pa[kk][3] = pack2<T>(s[2 * kk + 1][2] * a2[1], s[2 * kk + 1][3] * a2[1]);
 			}
 			wg_fence();
 #pragma unroll
 			for (int kk = 0; kk < 2; ++kk)
 #pragma unroll
 				for (int dh = 0; dh < 2; ++dh)
-					wg_pv<FP16>(&o[dh * 8], pa[kk],
+					wgmma_m64n64k16_rs<T>(&o[dh * 8], pa[kk],
 						    wg_desc(sv + dh * 8192 + (key0 + 16 * kk) * 128, 1024, 1024));
 			wg_commit();
-			wg_wait0();
+			wg_wait<0>();
 		}
 	}
 
 	cp_async_wait<0>();
 	__syncthreads(); /* stage buffers free from here on */
-	ps_epilogue<KGW, 128>(p, o, m_r, l_r, kgi, qg, qg * 64 + wq * 16 + (lane >> 2), gidx, h, split, smem);
+	ps_epilogue<KGW, 128>(p, o, st, kgi, qg, qg * 64 + wq * 16 + (lane >> 2), gidx, h, split, smem);
 #else
 	__trap(); /* built without sm_90a: the host uses the mma.sync kernel */
 #endif

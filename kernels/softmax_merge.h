@@ -9,8 +9,9 @@
  * The final output is o / l.  An empty state has m = -inf, l = 0, o = 0;
  * its factor is 0 (never exp(-inf - -inf) = NaN), so merging it is a no-op.
  *
- * Used by the CPU reference backend (double), the GPU merge kernels and the
- * GPU kernels' per-tile updates (float).  Plain C and CUDA alike.
+ * Used by the CPU reference backend (double), the GPU merge kernel and the
+ * GPU kernels' per-tile updates and epilogue merges (float).  Plain C and
+ * CUDA alike.
  */
 #ifndef SOFTMAX_MERGE_H
 #define SOFTMAX_MERGE_H
@@ -23,11 +24,24 @@
 #define SOFTMAX_FN static inline
 #endif
 
-/* Body of the merge, instantiated once per precision below.  Writes the
- * merged max and sum and the factors a1, a2 to apply to o1 and o2. */
-#define SOFTMAX_MERGE_DEFINE(T, NAME, EXP)                                     \
-	SOFTMAX_FN void NAME(T m1, T l1, T m2, T l2, T *m, T *l, T *a1, T *a2)     \
-	{                                                                          \
+/* Everything below, instantiated once per precision (S = f: float, expf;
+ * S = d: double, exp):
+ *
+ *   softmax_merge_S(m1, l1, m2, l2, &m, &l, &a1, &a2)
+ *       the rule: writes the merged max and sum and the factors a1, a2 to
+ *       apply to o1 and o2.
+ *   softmax_state_S          the running (m, l) of one row (o lives with
+ *                            the caller, in whatever layout it has)
+ *   softmax_init_S()         the empty state: m = -inf, l = 0
+ *   softmax_update_S(&st, m2, l2, &a1, &a2)
+ *       folds a new (m2, l2) into st; the caller rescales its accumulator by
+ *       a1 and the new part by a2 (o = a1*o + a2*o2).
+ *   softmax_fold_S(&st, acc, m2, l2, o2, n)
+ *       folds one whole partial (m2, l2, o2[0..n-1]) into (st, acc[0..n-1]).
+ */
+#define SOFTMAX_DEFINE(T, S, EXP)                                                      \
+	SOFTMAX_FN void softmax_merge_##S(T m1, T l1, T m2, T l2, T *m, T *l, T *a1, T *a2) \
+	{                                                                              \
 		T mm = m1 > m2 ? m1 : m2;                                              \
 		T f1 = (m1 == -(T)INFINITY) ? (T)0 : EXP(m1 - mm);                     \
 		T f2 = (m2 == -(T)INFINITY) ? (T)0 : EXP(m2 - mm);                     \
@@ -35,11 +49,33 @@
 		*l = f1 * l1 + f2 * l2;                                                \
 		*a1 = f1;                                                              \
 		*a2 = f2;                                                              \
+	}                                                                              \
+	typedef struct softmax_state_##S {                                             \
+		T m, l;                                                                \
+	} softmax_state_##S;                                                           \
+	SOFTMAX_FN softmax_state_##S softmax_init_##S(void)                            \
+	{                                                                              \
+		softmax_state_##S st;                                                  \
+		st.m = -(T)INFINITY;                                                   \
+		st.l = (T)0;                                                           \
+		return st;                                                             \
+	}                                                                              \
+	SOFTMAX_FN void softmax_update_##S(softmax_state_##S *st, T m2, T l2, T *a1, T *a2) \
+	{                                                                              \
+		softmax_merge_##S(st->m, st->l, m2, l2, &st->m, &st->l, a1, a2);       \
+	}                                                                              \
+	SOFTMAX_FN void softmax_fold_##S(softmax_state_##S *st, T *acc, T m2, T l2,     \
+					 const T *o2, int n)                           \
+	{                                                                              \
+		T a1, a2;                                                              \
+		softmax_update_##S(st, m2, l2, &a1, &a2);                              \
+		for (int e = 0; e < n; e++)                                            \
+			acc[e] = a1 * acc[e] + a2 * o2[e];                             \
 	}
 
-SOFTMAX_MERGE_DEFINE(float, softmax_merge_f, expf)
-SOFTMAX_MERGE_DEFINE(double, softmax_merge_d, exp)
+SOFTMAX_DEFINE(float, f, expf)
+SOFTMAX_DEFINE(double, d, exp)
 
-#undef SOFTMAX_MERGE_DEFINE
+#undef SOFTMAX_DEFINE
 
 #endif

@@ -11,19 +11,11 @@
 #include <cuda_runtime.h>
 #include <stdint.h>
 
+#include "ptx.h"
 #include "stream_read.h"
 
 #define SR_THREADS 256
 #define SR_UNROLL 4
-
-static __device__ __forceinline__ uint4 ld_stream16(const uint4 *p)
-{
-	uint4 v;
-	asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];\n"
-		     : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
-		     : "l"(p));
-	return v;
-}
 
 __global__ void __launch_bounds__(SR_THREADS) stream_read_kernel(const uint4 *buf, size_t n16,
 								  const unsigned char *tail, int ntail, float *sink)
@@ -35,13 +27,13 @@ __global__ void __launch_bounds__(SR_THREADS) stream_read_kernel(const uint4 *bu
 		uint4 v[SR_UNROLL];
 #pragma unroll
 		for (int u = 0; u < SR_UNROLL; ++u)
-			v[u] = ld_stream16(buf + i + u * stride);
+			v[u] = ld_nc_na_v4(buf + i + u * stride);
 #pragma unroll
 		for (int u = 0; u < SR_UNROLL; ++u)
 			acc ^= v[u].x ^ v[u].y ^ v[u].z ^ v[u].w;
 	}
 	for (; i < n16; i += stride) {
-		const uint4 v = ld_stream16(buf + i);
+		const uint4 v = ld_nc_na_v4(buf + i);
 		acc ^= v.x ^ v.y ^ v.z ^ v.w;
 	}
 	if (blockIdx.x == 0 && (int)threadIdx.x < ntail)

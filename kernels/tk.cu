@@ -40,75 +40,15 @@
  *        (plain sm_90 builds too: mma.sync, ldmatrix, cp.async, createpolicy)
  *        128 registers, 0 spills, 48 KB dynamic shared memory.
  *
- * Version log (H100 80GB HBM3, SM 1980 MHz, bf16 unless noted; one forward
- * pass = this kernel + merge, median of per-launch CUDA events, K/V rotated
- * over >300 MB of copies so L2 is cold):
- *  v1 fp32 partial o; rel_err vs fp64 <= 2.0e-3 bf16, 2.4e-4 fp16 over
- *   n_seqs 1..256, n_chunks 1..64, n_heads 1..32:
- *   n_seqs  heads x chunks  tk ms    native ms  tk/native  tk all-bytes GB/s
- *     32       4 x 4        0.0083   0.0113     1.36
- *     32      64 x 64       0.0977   0.1527     1.56       2780
- *     32     256 x 256      1.477    2.060      1.39       2933
- *     64       4 x 4        0.0094   0.0117     1.24
- *     64      64 x 64       0.1438   0.2065     1.44       2844
- *     64     256 x 256      2.252    3.227      1.43       2894
- *     64      64 x 64 fp16  0.1631   0.1929     1.18
- *    256      64 x 64       0.4498   0.6606     1.47
- *      1      64 x 64       0.0609
- *   The merge alone is 0.049 ms of the 0.144 (n_seqs 64, 64 x 64); ncu puts
- *   this kernel at 76% of DRAM peak (98 us at its locked 1.43 GHz clock).
- *   The course project's final TK chunk-first kernel, without any merge, on
- *   all-zero inputs, L2-hot for small grids: 0.0076 / 0.1254 / 1.849 ms at
- *   4 x 4 / 64 x 64 / 256 x 256, n_seqs 64.  This kernel alone (forward pass
- *   minus merge) is about 0.095 ms at 64 x 64.
- *  v2 partial o stored in the input dtype (bf16/fp16; m, l fp32; all
- *   accumulation fp32; P V in 2 d-slices, TK_PV_SPLIT 2, because the 16-bit
- *   stores with all 64 accumulators live spilled 20 bytes).  Predicted: the
- *   partial traffic halves, 408 -> 274 MB at n_seqs 64, 64 x 64: 0.144 ->
- *   ~0.10 ms; 256 x 256: 2.25 -> ~1.5 ms.  Measured, scratch harness, v1 ->
- *   v2 in the same call (native v2 alongside):
- *   n_seqs  heads x chunks  tk v1    tk v2    native v2  tk/native  all GB/s
- *     32       4 x 4        0.0098   0.0102   0.0113     (noisy, 13%)
- *     32      64 x 64       0.0953   0.0767   0.1348     1.76       2667
- *     32     256 x 256      1.474    1.105    1.835      1.66       2948
- *     64       4 x 4        0.0099   0.0097   0.0115     1.19
- *     64      64 x 64       0.1438   0.1008   0.1614     1.60       2725
- *     64     256 x 256      2.254    1.505    2.378      1.58       2904
- *    256      64 x 64       0.4489   0.2977   0.5516     1.85
- *      1      64 x 64       0.0597   0.0601
- *   run-kernel, seed preset (bf16, L2 cold, noise <= 0.7%, no throttled
- *   samples): tk/native 1.59-1.75 at every config >= 4096 blocks (n_seqs 32:
- *   4096 0.0759 ms, 65536 1.106 ms; n_seqs 64: 4096 0.1004, 8192 0.194,
- *   16384 0.381, 32768 0.755, 65536 1.511 ms), 1.16-1.81 below.  fp16: tk
- *   runs as fast as bf16 (0.1007 ms at n_seqs 64, 64 x 64; an interleaved
- *   fp16/bf16 run showed v1's fp16 gap was run order, not dtype), but native
- *   is 7-10% faster in fp16 than bf16, so fp16 tk/native is 1.43-1.61
- *   (n_seqs 64: 1.49 at 4096, 1.43 at 65536 blocks).  Faster than the course
- *   project's TK at n_seqs 64 with the merge included: 0.1004 vs 0.1254 ms,
- *   1.511 vs 1.849 ms.  Merge alone 0.0263 of the 0.1004 ms; ncu (locked
- *   1.44 GHz SM clock): this kernel 80 us, DRAM throughput 68.9% of peak
- *   (2.31 TB/s), achieved 10.2 of 16 warps per SM.  Both phases now run at
- *   ~2.7 TB/s of the 2.98 a copy reaches: the forward pass is within 9% of
- *   its byte floor, so the next step is fewer bytes, not a faster kernel.
- *   Worst rel_err over n_seqs {1..256} x n_chunks {1,3,64,256} x n_heads
- *   {1,32}: 2.5e-3 bf16, 3.3e-4 fp16.
+ * Measured (H100 80GB HBM3, bf16, L2 cold, forward pass incl. the merge;
+ * results/h100/, made by make sweeps KERNELS='native tk prefix_stream'
+ * PRESET=seed N_SEQS='32 64'): n_seqs 32: 4096 blocks 0.0759 ms, 65536
+ * blocks 1.114 ms; n_seqs 64: 0.1010 ms, 1.514 ms (1.60-1.76x native from
+ * 4096 blocks up).
  *
- * Tried (same card, same harness):
- *  - the loaders also refilled Q tiles t >= 2 behind an "empty" named
- *    barrier: same speed, but compute-sanitizer racecheck and synccheck
- *    report the cross-warp reuse; compute warps refilling their own rows is
- *    clean under memcheck, racecheck and synccheck.
- *  - one Q buffer + P V in 2 or 4 d-slices (40 KB, 96 registers, 5 blocks
- *    per SM; TK_NQBUF=1, TK_PV_SPLIT): 1-3% slower, small spills; the SM was
- *    not short of resident blocks.
- *  - v2 with TK_PV_SPLIT 1 / 2 / 4 (128 regs + 20 B spill / 128 / 111 regs):
- *    0.1026 / 0.1008 / 0.1020 ms at n_seqs 64, 64 x 64; equal within 0.3%
- *    at 256 x 256.
- *  - head-major block order (TK_HEAD_MAJOR=1): 0.1453 vs 0.1436 ms.
- *  - merge loads without evict_first (MERGE_EVICT_FIRST=0, head-major
- *    build): 0.1516 vs 0.1453 ms.  K/V without evict_first
- *    (TK_KV_EVICT_FIRST=0), measured before the merge had its hint: no change.
- *  - an early griddepcontrol.launch_dependents for the merge: no gain.
+ * History: v1 stored fp32 partial o; v2 (current) stores it in the input
+ * dtype, 0.144 -> 0.101 ms at n_seqs 64, 64 x 64.  The version log, the
+ * measurements and what was tried: docs/kernels/tk.md.
  */
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -117,6 +57,7 @@
 
 #include "attn.h"
 #include "merge.h"
+#include "ptx.h"
 
 /* ---- compile-time configuration ----------------------------------------- */
 #define TK_CHUNK 64          /* keys per chunk (attn_shape.chunk_size) */
@@ -168,104 +109,10 @@ struct tk_params {
 };
 
 /* ---- device helpers -------------------------------------------------------- */
-static __device__ __forceinline__ uint32_t smem_u32(const void *p)
-{
-	return (uint32_t)__cvta_generic_to_shared(p);
-}
-
 /* byte offset of 16-byte piece `ch` of row `row` in a swizzled 256-byte-row tile */
 static __device__ __forceinline__ uint32_t sw(int row, int ch)
 {
 	return (uint32_t)(row * TK_ROW_BYTES + ((ch ^ (row & 7)) << 4));
-}
-
-static __device__ __forceinline__ void cp_async16(uint32_t dst, const void *src, int src_bytes)
-{
-	asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src),
-		     "r"(src_bytes)
-		     : "memory");
-}
-
-#if TK_KV_EVICT_FIRST
-static __device__ __forceinline__ void cp_async16_hint(uint32_t dst, const void *src,
-						       uint64_t policy)
-{
-	asm volatile("cp.async.cg.shared.global.L2::cache_hint [%0], [%1], 16, %2;\n" ::"r"(dst),
-		     "l"(src), "l"(policy)
-		     : "memory");
-}
-#endif
-
-static __device__ __forceinline__ void cp_async_commit(void)
-{
-	asm volatile("cp.async.commit_group;\n" ::: "memory");
-}
-
-template <int N> static __device__ __forceinline__ void cp_async_wait(void)
-{
-	asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
-}
-
-/* named barrier id: a compile-time constant, so ptxas reserves only those used */
-template <int ID> static __device__ __forceinline__ void bar_sync(void)
-{
-	asm volatile("bar.sync %0, %1;\n" ::"n"(ID), "n"(TK_THREADS) : "memory");
-}
-
-template <int ID> static __device__ __forceinline__ void bar_arrive(void)
-{
-	asm volatile("bar.arrive %0, %1;\n" ::"n"(ID), "n"(TK_THREADS) : "memory");
-}
-
-
-static __device__ __forceinline__ void ldsm_x4(uint32_t r[4], uint32_t addr)
-{
-	asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-		     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-		     : "r"(addr));
-}
-
-static __device__ __forceinline__ void ldsm_x4_t(uint32_t r[4], uint32_t addr)
-{
-	asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-		     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-		     : "r"(addr));
-}
-
-/* c += a * b, m16n8k16, fp32 accumulators; T picks the input type */
-template <typename T>
-static __device__ __forceinline__ void mma16816(float c[4], const uint32_t a[4], uint32_t b0,
-						uint32_t b1);
-template <>
-__device__ __forceinline__ void mma16816<__nv_bfloat16>(float c[4], const uint32_t a[4],
-							 uint32_t b0, uint32_t b1)
-{
-	asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
-		     "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-		     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-template <>
-__device__ __forceinline__ void mma16816<__half>(float c[4], const uint32_t a[4], uint32_t b0,
-						  uint32_t b1)
-{
-	asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
-		     "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-		     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-/* two floats -> one register of two T, round to nearest (x in the low half) */
-template <typename T> static __device__ __forceinline__ uint32_t pack2(float x, float y);
-template <> __device__ __forceinline__ uint32_t pack2<__nv_bfloat16>(float x, float y)
-{
-	__nv_bfloat162 h = __floats2bfloat162_rn(x, y);
-	return *(uint32_t *)&h;
-}
-template <> __device__ __forceinline__ uint32_t pack2<__half>(float x, float y)
-{
-	__half2 h = __floats2half2_rn(x, y);
-	return *(uint32_t *)&h;
 }
 
 /* 4x4 transpose of 32-bit words within a quad (lanes 4g..4g+3, tq = lane & 3):
@@ -356,7 +203,7 @@ __global__ void __launch_bounds__(TK_THREADS, TK_BLOCKS_PER_SM) tk_kernel(const 
 		const size_t kv_off = ((size_t)c * H + h) * TK_CHUNK * TK_D;
 		uint64_t policy = 0;
 #if TK_KV_EVICT_FIRST
-		asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n" : "=l"(policy));
+		policy = createpolicy_evict_first();
 #endif
 		load_q_rows<T, TK_QT, 64>(sQ, 0, qh, q_stride, S, lt);
 		cp_async_commit();
@@ -373,15 +220,15 @@ __global__ void __launch_bounds__(TK_THREADS, TK_BLOCKS_PER_SM) tk_kernel(const 
 		}
 
 		cp_async_wait<TK_NQBUF + 1>();
-		bar_arrive<BAR_FULLQ0>();
+		bar_arrive<BAR_FULLQ0, TK_THREADS>();
 		cp_async_wait<TK_NQBUF>();
-		bar_arrive<BAR_K>();
+		bar_arrive<BAR_K, TK_THREADS>();
 		cp_async_wait<TK_NQBUF - 1>();
-		bar_arrive<BAR_V>();
+		bar_arrive<BAR_V, TK_THREADS>();
 		if (TK_NQBUF > 1) {
 			cp_async_wait<0>();
 			if (n_qt > 1)
-				bar_arrive<BAR_FULLQ1>();
+				bar_arrive<BAR_FULLQ1, TK_THREADS>();
 		}
 		return;
 	}
@@ -390,7 +237,7 @@ __global__ void __launch_bounds__(TK_THREADS, TK_BLOCKS_PER_SM) tk_kernel(const 
 	const int cw = role;
 	const int g = lane >> 2, tq = lane & 3;
 	const int part_row0 = (c * H + h) * S; /* merge.h row of (c, h, seq 0) */
-	bar_sync<BAR_K>();
+	bar_sync<BAR_K, TK_THREADS>();
 	for (int t = 0; t < n_qt; t++) {
 		const int b = t % TK_NQBUF;
 		const int s0 = t * TK_QT + cw * TK_MT;
@@ -398,9 +245,9 @@ __global__ void __launch_bounds__(TK_THREADS, TK_BLOCKS_PER_SM) tk_kernel(const 
 		const uint32_t sQb = sQ + b * TK_QT * TK_ROW_BYTES;
 		float sacc[TK_CHUNK / 8][4];
 		if (t == 0) {
-			bar_sync<BAR_FULLQ0>();
+			bar_sync<BAR_FULLQ0, TK_THREADS>();
 		} else if (t < TK_NQBUF) {
-			bar_sync<BAR_FULLQ1>();
+			bar_sync<BAR_FULLQ1, TK_THREADS>();
 		} else {
 			/* this warp's rows of tile t, fetched at tile t - TK_NQBUF */
 			cp_async_wait<TK_NQBUF - 1>();
@@ -425,8 +272,8 @@ __global__ void __launch_bounds__(TK_THREADS, TK_BLOCKS_PER_SM) tk_kernel(const 
 				for (int np = 0; np < TK_CHUNK / 16; np++) {
 					uint32_t bb[4];
 					ldsm_x4(bb, ka + np * 16 * TK_ROW_BYTES + ((kk * 32) ^ kx));
-					mma16816<T>(sacc[2 * np], a, bb[0], bb[1]);
-					mma16816<T>(sacc[2 * np + 1], a, bb[2], bb[3]);
+					mma_m16n8k16<T>(sacc[2 * np], a, bb[0], bb[1]);
+					mma_m16n8k16<T>(sacc[2 * np + 1], a, bb[2], bb[3]);
 				}
 			}
 		}
@@ -442,7 +289,7 @@ __global__ void __launch_bounds__(TK_THREADS, TK_BLOCKS_PER_SM) tk_kernel(const 
 						  q_stride, S - s2, lane);
 		cp_async_commit();
 		if (t == 0)
-			bar_sync<BAR_V>();
+			bar_sync<BAR_V, TK_THREADS>();
 		if (!active)
 			continue;
 
@@ -507,8 +354,8 @@ __global__ void __launch_bounds__(TK_THREADS, TK_BLOCKS_PER_SM) tk_kernel(const 
 					uint32_t bb[4];
 					ldsm_x4_t(bb, va + kk * 16 * TK_ROW_BYTES +
 							      (((hp * NJ / 2 + dp) * 32) ^ vx));
-					mma16816<T>(oacc[2 * dp], a, bb[0], bb[1]);
-					mma16816<T>(oacc[2 * dp + 1], a, bb[2], bb[3]);
+					mma_m16n8k16<T>(oacc[2 * dp], a, bb[0], bb[1]);
+					mma_m16n8k16<T>(oacc[2 * dp + 1], a, bb[2], bb[3]);
 				}
 			}
 			/* o in T: per 4 n8 tiles, a quad transpose gives each lane the
