@@ -58,6 +58,7 @@
 
 #include "attn.h"
 #include "merge.h"
+#include "ptx.h"
 
 /* ---- compile-time configuration ----------------------------------------- */
 #define PG_CHUNK 64     /* keys per chunk (attn_shape.chunk_size) */
@@ -108,88 +109,15 @@ struct paged_params {
 };
 
 /* ---- device helpers -------------------------------------------------------- */
-/* --- PTX wrappers (named as in tk.cu; to be replaced by kernels/ptx.h) --- */
-static __device__ __forceinline__ uint32_t smem_u32(const void *p)
-{
-	return (uint32_t)__cvta_generic_to_shared(p);
-}
-
-/* 16-byte async copy; src_bytes < 16 zero-fills the rest (0: all zeros, nothing read) */
-static __device__ __forceinline__ void cp_async16(uint32_t dst, const void *src, int src_bytes)
-{
-	asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src),
-		     "r"(src_bytes)
-		     : "memory");
-}
-
-static __device__ __forceinline__ void cp_async16_hint(uint32_t dst, const void *src,
-						       int src_bytes, uint64_t policy)
+/* kernels/ptx.h has cp.async (with src-size, or with an L2 policy), ldmatrix,
+ * mma.sync and pack2; the zero-filling copy with an L2 policy is not there yet: */
+static __device__ __forceinline__ void cp_async16_hint_zfill(uint32_t dst, const void *src,
+							     int src_bytes, uint64_t policy)
 {
 	asm volatile("cp.async.cg.shared.global.L2::cache_hint [%0], [%1], 16, %2, %3;\n" ::"r"(dst),
 		     "l"(src), "r"(src_bytes), "l"(policy)
 		     : "memory");
 }
-
-static __device__ __forceinline__ void cp_async_commit(void)
-{
-	asm volatile("cp.async.commit_group;\n" ::: "memory");
-}
-
-template <int N> static __device__ __forceinline__ void cp_async_wait(void)
-{
-	asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
-}
-
-static __device__ __forceinline__ void ldsm_x4(uint32_t r[4], uint32_t addr)
-{
-	asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-		     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-		     : "r"(addr));
-}
-
-static __device__ __forceinline__ void ldsm_x4_t(uint32_t r[4], uint32_t addr)
-{
-	asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-		     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-		     : "r"(addr));
-}
-
-/* c += a * b, m16n8k16, fp32 accumulators; T picks the input type */
-template <typename T>
-static __device__ __forceinline__ void mma16816(float c[4], const uint32_t a[4], uint32_t b0,
-						uint32_t b1);
-template <>
-__device__ __forceinline__ void mma16816<__nv_bfloat16>(float c[4], const uint32_t a[4],
-							 uint32_t b0, uint32_t b1)
-{
-	asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
-		     "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-		     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-template <>
-__device__ __forceinline__ void mma16816<__half>(float c[4], const uint32_t a[4], uint32_t b0,
-						  uint32_t b1)
-{
-	asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
-		     "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-		     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-/* two floats -> one register of two T, round to nearest (x in the low half) */
-template <typename T> static __device__ __forceinline__ uint32_t pack2(float x, float y);
-template <> __device__ __forceinline__ uint32_t pack2<__nv_bfloat16>(float x, float y)
-{
-	__nv_bfloat162 h = __floats2bfloat162_rn(x, y);
-	return *(uint32_t *)&h;
-}
-template <> __device__ __forceinline__ uint32_t pack2<__half>(float x, float y)
-{
-	__half2 h = __floats2half2_rn(x, y);
-	return *(uint32_t *)&h;
-}
-/* --- end of PTX wrappers --- */
 
 /* byte offset of 16-byte piece `ch` of row `row` in a swizzled 256-byte-row tile */
 static __device__ __forceinline__ uint32_t sw(int row, int ch)
@@ -211,8 +139,8 @@ static __device__ __forceinline__ void load_chunk(uint32_t sK, const T *k, const
 		const int n = row < valid ? 16 : 0;
 		const size_t e = (size_t)row * PG_D + ch * 8;
 #if PG_KV_EVICT_FIRST
-		cp_async16_hint(sK + sw(row, ch), ks + e, n, policy);
-		cp_async16_hint(sK + PG_TILE_BYTES + sw(row, ch), vs + e, n, policy);
+		cp_async16_hint_zfill(sK + sw(row, ch), ks + e, n, policy);
+		cp_async16_hint_zfill(sK + PG_TILE_BYTES + sw(row, ch), vs + e, n, policy);
 #else
 		(void)policy;
 		cp_async16(sK + sw(row, ch), ks + e, n);
@@ -258,9 +186,10 @@ __global__ void __launch_bounds__(PG_THREADS, 2) paged_kernel(const __grid_const
 	const T *kp = (const T *)p.k, *vp = (const T *)p.v;
 	const size_t head_off = (size_t)kvh * PG_CHUNK * PG_D;     /* within a pool chunk */
 	const size_t chunk_elems = (size_t)KVH * PG_CHUNK * PG_D;  /* one pool chunk */
-	uint64_t policy = 0;
 #if PG_KV_EVICT_FIRST
-	asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n" : "=l"(policy));
+	const uint64_t policy = createpolicy_evict_first();
+#else
+	const uint64_t policy = 0;
 #endif
 
 	/* ---- Q: rows h0 .. h0+G-1 of sequence s, MT*16 rows (>= G zero) : group 0 */
@@ -352,8 +281,8 @@ __global__ void __launch_bounds__(PG_THREADS, 2) paged_kernel(const __grid_const
 			for (int np = 0; np < NT / 2; np++) {
 				uint32_t bb[4];
 				ldsm_x4(bb, sK + k_lane + np * 16 * PG_ROW_BYTES + ((kk * 32) ^ kx));
-				mma16816<T>(sacc[2 * np], qf[kk], bb[0], bb[1]);
-				mma16816<T>(sacc[2 * np + 1], qf[kk], bb[2], bb[3]);
+				mma_m16n8k16<T>(sacc[2 * np], qf[kk], bb[0], bb[1]);
+				mma_m16n8k16<T>(sacc[2 * np + 1], qf[kk], bb[2], bb[3]);
 			}
 		}
 		/* scale to the log2 domain; keys >= valid -> -inf (a select: garbage
@@ -424,8 +353,8 @@ __global__ void __launch_bounds__(PG_THREADS, 2) paged_kernel(const __grid_const
 			for (int dp = 0; dp < PG_D / 16; dp++) {
 				uint32_t bb[4];
 				ldsm_x4_t(bb, sV + v_lane + kk * 16 * PG_ROW_BYTES + ((dp * 32) ^ vx));
-				mma16816<T>(oacc[2 * dp], pa[kk], bb[0], bb[1]);
-				mma16816<T>(oacc[2 * dp + 1], pa[kk], bb[2], bb[3]);
+				mma_m16n8k16<T>(oacc[2 * dp], pa[kk], bb[0], bb[1]);
+				mma_m16n8k16<T>(oacc[2 * dp + 1], pa[kk], bb[2], bb[3]);
 			}
 		}
 	}
