@@ -453,8 +453,8 @@ static const char *paged_check(const struct attn_shape *s)
 		return "paged needs n_heads to be a multiple of n_kv_heads";
 	if (attn_group_size(s) > PG_MAX_G)
 		return "paged supports n_heads / n_kv_heads <= 64 only";
-	if (attn_seq_chunks(s) < 0 || (long long)attn_seq_chunks(s) * PG_CHUNK > 0x7fffffffLL)
-		return "paged needs a sequence's tokens < 2^31";
+	if (attn_seq_chunks(s) < 0 || (long long)attn_seq_chunks(s) * PG_CHUNK >= (1LL << 30))
+		return "paged needs a sequence's table to hold < 2^30 tokens";
 	if ((long long)s->n_seqs * s->n_kv_heads > 0x7fffffffLL / 8)
 		return "paged needs n_seqs * n_kv_heads < 2^28";
 	return NULL;
