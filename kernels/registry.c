@@ -3,11 +3,13 @@
  * kernels/NAME.cu and add it here (see README "Adding a kernel"). */
 #include "attn.h"
 
-extern const struct attn_kernel attn_kernel_native, attn_kernel_tk, attn_kernel_prefix_stream;
+extern const struct attn_kernel attn_kernel_native, attn_kernel_tk, attn_kernel_prefix_stream,
+	attn_kernel_paged;
 
 const struct attn_kernel *const attn_kernels[] = {
 	&attn_kernel_native,
 	&attn_kernel_tk,
 	&attn_kernel_prefix_stream,
+	&attn_kernel_paged,
 	NULL,
 };
