@@ -123,6 +123,19 @@ struct attn_args {
 	const struct attn_tree *host_tree; /* the same tables in host memory */
 };
 
+/* Host code: the device pointer to the common prefix's pool indices (the
+ * level-0 node's chunks), in context order: what a single-prefix kernel
+ * reads K/V through. */
+static inline const int *attn_common_chunks(const struct attn_args *a)
+{
+	const struct attn_node *root = &a->host_tree->nodes[a->host_tree->level_begin[ATTN_LEVEL_COMMON]];
+	return a->tree.node_chunks + root->chunk_begin;
+}
+
+/* check()'s reason for kernels that run the single-prefix workload only. */
+#define ATTN_SINGLE_PREFIX_ONLY(NAME) \
+	NAME " runs the single-prefix workload only (n_kv_heads = n_heads, no group chunks, no suffix)"
+
 struct CUstream_st; /* = cudaStream_t, without pulling in cuda_runtime.h */
 
 struct attn_kernel {

@@ -77,7 +77,8 @@ static_assert(NV_THREADS == 2 * 64, "softmax: two lanes per row of a 16-row tile
 /* ---- parameters ------------------------------------------------------------ */
 struct native_params {
 	const void *q;    /* [S][H][128] T */
-	const void *k;    /* [C][H][64][128] T */
+	const int *chunks; /* [C] pool index of each prefix chunk (attn_common_chunks) */
+	const void *k;    /* pool [*][H][64][128] T */
 	const void *v;    /* [C][H][64][128] T */
 	void * po;    /* partials o  [C][H][S][128] T (merge.h, o_dtype = T) */
 	float *pml;       /* partials ml [C][H][S][2] */
@@ -153,7 +154,7 @@ __global__ void __launch_bounds__(NV_THREADS, 2) native_kernel(const struct nati
 
 	const int h = blockIdx.x, c = blockIdx.y;
 	const int S = p.n_seqs, H = p.n_heads;
-	const size_t kv_off = ((size_t)c * H + h) * NV_CHUNK * NV_D;
+	const size_t kv_off = ((size_t)p.chunks[c] * H + h) * NV_CHUNK * NV_D;
 	load_kv<T>(sK, sV, (const T *)p.k + kv_off, (const T *)p.v + kv_off);
 	const T *qh = (const T *)p.q + (size_t)h * NV_D;
 	const size_t q_stride = (size_t)H * NV_D;
@@ -259,6 +260,8 @@ static const char *native_check(const struct attn_shape *s)
 		return "native supports dtype bf16 and fp16 only";
 	if (s->n_seqs < 1 || s->n_heads < 1 || s->n_chunks < 1)
 		return "native needs n_seqs, n_heads, n_chunks >= 1";
+	if (!attn_is_single_prefix(s))
+		return ATTN_SINGLE_PREFIX_ONLY("native");
 	if (s->n_chunks > 65535)
 		return "native supports n_chunks <= 65535 (grid y)";
 	return NULL;
@@ -296,6 +299,7 @@ static int native_launch(const struct attn_args *a, struct CUstream_st *stream)
 	struct attn_partials pp = attn_chunk_partials(a);
 	struct native_params p;
 	p.q = a->q;
+	p.chunks = attn_common_chunks(a);
 	p.k = a->k;
 	p.v = a->v;
 	p.po = pp.o;

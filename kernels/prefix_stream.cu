@@ -100,7 +100,8 @@ __device__ unsigned int ps_head_ctr[PS_MAX_SPLIT_HEADS];
 
 struct ps_params {
 	CUtensorMap tmk, tmv; /* TMA maps of k and v as [rows][128] (wgmma+TMA path) */
-	const char *q, *k, *v;
+	const char *q, *k, *v; /* k, v: the pool [*][H][64][128] */
+	const int *chunks;     /* [C] pool index of each prefix chunk (attn_common_chunks) */
 	float *out;
 	float *po;   /* [n_heads*S][n_seqs][128] unnormalized partial o */
 	float2 *pml; /* [n_heads*S][n_seqs] (m, l) */
@@ -442,8 +443,8 @@ __global__ void __launch_bounds__(512) prefix_stream_mma_kernel(const __grid_con
 	const size_t head_off = (size_t)h * PS_TILE_BYTES;
 	const size_t chunk_stride = (size_t)H * PS_TILE_BYTES;
 	auto load_chunk = [&](int c, int stage) {
-		const char *ks = p.k + (size_t)c * chunk_stride + head_off;
-		const char *vs = p.v + (size_t)c * chunk_stride + head_off;
+		const char *ks = p.k + (size_t)__ldg(&p.chunks[c]) * chunk_stride + head_off;
+		const char *vs = p.v + (size_t)__ldg(&p.chunks[c]) * chunk_stride + head_off;
 		const uint32_t dst = sbase + stage * PS_STAGE_BYTES;
 #pragma unroll 4
 		for (int i = tid; i < 2 * PS_CHUNK * 16; i += nthr) {
@@ -622,15 +623,15 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 		if constexpr (TMA) {
 			if (tid == 0) {
 				const uint32_t bar = sbar + 8 * stage;
-				const int row = (c * H + h) * PS_CHUNK;
+				const int row = (__ldg(&p.chunks[c]) * H + h) * PS_CHUNK;
 				mbar_arrive_expect_tx(bar, PS_STAGE_BYTES);
 #pragma unroll
 				for (int q4 = 0; q4 < 4; ++q4)
 					tma_load_2d(dst + q4 * 8192, (q4 < 2) ? &p.tmk : &p.tmv, (q4 & 1) * 64, row, bar);
 			}
 		} else {
-			const char *ks = p.k + (size_t)c * chunk_stride + head_off + ld_j * 16;
-			const char *vs = p.v + (size_t)c * chunk_stride + head_off + ld_j * 16;
+			const char *ks = p.k + (size_t)__ldg(&p.chunks[c]) * chunk_stride + head_off + ld_j * 16;
+			const char *vs = p.v + (size_t)__ldg(&p.chunks[c]) * chunk_stride + head_off + ld_j * 16;
 			for (int rr = ld_r0; rr < 128; rr += ld_step) {
 				const int r = rr & 63;
 				const char *src = (rr < 64 ? ks : vs) + r * 256;
@@ -875,7 +876,7 @@ static ps_encode_fn ps_encoder(void)
  * (128 bytes wide: the 128-byte swizzle's atom) */
 static int ps_encode(CUtensorMap *m, const void *base, const struct attn_shape *s)
 {
-	const cuuint64_t dims[2] = {PS_D, (cuuint64_t)s->n_chunks * s->n_heads * PS_CHUNK};
+	const cuuint64_t dims[2] = {PS_D, (cuuint64_t)attn_pool_chunks(s) * s->n_kv_heads * PS_CHUNK};
 	const cuuint64_t strides[1] = {PS_D * 2};
 	const cuuint32_t box[2] = {64, 64};
 	const cuuint32_t es[2] = {1, 1};
@@ -1108,6 +1109,10 @@ static const char *ps_check(const struct attn_shape *s)
 		return "prefix_stream: dtype must be bf16 or fp16";
 	if ((long long)s->n_heads * s->n_chunks > 0x7fffffffLL)
 		return "prefix_stream: n_heads x n_chunks too large";
+	if (!attn_is_single_prefix(s))
+		return ATTN_SINGLE_PREFIX_ONLY("prefix_stream");
+	if (attn_pool_chunks(s) * s->n_heads * PS_CHUNK > 0x7fffffffL)
+		return "prefix_stream: the pool's rows must fit the tensor map's 32-bit coordinates";
 	return NULL;
 }
 
@@ -1137,6 +1142,7 @@ static int ps_launch(const struct attn_args *a, struct CUstream_st *stream)
 			return e;
 	}
 	p.q = (const char *)a->q;
+	p.chunks = attn_common_chunks(a);
 	p.k = (const char *)a->k;
 	p.v = (const char *)a->v;
 	p.out = a->out;

@@ -100,7 +100,8 @@ enum { BAR_FULLQ0 = 1, BAR_FULLQ1 = 2, BAR_K = 3, BAR_V = 4 };
 /* ---- parameters ------------------------------------------------------------ */
 struct tk_params {
 	const void *q;    /* [S][H][128] T */
-	const void *k;    /* [C][H][64][128] T */
+	const int *chunks; /* [C] pool index of each prefix chunk (attn_common_chunks) */
+	const void *k;    /* pool [*][H][64][128] T */
 	const void *v;    /* [C][H][64][128] T */
 	void *po;         /* partials o  [C][H][S][128] T (merge.h, o_dtype = T) */
 	float *pml;       /* partials ml [C][H][S][2] */
@@ -200,7 +201,7 @@ __global__ void __launch_bounds__(TK_THREADS, TK_BLOCKS_PER_SM) tk_kernel(const 
 	if (role >= 2) {
 		/* ---- load-assist warps ---- */
 		const int lt = (role - 2) * 32 + lane;
-		const size_t kv_off = ((size_t)c * H + h) * TK_CHUNK * TK_D;
+		const size_t kv_off = ((size_t)p.chunks[c] * H + h) * TK_CHUNK * TK_D;
 		uint64_t policy = 0;
 #if TK_KV_EVICT_FIRST
 		policy = createpolicy_evict_first();
@@ -402,6 +403,8 @@ static const char *tk_check(const struct attn_shape *s)
 		return "tk supports dtype bf16 and fp16 only";
 	if (s->n_seqs < 1 || s->n_heads < 1 || s->n_chunks < 1)
 		return "tk needs n_seqs, n_heads, n_chunks >= 1";
+	if (!attn_is_single_prefix(s))
+		return ATTN_SINGLE_PREFIX_ONLY("tk");
 	if (s->n_chunks > 65535)
 		return "tk supports n_chunks <= 65535 (grid y)";
 	if ((long long)s->n_chunks * s->n_heads * s->n_seqs > 0x7fffffffLL)
@@ -441,6 +444,7 @@ static int tk_launch(const struct attn_args *a, struct CUstream_st *stream)
 	struct attn_partials pp = attn_chunk_partials(a);
 	struct tk_params p;
 	p.q = a->q;
+	p.chunks = attn_common_chunks(a);
 	p.k = a->k;
 	p.v = a->v;
 	p.po = pp.o;
