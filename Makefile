@@ -1,6 +1,6 @@
 # Prefix-aware attention benchmark: tools, kernels, tests, results.
 # `make help` lists the targets.  Settings users change:
-KERNELS   ?= native tk prefix_stream# kernels swept by `make results` on a GPU
+KERNELS   ?= native tk paged prefix_stream# kernels swept by `make results` on a GPU
 PRESET    ?= seed#                gen-configs preset on a GPU (CPU: quick)
 N_SEQS    ?= 32 64#               one sweep per value
 DTYPE     ?= bf16
