@@ -21,7 +21,7 @@
  *             and fp32 O accumulators; Q lives in registers as A fragments.
  *   pipeline  one stage = one chunk = K [64][128] + V [64][128] (32 KiB),
  *             3 stages of cp.async (16 B per thread, a warp copies 512
- *             contiguous bytes, XOR-swizzled 256-byte rows, L2 evict_first),
+ *             contiguous bytes, XOR-swizzled 256-byte rows, no L2 hint),
  *             one __syncthreads per chunk; the table entry of the chunk to be
  *             issued next is loaded one iteration ahead.  Rows past seq_len
  *             in the last chunk are zero-filled (cp.async src-size 0) and
@@ -69,9 +69,9 @@
 #ifndef PG_STAGES
 #define PG_STAGES 3     /* chunks of K+V in shared memory (2 in flight while one is used) */
 #endif
-#ifndef PG_KV_EVICT_FIRST
-#define PG_KV_EVICT_FIRST 1 /* L2 evict_first hint on K/V copies */
-#endif
+/* No L2 eviction hint on K/V: sequences that share chunks may find them in
+ * L2, as a serving system's decode kernel would.  (An evict_first policy on
+ * the zero-filling cp.async also raised "illegal instruction" on the H200.) */
 #define PG_ROW_BYTES (PG_D * 2)                        /* one K/V/Q row, 16-bit */
 #define PG_TILE_BYTES (PG_CHUNK * PG_ROW_BYTES)        /* K or V of one chunk: 16 KiB */
 #define PG_STAGE_BYTES (2 * PG_TILE_BYTES)             /* K + V */
@@ -109,16 +109,6 @@ struct paged_params {
 };
 
 /* ---- device helpers -------------------------------------------------------- */
-/* kernels/ptx.h has cp.async (with src-size, or with an L2 policy), ldmatrix,
- * mma.sync and pack2; the zero-filling copy with an L2 policy is not there yet: */
-static __device__ __forceinline__ void cp_async16_hint_zfill(uint32_t dst, const void *src,
-							     int src_bytes, uint64_t policy)
-{
-	asm volatile("cp.async.cg.shared.global.L2::cache_hint [%0], [%1], 16, %2, %3;\n" ::"r"(dst),
-		     "l"(src), "r"(src_bytes), "l"(policy)
-		     : "memory");
-}
-
 /* byte offset of 16-byte piece `ch` of row `row` in a swizzled 256-byte-row tile */
 static __device__ __forceinline__ uint32_t sw(int row, int ch)
 {
@@ -130,7 +120,7 @@ static __device__ __forceinline__ uint32_t sw(int row, int ch)
  * tid + 128 j: row (tid >> 4) + 8 j, piece tid & 15. */
 template <typename T>
 static __device__ __forceinline__ void load_chunk(uint32_t sK, const T *k, const T *v,
-						  size_t off, int valid, uint64_t policy, int tid)
+						  size_t off, int valid, int tid)
 {
 	const T *ks = k + off, *vs = v + off;
 #pragma unroll
@@ -138,14 +128,8 @@ static __device__ __forceinline__ void load_chunk(uint32_t sK, const T *k, const
 		const int i = tid + PG_THREADS * j, row = i >> 4, ch = i & 15;
 		const int n = row < valid ? 16 : 0;
 		const size_t e = (size_t)row * PG_D + ch * 8;
-#if PG_KV_EVICT_FIRST
-		cp_async16_hint_zfill(sK + sw(row, ch), ks + e, n, policy);
-		cp_async16_hint_zfill(sK + PG_TILE_BYTES + sw(row, ch), vs + e, n, policy);
-#else
-		(void)policy;
 		cp_async16(sK + sw(row, ch), ks + e, n);
 		cp_async16(sK + PG_TILE_BYTES + sw(row, ch), vs + e, n);
-#endif
 	}
 }
 
@@ -186,11 +170,6 @@ __global__ void __launch_bounds__(PG_THREADS, 2) paged_kernel(const __grid_const
 	const T *kp = (const T *)p.k, *vp = (const T *)p.v;
 	const size_t head_off = (size_t)kvh * PG_CHUNK * PG_D;     /* within a pool chunk */
 	const size_t chunk_elems = (size_t)KVH * PG_CHUNK * PG_D;  /* one pool chunk */
-#if PG_KV_EVICT_FIRST
-	const uint64_t policy = createpolicy_evict_first();
-#else
-	const uint64_t policy = 0;
-#endif
 
 	/* ---- Q: rows h0 .. h0+G-1 of sequence s, MT*16 rows (>= G zero) : group 0 */
 	{
@@ -211,7 +190,7 @@ __global__ void __launch_bounds__(PG_THREADS, 2) paged_kernel(const __grid_const
 			const int pidx = __ldg(tab + st);
 			const int valid = min(PG_CHUNK, len - (c0 + st) * PG_CHUNK);
 			load_chunk<T>(sbase + st * PG_STAGE_BYTES, kp, vp,
-				      (size_t)pidx * chunk_elems + head_off, valid, policy, tid);
+				      (size_t)pidx * chunk_elems + head_off, valid, tid);
 		}
 		cp_async_commit();
 	}
@@ -257,7 +236,7 @@ __global__ void __launch_bounds__(PG_THREADS, 2) paged_kernel(const __grid_const
 			if (c < n) {
 				const int valid = min(PG_CHUNK, len - (c0 + c) * PG_CHUNK);
 				load_chunk<T>(sbase + ld_stage * PG_STAGE_BYTES, kp, vp,
-					      (size_t)nxt * chunk_elems + head_off, valid, policy, tid);
+					      (size_t)nxt * chunk_elems + head_off, valid, tid);
 				if (c + 1 < n)
 					nxt = __ldg(tab + c + 1);
 			}
