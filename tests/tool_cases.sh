@@ -15,6 +15,7 @@ t "gen: -o writes the file, not stdout" 0 'gen-configs -o out.csv && wc -l < out
 t "gen: workload columns multiply in" 0 'gen-configs --pairs 32x4 --n-kv-heads 8,32 --suffix-len 0,63 | cut -d, -f3,7 | tr "\n" " "' '' 'n_kv_heads,suffix_len 8,0 8,63 32,0 32,63 ' ''
 t "gen: gqa preset" 0 'gen-configs --preset gqa --n-seqs 8 | sed -n "2p;17p" ' '' '8,32,8,16,1,0,0,64,128,bf16,512\n8,64,8,512,1,0,0,64,128,bf16,32768\n' ''
 t "gen: suffix preset, n_seqs from the preset" 0 'gen-configs --preset suffix | cut -d, -f1 | sort -u | tr "\n" " "' '' '128 16 64 n_seqs ' ''
+t "gen: share preset" 0 'gen-configs --preset share | sed -n "2p;16p"' '' '1,32,32,16,1,0,0,64,128,bf16,512\n128,32,32,256,1,0,0,64,128,bf16,8192\n' ''
 t "gen: tree preset" 0 'gen-configs --preset tree --n-seqs 16' '' "$H3\n16,32,8,64,4,16,128,64,128,bf16,2048\n16,32,8,64,16,16,128,64,128,bf16,2048\n" ''
 t "gen: n_heads not a multiple of n_kv_heads" 2 'gen-configs --pairs 6x1 --n-kv-heads 4 -o out.csv' '' '' 'n_heads 6 is not a multiple of n_kv_heads 4'
 t "gen: n_seqs not a multiple of n_groups" 2 'gen-configs --preset tree --n-seqs 8 -o out.csv; rc=$?; test ! -e out.csv && exit $rc' '' '' 'n_seqs 8 is not a multiple of n_groups 16'
@@ -24,7 +25,7 @@ t "gen: non-numeric list" 2 'gen-configs --n-heads 4,x --n-chunks 4' '' '' "gen-
 t "gen: backwards range" 2 'gen-configs --n-heads 8..4 --n-chunks 4' '' '' 'range end is below its start'
 t "gen: list of commas only" 2 'gen-configs --n-heads , --n-chunks ,' '' '' "--n-heads ',': empty list"
 t "gen: bad dtype" 2 'gen-configs --dtype fp8' '' '' "gen-configs: --dtype 'fp8': expected bf16 or fp16"
-t "gen: bad preset" 2 'gen-configs --preset huge -o out.csv' '' '' "--preset 'huge': expected seed, quick, gqa, suffix or tree"
+t "gen: bad preset" 2 'gen-configs --preset huge -o out.csv' '' '' "--preset 'huge': expected seed, quick, gqa, suffix, tree or share"
 t "gen: bad pair" 2 'gen-configs --pairs 4y4' '' '' "--pairs '4y4': expected HEADSxCHUNKS"
 t "gen: heads without chunks" 2 'gen-configs --n-heads 4' '' '' '--n-heads and --n-chunks go together'
 t "gen: two pair sources" 2 'gen-configs --preset seed --pairs 4x4' '' '' 'give one of --preset, --pairs'

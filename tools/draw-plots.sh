@@ -58,8 +58,7 @@ for n in $(ls "$dir" | sed -n 's/.*-n\([0-9]*\)\.agg\.csv$/\1/p' | sort -un); do
 		else
 			x=ctx_len_paged xl="context tokens per sequence"
 		fi
-		# shellcheck disable=SC2086 # one argument per kernel
-		gnuplot -c "$root/plot/speedup.gp" "$joined" "$tmp/speedup-n$n" "$title" "$x" "$xl" paged $others
+		gnuplot -c "$root/plot/speedup.gp" "$joined" "$tmp/speedup-n$n" "$title" "$x" "$xl" paged "" "$(echo $others)"
 	fi
 	if [ "${gpu#CPU}" = "$gpu" ] && [ -n "$(course_files "$n")" ]; then
 		cp "$tmp/list-$n" "$tmp/list-course-$n"
@@ -72,7 +71,22 @@ for n in $(ls "$dir" | sed -n 's/.*-n\([0-9]*\)\.agg\.csv$/\1/p' | sort -un); do
 		gnuplot -c "$root/plot/compare.gp" "$tmp/course-n$n" "$title; course: H100, L2 hot, zero inputs" "@$tmp/list-course-$n"
 	fi
 done
-rm -f "$tmp"/list-* "$tmp"/course-*.csv
+# Against n_seqs: every joined-nN.csv of a folder with one row per config,
+# at each prefix length the folder has (its n_chunks values).
+joins=("$dir"/joined-n*.csv)
+if [ ${#joins[@]} -ge 2 ] && [ -f "$dir/paged-n${n:-0}.agg.csv" ] && ! head -n1 "${joins[0]}" | tr , '\n' | grep -qx blocks; then
+	{ head -n1 "${joins[0]}"; for f in "${joins[@]}"; do tail -n +2 "$f"; done; } > "$tmp/all-joined.csv"
+	others=$(head -n1 "${joins[0]}" | tr , '\n' | sed -n 's/^latency_ms_//p' | grep -vx paged | tr '\n' ' ')
+	chunks=$(csvcol n_chunks "$tmp/all-joined.csv" | sort -un)
+	cs=$(csvcol chunk_size_paged "$tmp/all-joined.csv" | head -n1)
+	if [ -n "$others" ] && [ "$(echo "$chunks" | wc -l)" -le 4 ]; then
+		for c in $chunks; do
+			gnuplot -c "$root/plot/speedup.gp" "$tmp/all-joined.csv" "$tmp/speedup-prefix$((c * cs))" \
+				"${gpu:-unknown device}, $date, prefix $((c * cs)) tokens (n_chunks $c)" n_seqs n_seqs paged "n_chunks=$c" "$others"
+		done
+	fi
+fi
+rm -f "$tmp"/list-* "$tmp"/course-*.csv "$tmp/all-joined.csv"
 rm -rf "$dir/plots.old"
 [ -d "$dir/plots" ] && mv "$dir/plots" "$dir/plots.old"
 mv "$tmp" "$dir/plots"

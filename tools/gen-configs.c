@@ -43,6 +43,9 @@ static const long gqa_chunks[] = { 16, 64, 256, 512 };
 /* Unique suffixes: prefix 2K/8K/32K x suffix 0..4096, 32 heads on 8. */
 static const long suffix_chunks[] = { 32, 128, 512 };
 static const long suffix_lens[] = { 0, 63, 256, 1024, 4096 };
+/* Sharing against no sharing (ChunkAttention's headline): 32 heads, prefix
+ * 1K/4K/16K, as n_seqs grows. */
+static const long share_chunks[] = { 16, 64, 256 };
 /* A tree: 4K common, then 4 or 16 groups sharing 1K each, suffix 128. */
 static const struct tmpl tree_rows[] = { { 32, 8, 64, 4, 16, 128 }, { 32, 8, 64, 16, 16, 128 } };
 
@@ -70,12 +73,16 @@ static struct tmpl *preset_rows(const char *name, int *n, const char **seqs)
 		for (int c = 0; c < COUNT(suffix_chunks); c++)
 			for (int l = 0; l < COUNT(suffix_lens); l++)
 				t[(*n)++] = (struct tmpl){ 32, 8, suffix_chunks[c], 1, 0, suffix_lens[l] };
+	} else if (strcmp(name, "share") == 0) {
+		*seqs = "1,4,16,64,128";
+		for (int c = 0; c < COUNT(share_chunks); c++)
+			t[(*n)++] = (struct tmpl){ 32, 0, share_chunks[c], 1, 0, 0 };
 	} else if (strcmp(name, "tree") == 0) {
 		*seqs = "16,64,128";
 		memcpy(t, tree_rows, sizeof tree_rows);
 		*n = COUNT(tree_rows);
 	} else {
-		die_usage("--preset '%s': expected seed, quick, gqa, suffix or tree", name);
+		die_usage("--preset '%s': expected seed, quick, gqa, suffix, tree or share", name);
 	}
 	return t;
 }
@@ -98,6 +105,8 @@ static void usage(FILE *f)
 		"                   (n_seqs 16,64,128 unless --n-seqs)\n"
 		"  --preset tree    4K common, 4 or 16 groups sharing 1K each, suffix 128\n"
 		"                   (n_seqs 16,64,128 unless --n-seqs)\n"
+		"  --preset share   32 heads sharing a 1K/4K/16K prefix (single-prefix form)\n"
+		"                   (n_seqs 1,4,16,64,128 unless --n-seqs)\n"
 		"  --pairs 4x4,64x128  explicit (n_heads x n_chunks) pairs\n"
 		"A column given as a list replaces the preset's value, each value in turn.\n"
 		"Defaults: n_seqs 32, n_kv_heads = n_heads, n_groups 1, group_chunks 0,\n"

@@ -6,11 +6,16 @@
 cmd=${1:-unknown}
 echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "command: $cmd"
-# GIT_COMMIT stands in where the tree is a copy without .git (a GPU box)
-commit=$(git rev-parse --verify -q HEAD 2>/dev/null) || commit=${GIT_COMMIT:-unknown (not a git checkout)}
+# GIT_COMMIT, when set, names the commit of a tree copied to a GPU box: such
+# a copy may carry no .git, or a stale one, so it wins over what git says.
 dirty=""
-if git rev-parse --verify -q HEAD > /dev/null 2>&1 && ! git diff --quiet HEAD -- tools kernels Makefile 2>/dev/null; then
-	dirty=" (with uncommitted changes to tools/kernels/Makefile)"
+if [ -n "${GIT_COMMIT:-}" ]; then
+	commit="$GIT_COMMIT (given by GIT_COMMIT)"
+elif commit=$(git rev-parse --verify -q HEAD 2>/dev/null); then
+	git diff --quiet HEAD -- tools kernels Makefile 2>/dev/null ||
+		dirty=" (with uncommitted changes to tools/kernels/Makefile)"
+else
+	commit="unknown (not a git checkout)"
 fi
 echo "git_commit: $commit$dirty"
 echo "host: $(hostname 2>/dev/null || echo "${HOSTNAME:-unknown}")"
