@@ -407,19 +407,32 @@ static __device__ __forceinline__ void ps_softmax_step(float (&s)[NT][4], float 
 	}
 }
 
-/* Pool index of each chunk, read one chunk ahead: load_chunk asks for
- * chunks c0, c0 + 1, ... in order, so the table entry of the next chunk is
- * loaded while this one's copy is issued, and its latency never sits in
- * front of a copy (reading it on demand cost up to 10 % at 128 heads). */
+/* Pool index of each chunk.  load_chunk asks for chunks c0, c0 + 1, ... in
+ * order, warp-uniformly: each warp holds the indices of 32 consecutive
+ * chunks, one per lane, and has the next 32 in flight, so a table read never
+ * sits in front of a copy.  (Read on demand, the table's line was evicted
+ * from L2 by the K/V stream between uses and cost 10-12 % at 64+ heads.) */
+static __device__ __forceinline__ int ps_table_at(const int *chunks, int n, int i)
+{
+	return i < n ? __ldg(&chunks[i]) : 0;
+}
+
 struct ps_chunk_index {
 	const int *chunks;
-	int n, next_c, next_idx;
+	int n, base, cur, nxt; /* lane's entries of chunks base + lane and base + 32 + lane */
 	__device__ __forceinline__ int operator()(int c)
 	{
-		const int idx = c == next_c ? next_idx : __ldg(&chunks[c]);
-		next_c = c + 1;
-		next_idx = next_c < n ? __ldg(&chunks[next_c]) : 0;
-		return idx;
+		const int lane = threadIdx.x & 31;
+		if (base < 0 || c < base || c >= base + 64) { /* the first call, or a jump */
+			base = c;
+			cur = ps_table_at(chunks, n, c + lane);
+			nxt = ps_table_at(chunks, n, c + 32 + lane);
+		} else if (c >= base + 32) { /* into the next block: ask for the one after */
+			base += 32;
+			cur = nxt;
+			nxt = ps_table_at(chunks, n, base + 32 + lane);
+		}
+		return __shfl_sync(0xffffffffu, cur, c - base);
 	}
 };
 
@@ -458,7 +471,7 @@ __global__ void __launch_bounds__(512) prefix_stream_mma_kernel(const __grid_con
 
 	const size_t head_off = (size_t)h * PS_TILE_BYTES;
 	const size_t chunk_stride = (size_t)H * PS_TILE_BYTES;
-	ps_chunk_index pool_index = { p.chunks, p.n_chunks, -1, 0 };
+	ps_chunk_index pool_index = { p.chunks, p.n_chunks, -1, 0, 0 };
 	auto load_chunk = [&](int c, int stage) {
 		const size_t pc = (size_t)pool_index(c) * chunk_stride;
 		const char *ks = p.k + pc + head_off;
@@ -636,20 +649,21 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 	 * boxes (K, V x two d halves) of the chunk, 32 KiB on the stage's
 	 * mbarrier; the copy engine writes them 128-byte swizzled. */
 	const int ld_j = tid & 15, ld_r0 = tid >> 4, ld_step = nthr >> 4;
-	ps_chunk_index pool_index = { p.chunks, p.n_chunks, -1, 0 };
+	ps_chunk_index pool_index = { p.chunks, p.n_chunks, -1, 0, 0 };
 	auto load_chunk = [&](int c, int stage) {
 		const uint32_t dst = sbase + stage * PS_STAGE_BYTES;
+		const int pool_c = pool_index(c); /* every warp, in step */
 		if constexpr (TMA) {
 			if (tid == 0) {
 				const uint32_t bar = sbar + 8 * stage;
-				const int row = (pool_index(c) * H + h) * PS_CHUNK;
+				const int row = (pool_c * H + h) * PS_CHUNK;
 				mbar_arrive_expect_tx(bar, PS_STAGE_BYTES);
 #pragma unroll
 				for (int q4 = 0; q4 < 4; ++q4)
 					tma_load_2d(dst + q4 * 8192, (q4 < 2) ? &p.tmk : &p.tmv, (q4 & 1) * 64, row, bar);
 			}
 		} else {
-			const size_t pc = (size_t)pool_index(c) * chunk_stride;
+			const size_t pc = (size_t)pool_c * chunk_stride;
 			const char *ks = p.k + pc + head_off + ld_j * 16;
 			const char *vs = p.v + pc + head_off + ld_j * 16;
 			for (int rr = ld_r0; rr < 128; rr += ld_step) {
