@@ -32,6 +32,15 @@ course_files() {
 	esac
 }
 
+# The seed grid (and quick) aggregate by blocks; every other preset keeps one
+# row per config (Makefile, AGG_KEYS): its x axis is the context, and the
+# course project's curves, measured on the seed grid, do not belong there.
+by_blocks=1
+if grep -q 'PRESET=[a-z]\|(preset [a-z]' "$dir/provenance.txt" 2>/dev/null &&
+	! grep -q 'PRESET=\(seed\|quick\)\b\|(preset \(seed\|quick\))' "$dir/provenance.txt"; then
+	by_blocks=0
+fi
+
 shopt -s nullglob
 for n in $(ls "$dir" | sed -n 's/.*-n\([0-9]*\)\.agg\.csv$/\1/p' | sort -un); do
 	files=("$dir"/*-n"$n".agg.csv)
@@ -53,14 +62,14 @@ for n in $(ls "$dir" | sed -n 's/.*-n\([0-9]*\)\.agg\.csv$/\1/p' | sort -un); do
 	joined=$dir/joined-n$n.csv
 	others=$(for f in "${files[@]}"; do basename "$f" | sed "s/-n$n\.agg\.csv\$//"; done | grep -vx paged || true)
 	if [ -f "$dir/paged-n$n.agg.csv" ] && [ -f "$joined" ] && [ -n "$others" ]; then
-		if head -n1 "$joined" | tr , '\n' | grep -qx blocks; then
+		if [ "$by_blocks" = 1 ]; then
 			x=blocks xl="blocks = n_heads x n_chunks"
 		else
 			x=ctx_len_paged xl="context tokens per sequence"
 		fi
-		gnuplot -c "$root/plot/speedup.gp" "$joined" "$tmp/speedup-n$n" "$title" "$x" "$xl" paged "" "$(echo $others)"
+		gnuplot -c "$root/plot/speedup.gp" "$joined" "$tmp/speedup-n$n" "$title" "$x" "$xl" paged "" "$(printf "%s\n" "$others" | tr "\n" " ")"
 	fi
-	if [ "${gpu#CPU}" = "$gpu" ] && [ -n "$(course_files "$n")" ]; then
+	if [ "${gpu#CPU}" = "$gpu" ] && [ -n "$(course_files "$n")" ] && [ "$by_blocks" = 1 ]; then
 		cp "$tmp/list-$n" "$tmp/list-course-$n"
 		i=0
 		while IFS=$'\t' read -r file label; do
@@ -74,9 +83,9 @@ done
 # Against n_seqs: every joined-nN.csv of a folder with one row per config,
 # at each prefix length the folder has (its n_chunks values).
 joins=("$dir"/joined-n*.csv)
-if [ ${#joins[@]} -ge 2 ] && [ -f "$dir/paged-n${n:-0}.agg.csv" ] && ! head -n1 "${joins[0]}" | tr , '\n' | grep -qx blocks; then
+if [ ${#joins[@]} -ge 2 ] && [ -f "$dir/paged-n${n:-0}.agg.csv" ] && [ "$by_blocks" = 0 ]; then
 	{ head -n1 "${joins[0]}"; for f in "${joins[@]}"; do tail -n +2 "$f"; done; } > "$tmp/all-joined.csv"
-	others=$(head -n1 "${joins[0]}" | tr , '\n' | sed -n 's/^latency_ms_//p' | grep -vx paged | tr '\n' ' ')
+	others=$(head -n1 "${joins[0]}" | tr , '\n' | sed -n 's/^latency_ms_//p' | { grep -vx paged || true; } | sort | tr '\n' ' ')
 	chunks=$(csvcol n_chunks "$tmp/all-joined.csv" | sort -un)
 	cs=$(csvcol chunk_size_paged "$tmp/all-joined.csv" | head -n1)
 	if [ -n "$others" ] && [ "$(echo "$chunks" | wc -l)" -le 4 ]; then
