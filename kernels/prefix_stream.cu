@@ -66,11 +66,15 @@
  * results/h100/, made by make sweeps KERNELS='native tk prefix_stream'
  * PRESET=seed N_SEQS='32 64'):  n_seqs 32 / 64: 16 blocks 0.0066 / 0.0073
  * ms, 4096 blocks 0.0522 / 0.0536 ms (87 / 85% of the streaming-read
- * ceiling), 65536 blocks 0.7126 / 0.7171 ms (98%).
+ * ceiling), 65536 blocks 0.7126 / 0.7171 ms (98%).  H200 (results/h200/,
+ * v7c): 4096 blocks 0.0463 / 0.0474 ms (70 / 68%), 65536 blocks 0.5367 /
+ * 0.5386 ms (89 / 88%); 8-11% slower than before the chunk tables at 64-128
+ * heads, cause open (docs/kernels/prefix_stream.md, v7).
  *
  * History: v1 cp.async + mma.sync with global partials, v3 TMA + wgmma, v5
  * S = SMs/H splits with a cluster merge, v6 (current) PDL, one CTA per SM and
- * cluster merges where all clusters fit (16 blocks 10.2 -> 7.3 us).  The
+ * cluster merges where all clusters fit (16 blocks 10.2 -> 7.3 us), v7 K/V
+ * through the chunk pool's tables (attn_common_chunks).  The
  * version log with predictions and measurements: docs/kernels/prefix_stream.md.
  */
 #include <cuda.h> /* CUtensorMap (types only: the encoder is fetched at run time) */

@@ -1,7 +1,7 @@
 /* bench.h - how every backend measures one (config, kernel): the options,
  * the result, and the one sampling/stopping rule they share.
  *
- * Method (spec.md section 6, after nvbench): warm up; then take samples, each
+ * Method (after NVIDIA's nvbench; README "How a row is measured"): warm up; then take samples, each
  * a batch of back-to-back launches long enough to dwarf timer resolution;
  * throw away samples taken while the GPU throttled; stop when the median is
  * known to noise_target (relative standard error of the median) or at
