@@ -34,7 +34,7 @@ AGG_KEYS = $(if $(filter seed quick,$(PRESET)),blocks,n_seqs$(comma)n_heads$(com
 
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-missing-field-initializers $(CFLAGS)
 LIB_SRC := $(filter-out tools/lib/gpu_backend.c tools/lib/gpu_none.c,$(wildcard tools/lib/*.c))
-TOOLS := gen-configs run-kernel agg-blocks csv-join
+TOOLS := gen-configs run-kernel agg-blocks csv-join compare-runs
 BUILD ?= build
 BIN ?= bin
 
@@ -49,7 +49,7 @@ else
   RUN_LIBS := -lpthread -lm
 endif
 
-.PHONY: all tools help test test-gpu results sweeps plots slurm clean
+.PHONY: all tools help test test-gpu results sweeps plots slurm compare clean
 .DELETE_ON_ERROR:
 # every intermediate CSV is a result worth keeping
 .SECONDARY:
@@ -152,6 +152,10 @@ plots: ## redraw every figure from the CSVs already in results/ (RESULTS_DIRS to
 # passed on; jobs/submit.sh has the GPU defaults.
 slurm: tools ## submit the sweep graph to Slurm: job array + dependent merge (jobs/submit.sh)
 	jobs/submit.sh $(foreach v,KERNELS N_SEQS PRESET DTYPE RUN_FLAGS,$(if $(filter command line environment,$(origin $(v))),$(v)='$($(v))'))
+
+compare: tools ## A=run1.csv B=run2.csv: per config B/A and FAST/SLOW/SAME from the noise (compare-runs --table)
+	@[ -n "$(A)" ] && [ -n "$(B)" ] || { echo "usage: make compare A=OLD.csv B=NEW.csv [COMPARE_FLAGS='-k ka,kb --fail-slower 5']" >&2; exit 2; }
+	$(BIN)/compare-runs --table $(COMPARE_FLAGS) $(A) $(B)
 
 clean: ## remove build outputs (never results/)
 	rm -rf $(BUILD) $(BIN) build-asan bin-asan build-cpu bin-cpu

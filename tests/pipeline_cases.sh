@@ -25,6 +25,16 @@ check "pipe: gen-configs | run-kernel | agg-blocks" \
 	"gen-configs --pairs 2x2,1x4,4x1 --n-seqs 5 | run-kernel -q -k ref --iters 2 | agg-blocks > $P/pipe.csv &&
 	 test \$(wc -l < $P/pipe.csv) = 2 && test \$(csvcol n_heads $P/pipe.csv) = 2.33333"
 
+check "course n_seqs=64: make compare answers 'how much faster' in one table" \
+	"make -s compare A=$P/nat64.csv B=$P/tk64.csv > $P/compare.txt &&
+	 tail -n1 $P/compare.txt | grep -q '^8 configs matched: geometric-mean ratio B/A 0.6229; 8 FAST, 0 SLOW, 0 SAME; 0 only in A, 4 only in B$' &&
+	 head -n1 $P/compare.txt | grep -q 'latency_ms_a *latency_ms_b'"
+check "make compare without A/B is a usage error" "! make -s compare A=x 2> $P/compare.err && grep -q '^usage: make compare A=OLD.csv B=NEW.csv' $P/compare.err"
+check "speed-up figures over paged from joined CSVs (plot/speedup.gp)" \
+	"printf 'blocks,latency_ms_paged,latency_ms_tk,latency_ms_native\n16,2,1,4\n64,8,2,4\n256,32,4,8\n' > $P/joined.csv &&
+	 gnuplot -c plot/speedup.gp $P/joined.csv $P/speedup 'test' blocks blocks paged '' 'native tk' && test -s $P/speedup/speedup.png &&
+	 gnuplot -c plot/speedup.gp $P/joined.csv $P/speedup-f 'test' blocks blocks paged 'blocks=64' 'tk' && test -s $P/speedup-f/speedup.png"
+
 # make results with no GPU: ref on the quick preset, CSVs and figures.
 R=$P/results
 check "make results (CPU) writes CSVs, provenance and figures" \

@@ -125,3 +125,22 @@ t "run: stdout full" 1 'run-kernel -q -k ref --iters 1 > /dev/full' 'n_heads,n_c
 if gpu_kernels_without_gpu; then
 	t "run: GPU kernel without a GPU" 1 'run-kernel -k native -o out.csv' 'n_heads,n_chunks\n1,1\n' '' '^run-kernel: no CUDA GPU found .*; -k ref runs the CPU backend$'
 fi
+
+# --- compare-runs -------------------------------------------------------------------
+CA='n_heads,n_chunks,kernel,latency_ms,noise_pct\n4,4,tk,1.0,1\n4,8,tk,2.0,1\n8,8,tk,4.0,1\n16,16,tk,8,1\n'
+CB='n_seqs,n_heads,n_kv_heads,n_chunks,kernel,latency_ms,noise_pct\n32,4,4,4,tk,0.5,1\n32,4,4,8,tk,2.01,1\n32,8,8,8,tk,5.0,1\n32,2,2,2,tk,1,1\n'
+t "compare: verdicts from the noise, defaults fill missing columns" 0 'printf "'"$CB"'" > b.csv; compare-runs - b.csv | cut -d, -f2,4,14,17-19' "$CA" 'n_heads,n_chunks,latency_ms_b,ratio,change_pct,verdict\n2,2,1,,,ONLY_B\n4,4,0.5,0.5,-50,FAST\n4,8,2.01,1.005,0.5,SAME\n8,8,5,1.25,25,SLOW\n16,16,,,,ONLY_A\n' '^compare-runs: 3 configs matched: geometric-mean ratio B/A 0.8564; 1 FAST, 1 SLOW, 1 SAME; 1 only in A, 1 only in B$'
+t "compare: --table aligns and ends with the summary" 0 'printf "'"$CB"'" > b.csv; compare-runs --table - b.csv | sed -n "1p;\$p" | tr -s " "' "$CA" 'n_seqs n_heads n_kv_heads n_chunks n_groups group_chunks suffix_len chunk_size d_head dtype kernel_a kernel_b latency_ms_a latency_ms_b noise_pct_a noise_pct_b ratio change_pct verdict\n3 configs matched: geometric-mean ratio B/A 0.8564; 1 FAST, 1 SLOW, 1 SAME; 1 only in A, 1 only in B\n' ''
+t "compare: --fail-slower gates beyond the noise" 1 'printf "'"$CB"'" > b.csv; compare-runs --fail-slower 20 - b.csv > /dev/null' "$CA" '' '; 1 config\(s\) slower than their noise by more than 20% \(--fail-slower\)$'
+t "compare: --fail-slower passes within it" 0 'printf "'"$CB"'" > b.csv; compare-runs --fail-slower 25 --table - b.csv | tail -n1' "$CA" '3 configs matched: geometric-mean ratio B/A 0.8564; 1 FAST, 1 SLOW, 1 SAME; 1 only in A, 1 only in B\n' ''
+t "compare: -k two kernels of one file" 0 'compare-runs -k native,tk - 2>/dev/null | cut -d, -f11-12,18-19' 'n_heads,n_chunks,kernel,latency_ms\n4,4,native,2\n4,4,tk,1\n8,8,tk,3\n' 'kernel_a,kernel_b,change_pct,verdict\nnative,tk,-50,FAST\n,tk,,ONLY_B\n' ''
+t "compare: kernels differ, rows differ" 0 'printf "n_heads,n_chunks,kernel,latency_ms\n4,4,native,1\n" > b.csv; compare-runs - b.csv >/dev/null' 'n_heads,n_chunks,kernel,latency_ms\n4,4,tk,1\n' '' '0 configs matched: geometric-mean ratio B/A nan; 0 FAST, 0 SLOW, 0 SAME; 1 only in A, 1 only in B'
+t "compare: a config twice" 1 'compare-runs -k tk,tk - ' 'n_heads,n_chunks,kernel,latency_ms\n4,4,tk,1\n8,8,tk,1\n4,4.0,tk,2\n' '' '^compare-runs: stdin:4: the same config as line 2: rows to compare must be unique$'
+t "compare: no latency" 1 'compare-runs -k a,b -' 'n_heads,n_chunks,kernel\n4,4,a\n' '' "^compare-runs: stdin:1: missing column 'latency_ms'$"
+t "compare: -k kernel absent" 1 'compare-runs -k a,zz -' 'n_heads,n_chunks,kernel,latency_ms\n4,4,a,1\n' '' "^compare-runs: stdin:1: no rows of kernel 'zz'$"
+t "compare: bad -k" 2 'compare-runs -k tk a.csv' '' '' "-k 'tk': expected two kernel names KA,KB"
+t "compare: one file without -k" 2 'compare-runs a.csv' '' '' 'give A.csv and B.csv, or -k KA,KB with one file'
+t "compare: bad --fail-slower" 2 'compare-runs --fail-slower -3 a b' '' '' "--fail-slower '-3': must be >= 0"
+t "compare: non-numeric latency" 1 'printf "n_heads,n_chunks,kernel,latency_ms\n4,4,tk,1\n" > b.csv; compare-runs - b.csv' 'n_heads,n_chunks,kernel,latency_ms\n4,4,tk,fast\n' '' "^compare-runs: stdin:2: column 'latency_ms': 'fast': not a number$"
+t "compare: 200,000 configs sort-matched" 0 'awk "BEGIN { print \"n_heads,n_chunks,kernel,latency_ms\"; for (i = 200000; i > 0; i--) print i \",1,tk,\" i }" > a.csv; awk "BEGIN { print \"n_heads,n_chunks,kernel,latency_ms\"; for (i = 1; i <= 200000; i++) print i \",1,tk,\" i }" > b.csv; compare-runs a.csv b.csv >/dev/null' '' '' '^compare-runs: 200000 configs matched: geometric-mean ratio B/A 1; 0 FAST, 0 SLOW, 200000 SAME; 0 only in A, 0 only in B$'
+t "compare: stdout full" 1 'compare-runs -k tk,tk - > /dev/full' 'n_heads,n_chunks,kernel,latency_ms\n4,4,tk,1\n' '' 'write error'

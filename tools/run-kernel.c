@@ -12,6 +12,7 @@
  * get their defaults (n_seqs 32, chunk_size 64, d_head 128, dtype bf16).
  */
 #include "lib/backend.h"
+#include "lib/config.h"
 #include "lib/csv.h"
 #include "lib/err.h"
 #include "lib/metrics.h"
@@ -28,26 +29,8 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The config columns: a missing one takes its default (n_kv_heads: n_heads).
- * dtype and blocks are checked apart (text; derived). */
-#define DEFAULT_N_HEADS (-1) /* the n_kv_heads default */
-#define REQUIRED (-2)
-static const struct config_col {
-	const char *name;
-	size_t field;        /* offsetof(struct attn_shape, ...) */
-	long def, lo, hi;
-} config_cols[] = {
-	{ "n_seqs", offsetof(struct attn_shape, n_seqs), 32, 1, 65536 },
-	{ "n_heads", offsetof(struct attn_shape, n_heads), REQUIRED, 1, 65536 },
-	{ "n_kv_heads", offsetof(struct attn_shape, n_kv_heads), DEFAULT_N_HEADS, 1, 65536 },
-	{ "n_chunks", offsetof(struct attn_shape, n_chunks), REQUIRED, 1, 1 << 20 },
-	{ "n_groups", offsetof(struct attn_shape, n_groups), 1, 1, 65536 },
-	{ "group_chunks", offsetof(struct attn_shape, group_chunks), 0, 0, 1 << 20 },
-	{ "suffix_len", offsetof(struct attn_shape, suffix_len), 0, 0, 1 << 26 },
-	{ "chunk_size", offsetof(struct attn_shape, chunk_size), 64, 1, 65536 },
-	{ "d_head", offsetof(struct attn_shape, d_head), 128, 1, 4096 },
-};
-#define NINT ((int)(sizeof config_cols / sizeof *config_cols))
+/* The config columns (lib/config.h): a missing one takes its default. */
+#define NINT CONFIG_NINT
 #define COL_DTYPE NINT       /* then dtype and blocks */
 #define COL_BLOCKS (NINT + 1)
 #define NCONFIG (NINT + 2)
@@ -242,7 +225,7 @@ static void make_layout(struct layout *L, const struct csv_table *t)
 		L->col[i] = csv_table_find(t, config_name(i));
 		if (L->col[i] < 0)
 			L->missing[L->nmissing++] = i;
-		if (L->col[i] < 0 && i < NINT && config_cols[i].def == REQUIRED)
+		if (L->col[i] < 0 && i < NINT && config_cols[i].def == CONFIG_REQUIRED)
 			die_at(t->path, 1, "missing column '%s'", config_name(i));
 	}
 }
@@ -275,7 +258,7 @@ static struct attn_shape row_shape(const struct csv_table *t, long i, const stru
 	for (int c = 0; c < NINT; c++) {
 		const struct config_col *cc = &config_cols[c];
 		*shape_field(&s, c) = L->col[c] >= 0 ? (int)csv_table_long(t, i, L->col[c], cc->lo, cc->hi)
-			: cc->def == DEFAULT_N_HEADS ? s.n_heads : (int)cc->def;
+			: cc->def == CONFIG_DEFAULT_N_HEADS ? s.n_heads : (int)cc->def;
 	}
 	s.dtype = ATTN_BF16;
 	if (L->col[COL_DTYPE] >= 0 && dtype_parse(t->rows[i][L->col[COL_DTYPE]], &s.dtype) != 0)
