@@ -51,8 +51,6 @@ endif
 
 .PHONY: all tools help test test-gpu results sweeps plots slurm compare clean
 .DELETE_ON_ERROR:
-# every intermediate CSV is a result worth keeping
-.SECONDARY:
 
 all: tools ## build the tools (and the GPU kernels when nvcc is present)
 tools: $(TOOLS:%=$(BIN)/%)
@@ -111,9 +109,12 @@ sweeps: ## the CSVs and provenance of `make results`, no figures (for GPU nodes 
 	@echo "sweeps: $(RESULTS)/ (CSVs, provenance.txt); draw the figures with 'make plots'"
 
 # The settings a sweep depends on besides the tools, in a file rewritten only
-# when they change: a new PRESET, DTYPE or RUN_FLAGS re-runs the sweeps.
+# when they change: a new PRESET, DTYPE or RUN_FLAGS re-runs the sweeps (a
+# new N_SEQS or KERNELS value is a new file, made because it is missing).
+# `make -n` only says what it would do: it leaves the file alone.
 SETTINGS = PRESET=$(PRESET) DTYPE=$(DTYPE) RUN_FLAGS=$(RUN_FLAGS)
-ifneq ($(filter results sweeps %.stamp %.csv %.txt,$(MAKECMDGOALS)),)
+DRY_RUN := $(findstring n,$(firstword -$(MAKEFLAGS)))
+ifneq ($(if $(DRY_RUN),,$(filter results sweeps %.stamp %.csv %.txt,$(MAKECMDGOALS))),)
   $(shell mkdir -p $(RESULTS) && { [ "$$(cat $(RESULTS)/settings.txt 2>/dev/null)" = "$(SETTINGS)" ] || \
 	printf '%s\n' "$(SETTINGS)" > $(RESULTS)/settings.txt; })
 endif
@@ -133,7 +134,9 @@ $(RESULTS)/%.agg.csv: $(RESULTS)/%.sweep.csv $(BIN)/agg-blocks
 $(RESULTS)/joined-n%.csv: $$(foreach k,$$(KERNELS),$(RESULTS)/$$(k)-n$$*.agg.csv) $(BIN)/csv-join
 	tools/join-all.sh $(BIN)/csv-join '$(AGG_KEYS)' $@ $(filter %.agg.csv,$^)
 
-$(RESULTS)/provenance.txt: $(SWEEPS:%=$(RESULTS)/%.sweep.csv)
+# Every CSV is named here, so none is an intermediate file: a deleted one is
+# made again, never taken as made.
+$(RESULTS)/provenance.txt: $(SWEEPS:%=$(RESULTS)/%.sweep.csv) $(N_SEQS:%=$(RESULTS)/configs-n%.csv)
 	tools/provenance.sh "make $(or $(RESULTS_GOAL),results) RESULTS=$(RESULTS) KERNELS='$(KERNELS)' PRESET=$(PRESET) N_SEQS='$(N_SEQS)' DTYPE=$(DTYPE) RUN_FLAGS='$(RUN_FLAGS)'" > $@.tmp && mv $@.tmp $@
 
 $(RESULTS)/plots.stamp: $(SWEEPS:%=$(RESULTS)/%.agg.csv) $(N_SEQS:%=$(RESULTS)/joined-n%.csv) \

@@ -43,6 +43,14 @@ check "make results (CPU) writes CSVs, provenance and figures" \
 	 test \$(wc -l < $R/ref-n32.sweep.csv) = 12 && grep -q '^command: make results' $R/provenance.txt"
 check "make results again: nothing to redo" \
 	"make -q RESULTS=$R RESULTS_NAME=cpu N_SEQS='8 32' RUN_FLAGS='--iters 3 --max-time 0.5' $R/plots.stamp"
+check "make results: a deleted sweep is measured again" \
+	"mv $R/ref-n8.sweep.csv $R/ref-n8.sweep.keep && ! make -q RESULTS=$R RESULTS_NAME=cpu N_SEQS='8 32' RUN_FLAGS='--iters 3 --max-time 0.5' $R/plots.stamp;
+	 rc=\$?; mv $R/ref-n8.sweep.keep $R/ref-n8.sweep.csv; touch -r $R/ref-n8.agg.csv $R/ref-n8.sweep.csv; exit \$rc"
+check "make results: a new N_SEQS value is measured" \
+	"! make -q RESULTS=$R RESULTS_NAME=cpu N_SEQS='8 16 32' RUN_FLAGS='--iters 3 --max-time 0.5' $R/plots.stamp"
+check "make -n leaves settings.txt alone" \
+	"cp $R/settings.txt $R/settings.keep && make -n RESULTS=$R RESULTS_NAME=cpu N_SEQS='8 32' RUN_FLAGS='--iters 9' results > /dev/null &&
+	 cmp $R/settings.txt $R/settings.keep && rm $R/settings.keep"
 check "make results: a changed setting re-runs the sweeps" \
 	"! make -q RESULTS=$R RESULTS_NAME=cpu N_SEQS='8 32' RUN_FLAGS='--iters 4 --max-time 0.5' $R/plots.stamp"
 check "make plots redraws from CSVs" \

@@ -92,7 +92,7 @@ t "run: defaults fill missing config columns" 0 'run-kernel -q -k ref --iters 1 
 t "run: unknown columns pass through" 0 'run-kernel -q -k ref --iters 1 > o.csv && csvcol note o.csv' 'n_heads,n_chunks,note\n1,1,hello\n' 'hello\n' ''
 # every metric column, its value recomputed from latency_ms by the formulas
 t "run: all metric columns" 0 "run-kernel -q -k ref --iters 2 --peak-tflops 50 --peak-gbps 300 | awk -v peak_tflops=50 -v peak_gbps=300 -f '$ROOT/tests/metric_values.awk'" 'n_seqs,n_heads,n_chunks,dtype\n5,3,2,fp16\n32,1,1,bf16\n1,2,9,bf16\n' '' ''
-t "run: progress on stderr" 0 'run-kernel -k ref --iters 1 > /dev/null' 'n_heads,n_chunks\n1,1\n' '' '^run-kernel: \[1\] ref +n_seqs 32 n_heads 1/1 n_chunks 1 suffix 0 bf16: .* ms'
+t "run: progress on stderr" 0 'run-kernel -k ref --iters 1 > /dev/null' 'n_heads,n_chunks\n1,1\n' '' '^run-kernel: \[1/1\] ref +n_seqs 32 n_heads 1/1 n_chunks 1 suffix 0 bf16: .* ms .*; about 0 s left$'
 t "run: small odd shapes" 0 'run-kernel -q -k ref --iters 1 | csvcol rel_err /dev/stdin | awk "\$1 > 1e-6 {bad=1} END {exit bad}"' 'n_seqs,n_heads,n_chunks,chunk_size,d_head,dtype\n1,1,1,64,128,bf16\n7,3,5,16,32,fp16\n65,1,2,8,8,bf16\n' '' ''
 t "run: no -k" 2 'run-kernel' '' '' '-k KERNEL is required'
 t "run: unknown kernel" 2 'run-kernel -k nope -o out.csv' '' '' "unknown kernel 'nope' \\(run-kernel --list\\)"
@@ -108,6 +108,9 @@ t "run: absurd suffix" 1 'run-kernel -k ref -o out.csv' 'n_heads,n_chunks,suffix
 t "run: interrupted run leaves no temp file" 0 'gen-configs --preset seed | timeout -s INT 1 run-kernel -q -k ref -o out.csv; ls' '' 'stderr\nstdin\nstdout\n' ''
 t "run: a row failing validation is not written, exit 3" 3 'run-kernel -q -k ref --max-rel-err 0 -o out.csv; rc=$?; test $(wc -l < out.csv) = 1 && exit $rc' 'n_heads,n_chunks\n1,1\n' '' '^run-kernel: stdin:2: ref FAILED validation: rel_err .*, max_row_err .* at seq [0-9]+ head 0 \(tolerance 0e\+00; bf16, n_seqs 32, n_heads 1, n_kv_heads 1, n_chunks 1, suffix_len 0\); row not written'
 t "run: bad --max-rel-err" 2 'run-kernel -k ref --max-rel-err 2' '' '' "--max-rel-err '2': out of range"
+t "run: progress counts configs and the time left" 0 'run-kernel -k ref --iters 1 > /dev/null 2> err; sed "s/ bf16: .*; about/ bf16 about/" err' 'n_heads,n_chunks\n1,1\n1,2\n' 'run-kernel: [1/2] ref           n_seqs 32 n_heads 1/1 n_chunks 1 suffix 0 bf16 about 0 s left\nrun-kernel: [2/2] ref           n_seqs 32 n_heads 1/1 n_chunks 2 suffix 0 bf16 about 0 s left\n' ''
+t "run: sampling lasts --min-time" 0 'run-kernel -q -k ref --min-time 0.3 --noise 100 | csvcol samples /dev/stdin | awk "{ exit !(\$1 >= 10) }"' 'n_heads,n_chunks,chunk_size,d_head\n1,1,8,8\n' '' ''
+t "run: bad --min-time" 2 'run-kernel -k ref --min-time -1' '' '' "--min-time '-1'"
 t "run: bad --iters" 2 'run-kernel -k ref --iters 0' '' '' "--iters '0': integer out of range"
 t "run: bad --l2" 2 'run-kernel -k ref --l2 warm' '' '' "--l2 'warm': expected cold or hot"
 t "run: bad --launch" 2 'run-kernel -k ref --launch fast' '' '' "--launch 'fast': expected stream or graph"

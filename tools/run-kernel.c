@@ -93,7 +93,8 @@ static void usage(FILE *f)
 		"  -o, --output FILE   write here instead of stdout, only if the run succeeds\n"
 		"  --warmup N          launches before timing (default 10 GPU, 1 CPU)\n"
 		"  --iters N           at most N timed samples (default 50)\n"
-		"  --min-iters N       at least N samples (default 5)\n"
+		"  --min-iters N       at least N samples (default 10)\n"
+		"  --min-time S        at least S seconds of sampling per row (default 0.5)\n"
 		"  --max-time S        at most S seconds of sampling per row (default 2)\n"
 		"  --noise PCT         stop when the median is known to PCT %% (default 0.5)\n"
 		"  --sample-ms MS      batch launches so a sample lasts MS (default 2)\n"
@@ -154,12 +155,28 @@ static int parse_kernels(const char *arg, struct kernel_choice *out, int max)
 
 /* Options shared by the row loop. */
 static struct bench_opts bopt = {
-	.warmup = -1, .min_samples = 5, .max_samples = 50, .max_seconds = 2.0,
+	.warmup = -1, .min_samples = 10, .max_samples = 50, .min_seconds = 0.5, .max_seconds = 2.0,
 	.noise_target = 0.005, .sample_ms = 2.0, .l2_hot = 0, .device = 0,
 };
 static double peak_tflops = PEAK_TFLOPS_DEFAULT, peak_gbps = PEAK_GBPS_DEFAULT;
 static unsigned long seed = 1;
 static int quiet, no_ceiling, failures;
+static long total_configs;  /* for the progress lines' [i/N] */
+static double started;      /* wall clock at the first config */
+
+/* "12 s" / "3.5 min" / "2.1 h": the time left after `done` configs (a
+ * fraction while a config's kernels run), from the pace so far. */
+static const char *time_left(double done, char *buf, size_t n)
+{
+	double t = done > 0 ? (wall_seconds() - started) / done * ((double)total_configs - done) : 0;
+	if (t < 90)
+		snprintf(buf, n, "%.0f s", t);
+	else if (t < 5400)
+		snprintf(buf, n, "%.1f min", t / 60);
+	else
+		snprintf(buf, n, "%.1f h", t / 3600);
+	return buf;
+}
 static double max_rel_err = -1; /* --max-rel-err; < 0: the dtype's tolerance */
 
 static double opt_double(const char *opt, const char *arg, double lo, double hi)
@@ -418,12 +435,14 @@ static void run_config(FILE *f, const struct csv_table *t, long i, const struct 
 				   metrics_compute(&s, r.latency_ms, peak_tflops, peak_gbps), p->ceil_gbps,
 				   chk.err };
 		write_row(f, t->rows[i], L, &row);
+		char left[32];
 		if (!quiet)
 			fprintf(stderr,
-				"run-kernel: [%ld] %-13s n_seqs %d n_heads %d/%d n_chunks %d suffix %d %s: %.4g ms "
-				"(+-%.2g%%), %.1f GB/s, rel_err %.1e\n",
-				rowno, k->name, s.n_seqs, s.n_heads, s.n_kv_heads, s.n_chunks, s.suffix_len,
-				dtype_name(s.dtype), r.latency_ms, r.noise_pct, row.m.kv_gbps, chk.err.rel);
+				"run-kernel: [%ld/%ld] %-13s n_seqs %d n_heads %d/%d n_chunks %d suffix %d %s: %.4g ms "
+				"(+-%.2g%%), %.1f GB/s, rel_err %.1e; about %s left\n",
+				rowno, total_configs, k->name, s.n_seqs, s.n_heads, s.n_kv_heads, s.n_chunks,
+				s.suffix_len, dtype_name(s.dtype), r.latency_ms, r.noise_pct, row.m.kv_gbps,
+				chk.err.rel, time_left((double)(rowno - 1) + (double)(j + 1) / nk, left, sizeof left));
 	}
 	for (int b = 0; backends[b]; b++)
 		if (prep[b].c)
@@ -435,12 +454,13 @@ static void run_config(FILE *f, const struct csv_table *t, long i, const struct 
 
 int main(int argc, char **argv)
 {
-	enum { O_WARMUP = 256, O_ITERS, O_MIN_ITERS, O_MAX_TIME, O_NOISE, O_SAMPLE_MS, O_L2,
+	enum { O_WARMUP = 256, O_ITERS, O_MIN_ITERS, O_MIN_TIME, O_MAX_TIME, O_NOISE, O_SAMPLE_MS, O_L2,
 	       O_NO_CEIL, O_LAUNCH, O_MAX_ERR, O_DEVICE, O_SEED, O_PEAK_TF, O_PEAK_GB, O_LIST };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, 0, 'k' },      { "output", required_argument, 0, 'o' },
 		{ "warmup", required_argument, 0, O_WARMUP }, { "iters", required_argument, 0, O_ITERS },
 		{ "min-iters", required_argument, 0, O_MIN_ITERS },
+		{ "min-time", required_argument, 0, O_MIN_TIME },
 		{ "max-time", required_argument, 0, O_MAX_TIME },
 		{ "noise", required_argument, 0, O_NOISE },
 		{ "sample-ms", required_argument, 0, O_SAMPLE_MS },
@@ -468,6 +488,7 @@ int main(int argc, char **argv)
 		case O_WARMUP: bopt.warmup = (int)opt_long("--warmup", optarg, 0, 100000); break;
 		case O_ITERS: bopt.max_samples = (int)opt_long("--iters", optarg, 1, 1000000); break;
 		case O_MIN_ITERS: bopt.min_samples = (int)opt_long("--min-iters", optarg, 1, 1000000); break;
+		case O_MIN_TIME: bopt.min_seconds = opt_double("--min-time", optarg, 0, 3600); break;
 		case O_MAX_TIME: bopt.max_seconds = opt_double("--max-time", optarg, 0, 3600); break;
 		case O_NOISE: bopt.noise_target = opt_double("--noise", optarg, 0, 100) / 100; break;
 		case O_SAMPLE_MS: bopt.sample_ms = opt_double("--sample-ms", optarg, 0, 10000); break;
@@ -496,6 +517,8 @@ int main(int argc, char **argv)
 		die_usage("-k KERNEL is required (run-kernel --list shows them)");
 	if (bopt.min_samples > bopt.max_samples)
 		bopt.min_samples = bopt.max_samples;
+	if (bopt.min_seconds > bopt.max_seconds)
+		bopt.min_seconds = bopt.max_seconds;
 	nk = parse_kernels(kernels, ks, 64);
 	int any_gpu = 0;
 	for (int i = 0; i < nk; i++)
@@ -528,6 +551,9 @@ int main(int argc, char **argv)
 			(void)row_shape(&tabs[i], r, &L);
 	}
 
+	for (int i = 0; i < nfiles; i++)
+		total_configs += tabs[i].nrows;
+	started = wall_seconds();
 	FILE *f = out_open(output);
 	write_header(f, &L, &tabs[0]);
 	for (int i = 0; i < nfiles; i++)

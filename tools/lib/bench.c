@@ -65,7 +65,7 @@ int sampler_add(struct sampler *s, double per_launch_ms, double clock_mhz, int t
 	/* a GPU throttling throughout must not spin forever */
 	if (s->throttled > 4L * s->cap)
 		return 0;
-	if (s->n < s->o->min_samples)
+	if (s->n < s->o->min_samples || wall_seconds() - s->t0 < s->o->min_seconds)
 		return 1;
 	robust(s->t, s->n, &med, &sigma);
 	/* standard error of the median ~ 1.2533 * sigma / sqrt(n) */

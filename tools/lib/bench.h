@@ -15,6 +15,7 @@
 struct bench_opts {
 	int warmup;            /* launches before the first sample */
 	int min_samples, max_samples;
+	double min_seconds;    /* sample at least this long (nvbench's floor) */
 	double max_seconds;    /* wall-clock budget for one measurement */
 	double noise_target;   /* stop when rel. std. error of the median < this */
 	double sample_ms;      /* aim for samples at least this long */
