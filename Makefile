@@ -11,6 +11,8 @@ RESULTS   ?= results/$(RESULTS_NAME)$(PRESET_SUFFIX)
 CC        ?= cc
 CFLAGS    ?= -O2 -g
 NVCCFLAGS ?= -O3 -lineinfo
+PLOT_FORMAT ?= png#               figures: png, pdf or svg (make plots PLOT_FORMAT=pdf)
+export PLOT_FORMAT
 
 # --- derived ------------------------------------------------------------------
 NVCC := $(or $(shell command -v nvcc 2>/dev/null),$(wildcard $(CUDA_HOME)/bin/nvcc))

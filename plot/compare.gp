@@ -3,6 +3,7 @@
 #    or: gnuplot -c plot/compare.gp OUTDIR TITLE @LIST   (up to 8 kernels: LIST is a text file,
 #        one FILE<TAB>LABEL a line, labels may hold spaces, blank and # lines skipped; see kernels.gp)
 # writes OUTDIR/{latency,throughput,bandwidth,efficiency,combined,overview}.png
+# (.pdf or .svg with PLOT_FORMAT=pdf|svg); latency carries noise_pct error bars.
 # Kernel k keeps the same colour and point in every figure; in the efficiency
 # figure compute is solid/filled and K/V memory dashed/open. A kernel whose label
 # starts with "course " is a reference: thin and dashed (dotted for K/V memory).
@@ -22,7 +23,10 @@ do for [k=1:NK] { f = KF[k]; @CHECK }
 CEIL = has(KF[1], "ceil_gbps") ? ", KF[1] using 'blocks':'ceil_gbps' title 'measured read ceiling' ls 100" : ""
 
 K = "for [k=1:NK] KF[k] using 'blocks':"
-P_LAT = "plot ".K."'latency_ms' title KL[k] lt k"
+array HN[NK]
+ALLCPU = 1
+do for [k=1:NK] { HN[k] = noise(KF[k]); ALLCPU = ALLCPU && on_cpu(KF[k]) }
+P_LAT = "plot ".K."'latency_ms':(lat_err(HN[k])) with yerrorlines title KL[k] lt k"
 P_TFL = "plot ".K."'tflops' title KL[k] lt k"
 P_BW  = "plot ".K."'kv_gbps' title KL[k] lt k".CEIL
 P_EFF = "plot ".K."'compute_eff_pct' title KL[k].' compute' lt k, ".K."'kv_mem_eff_pct' title KL[k].' K/V mem' lt k dt kvdt(k) pt PTO[k]"
@@ -33,4 +37,5 @@ KVT = "K/V memory: dashed".(ANYC ? " (references dotted)" : "").", open point"
 MK = "with linespoints lc rgb '#555555' lw 1 ps 1.3"   # thin: dashes show in a short key sample
 if (NK > 3) { P_EFF = "plot ".K."'compute_eff_pct' title KL[k] lt k, ".K."'kv_mem_eff_pct' notitle lt k dt kvdt(k) pt PTO[k], " \
                     . "NaN title 'compute: solid, filled point' ".MK." pt 7 dt solid, NaN title KVT ".MK." pt 6 dt 2" }
+if (ALLCPU) { P_EFF = NO_EFF }
 load PLOTDIR."figures.gp"

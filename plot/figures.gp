@@ -5,6 +5,8 @@
 @XTICS
 COL = "latency_ms"; @SPAN
 LATY = (lo > 0 ? hi / lo : 0) >= 10 ? LOGY : LINY   # a log axis needs positive values
+COL = "kv_gbps"; @SPAN
+BWY = (lo > 0 ? hi / lo : 0) >= 30 ? LOGY : LIN0
 SUB = (TITLE eq "") ? "" : "\n".TITLE
 set term @TERM @SINGLE
 set output out("latency");    @LAT; @P_LAT

@@ -5,16 +5,26 @@
 set datafile separator ','
 set datafile columnheaders
 
+# PLOT_FORMAT (environment: png, pdf or svg; default png) picks the terminal;
+# sizes are given in pixels at 100 per inch, so a PDF page has the PNG's layout.
 # pngcairo draws antialiased text; plain png (libgd) is the fallback on minimal builds.
 # noenhanced: kernel names like chunk_attn_tk must not turn "_" into subscripts.
-TERM = strstrt(GPVAL_TERMINALS, " pngcairo ") \
+FMT = system("printf %s \"${PLOT_FORMAT:-png}\"")
+if (FMT ne "png" && FMT ne "pdf" && FMT ne "svg") { exit error "PLOT_FORMAT '".FMT."': expected png, pdf or svg" }
+if (FMT ne "png" && !strstrt(GPVAL_TERMINALS, " ".(FMT eq "pdf" ? "pdfcairo" : "svg")." ")) {
+    exit error "PLOT_FORMAT ".FMT.": this gnuplot has no ".(FMT eq "pdf" ? "pdfcairo" : "svg")." terminal"
+}
+TERM = FMT eq "pdf" ? "pdfcairo noenhanced font 'DejaVu Sans,9' linewidth 1.5" \
+     : FMT eq "svg" ? "svg noenhanced font 'DejaVu Sans,12' linewidth 1.5" \
+     : strstrt(GPVAL_TERMINALS, " pngcairo ") \
      ? "pngcairo noenhanced font 'DejaVu Sans,12' linewidth 1.5" : "png noenhanced"
-SINGLE = "size 1000,700"
-TALL   = "size 1000,1000"
-QUAD   = "size 1600,1150"
+sz(w, h) = FMT eq "pdf" ? sprintf("size %.2fin,%.2fin", w / 100., h / 100.) : sprintf("size %d,%d", w, h)
+SINGLE = sz(1000, 700)
+TALL   = sz(1000, 1000)
+QUAD   = sz(1600, 1150)
 
 ignore = system("mkdir -p '".OUTDIR."'")
-out(name) = OUTDIR."/".name.".png"
+out(name) = OUTDIR."/".name.".".FMT
 
 # Okabe-Ito colours stay distinct for colour-blind readers and in greyscale prints.
 # Each kernel k (up to 8) gets colour LC[k] and its own point PT[k]; PTO[k] is the
@@ -39,8 +49,8 @@ kvdt(k) = course(KL[k]) ? 3 : 2
 # and these sizes once the template has filled KL[1..NK].
 KEYROW = 24
 KSTYLE = 'do for [k=1:NK] { if (course(KL[k])) { set linetype k lc rgb LC[k] lw 1 pt PT[k] ps 0.9 dt 2 } }; ' \
-       . 'if (NK > 3) { XH = KEYROW * (NK - 2); SINGLE = sprintf("size 1000,%d", 700 + XH); ' \
-       . 'TALL = sprintf("size 1000,%d", 1000 + 2 * XH); QUAD = sprintf("size 1600,%d", 1150 + 2 * XH) }'
+       . 'if (NK > 3) { XH = KEYROW * (NK - 2); SINGLE = sz(1000, 700 + XH); ' \
+       . 'TALL = sz(1000, 1000 + 2 * XH); QUAD = sz(1600, 1150 + 2 * XH) }'
 
 set grid xtics ytics mxtics lt 1 lc rgb "#dddddd" lw 1 dt solid, lt 1 lc rgb "#f0f0f0" lw 1 dt solid
 # Keys go under the plot: curves rise to the upper right, but a kernel that
@@ -54,7 +64,9 @@ SPAN = 'lo = 1e300; hi = -1e300; do for [k=1:NK] { stats KF[k] using (column(COL
 # blocks are powers of two over decades: base-2 log axis labelled 16, 64, 256, 1k,
 # 4k, ... (every power of 4, XSTEP = 2), or every power of 2 when the sweep is short.
 set logscale x 2
-set xlabel "blocks (thread blocks in the grid)"
+# blocks is the workload's size axis (the seed's grid of one block per head and
+# chunk), not every kernel's grid: prefix_stream launches n_heads x splits CTAs.
+set xlabel "blocks = n_heads x n_chunks"
 kfmt(x) = x >= 2**20 ? sprintf("%dM", x / 2**20) : x >= 1024 ? sprintf("%dk", x / 1024) : sprintf("%d", x)
 XTICS = 'COL = "blocks"; @SPAN; XSTEP = (lo > 0 ? hi / lo : 1) < 64 ? 1 : 2; set xtics () nomirror; do for [i=0:30] { set xtics add ((i % XSTEP ? "" : kfmt(2**i)) (2**i) (i % XSTEP ? 1 : 0)) }'
 unset x2tics
@@ -76,7 +88,10 @@ LATY = LOGY
 # second title line (the GPU/date TITLE on single figures, empty inside multiplots).
 LAT = "set key on; set title 'Latency'.SUB; set ylabel 'latency (ms)'; @LATY"
 TFL = "set key on; set title 'Throughput'.SUB; set ylabel 'throughput (TFLOP/s)'; ".LIN0
-BW  = "set key on; set title 'K/V read bandwidth'.SUB; set ylabel 'K/V bandwidth (GB/s)'; ".LIN0
+# Bandwidth spans decades from 16 to 65,536 blocks: a log axis when it does (BWY,
+# set by figures.gp like LATY).
+BWY = LIN0
+BW  = "set key on; set title 'K/V read bandwidth'.SUB; set ylabel 'K/V bandwidth (GB/s)'; @BWY"
 EFF = "set key on; set title 'Efficiency (% of peak)'.SUB; set ylabel 'efficiency (%)'; ".LIN0
 
 # Column checks before plotting: gnuplot's own message for a missing column is cryptic.
@@ -84,4 +99,10 @@ header(f) = system("head -n 1 '".f."' 2>/dev/null | tr -d '\\r'")
 has(f, c) = strstrt(",".header(f).",", ",".c.",") > 0
 NEED = "blocks latency_ms tflops kv_gbps compute_eff_pct kv_mem_eff_pct"
 rows(f) = system("sed -n '2{p;q}' '".f."' 2>/dev/null")
+# Error bars: a file's noise_pct (the samples' robust spread) as +- on latency.
+noise(f) = has(f, "noise_pct")
+lat_err(hasnoise) = hasnoise ? column("latency_ms") * column("noise_pct") / 100 : 0
+# The CPU backend has no device peaks: its efficiency curves would mean nothing.
+on_cpu(f) = system("awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == \"gpu\") c = i; next } { print (c && substr($c, 1, 3) == \"CPU\") ? 1 : 0; exit }' '".f."' 2>/dev/null") eq "1"
+NO_EFF = "set label 1 'no efficiency against device peaks for the CPU backend' at graph 0.5, graph 0.5 center; set yrange [0:100]; plot -1 notitle; unset label 1"
 CHECK = 'if (header(f) eq "") { exit error f.": cannot read the CSV header" }; if (rows(f) eq "") { exit error f.": no data rows" }; do for [c in NEED] { if (!has(f, c)) { exit error f.": no column \"".c."\"" } }'

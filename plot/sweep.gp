@@ -1,6 +1,7 @@
 # plot/sweep.gp - one kernel's sweep (one row per blocks value) as six PNGs.
 # usage: gnuplot -c plot/sweep.gp IN.csv OUTDIR [TITLE]
 # writes OUTDIR/{latency,throughput,bandwidth,efficiency,combined,overview}.png
+# (.pdf or .svg with PLOT_FORMAT=pdf|svg); latency carries noise_pct error bars.
 # TITLE carries what the CSV can't give gnuplot easily (GPU, date, n_seqs);
 # without it the file's base name is the title.
 
@@ -19,8 +20,9 @@ f = IN; @CHECK
 CEIL = has(IN, "ceil_gbps") ? ", IN using 'blocks':'ceil_gbps' title 'measured read ceiling' ls 100" : ""
 
 # One curve needs no key: it would only repeat the axis label.
-P_LAT = "unset key; plot IN using 'blocks':'latency_ms' notitle lt 1"
+HN = noise(IN)
+P_LAT = "unset key; plot IN using 'blocks':'latency_ms':(lat_err(HN)) with yerrorlines notitle lt 1"
 P_TFL = "unset key; plot IN using 'blocks':'tflops' notitle lt 1"
 P_BW  = (CEIL eq "" ? "unset key; " : "")."plot IN using 'blocks':'kv_gbps' title 'K/V bandwidth' lt 1".CEIL
-P_EFF = "plot IN using 'blocks':'compute_eff_pct' title 'compute (of peak TFLOP/s)' lt 1, IN using 'blocks':'kv_mem_eff_pct' title 'K/V memory (of peak GB/s)' lt 2"
+P_EFF = on_cpu(IN) ? NO_EFF : "plot IN using 'blocks':'compute_eff_pct' title 'compute (of peak TFLOP/s)' lt 1, IN using 'blocks':'kv_mem_eff_pct' title 'K/V memory (of peak GB/s)' lt 2"
 load PLOTDIR."figures.gp"

@@ -30,6 +30,11 @@ check "course n_seqs=64: make compare answers 'how much faster' in one table" \
 	 tail -n1 $P/compare.txt | grep -q '^8 configs matched: geometric-mean ratio B/A 0.6229; 8 FAST, 0 SLOW, 0 SAME; 0 only in A, 4 only in B$' &&
 	 head -n1 $P/compare.txt | grep -q 'latency_ms_a *latency_ms_b'"
 check "make compare without A/B is a usage error" "! make -s compare A=x 2> $P/compare.err && grep -q '^usage: make compare A=OLD.csv B=NEW.csv' $P/compare.err"
+check "PLOT_FORMAT=pdf and svg: every figure in that format" \
+	"PLOT_FORMAT=pdf gnuplot -c plot/sweep.gp $P/tk64.csv $P/pdf 'course TK' && PLOT_FORMAT=svg gnuplot -c plot/compare.gp $P/svg 'x' $P/tk64.csv TK $P/nat64.csv native &&
+	 for f in latency throughput bandwidth efficiency combined overview; do test -s $P/pdf/\$f.pdf && test -s $P/svg/\$f.svg || exit 1; done &&
+	 head -c 5 $P/pdf/latency.pdf | grep -q '%PDF' && ! ls $P/pdf | grep -q png"
+check "PLOT_FORMAT=jpg is refused" "! PLOT_FORMAT=jpg gnuplot -c plot/sweep.gp $P/tk64.csv $P/jpg x 2> $P/jpg.err && grep -q \"PLOT_FORMAT 'jpg': expected png, pdf or svg\" $P/jpg.err"
 check "speed-up figures over paged from joined CSVs (plot/speedup.gp)" \
 	"printf 'blocks,latency_ms_paged,latency_ms_tk,latency_ms_native\n16,2,1,4\n64,8,2,4\n256,32,4,8\n' > $P/joined.csv &&
 	 gnuplot -c plot/speedup.gp $P/joined.csv $P/speedup 'test' blocks blocks paged '' 'native tk' && test -s $P/speedup/speedup.png &&
