@@ -29,6 +29,9 @@ check "course n_seqs=64: make compare answers 'how much faster' in one table" \
 	"make -s compare A=$P/nat64.csv B=$P/tk64.csv > $P/compare.txt &&
 	 tail -n1 $P/compare.txt | grep -q '^8 configs matched: geometric-mean ratio B/A 0.6229; 8 FAST, 0 SLOW, 0 SAME; 0 only in A, 4 only in B$' &&
 	 head -n1 $P/compare.txt | grep -q 'latency_ms_a *latency_ms_b'"
+check "a speed-up figure from compare-runs output" \
+	"compare-runs -o $P/cmp.csv $P/nat64.csv $P/tk64.csv 2> /dev/null && gnuplot -c plot/speedup.gp $P/cmp.csv $P/cmpfig 'course' blocks blocks a '' b &&
+	 test -s $P/cmpfig/speedup.png"
 check "make compare without A/B is a usage error" "! make -s compare A=x 2> $P/compare.err && grep -q '^usage: make compare A=OLD.csv B=NEW.csv' $P/compare.err"
 check "PLOT_FORMAT=pdf and svg: every figure in that format" \
 	"PLOT_FORMAT=pdf gnuplot -c plot/sweep.gp $P/tk64.csv $P/pdf 'course TK' && PLOT_FORMAT=svg gnuplot -c plot/compare.gp $P/svg 'x' $P/tk64.csv TK $P/nat64.csv native &&

@@ -14,7 +14,9 @@
  * summary (geometric-mean ratio, count of each verdict) goes to stderr with
  * CSV output, and under the table with --table.  --fail-slower PCT exits 1
  * when a config is slower than its noise by more than PCT percent: a gate
- * for CI.  Matching sorts both files: O(n log n).
+ * for CI.  Matching sorts both files: O(n log n).  The output also carries
+ * blocks (n_heads x n_chunks), so `gnuplot -c plot/speedup.gp OUT.csv DIR
+ * TITLE blocks blocks a "" b` draws B's speed-up over A.
  */
 #include "lib/config.h"
 #include "lib/csv.h"
@@ -168,13 +170,15 @@ struct summary {
 static void compare_row(struct out_rows *o, const struct side *a, long ra, const struct side *b,
 			long rb, double fail_slower, struct summary *sum)
 {
-	char *f[NKEY + 9], num[8][32];
+	char *f[NKEY + 10], num[9][32];
 	const struct side *k = ra >= 0 ? a : b;
 	long rk = ra >= 0 ? ra : rb;
 	int n = 0;
 
 	for (int j = 0; j < NKEY; j++)
 		f[n++] = (char *)key_of(k, rk, j);
+	/* blocks = n_heads x n_chunks, the x axis of every figure (plot/speedup.gp) */
+	f[n++] = fmt_num(num[8], strtod(key_of(k, rk, 1), NULL) * strtod(key_of(k, rk, 3), NULL));
 	f[n++] = ra >= 0 ? (char *)kernel_of(a, a->rows[ra]) : "";
 	f[n++] = rb >= 0 ? (char *)kernel_of(b, b->rows[rb]) : "";
 	double la = ra >= 0 ? value(a, ra, a->lat) : NAN, lb = rb >= 0 ? value(b, rb, b->lat) : NAN;
@@ -279,14 +283,14 @@ int main(int argc, char **argv)
 	take_rows(&a);
 	take_rows(&b);
 
-	struct out_rows o = { NKEY + 9, 0, 0, NULL };
-	char *hdr[NKEY + 9];
+	struct out_rows o = { NKEY + 10, 0, 0, NULL };
+	char *hdr[NKEY + 10];
 	int n = 0;
 	for (int k = 0; k < NKEY; k++)
 		hdr[n++] = (char *)key_name(k);
-	const char *names[] = { "kernel_a", "kernel_b", "latency_ms_a", "latency_ms_b", "noise_pct_a",
+	const char *names[] = { "blocks", "kernel_a", "kernel_b", "latency_ms_a", "latency_ms_b", "noise_pct_a",
 				"noise_pct_b", "ratio", "change_pct", "verdict" };
-	for (int j = 0; j < 9; j++)
+	for (int j = 0; j < 10; j++)
 		hdr[n++] = (char *)names[j];
 	add_row(&o, hdr);
 	struct summary sum = { 0 };
