@@ -1,6 +1,8 @@
 # Prefix-aware attention benchmark: tools, kernels, tests, results.
 # `make help` lists the targets.  Settings users change:
-KERNELS   ?= native tk paged prefix_stream# kernels swept by `make results` on a GPU
+# kernels swept by `make results` on a GPU: the presets of GQA, suffixes and
+# groups default to the kernels that run those forms (the others refuse them)
+KERNELS   ?= $(if $(filter gqa suffix tree,$(PRESET)),paged,native tk paged prefix_stream)
 PRESET    ?= seed#                gen-configs preset on a GPU (CPU: quick)
 N_SEQS    ?= 32 64#               one sweep per value
 DTYPE     ?= bf16
