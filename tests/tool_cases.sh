@@ -150,3 +150,16 @@ t "compare: bad --fail-slower" 2 'compare-runs --fail-slower -3 a b' '' '' "--fa
 t "compare: non-numeric latency" 1 'printf "n_heads,n_chunks,kernel,latency_ms\n4,4,tk,1\n" > b.csv; compare-runs - b.csv' 'n_heads,n_chunks,kernel,latency_ms\n4,4,tk,fast\n' '' "^compare-runs: stdin:2: column 'latency_ms': 'fast': not a number$"
 t "compare: 200,000 configs sort-matched" 0 'awk "BEGIN { print \"n_heads,n_chunks,kernel,latency_ms\"; for (i = 200000; i > 0; i--) print i \",1,tk,\" i }" > a.csv; awk "BEGIN { print \"n_heads,n_chunks,kernel,latency_ms\"; for (i = 1; i <= 200000; i++) print i \",1,tk,\" i }" > b.csv; compare-runs a.csv b.csv >/dev/null' '' '' '^compare-runs: 200000 configs matched: geometric-mean ratio B/A 1; 0 FAST, 0 SLOW, 200000 SAME; 0 only in A, 0 only in B$'
 t "compare: stdout full" 1 'compare-runs -k tk,tk - > /dev/full' 'n_heads,n_chunks,kernel,latency_ms\n4,4,tk,1\n' '' 'write error'
+
+# --- hostile input (issue 15): every reader, one rule -----------------------------
+t "csv: UTF-8 BOM refused by agg-blocks" 1 'agg-blocks -o out.csv' '\xef\xbb\xbfblocks,x\n4,1\n' '' '^agg-blocks: stdin:1: UTF-8 byte-order mark: save the file without it$'
+t "csv: UTF-8 BOM refused by run-kernel (never a default config)" 1 'run-kernel -q -k ref --iters 1 -o out.csv' '\xef\xbb\xbfn_seqs,n_heads,n_chunks\n64,1,1\n' '' '^run-kernel: stdin:1: UTF-8 byte-order mark'
+t "csv: UTF-8 BOM refused by csv-join" 1 'printf "\xef\xbb\xbfblocks,y\n4,1\n" > b.csv; csv-join -k blocks -o out.csv - b.csv' 'blocks,x\n4,1\n' '' '^csv-join: b.csv:1: UTF-8 byte-order mark'
+t "csv: header name with a blank" 1 'agg-blocks' 'blocks, x\n4,1\n' '' "^agg-blocks: stdin:1: header: column 2 name ' x' is not a plain identifier"
+t "csv: header name with a stray byte" 1 'compare-runs -k a,b -' 'n_heads,n_chunks,kernel,lat\xc3\xa9\n4,4,a,1\n' '' "^compare-runs: stdin:1: header: column 4 name .* is not a plain identifier"
+t "csv: CR inside a field, on reading" 1 'run-kernel -q -k ref --iters 1 -o out.csv' 'n_heads,n_chunks,note\n1,1,a\rb\n' '' '^run-kernel: stdin:2: carriage return inside a field$'
+t "csv: one blank line at the end is the end" 0 'agg-blocks' 'blocks,x\n4,1\n\n' 'blocks,x\n4,1\n' ''
+t "csv: two blank lines at the end" 1 'agg-blocks' 'blocks,x\n4,1\n\n\n' '' '^agg-blocks: stdin:3: empty line$'
+t "csv: a directory as input" 1 'mkdir d; agg-blocks -o out.csv d' '' '' '^agg-blocks: d: read error: Is a directory$'
+t "csv: 1M columns, duplicate found in seconds" 1 'awk "BEGIN { printf \"blocks\"; for (i = 1; i < 1000000; i++) printf \",c%d\", i; print \",c5\" }" | timeout 20 agg-blocks' '' '' "^agg-blocks: stdin:1: header: duplicate column 'c5'$"
+t "csv: 1M distinct columns" 0 'awk "BEGIN { printf \"blocks\"; for (i = 1; i < 1000000; i++) printf \",c%d\", i; print \"\" }" | timeout 20 agg-blocks | wc -c' '' '7888894\n' ''
