@@ -163,3 +163,24 @@ t "csv: two blank lines at the end" 1 'agg-blocks' 'blocks,x\n4,1\n\n\n' '' '^ag
 t "csv: a directory as input" 1 'mkdir d; agg-blocks -o out.csv d' '' '' '^agg-blocks: d: read error: Is a directory$'
 t "csv: 1M columns, duplicate found in seconds" 1 'awk "BEGIN { printf \"blocks\"; for (i = 1; i < 1000000; i++) printf \",c%d\", i; print \",c5\" }" | timeout 20 agg-blocks' '' '' "^agg-blocks: stdin:1: header: duplicate column 'c5'$"
 t "csv: 1M distinct columns" 0 'awk "BEGIN { printf \"blocks\"; for (i = 1; i < 1000000; i++) printf \",c%d\", i; print \"\" }" | timeout 20 agg-blocks | wc -c' '' '7888894\n' ''
+
+# --- hostile environments (issue 15): -o, fds, signals ------------------------------
+ONE_ROW='n_heads,n_chunks\n1,1\n'
+SLOW='--iters 100000 --min-time 2 --max-time 2' # a run of 2 s, to be signalled
+t "-o: a FIFO is written through, stays a FIFO" 0 'mkfifo p; timeout 10 cat p > got & gen-configs -o p; wait; test -p p && wc -l < got' '' '12\n' ''
+t "-o: a /dev/full copy fails, stays a device" 1 'mknod full c 1 7 2>/dev/null || ln -s /dev/full full; gen-configs -o full; rc=$?; test -c full && exit $rc' '' '' '^gen-configs: (full|/dev/full): write error: No space left on device$'
+t "-o: /dev/null is written through" 0 'gen-configs -o /dev/null && test -c /dev/null' '' '' ''
+t "-o: a symlink is followed, stays a link" 0 'gen-configs --pairs 1x1 -o real.csv; ln -s real.csv link.csv; gen-configs -o link.csv && test -L link.csv && wc -l < real.csv' '' '12\n' ''
+t "-o: a dangling symlink" 1 'ln -s nowhere/x.csv link.csv; gen-configs -o link.csv' '' '' '^gen-configs: link.csv: symbolic link to a missing file: No such file or directory$'
+t "-o: a directory, refused before the first row" 1 'mkdir d; run-kernel -k ref --iters 1 -o d' "$ONE_ROW" '' '^run-kernel: d: cannot write: Is a directory$'
+t "-o: an empty name" 2 'gen-configs -o ""' '' '' "^gen-configs: -o '': empty file name$"
+t "-o: a valid 250-character name" 0 'n=$(printf "a%.0s" $(seq 250)); gen-configs -o $n && wc -l < $n && ls | wc -l' '' '12\n4\n' ''
+t "-o: a name too long, before the first row" 1 'run-kernel -k ref --iters 1 -o $(printf "a%.0s" $(seq 300))' "$ONE_ROW" '' '^run-kernel: a+: cannot create: File name too long$'
+t "fds: stderr closed, diagnostics never in the CSV" 0 'printf "blocks,x\n4,2\n" > b.csv; csv-join -k blocks --suffixes p,q -o out.csv - b.csv 2>&-; cat out.csv' 'blocks,x\n4,1\n8,1\n' 'blocks,x_p,x_q\n4,1,2\n' ''
+t "fds: stdin and stdout closed" 0 'gen-configs -o out.csv <&- >&- && wc -l < out.csv' '' '12\n' ''
+t "signal: an ignored SIGINT stays ignored (background job)" 0 'run-kernel -q -k ref '"$SLOW"' -o out.csv < stdin & sleep 0.7; kill -INT $!; wait $! && test -s out.csv' "$ONE_ROW" '' ''
+t "signal: nohup survives SIGHUP" 0 'nohup run-kernel -q -k ref '"$SLOW"' -o out.csv < stdin 2>/dev/null & sleep 0.7; kill -HUP $!; wait $! && test -s out.csv' "$ONE_ROW" '' ''
+t "signal: SIGQUIT leaves no temp file" 0 'set -m; run-kernel -q -k ref '"$SLOW"' -o out.csv < stdin & sleep 0.7; kill -QUIT $!; wait $!; ls' "$ONE_ROW" 'stderr\nstdin\nstdout\n' 'Quit'
+t "signal: SIGXCPU leaves no temp file" 0 'run-kernel -q -k ref '"$SLOW"' -o out.csv < stdin & sleep 0.7; kill -XCPU $!; wait $!; ls' "$ONE_ROW" 'stderr\nstdin\nstdout\n' 'CPU time limit'
+t "signal: SIGPIPE on stderr leaves no temp file" 0 'run-kernel -k ref --iters 100000 --min-time 0.6 --max-time 0.6 -o out.csv < stdin 2>&1 | head -c1 > /dev/null; ls' 'n_heads,n_chunks\n1,1\n1,2\n1,3\n' 'stderr\nstdin\nstdout\n' ''
+t "stale: a dead run's temp file is removed by the next run" 0 'touch "out.csv.tmp.$(hostname).2147483646" "out.csv.tmp.$(hostname).$$"; gen-configs -o out.csv && ls | grep tmp | sed "s/\.[0-9]*$//;s/\.$(hostname)$/.HOST/"' '' 'out.csv.tmp.HOST\n' ''
