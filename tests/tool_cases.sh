@@ -178,9 +178,29 @@ t "-o: a valid 250-character name" 0 'n=$(printf "a%.0s" $(seq 250)); gen-config
 t "-o: a name too long, before the first row" 1 'run-kernel -k ref --iters 1 -o $(printf "a%.0s" $(seq 300))' "$ONE_ROW" '' '^run-kernel: a+: cannot create: File name too long$'
 t "fds: stderr closed, diagnostics never in the CSV" 0 'printf "blocks,x\n4,2\n" > b.csv; csv-join -k blocks --suffixes p,q -o out.csv - b.csv 2>&-; cat out.csv' 'blocks,x\n4,1\n8,1\n' 'blocks,x_p,x_q\n4,1,2\n' ''
 t "fds: stdin and stdout closed" 0 'gen-configs -o out.csv <&- >&- && wc -l < out.csv' '' '12\n' ''
-t "signal: an ignored SIGINT stays ignored (background job)" 0 'run-kernel -q -k ref '"$SLOW"' -o out.csv < stdin & sleep 0.7; kill -INT $!; wait $! && test -s out.csv' "$ONE_ROW" '' ''
+t "signal: an ignored SIGINT stays ignored (trap '' INT)" 0 'trap "" INT; run-kernel -q -k ref '"$SLOW"' -o out.csv < stdin & sleep 0.7; kill -INT $!; wait $! && test -s out.csv' "$ONE_ROW" '' ''
 t "signal: nohup survives SIGHUP" 0 'nohup run-kernel -q -k ref '"$SLOW"' -o out.csv < stdin 2>/dev/null & sleep 0.7; kill -HUP $!; wait $! && test -s out.csv' "$ONE_ROW" '' ''
-t "signal: SIGQUIT leaves no temp file" 0 'set -m; run-kernel -q -k ref '"$SLOW"' -o out.csv < stdin & sleep 0.7; kill -QUIT $!; wait $!; ls' "$ONE_ROW" 'stderr\nstdin\nstdout\n' 'Quit'
+t "signal: SIGQUIT leaves no temp file" 0 'env --default-signal=QUIT run-kernel -q -k ref '"$SLOW"' -o out.csv < stdin & sleep 0.7; kill -QUIT $!; wait $!; ls' "$ONE_ROW" 'stderr\nstdin\nstdout\n' 'Quit'
 t "signal: SIGXCPU leaves no temp file" 0 'run-kernel -q -k ref '"$SLOW"' -o out.csv < stdin & sleep 0.7; kill -XCPU $!; wait $!; ls' "$ONE_ROW" 'stderr\nstdin\nstdout\n' 'CPU time limit'
 t "signal: SIGPIPE on stderr leaves no temp file" 0 'run-kernel -k ref --iters 100000 --min-time 0.6 --max-time 0.6 -o out.csv < stdin 2>&1 | head -c1 > /dev/null; ls' 'n_heads,n_chunks\n1,1\n1,2\n1,3\n' 'stderr\nstdin\nstdout\n' ''
 t "stale: a dead run's temp file is removed by the next run" 0 'touch "out.csv.tmp.$(hostname).2147483646" "out.csv.tmp.$(hostname).$$"; gen-configs -o out.csv && ls | grep tmp | sed "s/\.[0-9]*$//;s/\.$(hostname)$/.HOST/"' '' 'out.csv.tmp.HOST\n' ''
+
+# --- agg-blocks numbers and column types (issue 15) ---------------------------------
+t "agg: close keys stay distinct, as read" 0 'agg-blocks' 'blocks,x\n1.0000002,1\n1.0000001,2\n' 'blocks,x\n1.0000001,2\n1.0000002,1\n' ''
+t "agg: 16-digit integer keys stay integers" 0 'agg-blocks' 'blocks,x\n1000000000000002,1\n1000000000000001,2\n' 'blocks,x\n1000000000000001,2\n1000000000000002,1\n' ''
+t "agg: keys 2^62 and 2^62+1 stay apart" 0 'agg-blocks -k seed' 'seed,x\n4611686018427387905,1\n4611686018427387904,2\n4611686018427387905,3\n' 'seed,x\n4611686018427387904,2\n4611686018427387905,2\n' ''
+t "agg: a key in two forms, one exact value" 0 'agg-blocks' 'blocks,x\n16,1\n16.0,3\n0.1,1\n0.10,1\n' 'blocks,x\n0.1,1\n16,2\n' ''
+t "agg: one integer text prints as read (a seed of 2^62)" 0 'agg-blocks' 'blocks,seed,x\n4,4611686018427387904,1\n4,4611686018427387904,2\n' 'blocks,seed,x\n4,4611686018427387904,1.5\n' ''
+t "agg: integer means stay integers past 1e15" 0 'agg-blocks' 'blocks,x\n4,1000000000000001\n4,1000000000000003\n' 'blocks,x\n4,1000000000000002\n' ''
+t "agg: huge means do not overflow" 0 'agg-blocks' 'blocks,x\n4,1e308\n4,1.5e308\n' 'blocks,x\n4,1.25e+308\n' ''
+t "agg: column type from all rows, bad line named" 1 'agg-blocks -o out.csv' 'blocks,latency_ms\n4,1x\n4,abc\n8,2\n' '' "^agg-blocks: stdin:2: column 'latency_ms': '1x': not a number$"
+t "agg: empty number in row 1" 1 'agg-blocks' 'blocks,x\n4,\n4,2\n' '' "^agg-blocks: stdin:2: column 'x': '': empty field where a number is expected$"
+t "agg: space-padded number in row 1" 1 'agg-blocks' 'blocks,x,note\n4, 1,a\n4,2,b\n' '' "^agg-blocks: stdin:2: column 'x': ' 1': not a number$"
+t "agg: a blank-padded column of numbers is not text" 1 'agg-blocks' 'blocks,x\n4, 1\n4, 2\n' '' "^agg-blocks: stdin:2: column 'x': ' 1': not a number$"
+t "agg: an all-empty column stays text" 0 'agg-blocks' 'blocks,x\n4,\n4,\n' 'blocks,x\n4,\n' ''
+
+# --- gen-configs lists (issue 15) ----------------------------------------------------
+t "gen: an empty list item is refused" 2 'gen-configs --n-heads 4,,8 --n-chunks 4' '' '' "^gen-configs: --n-heads '4,,8': empty item in the list"
+t "gen: a trailing comma is an empty item" 2 'gen-configs --n-seqs 4,' '' '' "^gen-configs: --n-seqs '4,': empty item in the list"
+t "gen: --dtype with too many entries" 2 'gen-configs --dtype bf16,fp16,bf16,fp16,bf16,fp16,bf16,fp16,bf16' '' '' "^gen-configs: --dtype 'bf16,fp16,bf16,fp16,bf16,fp16,bf16,fp16,bf16': more than 8 entries$"
+t "gen: 010 is decimal, and --help says so" 0 'gen-configs --pairs 1x1 --n-seqs 010 | cut -d, -f1 | tail -n1; gen-configs --help | grep -c "010 is ten"' '' '10\n1\n' ''
