@@ -99,22 +99,28 @@ SWEEPS := $(foreach n,$(N_SEQS),$(foreach k,$(KERNELS),$(k)-n$(n)))
 results: ## run the sweeps, aggregate, join and plot into results/<gpu>/ (CPU: ref, quick)
 	@env/require.sh cc make gnuplot $(if $(NVCC),c++)
 	@$(MAKE) --no-print-directory tools
-	@$(MAKE) --no-print-directory RESULTS_GOAL=results $(RESULTS)/plots.stamp
+	@$(LOCKED) $(MAKE) --no-print-directory RESULTS_GOAL=results $(RESULTS)/plots.stamp
 	@echo "results: $(RESULTS)/ (CSVs, plots/, provenance.txt)"
 
 sweeps: ## the CSVs and provenance of `make results`, no figures (for GPU nodes without gnuplot)
 	@env/require.sh cc make $(if $(NVCC),c++)
 	@$(MAKE) --no-print-directory tools
-	@$(MAKE) --no-print-directory RESULTS_GOAL=sweeps $(N_SEQS:%=$(RESULTS)/joined-n%.csv) $(RESULTS)/provenance.txt
+	@$(LOCKED) $(MAKE) --no-print-directory RESULTS_GOAL=sweeps $(N_SEQS:%=$(RESULTS)/joined-n%.csv) $(RESULTS)/provenance.txt
 	@echo "sweeps: $(RESULTS)/ (CSVs, provenance.txt); draw the figures with 'make plots'"
 
 # The settings a sweep depends on besides the tools, in a file rewritten only
 # when they change: a new PRESET, DTYPE or RUN_FLAGS re-runs the sweeps (a
 # new N_SEQS or KERNELS value is a new file, made because it is missing).
 # `make -n` only says what it would do: it leaves the file alone.
+# Two makes in one folder (`make results` and `make results DTYPE=fp16`)
+# take turns: `results` and `sweeps` run their folder's make under a lock on
+# RESULTS/.lock (flock, where present), and settings.txt is written only by
+# that locked make (the outer one leaves it alone), so a folder never mixes
+# settings.
 SETTINGS = PRESET=$(PRESET) DTYPE=$(DTYPE) RUN_FLAGS=$(RUN_FLAGS)
+LOCKED = mkdir -p $(RESULTS) && $(if $(shell command -v flock 2>/dev/null),flock $(RESULTS)/.lock)
 DRY_RUN := $(findstring n,$(firstword -$(MAKEFLAGS)))
-ifneq ($(if $(DRY_RUN),,$(filter results sweeps %.stamp %.csv %.txt,$(MAKECMDGOALS))),)
+ifneq ($(if $(DRY_RUN),,$(filter %.stamp %.csv %.txt,$(MAKECMDGOALS))),)
   $(shell mkdir -p $(RESULTS) && { [ "$$(cat $(RESULTS)/settings.txt 2>/dev/null)" = "$(SETTINGS)" ] || \
 	printf '%s\n' "$(SETTINGS)" > $(RESULTS)/settings.txt; })
 endif
@@ -137,7 +143,7 @@ $(RESULTS)/joined-n%.csv: $$(foreach k,$$(KERNELS),$(RESULTS)/$$(k)-n$$*.agg.csv
 # Every CSV is named here, so none is an intermediate file: a deleted one is
 # made again, never taken as made.
 $(RESULTS)/provenance.txt: $(SWEEPS:%=$(RESULTS)/%.sweep.csv) $(N_SEQS:%=$(RESULTS)/configs-n%.csv)
-	tools/provenance.sh "make $(or $(RESULTS_GOAL),results) RESULTS=$(RESULTS) KERNELS='$(KERNELS)' PRESET=$(PRESET) N_SEQS='$(N_SEQS)' DTYPE=$(DTYPE) RUN_FLAGS='$(RUN_FLAGS)'" > $@.tmp && mv $@.tmp $@
+	tools/provenance.sh "make $(or $(RESULTS_GOAL),results) RESULTS=$(RESULTS) KERNELS='$(KERNELS)' PRESET=$(PRESET) N_SEQS='$(N_SEQS)' DTYPE=$(DTYPE) RUN_FLAGS='$(RUN_FLAGS)'" > $@.tmp.$$$$ && mv $@.tmp.$$$$ $@ || { rm -f $@.tmp.$$$$; exit 1; }
 
 $(RESULTS)/plots.stamp: $(SWEEPS:%=$(RESULTS)/%.agg.csv) $(N_SEQS:%=$(RESULTS)/joined-n%.csv) \
 		$(RESULTS)/provenance.txt $(wildcard plot/*.gp) tools/draw-plots.sh
