@@ -49,7 +49,7 @@ else
   RUN_LIBS := -lpthread -lm
 endif
 
-.PHONY: all tools help test test-gpu results sweeps plots slurm compare clean
+.PHONY: all tools help test test-gpu fuzz results sweeps plots slurm compare clean
 .DELETE_ON_ERROR:
 
 all: tools ## build the tools (and the GPU kernels when nvcc is present)
@@ -86,6 +86,25 @@ test: ## everything that needs no GPU (what CI runs)
 	@env/require.sh cc make gnuplot $(if $(NVCC),c++)
 	@$(MAKE) --no-print-directory tools
 	@HAVE_NVCC='$(NVCC)' tests/run_tests.sh
+
+# libFuzzer on the CSV reader and number parsers (tests/fuzz/fuzz_csv.c), the
+# corpus seeded from tests/data and tests/fuzz/corpus; FUZZ_TIME seconds
+# (CI: 30).  Without clang it says so and passes.
+FUZZ_TIME ?= 30
+CLANG := $(shell command -v clang 2>/dev/null)
+FUZZ_SRC := tests/fuzz/fuzz_csv.c tools/lib/csv.c tools/lib/err.c tools/lib/num.c
+fuzz: ## fuzz the CSV reader and number parsers for FUZZ_TIME seconds (clang)
+ifeq ($(CLANG),)
+	@echo "fuzz: skipped: clang not found (apt-get install clang)"
+else
+	@mkdir -p $(BUILD)/fuzz-corpus
+	$(CLANG) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-o $(BUILD)/fuzz_csv $(FUZZ_SRC) -lm
+	cp tests/fuzz/corpus/* $(BUILD)/fuzz-corpus/
+	find tests/data -name '*.csv' -exec cp {} $(BUILD)/fuzz-corpus/ \;
+	ASAN_OPTIONS=detect_leaks=0 $(BUILD)/fuzz_csv -max_total_time=$(FUZZ_TIME) -close_fd_mask=2 \
+		-max_len=4096 $(BUILD)/fuzz-corpus
+endif
 
 test-gpu: tools ## validate every GPU kernel over the shape table, plus compute-sanitizer
 	@LOG_DIR=$(or $(OUT),$(BUILD)/test-gpu) tests/gpu/test_gpu.sh
