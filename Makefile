@@ -53,7 +53,7 @@ else
   RUN_LIBS := -lpthread -lm
 endif
 
-.PHONY: all tools help test test-gpu results sweeps plots slurm compare clean
+.PHONY: all tools help test test-gpu fuzz results sweeps plots slurm compare clean
 .DELETE_ON_ERROR:
 
 all: tools ## build the tools (and the GPU kernels when nvcc is present)
@@ -91,6 +91,25 @@ test: ## everything that needs no GPU (what CI runs)
 	@$(MAKE) --no-print-directory tools
 	@HAVE_NVCC='$(NVCC)' tests/run_tests.sh
 
+# libFuzzer on the CSV reader and number parsers (tests/fuzz/fuzz_csv.c), the
+# corpus seeded from tests/data and tests/fuzz/corpus; FUZZ_TIME seconds
+# (CI: 30).  Without clang it says so and passes.
+FUZZ_TIME ?= 30
+CLANG := $(shell command -v clang 2>/dev/null)
+FUZZ_SRC := tests/fuzz/fuzz_csv.c tools/lib/csv.c tools/lib/err.c tools/lib/num.c
+fuzz: ## fuzz the CSV reader and number parsers for FUZZ_TIME seconds (clang)
+ifeq ($(CLANG),)
+	@echo "fuzz: skipped: clang not found (apt-get install clang)"
+else
+	@mkdir -p $(BUILD)/fuzz-corpus
+	$(CLANG) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-o $(BUILD)/fuzz_csv $(FUZZ_SRC) -lm
+	cp tests/fuzz/corpus/* $(BUILD)/fuzz-corpus/
+	find tests/data -name '*.csv' -exec cp {} $(BUILD)/fuzz-corpus/ \;
+	ASAN_OPTIONS=detect_leaks=0 $(BUILD)/fuzz_csv -max_total_time=$(FUZZ_TIME) -close_fd_mask=2 \
+		-max_len=4096 $(BUILD)/fuzz-corpus
+endif
+
 test-gpu: tools ## validate every GPU kernel over the shape table, plus compute-sanitizer
 	@LOG_DIR=$(or $(OUT),$(BUILD)/test-gpu) tests/gpu/test_gpu.sh
 
@@ -103,22 +122,28 @@ SWEEPS := $(foreach n,$(N_SEQS),$(foreach k,$(KERNELS),$(k)-n$(n)))
 results: ## run the sweeps, aggregate, join and plot into results/<gpu>/ (CPU: ref, quick)
 	@env/require.sh cc make gnuplot $(if $(NVCC),c++)
 	@$(MAKE) --no-print-directory tools
-	@$(MAKE) --no-print-directory RESULTS_GOAL=results $(RESULTS)/plots.stamp
+	@$(LOCKED) $(MAKE) --no-print-directory RESULTS_GOAL=results $(RESULTS)/plots.stamp
 	@echo "results: $(RESULTS)/ (CSVs, plots/, provenance.txt)"
 
 sweeps: ## the CSVs and provenance of `make results`, no figures (for GPU nodes without gnuplot)
 	@env/require.sh cc make $(if $(NVCC),c++)
 	@$(MAKE) --no-print-directory tools
-	@$(MAKE) --no-print-directory RESULTS_GOAL=sweeps $(N_SEQS:%=$(RESULTS)/joined-n%.csv) $(RESULTS)/provenance.txt
+	@$(LOCKED) $(MAKE) --no-print-directory RESULTS_GOAL=sweeps $(N_SEQS:%=$(RESULTS)/joined-n%.csv) $(RESULTS)/provenance.txt
 	@echo "sweeps: $(RESULTS)/ (CSVs, provenance.txt); draw the figures with 'make plots'"
 
 # The settings a sweep depends on besides the tools, in a file rewritten only
 # when they change: a new PRESET, DTYPE or RUN_FLAGS re-runs the sweeps (a
 # new N_SEQS or KERNELS value is a new file, made because it is missing).
 # `make -n` only says what it would do: it leaves the file alone.
+# Two makes in one folder (`make results` and `make results DTYPE=fp16`)
+# take turns: `results` and `sweeps` run their folder's make under a lock on
+# RESULTS/.lock (flock, where present), and settings.txt is written only by
+# that locked make (the outer one leaves it alone), so a folder never mixes
+# settings.
 SETTINGS = PRESET=$(PRESET) DTYPE=$(DTYPE) RUN_FLAGS=$(RUN_FLAGS)
+LOCKED = mkdir -p $(RESULTS) && $(if $(shell command -v flock 2>/dev/null),flock $(RESULTS)/.lock)
 DRY_RUN := $(findstring n,$(firstword -$(MAKEFLAGS)))
-ifneq ($(if $(DRY_RUN),,$(filter results sweeps %.stamp %.csv %.txt,$(MAKECMDGOALS))),)
+ifneq ($(if $(DRY_RUN),,$(filter %.stamp %.csv %.txt,$(MAKECMDGOALS))),)
   $(shell mkdir -p $(RESULTS) && { [ "$$(cat $(RESULTS)/settings.txt 2>/dev/null)" = "$(SETTINGS)" ] || \
 	printf '%s\n' "$(SETTINGS)" > $(RESULTS)/settings.txt; })
 endif
@@ -141,7 +166,7 @@ $(RESULTS)/joined-n%.csv: $$(foreach k,$$(KERNELS),$(RESULTS)/$$(k)-n$$*.agg.csv
 # Every CSV is named here, so none is an intermediate file: a deleted one is
 # made again, never taken as made.
 $(RESULTS)/provenance.txt: $(SWEEPS:%=$(RESULTS)/%.sweep.csv) $(N_SEQS:%=$(RESULTS)/configs-n%.csv)
-	tools/provenance.sh "make $(or $(RESULTS_GOAL),results) RESULTS=$(RESULTS) KERNELS='$(KERNELS)' PRESET=$(PRESET) N_SEQS='$(N_SEQS)' DTYPE=$(DTYPE) RUN_FLAGS='$(RUN_FLAGS)'" > $@.tmp && mv $@.tmp $@
+	tools/provenance.sh "make $(or $(RESULTS_GOAL),results) RESULTS=$(RESULTS) KERNELS='$(KERNELS)' PRESET=$(PRESET) N_SEQS='$(N_SEQS)' DTYPE=$(DTYPE) RUN_FLAGS='$(RUN_FLAGS)'" > $@.tmp.$$$$ && mv $@.tmp.$$$$ $@ || { rm -f $@.tmp.$$$$; exit 1; }
 
 $(RESULTS)/plots.stamp: $(SWEEPS:%=$(RESULTS)/%.agg.csv) $(N_SEQS:%=$(RESULTS)/joined-n%.csv) \
 		$(RESULTS)/provenance.txt $(wildcard plot/*.gp) tools/draw-plots.sh

@@ -68,6 +68,19 @@ check "make plots redraws from CSVs" \
 check "make slurm passes the user's settings, not the CPU defaults" \
 	"make -n slurm KERNELS=tk N_SEQS=64 | grep -qx \"jobs/submit.sh KERNELS='tk' N_SEQS='64' *\" &&
 	 make -n slurm | grep -qx 'jobs/submit.sh *'"
+check "make plots: a killed run's plots.tmp folder is removed, plots/ is 0755 (umask 022)" \
+	"mkdir -p $R/plots.tmp.\$(hostname).2147483646 && touch $R/plots.tmp.\$(hostname).2147483646/overview.png &&
+	 mkdir -p $R/plots.tmp.\$(hostname).\$\$ && (umask 022 && make -s plots RESULTS_DIRS=$R > /dev/null) &&
+	 test \"\$(stat -c %a $R/plots)\" = 755 && test \$(ls -d $R/plots.tmp.* | wc -l) = 1 && rmdir $R/plots.tmp.\$(hostname).\$\$"
+# Two makes at once in one folder take turns (flock): both succeed, and the
+# folder holds one dtype, the one settings.txt names.
+R2=$P/results-two
+check "two makes in one results folder: serialized, one dtype" \
+	"mk() { make -s sweeps RESULTS=$R2 RESULTS_NAME=cpu N_SEQS=8 DTYPE=\$1 RUN_FLAGS='--iters 2 --min-time 0 --max-time 0.1' > /dev/null; };
+	 mk bf16 & mk fp16; rc=\$?; wait \$! && test \$rc = 0 &&
+	 want=\$(sed -n 's/.*DTYPE=\\([a-z0-9]*\\).*/\\1/p' $R2/settings.txt) &&
+	 test \"\$(csvcol dtype $R2/ref-n8.sweep.csv | sort -u)\" = \$want && test \"\$(csvcol dtype $R2/configs-n8.csv | sort -u)\" = \$want &&
+	 grep -q \"DTYPE=\$want\" $R2/provenance.txt && ! ls $R2 | grep -q tmp"
 check "no temp files left in results" "! ls $R | grep -q tmp"
 
 # The GPU kernels build wherever nvcc is (CI has nvcc but no GPU);

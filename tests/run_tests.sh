@@ -67,6 +67,16 @@ else
 	fail "ASan build" "$(tail -n 5 "$T_ROOT/asan-build.log")"
 fi
 
+echo "== fuzz corpus (ASan+UBSan, through tests/fuzz/driver.c)"
+if cc -std=c11 -D_GNU_SOURCE -Wall -Wextra $SAN_FLAGS -o "$T_ROOT/fuzz_csv" tests/fuzz/fuzz_csv.c tests/fuzz/driver.c \
+	tools/lib/{csv,err,num}.c -lm; then
+	# each input's invariants (fields re-join, numbers re-parse, a row written
+	# re-reads); the corpus holds the regressions (lists near LONG_MAX, ...)
+	check "fuzz corpus: invariants hold" "'$T_ROOT/fuzz_csv' tests/fuzz/corpus/* \$(find tests/data -name '*.csv') 2>/dev/null | grep -q 'no failure'"
+else
+	fail "fuzz corpus build" "cc failed"
+fi
+
 echo "== pipeline"
 . tests/pipeline_cases.sh
 

@@ -150,3 +150,57 @@ t "compare: bad --fail-slower" 2 'compare-runs --fail-slower -3 a b' '' '' "--fa
 t "compare: non-numeric latency" 1 'printf "n_heads,n_chunks,kernel,latency_ms\n4,4,tk,1\n" > b.csv; compare-runs - b.csv' 'n_heads,n_chunks,kernel,latency_ms\n4,4,tk,fast\n' '' "^compare-runs: stdin:2: column 'latency_ms': 'fast': not a number$"
 t "compare: 200,000 configs sort-matched" 0 'awk "BEGIN { print \"n_heads,n_chunks,kernel,latency_ms\"; for (i = 200000; i > 0; i--) print i \",1,tk,\" i }" > a.csv; awk "BEGIN { print \"n_heads,n_chunks,kernel,latency_ms\"; for (i = 1; i <= 200000; i++) print i \",1,tk,\" i }" > b.csv; compare-runs a.csv b.csv >/dev/null' '' '' '^compare-runs: 200000 configs matched: geometric-mean ratio B/A 1; 0 FAST, 0 SLOW, 200000 SAME; 0 only in A, 0 only in B$'
 t "compare: stdout full" 1 'compare-runs -k tk,tk - > /dev/full' 'n_heads,n_chunks,kernel,latency_ms\n4,4,tk,1\n' '' 'write error'
+
+# --- hostile input (issue 15): every reader, one rule -----------------------------
+t "csv: UTF-8 BOM refused by agg-blocks" 1 'agg-blocks -o out.csv' '\xef\xbb\xbfblocks,x\n4,1\n' '' '^agg-blocks: stdin:1: UTF-8 byte-order mark: save the file without it$'
+t "csv: UTF-8 BOM refused by run-kernel (never a default config)" 1 'run-kernel -q -k ref --iters 1 -o out.csv' '\xef\xbb\xbfn_seqs,n_heads,n_chunks\n64,1,1\n' '' '^run-kernel: stdin:1: UTF-8 byte-order mark'
+t "csv: UTF-8 BOM refused by csv-join" 1 'printf "\xef\xbb\xbfblocks,y\n4,1\n" > b.csv; csv-join -k blocks -o out.csv - b.csv' 'blocks,x\n4,1\n' '' '^csv-join: b.csv:1: UTF-8 byte-order mark'
+t "csv: header name with a blank" 1 'agg-blocks' 'blocks, x\n4,1\n' '' "^agg-blocks: stdin:1: header: column 2 name ' x' is not a plain identifier"
+t "csv: header name with a stray byte" 1 'compare-runs -k a,b -' 'n_heads,n_chunks,kernel,lat\xc3\xa9\n4,4,a,1\n' '' "^compare-runs: stdin:1: header: column 4 name .* is not a plain identifier"
+t "csv: CR inside a field, on reading" 1 'run-kernel -q -k ref --iters 1 -o out.csv' 'n_heads,n_chunks,note\n1,1,a\rb\n' '' '^run-kernel: stdin:2: carriage return inside a field$'
+t "csv: one blank line at the end is the end" 0 'agg-blocks' 'blocks,x\n4,1\n\n' 'blocks,x\n4,1\n' ''
+t "csv: two blank lines at the end" 1 'agg-blocks' 'blocks,x\n4,1\n\n\n' '' '^agg-blocks: stdin:3: empty line$'
+t "csv: a directory as input" 1 'mkdir d; agg-blocks -o out.csv d' '' '' '^agg-blocks: d: read error: Is a directory$'
+t "csv: 1M columns, duplicate found in seconds" 1 'awk "BEGIN { printf \"blocks\"; for (i = 1; i < 1000000; i++) printf \",c%d\", i; print \",c5\" }" | timeout 20 agg-blocks' '' '' "^agg-blocks: stdin:1: header: duplicate column 'c5'$"
+t "csv: 1M distinct columns" 0 'awk "BEGIN { printf \"blocks\"; for (i = 1; i < 1000000; i++) printf \",c%d\", i; print \"\" }" | timeout 20 agg-blocks | wc -c' '' '7888894\n' ''
+
+# --- hostile environments (issue 15): -o, fds, signals ------------------------------
+ONE_ROW='n_heads,n_chunks\n1,1\n'
+SLOW='--iters 100000 --min-time 2 --max-time 2' # a run of 2 s, to be signalled
+t "-o: a FIFO is written through, stays a FIFO" 0 'mkfifo p; timeout 10 cat p > got & gen-configs -o p; wait; test -p p && wc -l < got' '' '12\n' ''
+t "-o: a /dev/full copy fails, stays a device" 1 'mknod full c 1 7 2>/dev/null || ln -s /dev/full full; gen-configs -o full; rc=$?; test -c full && exit $rc' '' '' '^gen-configs: (full|/dev/full): write error: No space left on device$'
+t "-o: /dev/null is written through" 0 'gen-configs -o /dev/null && test -c /dev/null' '' '' ''
+t "-o: a symlink is followed, stays a link" 0 'gen-configs --pairs 1x1 -o real.csv; ln -s real.csv link.csv; gen-configs -o link.csv && test -L link.csv && wc -l < real.csv' '' '12\n' ''
+t "-o: a dangling symlink" 1 'ln -s nowhere/x.csv link.csv; gen-configs -o link.csv' '' '' '^gen-configs: link.csv: symbolic link to a missing file: No such file or directory$'
+t "-o: a directory, refused before the first row" 1 'mkdir d; run-kernel -k ref --iters 1 -o d' "$ONE_ROW" '' '^run-kernel: d: cannot write: Is a directory$'
+t "-o: an empty name" 2 'gen-configs -o ""' '' '' "^gen-configs: -o '': empty file name$"
+t "-o: a valid 250-character name" 0 'n=$(printf "a%.0s" $(seq 250)); gen-configs -o $n && wc -l < $n && ls | wc -l' '' '12\n4\n' ''
+t "-o: a name too long, before the first row" 1 'run-kernel -k ref --iters 1 -o $(printf "a%.0s" $(seq 300))' "$ONE_ROW" '' '^run-kernel: a+: cannot create: File name too long$'
+t "fds: stderr closed, diagnostics never in the CSV" 0 'printf "blocks,x\n4,2\n" > b.csv; csv-join -k blocks --suffixes p,q -o out.csv - b.csv 2>&-; cat out.csv' 'blocks,x\n4,1\n8,1\n' 'blocks,x_p,x_q\n4,1,2\n' ''
+t "fds: stdin and stdout closed" 0 'gen-configs -o out.csv <&- >&- && wc -l < out.csv' '' '12\n' ''
+t "signal: an ignored SIGINT stays ignored (trap '' INT)" 0 'trap "" INT; run-kernel -q -k ref '"$SLOW"' -o out.csv < stdin & sleep 0.7; kill -INT $!; wait $! && test -s out.csv' "$ONE_ROW" '' ''
+t "signal: nohup survives SIGHUP" 0 'nohup run-kernel -q -k ref '"$SLOW"' -o out.csv < stdin 2>/dev/null & sleep 0.7; kill -HUP $!; wait $! && test -s out.csv' "$ONE_ROW" '' ''
+t "signal: SIGQUIT leaves no temp file" 0 'env --default-signal=QUIT run-kernel -q -k ref '"$SLOW"' -o out.csv < stdin & sleep 0.7; kill -QUIT $!; wait $!; ls' "$ONE_ROW" 'stderr\nstdin\nstdout\n' 'Quit'
+t "signal: SIGXCPU leaves no temp file" 0 'run-kernel -q -k ref '"$SLOW"' -o out.csv < stdin & sleep 0.7; kill -XCPU $!; wait $!; ls' "$ONE_ROW" 'stderr\nstdin\nstdout\n' 'CPU time limit'
+t "signal: SIGPIPE on stderr leaves no temp file" 0 'run-kernel -k ref --iters 100000 --min-time 0.6 --max-time 0.6 -o out.csv < stdin 2>&1 | head -c1 > /dev/null; ls' 'n_heads,n_chunks\n1,1\n1,2\n1,3\n' 'stderr\nstdin\nstdout\n' ''
+t "stale: a dead run's temp file is removed by the next run" 0 'touch "out.csv.tmp.$(hostname).2147483646" "out.csv.tmp.$(hostname).$$"; gen-configs -o out.csv && ls | grep tmp | sed "s/\.[0-9]*$//;s/\.$(hostname)$/.HOST/"' '' 'out.csv.tmp.HOST\n' ''
+
+# --- agg-blocks numbers and column types (issue 15) ---------------------------------
+t "agg: close keys stay distinct, as read" 0 'agg-blocks' 'blocks,x\n1.0000002,1\n1.0000001,2\n' 'blocks,x\n1.0000001,2\n1.0000002,1\n' ''
+t "agg: 16-digit integer keys stay integers" 0 'agg-blocks' 'blocks,x\n1000000000000002,1\n1000000000000001,2\n' 'blocks,x\n1000000000000001,2\n1000000000000002,1\n' ''
+t "agg: keys 2^62 and 2^62+1 stay apart" 0 'agg-blocks -k seed' 'seed,x\n4611686018427387905,1\n4611686018427387904,2\n4611686018427387905,3\n' 'seed,x\n4611686018427387904,2\n4611686018427387905,2\n' ''
+t "agg: a key in two forms, one exact value" 0 'agg-blocks' 'blocks,x\n16,1\n16.0,3\n0.1,1\n0.10,1\n' 'blocks,x\n0.1,1\n16,2\n' ''
+t "agg: one integer text prints as read (a seed of 2^62)" 0 'agg-blocks' 'blocks,seed,x\n4,4611686018427387904,1\n4,4611686018427387904,2\n' 'blocks,seed,x\n4,4611686018427387904,1.5\n' ''
+t "agg: integer means stay integers past 1e15" 0 'agg-blocks' 'blocks,x\n4,1000000000000001\n4,1000000000000003\n' 'blocks,x\n4,1000000000000002\n' ''
+t "agg: huge means do not overflow" 0 'agg-blocks' 'blocks,x\n4,1e308\n4,1.5e308\n' 'blocks,x\n4,1.25e+308\n' ''
+t "agg: column type from all rows, bad line named" 1 'agg-blocks -o out.csv' 'blocks,latency_ms\n4,1x\n4,abc\n8,2\n' '' "^agg-blocks: stdin:2: column 'latency_ms': '1x': not a number$"
+t "agg: empty number in row 1" 1 'agg-blocks' 'blocks,x\n4,\n4,2\n' '' "^agg-blocks: stdin:2: column 'x': '': empty field where a number is expected$"
+t "agg: space-padded number in row 1" 1 'agg-blocks' 'blocks,x,note\n4, 1,a\n4,2,b\n' '' "^agg-blocks: stdin:2: column 'x': ' 1': not a number$"
+t "agg: a blank-padded column of numbers is not text" 1 'agg-blocks' 'blocks,x\n4, 1\n4, 2\n' '' "^agg-blocks: stdin:2: column 'x': ' 1': not a number$"
+t "agg: an all-empty column stays text" 0 'agg-blocks' 'blocks,x\n4,\n4,\n' 'blocks,x\n4,\n' ''
+
+# --- gen-configs lists (issue 15) ----------------------------------------------------
+t "gen: an empty list item is refused" 2 'gen-configs --n-heads 4,,8 --n-chunks 4' '' '' "^gen-configs: --n-heads '4,,8': empty item in the list"
+t "gen: a trailing comma is an empty item" 2 'gen-configs --n-seqs 4,' '' '' "^gen-configs: --n-seqs '4,': empty item in the list"
+t "gen: --dtype with too many entries" 2 'gen-configs --dtype bf16,fp16,bf16,fp16,bf16,fp16,bf16,fp16,bf16' '' '' "^gen-configs: --dtype 'bf16,fp16,bf16,fp16,bf16,fp16,bf16,fp16,bf16': more than 8 entries$"
+t "gen: 010 is decimal, and --help says so" 0 'gen-configs --pairs 1x1 --n-seqs 010 | cut -d, -f1 | tail -n1; gen-configs --help | grep -c "010 is ten"' '' '10\n1\n' ''

@@ -3,25 +3,33 @@
  *
  *   run-kernel -k tk < configs.csv | agg-blocks > tk_agg.csv
  *
- * A column is numeric when its first row holds a number (nan and inf count,
- * and are then rejected); every row must then hold a finite number.  A text
- * column keeps its value when the whole group agrees, else it becomes
- * "mixed".  Unknown columns pass through, so the course project's CSVs
- * aggregate unchanged.
+ * A column is numeric when any of its rows holds a number (nan, inf, 1e999
+ * and blank-padded numbers count, and are then rejected); every row must then
+ * hold a finite number, and the first that does not is named (file:line).  A
+ * text column keeps its value when the whole group agrees, else it becomes
+ * "mixed".  Keys print as read (the first row's text when the group's texts
+ * differ only in form, 16 and 16.0, its exact value); a numeric column whose
+ * group holds one integer text prints it as read (a seed of 2^62), else the
+ * mean, computed without overflow.  Unknown columns pass through, so the
+ * course project's CSVs aggregate unchanged.
  */
 #include "lib/csv.h"
 #include "lib/err.h"
 #include "lib/num.h"
 #include "lib/out.h"
 
+#include <ctype.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The sort's view of the table: qsort passes no context. */
-static const struct csv_table *tab;
+/* The sort's view of the table: qsort passes no context.  keyval[i * nkey +
+ * k] is row i's key k as a long double, exact for integers up to 2^64 (a
+ * double merges seeds 2^62 and 2^62 + 1), parsed once. */
 static const int *key;
 static int nkey;
+static long double *keyval;
 
 static void usage(FILE *f)
 {
@@ -31,26 +39,53 @@ static void usage(FILE *f)
 		   "Exit: 0 ok, 1 bad input, 2 usage.\n");
 }
 
-static int cmp_rows(const void *a, const void *b)
+/* Orders rows i and j by their keys: <0, 0 (one group), >0. */
+static int same_key(long i, long j)
 {
-	long i = *(const long *)a, j = *(const long *)b;
 	for (int k = 0; k < nkey; k++) {
-		double x = csv_table_double(tab, i, key[k]), y = csv_table_double(tab, j, key[k]);
+		long double x = keyval[i * nkey + k], y = keyval[j * nkey + k];
 		if (x != y)
 			return x < y ? -1 : 1;
 	}
-	return (i > j) - (i < j); /* stable: keep input order inside a group */
+	return 0;
 }
 
-/* Which columns are averaged: classified from the first row, then every row
- * checked strictly, so a bad value stops the tool before any output. */
+static int cmp_rows(const void *a, const void *b)
+{
+	long i = *(const long *)a, j = *(const long *)b;
+	int c = same_key(i, j);
+	return c ? c : (i > j) - (i < j); /* stable: keep input order inside a group */
+}
+
+/* A field that a reader would take for a number: one, or one with blanks
+ * around it (" 4", which the strict check then refuses by line). */
+static int looks_numeric(const char *s)
+{
+	double v;
+	char *copy, *end;
+	int yes;
+
+	if (parse_is_number_like(parse_double(s, &v)))
+		return 1;
+	while (isspace((unsigned char)*s))
+		s++;
+	copy = xstrdup(s);
+	for (end = copy + strlen(copy); end > copy && isspace((unsigned char)end[-1]);)
+		*--end = '\0';
+	yes = *copy && parse_is_number_like(parse_double(copy, &v));
+	free(copy);
+	return yes;
+}
+
+/* Which columns are averaged: numeric when any row holds a number, decided
+ * by every row (never the first alone), then every row checked strictly, so a
+ * bad value stops the tool, with its line, before any output. */
 static char *numeric_columns(const struct csv_table *t)
 {
 	char *numeric = xcalloc((size_t)t->ncol, 1);
-	for (int j = 0; j < t->ncol && t->nrows; j++) {
-		double v;
-		numeric[j] = parse_is_number_like(parse_double(t->rows[0][j], &v));
-	}
+	for (int j = 0; j < t->ncol; j++)
+		for (long i = 0; i < t->nrows && !numeric[j]; i++)
+			numeric[j] = (char)looks_numeric(t->rows[i][j]);
 	for (int k = 0; k < nkey; k++)
 		numeric[key[k]] = 1; /* a text key is an error, reported by the check below */
 	for (long i = 0; i < t->nrows; i++)
@@ -58,6 +93,18 @@ static char *numeric_columns(const struct csv_table *t)
 			if (numeric[j])
 				(void)csv_table_double(t, i, j);
 	return numeric;
+}
+
+/* The sort keys, each checked to be a finite number first. */
+static long double *key_values(const struct csv_table *t)
+{
+	long double *v = xcalloc((size_t)t->nrows * (size_t)nkey + 1, sizeof *v);
+	for (long i = 0; i < t->nrows; i++)
+		for (int k = 0; k < nkey; k++) {
+			(void)csv_table_double(t, i, key[k]);
+			v[i * nkey + k] = strtold(t->rows[i][key[k]], NULL);
+		}
+	return v;
 }
 
 /* Row numbers sorted by the key, input order kept inside a group. */
@@ -74,33 +121,54 @@ static long *sorted_rows(const struct csv_table *t)
 static long group_end(const struct csv_table *t, const long *order, long g)
 {
 	long end = g + 1;
-	while (end < t->nrows) {
-		int same = 1;
-		for (int k = 0; k < nkey && same; k++)
-			same = csv_table_double(t, order[g], key[k]) == csv_table_double(t, order[end], key[k]);
-		if (!same)
-			break;
+	while (end < t->nrows && same_key(order[g], order[end]) == 0)
 		end++;
-	}
 	return end;
 }
 
-/* One output cell of the group order[g..end): the mean of a numeric column
- * (formatted into cell), else the group's common text or "mixed". */
+/* An integer as a person writes it: no sign but '-', no leading zero. */
+static int is_plain_integer(const char *s)
+{
+	s += *s == '-';
+	if (!isdigit((unsigned char)*s) || (*s == '0' && s[1]))
+		return 0;
+	while (isdigit((unsigned char)*++s))
+		;
+	return !*s;
+}
+
+/* The mean of column j over order[g..end): summed plainly (the same digits as
+ * ever for ordinary values), or, where that sum overflows (1e308 + 1.5e308),
+ * as the sum of each value over the count, which cannot. */
+static double group_mean(const struct csv_table *t, const long *order, long g, long end, int j)
+{
+	double n = (double)(end - g), sum = 0;
+	for (long r = g; r < end; r++)
+		sum += csv_table_double(t, order[r], j);
+	if (isfinite(sum))
+		return sum / n;
+	sum = 0;
+	for (long r = g; r < end; r++)
+		sum += csv_table_double(t, order[r], j) / n;
+	return sum;
+}
+
+/* One output cell of the group order[g..end): a key or one integer text as
+ * read; the mean of a numeric column (formatted into cell); else the group's
+ * common text or "mixed". */
 static const char *group_cell(const struct csv_table *t, const long *order, long g, long end, int j,
-			      int numeric, char cell[32])
+			      int numeric, int is_key, char cell[32])
 {
 	const char *first = t->rows[order[g]][j];
-	if (numeric) {
-		double sum = 0;
-		for (long r = g; r < end; r++)
-			sum += csv_table_double(t, order[r], j);
-		return fmt_num(cell, sum / (double)(end - g));
-	}
-	for (long r = g + 1; r < end; r++)
-		if (strcmp(t->rows[order[r]][j], first) != 0)
-			return "mixed";
-	return first;
+	long r = g + 1;
+
+	while (r < end && strcmp(t->rows[order[r]][j], first) == 0)
+		r++;
+	if (r == end && (!numeric || is_key || is_plain_integer(first)))
+		return first;
+	if (is_key) /* 16 and 16.0: one value, written exactly */
+		return fmt_exact(cell, csv_table_double(t, order[g], j));
+	return numeric ? fmt_num(cell, group_mean(t, order, g, end, j)) : "mixed";
 }
 
 /* Aggregates t by the columns in keys.  The output is opened only once the
@@ -110,8 +178,11 @@ static void agg_blocks(const struct csv_table *t, const char *keys, const char *
 	int *idx;
 	nkey = csv_table_cols(t, keys, &idx);
 	key = idx;
-	tab = t;
 	char *numeric = numeric_columns(t);
+	char *is_key = xcalloc((size_t)t->ncol, 1);
+	for (int k = 0; k < nkey; k++)
+		is_key[key[k]] = 1;
+	keyval = key_values(t);
 	long *order = sorted_rows(t);
 
 	FILE *f = out_open(output);
@@ -121,7 +192,7 @@ static void agg_blocks(const struct csv_table *t, const char *keys, const char *
 	for (long g = 0, end; g < t->nrows; g = end) {
 		end = group_end(t, order, g);
 		for (int j = 0; j < t->ncol; j++)
-			row[j] = group_cell(t, order, g, end, j, numeric[j], cell[j]);
+			row[j] = group_cell(t, order, g, end, j, numeric[j], is_key[j], cell[j]);
 		csv_write_row(f, t->ncol, row);
 	}
 }

@@ -14,7 +14,20 @@ dir=${1:?usage: tools/draw-plots.sh RESULTS_DIR}
 root=$(cd "$(dirname "$0")/.." && pwd)
 agg=${BIN:-$root/bin}/agg-blocks
 course=$root/tests/data/course-results
-tmp=$(mktemp -d "$dir/plots.tmp.XXXXXX")
+# The temp folder is plots.tmp.HOST.PID: a run removes those of runs on this
+# host that died without cleanup (SIGKILL), so their truncated figures never
+# survive; mkdir (not mktemp -d, 0700) makes it, and so plots/, readable as
+# the CSVs are (the umask's say).
+host=$(hostname)
+for stale in "$dir"/plots.tmp."$host".*; do
+	pid=${stale##*.}
+	case $pid in '' | *[!0-9]*) continue ;; esac
+	# only "No such process": another user's live run answers EPERM
+	[ -d "$stale" ] && { kill -0 "$pid" 2>&1 || true; } | grep -q 'No such process' && rm -rf "$stale"
+done
+tmp=$dir/plots.tmp.$host.$$
+rm -rf "$tmp"
+mkdir "$tmp"
 trap 'rm -rf "$tmp"' EXIT
 
 . "$root/tools/csvcol.sh"

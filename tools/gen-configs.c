@@ -111,6 +111,7 @@ static void usage(FILE *f)
 		"A column given as a list replaces the preset's value, each value in turn.\n"
 		"Defaults: n_seqs 32, n_kv_heads = n_heads, n_groups 1, group_chunks 0,\n"
 		"suffix_len 0, chunk_size 64, d_head 128, dtype bf16.\n"
+		"Numbers are decimal (010 is ten); list items are never empty (4,,8 is an error).\n"
 		"Exit: 0 ok, 1 error, 2 usage.\n");
 }
 
@@ -254,8 +255,10 @@ int main(int argc, char **argv)
 	{
 		char *copy = xstrdup(dtypes), *save = NULL;
 		for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-			if (ndt == 8 || dtype_parse(t, &dt[ndt]) != 0)
+			if (dtype_parse(t, &dt[ndt < 8 ? ndt : 7]) != 0)
 				die_usage("--dtype '%s': expected bf16 or fp16", t);
+			if (ndt == 8)
+				die_usage("--dtype '%s': more than 8 entries", dtypes);
 			ndt++;
 		}
 		free(copy);

@@ -3,6 +3,7 @@
 #include "err.h"
 #include "num.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,8 +38,8 @@ static long read_line(struct csv *c)
 			die_at(c->path, c->line + 1, "NUL byte in input (binary file?)");
 		c->buf[n++] = (char)ch;
 	}
-	if (ferror(c->f))
-		die(EXIT_INPUT, "%s: read error", c->path);
+	if (ferror(c->f)) /* a directory reads as EISDIR: say so */
+		die(EXIT_INPUT, "%s: read error: %s", c->path, strerror(errno));
 	if (ch == EOF && n == 0)
 		return -1;
 	if (!c->buf) /* a lone "\n" as the first line */
@@ -56,6 +57,8 @@ static int split(struct csv *c, long len, char **out, int max)
 
 	if (len > 0 && p[len - 1] == '\r')
 		die_at(c->path, c->line, "CRLF line ending; this tool reads '\\n' line ends only (try dos2unix)");
+	if (strchr(p, '\r')) /* caught on reading, not only when a row is written */
+		die_at(c->path, c->line, "carriage return inside a field");
 	if (strchr(p, '"'))
 		die_at(c->path, c->line, "quoted field; CSV here has no quoting");
 	for (;;) {
@@ -69,6 +72,49 @@ static int split(struct csv *c, long len, char **out, int max)
 		p = comma + 1;
 	}
 	return n;
+}
+
+/* A header name is a plain identifier, so a byte-order mark, a blank or a
+ * stray byte never silently joins a name (a config column would then count
+ * as missing and its default be measured instead). */
+static int is_identifier(const char *s)
+{
+	if (!(isalpha((unsigned char)*s) || *s == '_'))
+		return 0;
+	while (*++s)
+		if (!(isalnum((unsigned char)*s) || *s == '_'))
+			return 0;
+	return 1;
+}
+
+static void check_name(const struct csv *c, int i, const char *name)
+{
+	double dummy;
+	if (!*name)
+		die_at(c->path, 1, "header: column %d has an empty name", i + 1);
+	if (!parse_double(name, &dummy))
+		die_at(c->path, 1, "missing header: first line starts with data ('%s')", name);
+	if (!is_identifier(name))
+		die_at(c->path, 1, "header: column %d name '%.40s' is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)",
+		       i + 1, name);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Duplicates found by sorting a copy: a million columns take a second, not
+ * the hours of comparing every pair. */
+static void check_unique(const struct csv *c)
+{
+	char **sorted = xcalloc((size_t)c->ncol, sizeof *sorted);
+	memcpy(sorted, c->names, (size_t)c->ncol * sizeof *sorted);
+	qsort(sorted, (size_t)c->ncol, sizeof *sorted, cmp_names);
+	for (int i = 1; i < c->ncol; i++)
+		if (strcmp(sorted[i - 1], sorted[i]) == 0)
+			die_at(c->path, 1, "header: duplicate column '%s'", sorted[i]);
+	free(sorted);
 }
 
 /* path NULL or "-" reads stdin.  Reads and checks the header. */
@@ -90,6 +136,9 @@ static void csv_open(struct csv *c, const char *path)
 	len = read_line(c);
 	if (len < 0)
 		die_at(c->path, 1, "empty input: expected a header line");
+	/* refused, not stripped: one rule for every reader, and the file gets fixed */
+	if (len >= 3 && memcmp(c->buf, "\xef\xbb\xbf", 3) == 0)
+		die_at(c->path, 1, "UTF-8 byte-order mark: save the file without it");
 	if (len == 0)
 		die_at(c->path, 1, "empty header line");
 	/* count, then split for real */
@@ -100,17 +149,10 @@ static void csv_open(struct csv *c, const char *path)
 	c->field = xcalloc((size_t)n, sizeof *c->field);
 	c->ncol = split(c, len, c->field, n);
 	for (int i = 0; i < c->ncol; i++) {
-		double dummy;
-		const char *name = c->field[i];
-		if (!*name)
-			die_at(c->path, 1, "header: column %d has an empty name", i + 1);
-		if (!parse_double(name, &dummy))
-			die_at(c->path, 1, "missing header: first line starts with data ('%s')", name);
-		for (int j = 0; j < i; j++)
-			if (strcmp(c->names[j], name) == 0)
-				die_at(c->path, 1, "header: duplicate column '%s'", name);
-		c->names[i] = xstrdup(name);
+		check_name(c, i, c->field[i]);
+		c->names[i] = xstrdup(c->field[i]);
 	}
+	check_unique(c);
 }
 
 /* Reads the next row into c->field.  Returns 1, or 0 at end of input. */
@@ -121,8 +163,14 @@ static int csv_read(struct csv *c)
 
 	if (len < 0)
 		return 0;
-	if (len == 0)
+	if (len == 0) {
+		/* one blank line at the very end (an editor's habit) ends the
+		 * input; a blank line with more after it is an error */
+		int ch = getc(c->f);
+		if (ch == EOF && !ferror(c->f))
+			return 0;
 		die_at(c->path, c->line, "empty line");
+	}
 	n = split(c, len, c->field, c->ncol);
 	if (n != c->ncol)
 		die_at(c->path, c->line, "row has %d fields, header has %d", n, c->ncol);

@@ -1,17 +1,32 @@
 /* err.c - see err.h */
 #include "err.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const char *progname = "tool";
 static void (*cleanup)(void);
 
+/* A tool started with fd 0, 1 or 2 closed would get it back from its first
+ * open(): the output CSV could become fd 2, and every diagnostic a line of
+ * it.  /dev/null takes each closed one first. */
+static void occupy_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) == -1 && errno == EBADF &&
+		    open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+			_exit(EXIT_INPUT); /* nowhere to say it */
+}
+
 void err_init(const char *argv0)
 {
 	const char *slash = strrchr(argv0, '/');
+	occupy_std_fds();
 	progname = slash ? slash + 1 : argv0;
 }
 
