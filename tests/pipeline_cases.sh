@@ -40,7 +40,8 @@ R=$P/results
 check "make results (CPU) writes CSVs, provenance and figures" \
 	"make -s results RESULTS=$R RESULTS_NAME=cpu N_SEQS='8 32' RUN_FLAGS='--iters 3 --max-time 0.5' &&
 	 for f in configs-n8.csv ref-n8.sweep.csv ref-n8.agg.csv joined-n32.csv provenance.txt plots/ref-n32/overview.png plots/compare-n8/overview.png plots/roofline-n32/roofline.png; do test -s $R/\$f || { echo missing \$f; exit 1; }; done &&
-	 test \$(wc -l < $R/ref-n32.sweep.csv) = 12 && grep -q '^command: make results' $R/provenance.txt"
+	 test \$(wc -l < $R/ref-n32.sweep.csv) = 12 && grep -q '^command: make results' $R/merge.txt &&
+	 grep -q '^sweep: ref-n8\$' $R/provenance.txt && grep -q '^  command: .*run-kernel -k ref' $R/provenance.txt && ! grep -q '^command:' $R/provenance.txt"
 check "make results again: nothing to redo" \
 	"make -q RESULTS=$R RESULTS_NAME=cpu N_SEQS='8 32' RUN_FLAGS='--iters 3 --max-time 0.5' $R/plots.stamp"
 check "make results: a deleted sweep is measured again" \
@@ -48,6 +49,14 @@ check "make results: a deleted sweep is measured again" \
 	 rc=\$?; mv $R/ref-n8.sweep.keep $R/ref-n8.sweep.csv; touch -r $R/ref-n8.agg.csv $R/ref-n8.sweep.csv; exit \$rc"
 check "make results: a new N_SEQS value is measured" \
 	"! make -q RESULTS=$R RESULTS_NAME=cpu N_SEQS='8 16 32' RUN_FLAGS='--iters 3 --max-time 0.5' $R/plots.stamp"
+check "make results: a CSV without its run's record (a committed one) is measured" \
+	"mv $R/ref-n8.prov.txt $R/ref-n8.prov.keep && ! make -q RESULTS=$R RESULTS_NAME=cpu N_SEQS='8 32' RUN_FLAGS='--iters 3 --max-time 0.5' $R/ref-n8.sweep.csv $R/ref-n8.prov.txt;
+	 rc=\$?; mv $R/ref-n8.prov.keep $R/ref-n8.prov.txt; exit \$rc"
+check "results folders are named by every setting that is not the default" \
+	"test \"\$(make -s results-dir RESULTS_NAME=h100)\" = results/h100 &&
+	 test \"\$(make -s results-dir RESULTS_NAME=h100 PRESET=quick)\" = results/h100-quick &&
+	 test \"\$(make -s results-dir RESULTS_NAME=h100 PRESET=gqa DTYPE=fp16 RUN_FLAGS='--l2 hot')\" = results/h100-gqa-fp16-l2-hot &&
+	 test \"\$(make -s results-dir RESULTS_NAME=cpu)\" = results/cpu && test \"\$(make -s results-dir RESULTS_NAME=cpu PRESET=seed)\" = results/cpu-seed"
 check "make -n leaves settings.txt alone" \
 	"cp $R/settings.txt $R/settings.keep && make -n RESULTS=$R RESULTS_NAME=cpu N_SEQS='8 32' RUN_FLAGS='--iters 9' results > /dev/null &&
 	 cmp $R/settings.txt $R/settings.keep && rm $R/settings.keep"
