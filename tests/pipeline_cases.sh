@@ -69,6 +69,21 @@ check "make plots redraws from CSVs" \
 check "make slurm passes the user's settings, not the CPU defaults" \
 	"make -n slurm KERNELS=tk N_SEQS=64 | grep -qx \"jobs/submit.sh KERNELS='tk' N_SEQS='64' *\" &&
 	 make -n slurm | grep -qx 'jobs/submit.sh *'"
+# A sweep killed mid-way (Ctrl-C, scancel, a time limit) resumes from its last finished
+# config: the rows of OUT.partial are kept as they were, the rest measured, OUT whole.
+K=$P/resume
+mkdir -p $K
+check "a killed sweep resumes from its last finished row" \
+	"gen-configs --preset quick --n-seqs 16 -o $K/c.csv && F='--iters 20 --min-iters 20 --min-time 0.3 --max-time 0.5' &&
+	 { run-kernel -q -k ref \$F -o $K/s.csv $K/c.csv 2> /dev/null & p=\$!; } &&
+	 n=0; until grep -q '^#done 3\$' $K/s.csv.partial 2> /dev/null || [ \$n -ge 600 ]; do sleep 0.05; n=\$((n + 1)); done;
+	 kill -TERM \$p; wait \$p; test ! -e $K/s.csv && grep -v '^#' $K/s.csv.partial | head -n 3 > $K/kept &&
+	 run-kernel -q -k ref \$F -o $K/s.csv $K/c.csv 2> $K/err && grep -q 'resuming after [3-9] finished config' $K/err &&
+	 test \$(wc -l < $K/s.csv) = 12 && sed -n 2,4p $K/s.csv | cmp - $K/kept && test ! -e $K/s.csv.partial"
+check "a partial file of other settings is not resumed" \
+	"printf '#stamp -k ref --seed 9 inputs 0\n1,2\n#done 1\n' > $K/s2.csv.partial &&
+	 run-kernel -q -k ref --iters 2 --max-time 0.1 -o $K/s2.csv $K/c.csv 2> $K/err2 && grep -q 'starting afresh' $K/err2 &&
+	 test \$(wc -l < $K/s2.csv) = 12 && ! grep -q '^1,2\$' $K/s2.csv && test ! -e $K/s2.csv.partial"
 check "no temp files left in results" "! ls $R | grep -q tmp"
 
 # The GPU kernels build wherever nvcc is (CI has nvcc but no GPU);
