@@ -9,7 +9,8 @@ DTYPE     ?= bf16
 RUN_FLAGS ?=#                     extra run-kernel flags, e.g. --l2 hot --iters 100
 GPU_ARCH  ?= sm_90a#              nvcc target: sm_90a (H100), sm_80, ...
 CUDA_HOME ?= /usr/local/cuda
-RESULTS   ?= results/$(RESULTS_NAME)$(PRESET_SUFFIX)
+RESULTS_ROOT ?= results#           where the results folders go
+#RESULTS  = $(RESULTS_ROOT)/<gpu>[-<preset>][-<dtype>][-<flags>]: see below
 CC        ?= cc
 CFLAGS    ?= -O2 -g
 NVCCFLAGS ?= -O3 -lineinfo
@@ -27,12 +28,16 @@ ifeq ($(RESULTS_NAME),cpu)
   KERNELS := ref
   PRESET := quick
 endif
-# The seed grid is the GPU folder itself (results/h200); every other preset
-# gets a folder of its own beside it (results/h200-gqa), so no preset's
-# sweeps overwrite another's.  The seed grid aggregates rows by blocks (the
+ifeq ($(origin RESULTS),undefined)
+  RESULTS := $(RESULTS_ROOT)/$(shell tools/results-name.sh '$(RESULTS_NAME)' '$(PRESET)' '$(DTYPE)' '$(RUN_FLAGS)')
+endif
+# The folder is named by the GPU and every setting that is not the default
+# (tools/results-name.sh): results/h200 for the seed grid, results/h200-gqa,
+# results/h100-l2-hot, results/h100-quick, ...; so a run with another preset,
+# dtype or RUN_FLAGS never overwrites the files of a different one.  The seed
+# grid aggregates rows by blocks (the
 # course project's axis); the other presets vary what blocks cannot tell
 # apart (K/V heads, suffixes, groups), so they keep one row per config.
-PRESET_SUFFIX = $(if $(filter seed quick,$(PRESET)),,-$(PRESET))
 comma := ,
 AGG_KEYS = $(if $(filter seed quick,$(PRESET)),blocks,n_seqs$(comma)n_heads$(comma)n_kv_heads$(comma)n_chunks$(comma)n_groups$(comma)group_chunks$(comma)suffix_len)
 
@@ -53,7 +58,7 @@ else
   RUN_LIBS := -lpthread -lm
 endif
 
-.PHONY: all tools help test test-gpu fuzz results sweeps plots slurm compare clean
+.PHONY: all tools help test test-gpu fuzz results sweeps plots slurm compare clean results-dir FORCE
 .DELETE_ON_ERROR:
 
 all: tools ## build the tools (and the GPU kernels when nvcc is present)
@@ -152,9 +157,23 @@ $(RESULTS)/configs-n%.csv: $(BIN)/gen-configs $(RESULTS)/settings.txt
 	@mkdir -p $(@D)
 	$(BIN)/gen-configs --preset $(PRESET) --n-seqs $* --dtype $(DTYPE) -o $@
 
+# A sweep and its provenance are made together, by the run that measured it:
+# KERNEL-nN.prov.txt (where, when, on which GPU, with which settings) is
+# written by rename only after run-kernel has renamed the CSV into place, so
+# a CSV without its .prov.txt (a committed one in a fresh clone, one left by
+# a killed run) is not taken as made.  The .prov.txt files are not in git:
+# committed results are the reference, never a cache of the user's run.
+# run-kernel resumes from KERNEL-nN.sweep.csv.partial, the rows a stopped run
+# had finished.  FORCE=1 re-runs a sweep even when Make thinks it is made.
+# Ask for both files (make R/tk-n32.sweep.csv R/tk-n32.prov.txt, as the Slurm
+# tasks do): Make checks only the targets it is asked for.
+SWEEP_CMD = $(BIN)/run-kernel -k $(firstword $(subst -n, ,$*)) $(RUN_FLAGS) -o $(RESULTS)/$*.sweep.csv $<
 .SECONDEXPANSION:
-$(RESULTS)/%.sweep.csv: $(RESULTS)/configs-n$$(lastword $$(subst -n, ,$$*)).csv $(BIN)/run-kernel $(RESULTS)/settings.txt
-	$(BIN)/run-kernel -k $(firstword $(subst -n, ,$*)) $(RUN_FLAGS) -o $@ $<
+$(RESULTS)/%.sweep.csv $(RESULTS)/%.prov.txt: $(RESULTS)/configs-n$$(lastword $$(subst -n, ,$$*)).csv $(BIN)/run-kernel $(RESULTS)/settings.txt $(if $(FORCE),FORCE)
+	@rm -f $(RESULTS)/$*.prov.txt
+	@{ tools/provenance.sh "$(SWEEP_CMD)" && echo "settings: $(SETTINGS)"; } > $(RESULTS)/$*.prov.txt.tmp.0
+	$(SWEEP_CMD)
+	@mv -f $(RESULTS)/$*.prov.txt.tmp.0 $(RESULTS)/$*.prov.txt
 
 $(RESULTS)/%.agg.csv: $(RESULTS)/%.sweep.csv $(BIN)/agg-blocks
 	$(BIN)/agg-blocks -k '$(AGG_KEYS)' -o $@ $<
@@ -163,10 +182,14 @@ $(RESULTS)/%.agg.csv: $(RESULTS)/%.sweep.csv $(BIN)/agg-blocks
 $(RESULTS)/joined-n%.csv: $$(foreach k,$$(KERNELS),$(RESULTS)/$$(k)-n$$*.agg.csv) $(BIN)/csv-join
 	tools/join-all.sh $(BIN)/csv-join '$(AGG_KEYS)' $@ $(filter %.agg.csv,$^)
 
-# Every CSV is named here, so none is an intermediate file: a deleted one is
-# made again, never taken as made.
-$(RESULTS)/provenance.txt: $(SWEEPS:%=$(RESULTS)/%.sweep.csv) $(N_SEQS:%=$(RESULTS)/configs-n%.csv)
-	tools/provenance.sh "make $(or $(RESULTS_GOAL),results) RESULTS=$(RESULTS) KERNELS='$(KERNELS)' PRESET=$(PRESET) N_SEQS='$(N_SEQS)' DTYPE=$(DTYPE) RUN_FLAGS='$(RUN_FLAGS)'" > $@.tmp.$$$$ && mv $@.tmp.$$$$ $@ || { rm -f $@.tmp.$$$$; exit 1; }
+# The folder's provenance is its sweeps' own records, each as the run that
+# made it wrote it (on its host, with its GPU), one `sweep:` block each; the
+# run that aggregates and plots (a merge job, maybe on another host) writes
+# only merge.txt beside it.  Every CSV is named here, so none is an
+# intermediate file: a deleted one is made again, never taken as made.
+$(RESULTS)/provenance.txt: $(SWEEPS:%=$(RESULTS)/%.prov.txt) $(SWEEPS:%=$(RESULTS)/%.sweep.csv) $(N_SEQS:%=$(RESULTS)/configs-n%.csv)
+	tools/provenance.sh --sweeps "$(SETTINGS)" $(SWEEPS:%=$(RESULTS)/%.prov.txt) > $@.tmp.$$$$ && mv $@.tmp.$$$$ $@ || { rm -f $@.tmp.$$$$; exit 1; }
+	tools/provenance.sh "make $(or $(RESULTS_GOAL),results) RESULTS=$(RESULTS) KERNELS='$(KERNELS)' PRESET=$(PRESET) N_SEQS='$(N_SEQS)' DTYPE=$(DTYPE) RUN_FLAGS='$(RUN_FLAGS)'" > $(@D)/merge.txt.tmp.$$$$ && mv $(@D)/merge.txt.tmp.$$$$ $(@D)/merge.txt || { rm -f $(@D)/merge.txt.tmp.$$$$; exit 1; }
 
 $(RESULTS)/plots.stamp: $(SWEEPS:%=$(RESULTS)/%.agg.csv) $(N_SEQS:%=$(RESULTS)/joined-n%.csv) \
 		$(RESULTS)/provenance.txt $(wildcard plot/*.gp) tools/draw-plots.sh
@@ -184,6 +207,11 @@ plots: ## redraw every figure from the CSVs already in results/ (RESULTS_DIRS to
 # passed on; jobs/submit.sh has the GPU defaults.
 slurm: tools ## submit the sweep graph to Slurm: job array + dependent merge (jobs/submit.sh)
 	jobs/submit.sh $(foreach v,KERNELS N_SEQS PRESET DTYPE RUN_FLAGS,$(if $(filter command line environment,$(origin $(v))),$(v)='$($(v))'))
+
+# The folder these settings write to (jobs/submit.sh asks, so it and make agree).
+results-dir:
+	@echo $(RESULTS)
+FORCE:
 
 compare: tools ## A=run1.csv B=run2.csv: per config B/A and FAST/SLOW/SAME from the noise (compare-runs --table)
 	@[ -n "$(A)" ] && [ -n "$(B)" ] || { echo "usage: make compare A=OLD.csv B=NEW.csv [COMPARE_FLAGS='-k ka,kb --fail-slower 5']" >&2; exit 2; }

@@ -1,11 +1,13 @@
 # shellcheck shell=bash
 # env/bridges2.sh — the toolchain on PSC Bridges-2, for builds and jobs there.
 # Source it from bash:  . env/bridges2.sh
-# jobs/sweep.sbatch and jobs/merge.sbatch source it where environment modules exist, and
-# record `module list` in their provenance. Other versions, e.g. to check the CUDA 13 build:
+# jobs/sweep.sbatch and jobs/merge.sbatch source it where environment modules exist; each
+# sweep's provenance record (KERNEL-nN.prov.txt, gathered into provenance.txt) then says
+# what was loaded: `modules:` ($LOADEDMODULES), `nvcc:` and `cc:` versions. Other versions, e.g. to check the CUDA 13 build:
 #   CUDA_MODULE=cuda/13.0.0 . env/bridges2.sh
 
-# The versions the results in results/ were built and measured with.
+# The versions to load on Bridges-2. Not necessarily what a committed folder was built with:
+# its provenance.txt says (results/h100 and h200 record nvcc 13.0 and gcc 13.3.0, no modules).
 : "${GCC_MODULE:=gcc/13.3.1-p20240614}"
 : "${CUDA_MODULE:=cuda/12.6.1}"
 

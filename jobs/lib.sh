@@ -3,18 +3,15 @@
 # jobs/status.sh. Sourced, never run.
 #
 # A *slice* is one (kernel, n_seqs) pair: one array task, one GPU, one CSV. The results
-# folder OUT has the layout of `make results` (so `make plots` redraws it too):
-#   configs-nN.csv            gen-configs --preset PRESET --n-seqs N
-#   KERNEL-nN.sweep.csv       run-kernel's rows for one slice. run-kernel -o writes it by
-#                             rename, and only when the run succeeded, so "it exists" means
-#                             "done": a failed, killed or timed-out task never leaves one.
-#   KERNEL-nN.agg.csv         agg-blocks of it: one row per blocks value
-#   joined-nN.csv             the kernels of one n_seqs side by side (tools/join-all.sh)
-#   plots/, plots.stamp       the figures (tools/draw-plots.sh, as `make results`)
-#   provenance.txt            the merge job's environment, then every slice's
+# folder OUT is a `make results` folder, and every file in it is made by the Makefile's
+# rules (jobs/ only runs make and keeps the Slurm bookkeeping):
+#   configs-nN.csv            gen-configs (made on the login node by jobs/submit.sh)
+#   KERNEL-nN.sweep.csv       one slice's rows (an array task: make OUT/KERNEL-nN.sweep.csv)
+#   KERNEL-nN.prov.txt        where that slice was measured, written by the task that did
+#   KERNEL-nN.agg.csv, joined-nN.csv, plots/, provenance.txt (the slices' records), merge.txt
+#                             made by the merge job (make OUT/plots.stamp)
 # and the Slurm bookkeeping in OUT/slurm/:
 #   jobs.txt                  the last submission: job ids, slices, command (jobs/submit.sh)
-#   KERNEL-nN.prov.txt        where that slice was made (provenance_write)
 #   KERNEL-nN.failed          present while the slice's last attempt failed: exit, job, log
 #   merge.done                the job id of the last merge that finished
 
@@ -83,11 +80,13 @@ check_lists() {
 # slice_name KERNEL N -> KERNEL-nN, the file stem of the slice (as in `make results`).
 slice_name() { printf '%s-n%s' "$1" "$2"; }
 
-# slice_done CSV: the slice's final CSV is there and whole: it ends in a newline and has a
-# header and at least one row. It only ever appears by rename, so this is belt and braces
-# against a file copied or edited by hand; anything else counts as missing and re-runs.
+# slice_done CSV: the slice was made by a run of this pipeline and is whole: its provenance
+# record KERNEL-nN.prov.txt (written by the run that measured it, after the CSV; not in git)
+# is there, and the CSV ends in a newline with a header and at least one row. A committed
+# CSV without its record, or one cut off (copied by hand, a full disk), is not done.
 slice_done() {
-	[ -f "$1" ] && [ -s "$1" ] && [ -z "$(tail -c 1 "$1")" ] && [ "$(wc -l <"$1")" -ge 2 ]
+	[ -f "${1%.sweep.csv}.prov.txt" ] &&
+		[ -f "$1" ] && [ -s "$1" ] && [ -z "$(tail -c 1 "$1")" ] && [ "$(wc -l <"$1")" -ge 2 ]
 }
 
 # sweep_cmdline ARGS...: a shell-quoted command line, as a user would retype it.
@@ -97,76 +96,38 @@ sweep_cmdline() {
 	printf '%s' "${out# }"
 }
 
-# sweep_run PROVFILE CMD...: record CMD in the provenance file and in the job log, run it.
-sweep_run() {
-	local prov=$1
-	shift
-	printf 'step: %s\n' "$(sweep_cmdline "$@")" >>"$prov"
-	printf '+ %s\n' "$(sweep_cmdline "$@")" >&2
-	"$@"
+# sweep_make OUT "KERNELS" "N_SEQS" ARGS...: make ARGS (targets, FORCE=1, -q) for the
+# results folder OUT: the Makefile is the one definition of the pipeline, so its rules
+# decide what is stale for the jobs as for `make results`. PRESET, DTYPE, RUN_FLAGS and BIN
+# come from the environment (jobs/submit.sh exports them).
+sweep_make() {
+	local out=$1 k=$2 n=$3
+	shift 3
+	make -C "$SWEEP_ROOT" --no-print-directory RESULTS="$out" KERNELS="$k" N_SEQS="$n" \
+		PRESET="${PRESET:-seed}" DTYPE="${DTYPE:-bf16}" RUN_FLAGS="${RUN_FLAGS:-}" ${BIN:+BIN="$BIN"} "$@"
 }
 
-# provenance_write FILE WHAT: where this job's numbers came from, as "key: value" lines:
-# tools/provenance.sh's (date, command, git commit, host, GPU with clocks and driver, CPU,
-# nvcc, compiler, gnuplot, Slurm job, modules), then what the job made, the rest of its
-# Slurm identity and the environment that shapes a run. sweep_run appends the steps.
-provenance_write() {
-	local f=$1 what=$2 v
-	{
-		"$SWEEP_ROOT/tools/provenance.sh" "${SWEEP_COMMAND:-unknown}"
-		echo "what: $what"
-		[ -n "${SWEEP_SUBMIT_COMMAND:-}" ] && echo "submitted_by: $SWEEP_SUBMIT_COMMAND"
-		for v in SLURM_CLUSTER_NAME SLURM_ARRAY_JOB_ID SLURM_JOB_NAME SLURM_JOB_ACCOUNT \
-			SLURM_JOB_NODELIST SLURM_SUBMIT_DIR SLURM_GPUS SLURM_JOB_GPUS CUDA_VISIBLE_DEVICES; do
-			[ -n "${!v:-}" ] && printf '%s: %s\n' "$(printf '%s' "$v" | tr '[:upper:]' '[:lower:]')" "${!v}"
-		done
-		# The variables that change what a run does; not the whole environment, which may
-		# hold tokens.
-		env | grep -E '^(PATH|LD_LIBRARY_PATH|LOADEDMODULES|CUDA_[A-Z_]*|NVIDIA_[A-Z_]*|OMP_[A-Z_]*|CC|CFLAGS|GPU_ARCH|DTYPE|RUN_FLAGS|KERNELS?|PRESET|N_SEQS|SWEEP_[A-Z_]*)=' |
-			LC_ALL=C sort | sed 's/^/env: /'
-	} >"$f"
+# slice_stale OUT KERNEL N: the slice must be (re)made: Make says its sweep is out of date
+# (missing, no provenance record, configs, binaries or settings changed) or it is not whole.
+slice_stale() {
+	local csv
+	csv=$1/$(slice_name "$2" "$3").sweep.csv
+	! slice_done "$csv" || ! sweep_make "$1" "$2" "$3" -q "$csv" "${csv%.sweep.csv}.prov.txt" 2>/dev/null
 }
 
-# sweep_slice OUT KERNEL N PRESET: one slice, the same steps as `make results` for it:
-# gen-configs for the preset at this n_seqs, then run-kernel for the kernel. Done when
-# OUT/KERNEL-nN.sweep.csv exists and is whole; then it is skipped unless SWEEP_FORCE=1.
-# DTYPE and RUN_FLAGS mean what they mean to make.
+# sweep_slice OUT KERNEL N: one slice, through the Makefile's own sweep target. A slice
+# that is not whole is re-made even where its mtime looks new (FORCE=1), and so is every
+# slice under SWEEP_FORCE=1.
 sweep_slice() {
-	local out=$1 k=$2 n=$3 preset=$4 s prov rc
+	local out=$1 k=$2 n=$3 s csv force=
 	s=$(slice_name "$k" "$n")
-	mkdir -p "$out/slurm" || return 1
-	if slice_done "$out/$s.sweep.csv" && [ "${SWEEP_FORCE:-0}" != 1 ]; then
-		sweep_say "$s: $out/$s.sweep.csv is already done; skipped (SWEEP_FORCE=1 re-runs it)"
-		rm -f "$out/slurm/$s.failed"
-		return 0
-	fi
-	prov=$out/slurm/$s.prov.txt.tmp.$$
-	provenance_write "$prov" "slice $s (kernel $k, n_seqs $n, preset $preset)"
-	: >"$prov.start"
-	# configs-nN.csv is shared by the kernels of one n_seqs, whose tasks may write it at the
-	# same moment: each writes the same bytes and renames, so every reader sees a whole file.
-	# shellcheck disable=SC2086  # RUN_FLAGS is an option list, as in the Makefile
-	sweep_run "$prov" "$SWEEP_BIN/gen-configs" --preset "$preset" --n-seqs "$n" \
-		--dtype "${DTYPE:-bf16}" -o "$out/configs-n$n.csv" &&
-		sweep_run "$prov" "$SWEEP_BIN/run-kernel" -k "$k" ${RUN_FLAGS:-} \
-			-o "$out/$s.sweep.csv" "$out/configs-n$n.csv"
-	rc=$?
-	printf 'exit: %s\n' "$rc" >>"$prov"
-	mv -f "$prov" "$out/slurm/$s.prov.txt"
-	# run-kernel -o renames its file into place when every row ran, also at exit 3 (rows
-	# that failed validation are left out); a slice that did not exit 0 is moved aside,
-	# never taken as done.
-	if [ "$rc" -ne 0 ] && [ "$out/$s.sweep.csv" -nt "$prov.start" ]; then
-		mv -f "$out/$s.sweep.csv" "$out/slurm/$s.rejected.csv"
-	fi
-	rm -f "$prov.start"
-	[ "$rc" -eq 0 ] || return "$rc"
-	if ! slice_done "$out/$s.sweep.csv"; then
-		sweep_say "$s: run-kernel exited 0 but $out/$s.sweep.csv has no rows"
-		return 1
-	fi
-	rm -f "$out/slurm/$s.failed" "$out/slurm/$s.rejected.csv"
-	sweep_say "$s: done: $out/$s.sweep.csv ($(($(wc -l <"$out/$s.sweep.csv") - 1)) rows)"
+	csv=$out/$s.sweep.csv
+	{ [ "${SWEEP_FORCE:-0}" = 1 ] || ! slice_done "$csv"; } && force=FORCE=1
+	# Both targets: Make re-runs the (one) recipe when either the CSV or its record is stale.
+	sweep_make "$out" "$k" "$n" $force "$csv" "${csv%.sweep.csv}.prov.txt" || return
+	slice_done "$csv" || { sweep_say "$s: make succeeded but $csv is not whole"; return 1; }
+	rm -f "$out/slurm/$s.failed"
+	sweep_say "$s: done: $csv ($(($(wc -l <"$csv") - 1)) rows)"
 }
 
 # slice_mark_failed OUT SLICE RC: leave OUT/slurm/SLICE.failed saying why, for
@@ -185,70 +146,21 @@ slice_mark_failed() {
 	} >"$f.tmp.$$" && mv -f "$f.tmp.$$" "$f"
 }
 
-# sweep_merge OUT PRESET SLICES...: what the dependent job does once every slice is done,
-# with the same tools and scripts as `make results`: aggregate each slice by blocks, join
-# the kernels of each n_seqs, draw the figures, write the provenance.
-# SLICES are KERNEL:N words; none means every KERNEL-nN.sweep.csv in OUT.
+# sweep_merge OUT "KERNELS" "N_SEQS": what the dependent job does once every slice is done:
+# the Makefile's aggregate, join, provenance and plot targets. It measures nothing: a slice
+# Make finds stale is reported (re-submit to run it), never re-run on the merge's host.
 sweep_merge() {
-	local rc
-	_sweep_merge "$@"
-	rc=$?
-	[ "$rc" -eq 0 ] || rm -f "$1/provenance.txt.tmp.$$"
-	return "$rc"
-}
-_sweep_merge() {
-	local out=$1 preset=$2 prov sl k n s f missing='' kernels='' nseqs=''
-	local -a aggs
-	shift 2
-	if [ $# -eq 0 ]; then
-		for f in "$out"/*-n*.sweep.csv; do
-			[ -f "$f" ] || continue
-			s=${f##*/}
-			s=${s%.sweep.csv}
-			set -- "$@" "${s%-n*}:${s##*-n}"
+	local out=$1 k n stale=''
+	for k in $2; do
+		for n in $3; do
+			slice_stale "$out" "$k" "$n" && stale="$stale $(slice_name "$k" "$n")"
 		done
-		[ $# -gt 0 ] || { sweep_say "no KERNEL-nN.sweep.csv in $out"; return 1; }
-	fi
-	for sl in "$@"; do
-		k=${sl%%:*} n=${sl#*:}
-		slice_done "$out/$(slice_name "$k" "$n").sweep.csv" || missing="$missing $(slice_name "$k" "$n")"
-		case " $kernels " in *" $k "*) ;; *) kernels="$kernels $k" ;; esac
-		case " $nseqs " in *" $n "*) ;; *) nseqs="$nseqs $n" ;; esac
 	done
-	if [ -n "$missing" ]; then
-		sweep_say "slices not done:$missing; nothing merged (jobs/submit.sh runs what is missing)"
-		return 1
-	fi
-	mkdir -p "$out/slurm" || return 1
-	prov=$out/provenance.txt.tmp.$$
-	provenance_write "$prov" "merge of$kernels x n_seqs$nseqs${preset:+ (preset $preset)} in $out"
-
-	for n in $nseqs; do
-		aggs=()
-		for k in $kernels; do
-			s=$(slice_name "$k" "$n")
-			[ -f "$out/$s.sweep.csv" ] || continue
-			sweep_run "$prov" "$SWEEP_BIN/agg-blocks" -o "$out/$s.agg.csv" "$out/$s.sweep.csv" || return 1
-			aggs+=("$out/$s.agg.csv")
-		done
-		sweep_run "$prov" "$SWEEP_ROOT/tools/join-all.sh" "$SWEEP_BIN/csv-join" blocks \
-			"$out/joined-n$n.csv" "${aggs[@]}" || return 1
-	done
+	[ -z "$stale" ] || { sweep_say "slices not done or stale:$stale; nothing merged (jobs/submit.sh runs them)"; return 1; }
 	command -v gnuplot >/dev/null 2>&1 ||
-		{ sweep_say "gnuplot not found: the CSVs are in $out; draw the figures with 'make plots' where gnuplot is"; return 1; }
-	# Each slice's own provenance follows the merge's, indented under a `slice:` line so
-	# the top-level keys stay unique (the figures' titles take their date from this file,
-	# which is why it is in place before they are drawn).
-	printf 'step: %s\n' "$(sweep_cmdline "$SWEEP_ROOT/tools/draw-plots.sh" "$out")" >>"$prov"
-	for sl in "$@"; do
-		s=$(slice_name "${sl%%:*}" "${sl#*:}")
-		f=$out/slurm/$s.prov.txt
-		[ -f "$f" ] && { echo "slice: $s"; sed 's/^/  /' "$f"; } >>"$prov"
-	done
-	mv -f "$prov" "$out/provenance.txt"
-	"$SWEEP_ROOT/tools/draw-plots.sh" "$out" || return 1
-	touch "$out/plots.stamp"
+		{ sweep_say "gnuplot not found: run 'make plots' where gnuplot is"; return 1; }
+	sweep_make "$out" "$2" "$3" "$out/plots.stamp" || return
 	echo "${SLURM_JOB_ID:-local} $(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$out/slurm/merge.done.tmp.$$" &&
 		mv -f "$out/slurm/merge.done.tmp.$$" "$out/slurm/merge.done"
-	sweep_say "merged into $out: *.agg.csv, joined-n*.csv, plots/, provenance.txt"
+	sweep_say "merged into $out: *.agg.csv, joined-n*.csv, plots/, provenance.txt (the sweeps' records), merge.txt"
 }

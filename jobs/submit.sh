@@ -1,10 +1,12 @@
 #!/bin/bash
 # jobs/submit.sh — submit the whole sweep graph to Slurm with one command:
 #   1. a job array of jobs/sweep.sbatch, one task (one GPU) per (kernel, n_seqs) slice
-#      whose CSV is not already in OUT/slices — so re-submitting re-runs only what is
-#      missing or failed;
+#      that Make finds stale in OUT (missing, not made by a run of this checkout — a
+#      committed CSV has no KERNEL-nN.prov.txt —, configs, binaries or settings changed),
+#      so re-submitting re-runs only what is missing or failed; each task makes its sweep
+#      target through the Makefile;
 #   2. jobs/merge.sbatch, --dependency=afterok on the array and --kill-on-invalid-dep=yes:
-#      it aggregates, joins and plots once every task has succeeded, and is cancelled
+#      it makes the aggregate, join and plot targets once every task has succeeded, and is cancelled
 #      (never run) if any task fails.
 # It prints both job ids, how to watch them and where the results land.
 #
@@ -17,7 +19,9 @@
 #   N_SEQS      n_seqs values, by commas or spaces   (32 64)
 #   PRESET      gen-configs preset                   (seed)
 #   DTYPE, RUN_FLAGS  as for make: gen-configs --dtype, extra run-kernel options
-#   OUT         results folder, layout as `make results`  (results/h100: from GPUS' type)
+#   OUT         results folder, layout as `make results`  (as make names it: results/h100
+#               from GPUS' type, then -PRESET, -DTYPE, -FLAGS where not the default)
+#   RESULTS_ROOT  where that folder goes (results)
 #   LOGS        folder of the job logs               (jobs/logs)
 #   PARTITION, ACCOUNT, TIME, GPUS   sbatch -p, -A, -t, --gpus for every job
 #                                    (default: the #SBATCH lines, i.e. Bridges-2 GPU-shared,
@@ -48,7 +52,7 @@ for a in "$@"; do
 	--dry-run) dry=1 ;;
 	-h | --help) usage ;;
 	KERNELS=* | N_SEQS=* | PRESET=* | DTYPE=* | RUN_FLAGS=* | OUT=* | LOGS=* | PARTITION=* | \
-		ACCOUNT=* | TIME=* | GPUS=* | ARRAY_LIMIT=* | MAIL_USER=* | BIN=*)
+		ACCOUNT=* | TIME=* | GPUS=* | ARRAY_LIMIT=* | MAIL_USER=* | BIN=* | RESULTS_ROOT=*)
 		export "${a?}" ;;
 	*) echo "submit.sh: unknown argument '$a'" >&2; usage ;;
 	esac
@@ -57,8 +61,10 @@ done
 kernels=$(list_words "${KERNELS:-native tk prefix_stream}")
 nseqs=$(list_words "${N_SEQS:-32 64}")
 preset=${PRESET:-seed}
-# Where `make results` on that GPU would write: results/h100 for --gpus=h100-80:1.
-out=${OUT:-results/$(results_name "${GPUS:-h100-80}")}
+# Where `make results` on that GPU would write with these settings: results/h100 for
+# --gpus=h100-80:1 and the seed preset, results/h100-quick for PRESET=quick, ...
+out=${OUT:-$(make -s -C "$ROOT" --no-print-directory results-dir RESULTS_NAME="$(results_name "${GPUS:-h100-80}")" \
+	PRESET="$preset" DTYPE="${DTYPE:-bf16}" RUN_FLAGS="${RUN_FLAGS:-}" ${RESULTS_ROOT:+RESULTS_ROOT="$RESULTS_ROOT"})}
 logs=${LOGS:-jobs/logs}
 case $out in /*) ;; *) out=$ROOT/$out ;; esac
 case $logs in /*) ;; *) logs=$ROOT/$logs ;; esac
@@ -69,6 +75,11 @@ check_lists "$kernels" "$nseqs"
 
 [ "$dry" -eq 1 ] || command -v sbatch >/dev/null 2>&1 ||
 	sweep_die 1 "sbatch not found: submit from a Slurm login node (without Slurm: 'make results')"
+# sbatch with no controller to reach prints DNS-SRV lookups and a failure per call: ask once,
+# and say it in one line (timeout: a SLURM_CONF naming a missing file makes scontrol retry
+# for a minute).
+[ "$dry" -eq 1 ] || timeout 15 scontrol ping >/dev/null 2>&1 ||
+	sweep_die 1 "sbatch found no Slurm controller (scontrol ping failed): submit from a cluster's login node (without Slurm: 'make results')"
 
 # The tools must exist before any task starts; tasks never build (parallel builds in one
 # tree would race). Built with the cluster's modules, as the jobs will run them.
@@ -87,14 +98,23 @@ if [ -f "$out/slurm/jobs.txt" ]; then
 	fi
 fi
 
-# Which slices are missing? Done = the final CSV is there (see slice_done).
+export PRESET=$preset KERNELS=$kernels N_SEQS=$nseqs
+# The configs (and settings.txt) are made here, once, before any task starts: tasks of one
+# n_seqs sharing a configs file must not each rewrite it under the others.
+if [ "$dry" -eq 0 ]; then
+	mkdir -p "$out/slurm" || sweep_die 1 "cannot create $out"
+	# shellcheck disable=SC2046
+	sweep_make "$out" "$kernels" "$nseqs" -s $(for n in $nseqs; do echo "$out/configs-n$n.csv"; done) >&2 ||
+		sweep_die 1 "making the configs in $out failed"
+fi
+# Which slices are stale? Make's rules decide (slice_stale), as for `make results`.
 read -r -a ks <<<"$kernels"
 read -r -a ns <<<"$nseqs"
 todo=() all=() done_=()
 for k in "${ks[@]}"; do
 	for n in "${ns[@]}"; do
 		all+=("$k:$n")
-		if [ "$force" -eq 0 ] && slice_done "$out/$(slice_name "$k" "$n").sweep.csv"; then
+		if [ "$force" -eq 0 ] && ! slice_stale "$out" "$k" "$n"; then
 			done_+=("$(slice_name "$k" "$n")")
 		else
 			todo+=("$k:$n")
@@ -116,8 +136,7 @@ export SWEEP_SUBMIT_COMMAND
 SWEEP_SUBMIT_COMMAND="$(sweep_cmdline KERNELS="$kernels" N_SEQS="$nseqs" PRESET="$preset" ${DTYPE:+DTYPE="$DTYPE"} ${RUN_FLAGS:+RUN_FLAGS="$RUN_FLAGS"} OUT="$out" ${BIN:+BIN="$BIN"} jobs/submit.sh)"
 [ "$force" -eq 1 ] && SWEEP_SUBMIT_COMMAND="$SWEEP_SUBMIT_COMMAND --force"
 SWEEP_SUBMIT_COMMAND="$SWEEP_SUBMIT_COMMAND (in $ROOT)"
-export PRESET=$preset OUT=$out
-export SWEEP_MERGE_SLICES="${all[*]}"
+export OUT=$out
 unset SWEEP_FORCE
 [ "$force" -eq 1 ] && export SWEEP_FORCE=1
 
@@ -155,7 +174,7 @@ fi
 if ! merge_id=$(sbatch_id MERGE_ID sbatch "${common[@]}" "${merge_opts[@]}" "${dep[@]}" \
 	--output="$logs/%x-%j.out" "$ROOT/jobs/merge.sbatch" --preset "$preset" -o "$out"); then
 	[ -n "$array_id" ] && scancel "$array_id" 2>/dev/null
-	sweep_die 1 "submitting the merge job failed (array job ${array_id:-none} cancelled)"
+	sweep_die 1 "submitting the merge job failed${array_id:+ (array job $array_id cancelled)}"
 fi
 
 if [ "$dry" -eq 0 ]; then

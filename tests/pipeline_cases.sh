@@ -48,7 +48,8 @@ R=$P/results
 check "make results (CPU) writes CSVs, provenance and figures" \
 	"make -s results RESULTS=$R RESULTS_NAME=cpu N_SEQS='8 32' RUN_FLAGS='--iters 3 --max-time 0.5' &&
 	 for f in configs-n8.csv ref-n8.sweep.csv ref-n8.agg.csv joined-n32.csv provenance.txt plots/ref-n32/overview.png plots/compare-n8/overview.png plots/roofline-n32/roofline.png; do test -s $R/\$f || { echo missing \$f; exit 1; }; done &&
-	 test \$(wc -l < $R/ref-n32.sweep.csv) = 12 && grep -q '^command: make results' $R/provenance.txt"
+	 test \$(wc -l < $R/ref-n32.sweep.csv) = 12 && grep -q '^command: make results' $R/merge.txt &&
+	 grep -q '^sweep: ref-n8\$' $R/provenance.txt && grep -q '^  command: .*run-kernel -k ref' $R/provenance.txt && ! grep -q '^command:' $R/provenance.txt"
 check "make results again: nothing to redo" \
 	"make -q RESULTS=$R RESULTS_NAME=cpu N_SEQS='8 32' RUN_FLAGS='--iters 3 --max-time 0.5' $R/plots.stamp"
 check "make results: a deleted sweep is measured again" \
@@ -56,6 +57,14 @@ check "make results: a deleted sweep is measured again" \
 	 rc=\$?; mv $R/ref-n8.sweep.keep $R/ref-n8.sweep.csv; touch -r $R/ref-n8.agg.csv $R/ref-n8.sweep.csv; exit \$rc"
 check "make results: a new N_SEQS value is measured" \
 	"! make -q RESULTS=$R RESULTS_NAME=cpu N_SEQS='8 16 32' RUN_FLAGS='--iters 3 --max-time 0.5' $R/plots.stamp"
+check "make results: a CSV without its run's record (a committed one) is measured" \
+	"mv $R/ref-n8.prov.txt $R/ref-n8.prov.keep && ! make -q RESULTS=$R RESULTS_NAME=cpu N_SEQS='8 32' RUN_FLAGS='--iters 3 --max-time 0.5' $R/ref-n8.sweep.csv $R/ref-n8.prov.txt;
+	 rc=\$?; mv $R/ref-n8.prov.keep $R/ref-n8.prov.txt; exit \$rc"
+check "results folders are named by every setting that is not the default" \
+	"test \"\$(make -s results-dir RESULTS_NAME=h100)\" = results/h100 &&
+	 test \"\$(make -s results-dir RESULTS_NAME=h100 PRESET=quick)\" = results/h100-quick &&
+	 test \"\$(make -s results-dir RESULTS_NAME=h100 PRESET=gqa DTYPE=fp16 RUN_FLAGS='--l2 hot')\" = results/h100-gqa-fp16-l2-hot &&
+	 test \"\$(make -s results-dir RESULTS_NAME=cpu)\" = results/cpu && test \"\$(make -s results-dir RESULTS_NAME=cpu PRESET=seed)\" = results/cpu-seed"
 check "make -n leaves settings.txt alone" \
 	"cp $R/settings.txt $R/settings.keep && make -n RESULTS=$R RESULTS_NAME=cpu N_SEQS='8 32' RUN_FLAGS='--iters 9' results > /dev/null &&
 	 cmp $R/settings.txt $R/settings.keep && rm $R/settings.keep"
@@ -81,6 +90,21 @@ check "two makes in one results folder: serialized, one dtype" \
 	 want=\$(sed -n 's/.*DTYPE=\\([a-z0-9]*\\).*/\\1/p' $R2/settings.txt) &&
 	 test \"\$(csvcol dtype $R2/ref-n8.sweep.csv | sort -u)\" = \$want && test \"\$(csvcol dtype $R2/configs-n8.csv | sort -u)\" = \$want &&
 	 grep -q \"DTYPE=\$want\" $R2/provenance.txt && ! ls $R2 | grep -q tmp"
+# A sweep killed mid-way (Ctrl-C, scancel, a time limit) resumes from its last finished
+# config: the rows of OUT.partial are kept as they were, the rest measured, OUT whole.
+K=$P/resume
+mkdir -p $K
+check "a killed sweep resumes from its last finished row" \
+	"gen-configs --preset quick --n-seqs 16 -o $K/c.csv && F='--iters 20 --min-iters 20 --min-time 0.3 --max-time 0.5' &&
+	 { run-kernel -q -k ref \$F -o $K/s.csv $K/c.csv 2> /dev/null & p=\$!; } &&
+	 n=0; until grep -q '^#done 3\$' $K/s.csv.partial 2> /dev/null || [ \$n -ge 600 ]; do sleep 0.05; n=\$((n + 1)); done;
+	 kill -TERM \$p; wait \$p; test ! -e $K/s.csv && grep -v '^#' $K/s.csv.partial | head -n 3 > $K/kept &&
+	 run-kernel -q -k ref \$F -o $K/s.csv $K/c.csv 2> $K/err && grep -q 'resuming after [3-9] finished config' $K/err &&
+	 test \$(wc -l < $K/s.csv) = 12 && sed -n 2,4p $K/s.csv | cmp - $K/kept && test ! -e $K/s.csv.partial"
+check "a partial file of other settings is not resumed" \
+	"printf '#stamp -k ref --seed 9 inputs 0\n1,2\n#done 1\n' > $K/s2.csv.partial &&
+	 run-kernel -q -k ref --iters 2 --max-time 0.1 -o $K/s2.csv $K/c.csv 2> $K/err2 && grep -q 'starting afresh' $K/err2 &&
+	 test \$(wc -l < $K/s2.csv) = 12 && ! grep -q '^1,2\$' $K/s2.csv && test ! -e $K/s2.csv.partial"
 check "no temp files left in results" "! ls $R | grep -q tmp"
 
 # The GPU kernels build wherever nvcc is (CI has nvcc but no GPU);

@@ -22,6 +22,14 @@ gpu_kernels_without_gpu() {
 	"$TOOLS_BIN/run-kernel" --list | cut -f1 | grep -qx native && ! nvidia-smi -L > /dev/null 2>&1
 }
 
+# suite_counts NAME: the counts of the suite that just finished, as it finishes (the
+# totals so far minus those at the previous call).
+P0=0 F0=0
+suite_counts() {
+	echo "   $1: $((PASS - P0)) passed, $((FAIL - F0)) failed"
+	P0=$PASS F0=$FAIL
+}
+
 # adds a sub-suite's "ok"/"FAIL" lines to the totals
 count_lines() {
 	local line
@@ -53,11 +61,13 @@ for flags in "-O2 -g" "$SAN_FLAGS"; do
 	fi
 done
 
+suite_counts "unit tests"
 echo "== tools (plain build)"
 TOOLS_BIN=$ROOT/bin
 export TOOLS_BIN
 . tests/tool_cases.sh
 
+suite_counts "tools (plain build)"
 echo "== tools (ASan+UBSan build)"
 if make -s BUILD=build-asan BIN=bin-asan NVCC= CFLAGS="$SAN_FLAGS" tools > "$T_ROOT/asan-build.log" 2>&1; then
 	TOOLS_BIN=$ROOT/bin-asan
@@ -67,6 +77,7 @@ else
 	fail "ASan build" "$(tail -n 5 "$T_ROOT/asan-build.log")"
 fi
 
+suite_counts "tools (ASan+UBSan build)"
 echo "== fuzz corpus (ASan+UBSan, through tests/fuzz/driver.c)"
 if cc -std=c11 -D_GNU_SOURCE -Wall -Wextra $SAN_FLAGS -o "$T_ROOT/fuzz_csv" tests/fuzz/fuzz_csv.c tests/fuzz/driver.c \
 	tools/lib/{csv,err,num}.c -lm; then
@@ -76,9 +87,11 @@ if cc -std=c11 -D_GNU_SOURCE -Wall -Wextra $SAN_FLAGS -o "$T_ROOT/fuzz_csv" test
 else
 	fail "fuzz corpus build" "cc failed"
 fi
+suite_counts "fuzz corpus"
 
 echo "== pipeline"
 . tests/pipeline_cases.sh
+suite_counts "pipeline"
 
 if [ -z "${SKIP_SLURM:-}" ]; then
 	echo "== slurm"
@@ -87,6 +100,7 @@ if [ -z "${SKIP_SLURM:-}" ]; then
 	else
 		fail "slurm" "tests/slurm/test_slurm.sh missing"
 	fi
+	suite_counts "slurm"
 fi
 
 if [ "$FAIL" = 0 ]; then rm -rf "$T_ROOT"; else echo "(work dirs kept in $T_ROOT)"; fi

@@ -3,6 +3,22 @@
 # lines: date, git commit, host, GPU (name, SM/memory clocks, driver), CPU,
 # nvcc and compiler versions, Slurm job, loaded modules, and the exact
 # command.  Read-only: it queries, never changes, the GPU.
+#
+# provenance.sh --sweeps "SETTINGS" A.prov.txt ... - a results folder's
+# provenance.txt from its sweeps' own records (each written on the host that
+# ran the sweep): the settings, the first sweep's date (the figures' titles
+# take it), then each record, indented under a `sweep: NAME` line, verbatim.
+# Nothing of the host running this is added: that goes to merge.txt.
+if [ "${1:-}" = --sweeps ]; then
+	echo "settings: $2"
+	shift 2
+	echo "$(sed -n 's/^date: /date: /p' "$1" | head -n 1) (first sweep)"
+	for f in "$@"; do
+		echo "sweep: $(basename "$f" .prov.txt)"
+		sed 's/^/  /' "$f"
+	done
+	exit 0
+fi
 cmd=${1:-unknown}
 echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "command: $cmd"
@@ -31,6 +47,9 @@ echo "nvcc: $(nvcc --version 2>/dev/null | grep -o 'release [0-9.]*, V[0-9.]*' |
 echo "cc: $(${CC:-cc} --version 2>/dev/null | head -n1)"
 echo "gnuplot: $(gnuplot --version 2>/dev/null || echo none)"
 [ -n "${SLURM_JOB_ID:-}" ] && echo "slurm_job: ${SLURM_JOB_ID} array_task=${SLURM_ARRAY_TASK_ID:-none} partition=${SLURM_JOB_PARTITION:-?} node=${SLURMD_NODENAME:-?}"
+[ -n "${SLURM_GPUS:-}" ] && echo "slurm_gpus: $SLURM_GPUS"
+[ -n "${SLURM_JOB_ID:-}" ] && [ -n "${CUDA_VISIBLE_DEVICES:-}" ] && echo "cuda_visible_devices: $CUDA_VISIBLE_DEVICES"
+[ -n "${SWEEP_SUBMIT_COMMAND:-}" ] && echo "submitted_by: $SWEEP_SUBMIT_COMMAND"
 if command -v module > /dev/null 2>&1 || [ -n "${LOADEDMODULES:-}" ]; then
 	echo "modules: ${LOADEDMODULES:-none}"
 fi

@@ -19,6 +19,7 @@
 #include "lib/num.h"
 #include "lib/out.h"
 #include "lib/reference.h"
+#include "lib/resume.h"
 #include "../kernels/attn.h"
 
 #include <getopt.h>
@@ -162,6 +163,7 @@ static double peak_tflops = PEAK_TFLOPS_DEFAULT, peak_gbps = PEAK_GBPS_DEFAULT;
 static unsigned long seed = 1;
 static int quiet, no_ceiling, failures;
 static long total_configs;  /* for the progress lines' [i/N] */
+static struct resume *resume; /* -o OUT: finished rows kept in OUT.partial (resume.h) */
 static double started;      /* wall clock at the first config */
 
 /* "12 s" / "3.5 min" / "2.1 h": the time left after `done` configs (a
@@ -336,6 +338,8 @@ static void write_row(FILE *f, char **in_row, const struct layout *L, const stru
 #undef AS_CELL
 	csv_write_row(f, n, row);
 	fflush(f);
+	if (resume)
+		csv_write_row(resume_rows(resume), n, row);
 	free(row);
 	free(cell);
 }
@@ -452,6 +456,33 @@ static void run_config(FILE *f, const struct csv_table *t, long i, const struct 
 	free(out);
 }
 
+/* What a resumed run must share with the stopped one: every option (kernels,
+ * timing, seed, -o) and the inputs' content (a digest of every cell), not
+ * their paths. */
+static char *run_stamp(char **argv, const struct csv_table *tabs, int nfiles)
+{
+	unsigned long long h = RESUME_HASH_INIT;
+	size_t len = 64;
+	for (int i = 1; i < optind; i++)
+		len += strlen(argv[i]) + 1;
+	char *stamp = xmalloc(len);
+	char *p = stamp;
+	for (int i = 1; i < optind; i++)
+		p += sprintf(p, "%s ", argv[i]);
+	for (int i = 0; i < nfiles; i++) {
+		for (int j = 0; j < tabs[i].ncol; j++)
+			h = resume_hash(h, tabs[i].names[j]);
+		for (long r = 0; r < tabs[i].nrows; r++)
+			for (int j = 0; j < tabs[i].ncol; j++)
+				h = resume_hash(h, tabs[i].rows[r][j]);
+	}
+	sprintf(p, "inputs %016llx", h);
+	for (p = stamp; *p; p++) /* one line, whatever the options held */
+		if (*p == '\n')
+			*p = ' ';
+	return stamp;
+}
+
 int main(int argc, char **argv)
 {
 	enum { O_WARMUP = 256, O_ITERS, O_MIN_ITERS, O_MIN_TIME, O_MAX_TIME, O_NOISE, O_SAMPLE_MS, O_L2,
@@ -553,13 +584,33 @@ int main(int argc, char **argv)
 
 	for (int i = 0; i < nfiles; i++)
 		total_configs += tabs[i].nrows;
-	started = wall_seconds();
 	FILE *f = out_open(output);
 	write_header(f, &L, &tabs[0]);
+	/* Configs an earlier, stopped run of the same sweep finished.  Only for
+	 * configs read from files (what make and the Slurm jobs pass): a run
+	 * again is then the same command, while an interrupted pipe keeps -o's
+	 * all-or-nothing rule and leaves no file behind. */
+	long done = 0;
+	int from_files = optind < argc;
+	for (int i = optind; i < argc; i++)
+		from_files &= strcmp(argv[i], "-") != 0;
+	if (output && strcmp(output, "-") && from_files) {
+		char *stamp = run_stamp(argv, tabs, nfiles);
+		resume = resume_open(output, stamp, f, &done);
+		free(stamp);
+	}
+	started = wall_seconds();
 	for (int i = 0; i < nfiles; i++)
-		for (long r = 0; r < tabs[i].nrows; r++)
-			run_config(f, &tabs[i], r, &L, ks, nk, ++rowno);
+		for (long r = 0; r < tabs[i].nrows; r++) {
+			if (++rowno <= done)
+				continue;
+			run_config(f, &tabs[i], r, &L, ks, nk, rowno);
+			if (resume)
+				resume_mark(resume, rowno);
+		}
 	out_commit();
+	if (resume)
+		resume_finish(resume);
 	if (failures)
 		warnx("%d row(s) failed or were skipped (see above)", failures);
 	return failures ? EXIT_INVALID : 0;

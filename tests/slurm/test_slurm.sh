@@ -109,6 +109,14 @@ for f in sweep merge; do
 	fi
 done
 
+# Outside a cluster (no controller to reach): one line, no DNS-SRV noise, no "array job none".
+why=$(env -u SLURM_CONF timeout 20 "$ROOT/jobs/submit.sh" KERNELS=ref PRESET=quick \
+	N_SEQS=16 OUT="${TMPDIR:-/tmp}/no-controller.$$" 2>&1)
+rc=$?
+rm -rf "${TMPDIR:-/tmp}/no-controller.$$"
+[ "$rc" -eq 1 ] && [ "$(printf '%s\n' "$why" | wc -l)" -eq 1 ] && [[ $why == *"sbatch found no Slurm controller"* ]] &&
+	ok "slurm-no-controller-one-line" || bad "slurm-no-controller-one-line" "want exit 1 and one line, got exit $rc" "$why"
+
 # --- the cluster -----------------------------------------------------------------------
 BINDIR=${BIN:-bin}
 case $BINDIR in /*) ;; *) BINDIR=$ROOT/$BINDIR ;; esac
@@ -149,10 +157,10 @@ tasks=$(array_tasks "$array_id")
 	bad "slurm-merge-ran-after-array" "merge job $merge_id: $(jobcomp JobState "$merge_id")" "$(cat "$T"/logs/pa-merge-"$merge_id".out 2>&1)"
 
 # The unchanged `#SBATCH --gpus=h100-80:1` was scheduled on the fake GPUs.
-grep -q '^slurm_gpus: h100-80:1$' "$OUT/slurm/ref-n16.prov.txt" 2>/dev/null &&
-	grep -q '^cuda_visible_devices: [0-9]' "$OUT/slurm/ref-n16.prov.txt" &&
+grep -q '^slurm_gpus: h100-80:1$' "$OUT/ref-n16.prov.txt" 2>/dev/null &&
+	grep -q '^cuda_visible_devices: [0-9]' "$OUT/ref-n16.prov.txt" &&
 	ok "slurm-gres-h100-80" || bad "slurm-gres-h100-80" "the slice's provenance shows no h100-80 GPU" \
-	"$(grep -E '^(slurm_gpus|cuda_visible)' "$OUT/slurm/ref-n16.prov.txt" 2>&1)"
+	"$(grep -E '^(slurm_gpus|cuda_visible)' "$OUT/ref-n16.prov.txt" 2>&1)"
 
 why=''
 for n in 16 32; do
@@ -189,13 +197,18 @@ for d in compare-n16 compare-n32 ref-n16 ref-n32; do
 done
 [ -z "$why" ] && ok "slurm-pngs ($npng figures)" || bad "slurm-pngs" "missing or not PNG:$why" "$(find "$OUT/plots" 2>&1 | head -n 20)"
 
+# Provenance belongs to the sweeps: provenance.txt is each slice's record as its task wrote
+# it (its own array task's slurm_job), the merge's own record is merge.txt beside it.
 why=''
-for key in date command git_commit host slurm_job what step; do
+for key in settings date sweep; do
 	grep -q "^$key: " "$OUT/provenance.txt" 2>/dev/null || why="$why $key"
 done
-[ "$(grep -c '^  what: slice ref-n' "$OUT/provenance.txt" 2>/dev/null)" = 2 ] || why="$why (the 2 slices' provenance)"
+[ "$(grep -c '^sweep: ref-n' "$OUT/provenance.txt" 2>/dev/null)" = 2 ] || why="$why (the 2 slices' records)"
+[ "$(grep -c "^  slurm_job: [0-9]* array_task=[01] " "$OUT/provenance.txt" 2>/dev/null)" = 2 ] || why="$why (each slice's own array task)"
 [ "$(grep -c '^date: ' "$OUT/provenance.txt" 2>/dev/null)" = 1 ] || why="$why (exactly one top-level date)"
-[ -z "$why" ] && ok "slurm-provenance" || bad "slurm-provenance" "provenance.txt lacks:$why"
+grep -q "^slurm_job: $merge_id " "$OUT/merge.txt" 2>/dev/null || why="$why (merge.txt: the merge job's record)"
+grep -q "^slurm_job: $merge_id " "$OUT/provenance.txt" 2>/dev/null && why="$why (the merge job's record is in provenance.txt)"
+[ -z "$why" ] && ok "slurm-provenance" || bad "slurm-provenance" "provenance.txt lacks:$why" "$(head -n 30 "$OUT/provenance.txt" 2>&1)"
 
 st=$("$ROOT/jobs/status.sh" "$OUT" 2>&1)
 rc=$?
@@ -232,11 +245,49 @@ if submit slurm-half-written-csv KERNELS=ref PRESET=quick N_SEQS=16,32 RUN_FLAGS
 	fi
 fi
 
-# Nothing missing: no array at all, only the merge.
-if submit slurm-resubmit-nothing-missing KERNELS=ref PRESET=quick N_SEQS=16,32; then
+# Nothing missing: no array at all, only the merge, which finds nothing stale: it rewrites
+# neither a sweep nor its record nor the folder's provenance.
+keep=$(md5sum "$OUT"/ref-n*.prov.txt "$OUT"/ref-n*.sweep.csv "$OUT/provenance.txt" 2>&1)
+if submit slurm-resubmit-nothing-missing KERNELS=ref PRESET=quick N_SEQS=16,32 RUN_FLAGS="$FAST"; then
 	[ "$sub_rc" -eq 0 ] && [[ $sub_out == *"array job none"* ]] && [ "$(jobcomp JobState "$merge_id")" = COMPLETED ] &&
-		ok "slurm-resubmit-nothing-missing ($took)" || bad "slurm-resubmit-nothing-missing" "exit $sub_rc" "$sub_out"
+		[ "$(md5sum "$OUT"/ref-n*.prov.txt "$OUT"/ref-n*.sweep.csv "$OUT/provenance.txt" 2>&1)" = "$keep" ] &&
+		ok "slurm-resubmit-nothing-missing-keeps-provenance ($took)" || bad "slurm-resubmit-nothing-missing-keeps-provenance" "exit $sub_rc" "$sub_out"
 fi
+
+# Another RUN_FLAGS into the same folder: every slice is measured again (settings.txt).
+if submit slurm-settings-change KERNELS=ref PRESET=quick N_SEQS=16,32 RUN_FLAGS="$FAST --seed 7"; then
+	[ "$sub_rc" -eq 0 ] && [[ $sub_out == *"2 slice(s) to run: ref-n16 ref-n32"* ]] &&
+		grep -q '^  settings: .*--seed 7$' "$OUT/provenance.txt" &&
+		ok "slurm-settings-change-reruns ($took)" || bad "slurm-settings-change-reruns" "exit $sub_rc" "$sub_out"
+fi
+
+# --- 2b. a fresh clone: committed CSVs are the reference, not this user's run ----------------
+# A folder as git checks it out: the CSVs and provenance of another machine, no .prov.txt.
+OUT=$T/clone
+mkdir -p "$OUT"
+cp "$T"/out/*.csv "$OUT"/ && rm -f "$OUT"/settings.txt
+printf 'date: 2026-11-01T00:00:00Z\nhost: h100-node\ngpu: 0, NVIDIA H100 80GB HBM3, 550.54, 1980 MHz\n' >"$OUT/provenance.txt"
+if submit slurm-fresh-clone-measures KERNELS=ref PRESET=quick N_SEQS=16,32 RUN_FLAGS="$FAST"; then
+	[ "$sub_rc" -eq 0 ] && [[ $sub_out == *"2 slice(s) to run: ref-n16 ref-n32"* ]] &&
+		[ -f "$OUT/ref-n16.prov.txt" ] && [ "$(grep -c '^sweep: ref-n' "$OUT/provenance.txt")" = 2 ] &&
+		ok "slurm-fresh-clone-measures ($took)" || bad "slurm-fresh-clone-measures" "exit $sub_rc" "$sub_out"
+fi
+
+# --- 2c. a subset submission beside a committed folder leaves that folder alone -------------
+# KERNELS=ref PRESET=quick N_SEQS=32 with the folder named by make (RESULTS_ROOT/h100-...):
+# the seed folder results/h100 keeps its configs and joined files byte for byte.
+mkdir -p "$T/results/h100"
+cp "$ROOT"/results/h100/configs-n32.csv "$ROOT"/results/h100/joined-n32.csv "$T/results/h100/"
+keep=$(cd "$T/results/h100" && md5sum ./*)
+sub_out=$(timeout "$WAIT" "$ROOT/jobs/submit.sh" KERNELS=ref PRESET=quick N_SEQS=32 RUN_FLAGS="$FAST" \
+	RESULTS_ROOT="$T/results" LOGS="$T/logs" --wait 2>&1)
+sub_rc=$?
+sub_dir=$T/results/$(tools/results-name.sh h100 quick bf16 "$FAST")
+[ "$sub_rc" -eq 0 ] && [ "$(cd "$T/results/h100" && md5sum ./*)" = "$keep" ] && [ -s "$sub_dir/joined-n32.csv" ] &&
+	[ "$(rows "$sub_dir/configs-n32.csv")" = 11 ] &&
+	ok "slurm-subset-beside-committed-folder" ||
+	bad "slurm-subset-beside-committed-folder" "exit $sub_rc; $T/results/h100 changed or $sub_dir incomplete" "$sub_out
+$(ls "$T/results" 2>&1)"
 
 # --- 3. a failed task keeps the merge from running, and the user is told ------------------
 OUT=$T/out-fail
