@@ -132,6 +132,20 @@ static inline const int *attn_common_chunks(const struct attn_args *a)
 	return a->tree.node_chunks + root->chunk_begin;
 }
 
+/* check()'s common part for the kernels built for 64-token chunks, d_head
+ * 128 and bf16/fp16: returns the one-line reason from the calling check(). */
+#define ATTN_CHECK_TILE_64x128(NAME, S)                                               \
+	do {                                                                          \
+		if ((S)->chunk_size != 64)                                            \
+			return NAME " supports chunk_size 64 only";                   \
+		if ((S)->d_head != 128)                                               \
+			return NAME " supports d_head 128 only";                      \
+		if ((S)->dtype != ATTN_BF16 && (S)->dtype != ATTN_FP16)               \
+			return NAME " supports dtype bf16 and fp16 only";             \
+		if ((S)->n_seqs < 1 || (S)->n_heads < 1 || (S)->n_chunks < 1)         \
+			return NAME " needs n_seqs, n_heads, n_chunks >= 1";          \
+	} while (0)
+
 /* check()'s reason for kernels that run the single-prefix workload only. */
 #define ATTN_SINGLE_PREFIX_ONLY(NAME) \
 	NAME " runs the single-prefix workload only (n_kv_heads = n_heads, no group chunks, no suffix)"

@@ -252,14 +252,8 @@ __global__ void __launch_bounds__(NV_THREADS, 2) native_kernel(const struct nati
 /* ---- host launcher --------------------------------------------------------- */
 static const char *native_check(const struct attn_shape *s)
 {
-	if (s->chunk_size != NV_CHUNK)
-		return "native supports chunk_size 64 only";
-	if (s->d_head != NV_D)
-		return "native supports d_head 128 only";
-	if (s->dtype != ATTN_BF16 && s->dtype != ATTN_FP16)
-		return "native supports dtype bf16 and fp16 only";
-	if (s->n_seqs < 1 || s->n_heads < 1 || s->n_chunks < 1)
-		return "native needs n_seqs, n_heads, n_chunks >= 1";
+	static_assert(NV_CHUNK == 64 && NV_D == 128, "ATTN_CHECK_TILE_64x128 checks these");
+	ATTN_CHECK_TILE_64x128("native", s);
 	if (!attn_is_single_prefix(s))
 		return ATTN_SINGLE_PREFIX_ONLY("native");
 	if (s->n_chunks > 65535)

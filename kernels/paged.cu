@@ -425,14 +425,10 @@ __global__ void __launch_bounds__(PG_THREADS, 2) paged_kernel(const __grid_const
 /* ---- host launcher --------------------------------------------------------- */
 static const char *paged_check(const struct attn_shape *s)
 {
-	if (s->chunk_size != PG_CHUNK)
-		return "paged supports chunk_size 64 only";
-	if (s->d_head != PG_D)
-		return "paged supports d_head 128 only";
-	if (s->dtype != ATTN_BF16 && s->dtype != ATTN_FP16)
-		return "paged supports dtype bf16 and fp16 only";
-	if (s->n_seqs < 1 || s->n_heads < 1 || s->n_kv_heads < 1)
-		return "paged needs n_seqs, n_heads, n_kv_heads >= 1";
+	static_assert(PG_CHUNK == 64 && PG_D == 128, "ATTN_CHECK_TILE_64x128 checks these");
+	ATTN_CHECK_TILE_64x128("paged", s);
+	if (s->n_kv_heads < 1)
+		return "paged needs n_kv_heads >= 1";
 	if (s->n_heads % s->n_kv_heads != 0)
 		return "paged needs n_heads to be a multiple of n_kv_heads";
 	if (attn_group_size(s) > PG_MAX_G)

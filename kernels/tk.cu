@@ -395,14 +395,8 @@ __global__ void __launch_bounds__(TK_THREADS, TK_BLOCKS_PER_SM) tk_kernel(const 
 /* ---- host launcher --------------------------------------------------------- */
 static const char *tk_check(const struct attn_shape *s)
 {
-	if (s->chunk_size != TK_CHUNK)
-		return "tk supports chunk_size 64 only";
-	if (s->d_head != TK_D)
-		return "tk supports d_head 128 only";
-	if (s->dtype != ATTN_BF16 && s->dtype != ATTN_FP16)
-		return "tk supports dtype bf16 and fp16 only";
-	if (s->n_seqs < 1 || s->n_heads < 1 || s->n_chunks < 1)
-		return "tk needs n_seqs, n_heads, n_chunks >= 1";
+	static_assert(TK_CHUNK == 64 && TK_D == 128, "ATTN_CHECK_TILE_64x128 checks these");
+	ATTN_CHECK_TILE_64x128("tk", s);
 	if (!attn_is_single_prefix(s))
 		return ATTN_SINGLE_PREFIX_ONLY("tk");
 	if (s->n_chunks > 65535)
