@@ -132,6 +132,11 @@ fi
 t "join: 300,000 x 300,000 distinct keys, sorted once" 0 'awk "BEGIN { print \"k,x\"; for (i = 300000; i > 0; i--) print i \",\" i }" > a.csv; awk "BEGIN { print \"k,y\"; for (i = 1; i <= 300001; i++) print i \".0,\" 2 * i }" > b.csv; csv-join -k k --suffixes a,b a.csv b.csv | sed -n "2p;\$p"' '' '300000,300000,600000\n1,1,2\n' '0 row\(s\) of a.csv and 1 of b.csv had no partner'
 t "join: equal keys pair in B's order, numbers before text" 0 'printf "k,y\nb,1\n2,2\n02,3\na,4\n" > b.csv; csv-join -k k --suffixes a,b - b.csv' 'k,x\n2,A\nb,B\n' 'k,x_a,y_b\n2,A,2\n2,A,3\nb,B,1\n' '1 row\(s\) of b.csv had no partner|0 row\(s\) of stdin and 1 of b.csv'
 
+RATES_IN='blocks,latency_ms,kv_gbps,tflops,ceil_gbps,pct_of_ceiling,kernel\n64,1,100,10,1000,10,tk\n64,3,300,20,600,50,tk\n'
+t "agg: --rates from summed work over summed time" 0 'agg-blocks --rates' "$RATES_IN" 'blocks,latency_ms,kv_gbps,tflops,ceil_gbps,pct_of_ceiling,kernel\n64,2,250,17.5,625,40,tk\n' ''
+t "agg: without --rates the rates are averaged" 0 'agg-blocks' "$RATES_IN" 'blocks,latency_ms,kv_gbps,tflops,ceil_gbps,pct_of_ceiling,kernel\n64,2,200,15,800,30,tk\n' ''
+t "agg: --rates needs latency_ms" 1 'agg-blocks --rates' 'blocks,kv_gbps\n1,2\n' '' "^agg-blocks: stdin:1: --rates needs a numeric column 'latency_ms'$"
+
 # --- compare-runs -------------------------------------------------------------------
 CA='n_heads,n_chunks,kernel,latency_ms,noise_pct\n4,4,tk,1.0,1\n4,8,tk,2.0,1\n8,8,tk,4.0,1\n16,16,tk,8,1\n'
 CB='n_seqs,n_heads,n_kv_heads,n_chunks,kernel,latency_ms,noise_pct\n32,4,4,4,tk,0.5,1\n32,4,4,8,tk,2.01,1\n32,8,8,8,tk,5.0,1\n32,2,2,2,tk,1,1\n'

@@ -12,6 +12,12 @@
  * group holds one integer text prints it as read (a seed of 2^62), else the
  * mean, computed without overflow.  Unknown columns pass through, so the
  * course project's CSVs aggregate unchanged.
+ *
+ * --rates: the rate columns are recomputed from the group's summed work over
+ * its summed time instead of averaged (rows of different shapes share a
+ * blocks value: 64 x 128 and 128 x 64): tflops, kv_gbps and their _pct
+ * efficiencies weighted by latency_ms; ceil_gbps as the group's bytes over
+ * the ceiling's summed time; pct_of_ceiling from those two.
  */
 #include "lib/csv.h"
 #include "lib/err.h"
@@ -33,9 +39,11 @@ static long double *keyval;
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: agg-blocks [-k COLS] [-o FILE] [FILE|-]\n"
+	fprintf(f, "usage: agg-blocks [-k COLS] [--rates] [-o FILE] [FILE|-]\n"
 		   "Groups rows by the key columns (default: blocks), averages every numeric\n"
 		   "column, writes one row per group sorted numerically by the key.\n"
+		   "--rates: tflops, kv_gbps, their efficiencies, ceil_gbps and pct_of_ceiling\n"
+		   "from the group's summed work over its summed time, not averaged.\n"
 		   "Exit: 0 ok, 1 bad input, 2 usage.\n");
 }
 
@@ -153,6 +161,39 @@ static double group_mean(const struct csv_table *t, const long *order, long g, l
 	return sum;
 }
 
+/* --rates: a column that is work over time (rate_work) or the ceiling. */
+static int rates, lat_col = -1, gbps_col = -1;
+static int is_rate(const char *name)
+{
+	return !strcmp(name, "tflops") || !strcmp(name, "kv_gbps") || !strcmp(name, "compute_eff_pct") ||
+	       !strcmp(name, "kv_mem_eff_pct");
+}
+
+/* Summed work over summed time: the rate of column j weighted by latency. */
+static double group_rate(const struct csv_table *t, const long *order, long g, long end, int j)
+{
+	double work = 0, time = 0;
+	for (long r = g; r < end; r++) {
+		double lat = csv_table_double(t, order[r], lat_col);
+		work += csv_table_double(t, order[r], j) * lat;
+		time += lat;
+	}
+	return time > 0 ? work / time : 0;
+}
+
+/* The group's bytes over the time the ceiling takes to read them. */
+static double group_ceiling(const struct csv_table *t, const long *order, long g, long end, int j)
+{
+	double bytes = 0, time = 0;
+	for (long r = g; r < end; r++) {
+		double b = csv_table_double(t, order[r], gbps_col) * csv_table_double(t, order[r], lat_col);
+		double c = csv_table_double(t, order[r], j);
+		bytes += b;
+		time += c > 0 ? b / c : 0;
+	}
+	return time > 0 ? bytes / time : 0;
+}
+
 /* One output cell of the group order[g..end): a key or one integer text as
  * read; the mean of a numeric column (formatted into cell); else the group's
  * common text or "mixed". */
@@ -168,6 +209,17 @@ static const char *group_cell(const struct csv_table *t, const long *order, long
 		return first;
 	if (is_key) /* 16 and 16.0: one value, written exactly */
 		return fmt_exact(cell, csv_table_double(t, order[g], j));
+	if (numeric && rates) {
+		const char *name = t->names[j];
+		if (is_rate(name))
+			return fmt_num(cell, group_rate(t, order, g, end, j));
+		if (!strcmp(name, "ceil_gbps") && gbps_col >= 0)
+			return fmt_num(cell, group_ceiling(t, order, g, end, j));
+		if (!strcmp(name, "pct_of_ceiling") && gbps_col >= 0 && csv_table_find(t, "ceil_gbps") >= 0) {
+			double c = group_ceiling(t, order, g, end, csv_table_find(t, "ceil_gbps"));
+			return fmt_num(cell, c > 0 ? 100.0 * group_rate(t, order, g, end, gbps_col) / c : 0);
+		}
+	}
 	return numeric ? fmt_num(cell, group_mean(t, order, g, end, j)) : "mixed";
 }
 
@@ -183,6 +235,14 @@ static void agg_blocks(const struct csv_table *t, const char *keys, const char *
 	for (int k = 0; k < nkey; k++)
 		is_key[key[k]] = 1;
 	keyval = key_values(t);
+	if (rates) {
+		lat_col = csv_table_find(t, "latency_ms");
+		gbps_col = csv_table_find(t, "kv_gbps");
+		if (lat_col < 0 || !numeric[lat_col])
+			die_at(t->path, 1, "--rates needs a numeric column 'latency_ms'");
+		if (gbps_col >= 0 && !numeric[gbps_col])
+			gbps_col = -1;
+	}
 	long *order = sorted_rows(t);
 
 	FILE *f = out_open(output);
@@ -202,6 +262,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "key", required_argument, 0, 'k' },
 		{ "output", required_argument, 0, 'o' },
+		{ "rates", no_argument, 0, 'r' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
@@ -214,6 +275,7 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'k': keys = optarg; break;
 		case 'o': output = optarg; break;
+		case 'r': rates = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: die_usage_hint();
 		}
