@@ -291,10 +291,8 @@ __global__ void __launch_bounds__(PG_THREADS, 2) paged_kernel(const __grid_const
 			mx0 = fmaxf(mx0, fmaxf(sacc[j][0], sacc[j][1]));
 			mx1 = fmaxf(mx1, fmaxf(sacc[j][2], sacc[j][3]));
 		}
-		mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
-		mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
-		mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
-		mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
+		mx0 = quad_max(mx0);
+		mx1 = quad_max(mx1);
 		const float mn0 = fmaxf(m0, mx0), mn1 = fmaxf(m1, mx1);
 		/* all keys so far masked: subtract 0, so exp2(-inf) = 0, never -inf - -inf */
 		const float b0 = mn0 == -INFINITY ? 0.0f : mn0;
@@ -350,10 +348,8 @@ __global__ void __launch_bounds__(PG_THREADS, 2) paged_kernel(const __grid_const
 	float *sO = (float *)smem;                                   /* [64][PG_OSTRIDE] */
 	float2 *sML = (float2 *)(smem + PG_SCRATCH_ROWS * PG_OSTRIDE * 4); /* [64] (m, l) */
 	{
-		l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
-		l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
-		l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
-		l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
+		l0 = quad_sum(l0);
+		l1 = quad_sum(l1);
 		const int ra = (ks * MT + mt) * 16 + g, rb = ra + 8;
 		float *oa = sO + ra * PG_OSTRIDE + 2 * tq, *ob = sO + rb * PG_OSTRIDE + 2 * tq;
 #pragma unroll

@@ -159,8 +159,7 @@ static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o
 	const int S = p.splits, H = p.n_heads, nqg = p.nqg, n_seqs = p.n_seqs;
 #pragma unroll
 	for (int r = 0; r < 2; ++r) {
-		st[r].l += __shfl_xor_sync(0xffffffffu, st[r].l, 1);
-		st[r].l += __shfl_xor_sync(0xffffffffu, st[r].l, 2);
+		st[r].l = quad_sum(st[r].l);
 	}
 
 	/* ---- merge the KG key groups of each query group (shared memory) */
@@ -386,8 +385,7 @@ static __device__ __forceinline__ void ps_softmax_step(float (&s)[NT][4], float 
 	}
 #pragma unroll
 	for (int r = 0; r < 2; ++r) {
-		mt[r] = fmaxf(mt[r], __shfl_xor_sync(0xffffffffu, mt[r], 1));
-		mt[r] = fmaxf(mt[r], __shfl_xor_sync(0xffffffffu, mt[r], 2));
+		mt[r] = quad_max(mt[r]);
 	}
 	float lt[2] = {0.f, 0.f};
 #pragma unroll

@@ -218,6 +218,20 @@ template <> __device__ __forceinline__ uint32_t pack2<__half>(float x, float y)
 	return *(uint32_t *)&h;
 }
 
+/* A row of an m16n8k16 (or wgmma) accumulator lives in the 4 lanes of a quad
+ * (lane & ~3 .. lane | 3): its max and sum over those lanes, in every lane. */
+static __device__ __forceinline__ float quad_max(float x)
+{
+	x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
+	return fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
+}
+
+static __device__ __forceinline__ float quad_sum(float x)
+{
+	x += __shfl_xor_sync(0xffffffffu, x, 1);
+	return x + __shfl_xor_sync(0xffffffffu, x, 2);
+}
+
 /* ---- async proxy, mbarrier, TMA (sm_90) ------------------------------------ */
 /* order this thread's generic-proxy shared-memory writes (st.shared,
  * cp.async) before later async-proxy reads (wgmma, TMA) */

@@ -304,10 +304,8 @@ __global__ void __launch_bounds__(TK_THREADS, TK_BLOCKS_PER_SM) tk_kernel(const 
 			mx0 = fmaxf(mx0, fmaxf(sacc[j][0], sacc[j][1]));
 			mx1 = fmaxf(mx1, fmaxf(sacc[j][2], sacc[j][3]));
 		}
-		mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
-		mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
-		mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
-		mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
+		mx0 = quad_max(mx0);
+		mx1 = quad_max(mx1);
 		float l0 = 0.0f, l1 = 0.0f;
 #pragma unroll
 		for (int j = 0; j < TK_CHUNK / 8; j++) {
@@ -318,10 +316,8 @@ __global__ void __launch_bounds__(TK_THREADS, TK_BLOCKS_PER_SM) tk_kernel(const 
 			l0 += sacc[j][0] + sacc[j][1];
 			l1 += sacc[j][2] + sacc[j][3];
 		}
-		l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
-		l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
-		l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
-		l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
+		l0 = quad_sum(l0);
+		l1 = quad_sum(l1);
 
 		/* P in T, already in mma's A-operand layout (accumulator layout of S) */
 		uint32_t pa[TK_CHUNK / 16][4];
