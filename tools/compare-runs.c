@@ -48,21 +48,20 @@ struct side {
 	struct csv_table t;
 	const char *kernel;    /* -k: only rows of this kernel */
 	int col[NKEY], kcol, lat, noise;
-	long n, *rows;         /* the rows taken, sorted by key */
-	char (*defaults)[NKEY][32];
+	long n, *rows;         /* the rows taken (table row indices), sorted by key */
 };
 
 static const char *key_name(int k) { return k < CONFIG_NINT ? config_cols[k].name : "dtype"; }
 
-/* Key field k of row r (taken-row index), the default where the file lacks it. */
-static const char *key_of(const struct side *s, long r, int k)
+/* Key field k of table row i, the default where the file lacks the column
+ * (formatted into buf, 32 bytes). */
+static const char *key_of(const struct side *s, long i, int k, char *buf)
 {
-	long i = s->rows[r];
 	if (s->col[k] >= 0)
 		return s->t.rows[i][s->col[k]];
 	if (k == CONFIG_NINT)
 		return "bf16";
-	return config_default_text(k, s->t.rows[i][s->col[1]], s->defaults[r][k]);
+	return config_default_text(k, s->t.rows[i][s->col[1]], buf);
 }
 
 static int with_kernel; /* the kernel is part of the key (no -k) */
@@ -70,37 +69,25 @@ static int with_kernel; /* the kernel is part of the key (no -k) */
 /* Row i's kernel ("" in a file without the column). */
 static const char *kernel_of(const struct side *s, long i) { return s->kcol >= 0 ? s->t.rows[i][s->kcol] : ""; }
 
+/* Orders table row i of a against table row j of b by key (and kernel):
+ * the one order both the sort and the matching walk use. */
 static int cmp_keys(const struct side *a, long i, const struct side *b, long j)
 {
+	char ba[32], bb[32];
 	for (int k = 0; k < NKEY; k++) {
-		int c = csv_value_cmp(key_of(a, i, k), key_of(b, j, k));
+		int c = csv_value_cmp(key_of(a, i, k, ba), key_of(b, j, k, bb));
 		if (c)
 			return c;
 	}
-	return with_kernel ? strcmp(kernel_of(a, a->rows[i]), kernel_of(b, b->rows[j])) : 0;
+	return with_kernel ? strcmp(kernel_of(a, i), kernel_of(b, j)) : 0;
 }
 
-static const struct side *sorting;
+static const struct side *sorting; /* qsort passes no context */
 static int cmp_taken(const void *x, const void *y)
 {
 	long i = *(const long *)x, j = *(const long *)y;
-	/* key_of reads rows through the taken index: compare as if at slots i, j */
-	const struct side *s = sorting;
-	for (int k = 0; k < NKEY; k++) {
-		const char *a = s->col[k] >= 0 ? s->t.rows[i][s->col[k]] : NULL;
-		const char *b = s->col[k] >= 0 ? s->t.rows[j][s->col[k]] : NULL;
-		int c = a && b ? csv_value_cmp(a, b) : 0;
-		if (!a && k == 2) /* n_kv_heads defaults to the row's n_heads */
-			c = csv_value_cmp(s->t.rows[i][s->col[1]], s->t.rows[j][s->col[1]]);
-		if (c)
-			return c;
-	}
-	if (with_kernel) {
-		int c = strcmp(kernel_of(s, i), kernel_of(s, j));
-		if (c)
-			return c;
-	}
-	return (i > j) - (i < j);
+	int c = cmp_keys(sorting, i, sorting, j);
+	return c ? c : (i > j) - (i < j);
 }
 
 /* Takes side s's rows (of s->kernel when set), sorted by key; refuses a
@@ -125,9 +112,8 @@ static void take_rows(struct side *s)
 			s->rows[s->n++] = i;
 	sorting = s;
 	qsort(s->rows, (size_t)s->n, sizeof *s->rows, cmp_taken);
-	s->defaults = xcalloc((size_t)s->n + 1, sizeof *s->defaults);
 	for (long r = 1; r < s->n; r++)
-		if (cmp_keys(s, r - 1, s, r) == 0)
+		if (cmp_keys(s, s->rows[r - 1], s, s->rows[r]) == 0)
 			die_at(s->t.path, s->t.lines[s->rows[r]], "the same config as line %ld: rows to compare must be unique",
 			       s->t.lines[s->rows[r - 1]]);
 	if (s->n == 0 && s->kernel)
@@ -170,15 +156,15 @@ struct summary {
 static void compare_row(struct out_rows *o, const struct side *a, long ra, const struct side *b,
 			long rb, double fail_slower, struct summary *sum)
 {
-	char *f[NKEY + 10], num[9][32];
+	char *f[NKEY + 10], num[9][32], dflt[NKEY][32];
 	const struct side *k = ra >= 0 ? a : b;
-	long rk = ra >= 0 ? ra : rb;
+	long rk = k->rows[ra >= 0 ? ra : rb];
 	int n = 0;
 
 	for (int j = 0; j < NKEY; j++)
-		f[n++] = (char *)key_of(k, rk, j);
+		f[n++] = (char *)key_of(k, rk, j, dflt[j]);
 	/* blocks = n_heads x n_chunks, the x axis of every figure (plot/speedup.gp) */
-	f[n++] = fmt_num(num[8], strtod(key_of(k, rk, 1), NULL) * strtod(key_of(k, rk, 3), NULL));
+	f[n++] = fmt_num(num[8], strtod(f[1], NULL) * strtod(f[3], NULL));
 	f[n++] = ra >= 0 ? (char *)kernel_of(a, a->rows[ra]) : "";
 	f[n++] = rb >= 0 ? (char *)kernel_of(b, b->rows[rb]) : "";
 	double la = ra >= 0 ? value(a, ra, a->lat) : NAN, lb = rb >= 0 ? value(b, rb, b->lat) : NAN;
@@ -212,7 +198,7 @@ static void compare_runs(const struct side *a, const struct side *b, double fail
 {
 	long i = 0, j = 0;
 	while (i < a->n || j < b->n) {
-		int c = i == a->n ? 1 : j == b->n ? -1 : cmp_keys(a, i, b, j);
+		int c = i == a->n ? 1 : j == b->n ? -1 : cmp_keys(a, a->rows[i], b, b->rows[j]);
 		if (c == 0)
 			compare_row(o, a, i++, b, j++, fail_slower, sum);
 		else if (c < 0)
