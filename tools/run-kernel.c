@@ -72,6 +72,7 @@ struct row {
 	X(l2, STR, bopt.l2_hot ? "hot" : "cold")                                           \
 	X(launch, STR, r->b->launch_mode(&bopt))                                           \
 	X(seed, NUM, (double)seed)                                                         \
+	X(inputs, STR, inputs_profile_name(profile))                                       \
 	X(gpu, STR, r->b->device_name())
 
 #define AS_NAME(name, kind, expr) #name,
@@ -107,6 +108,9 @@ static void usage(FILE *f)
 		"  --max-rel-err X     validation tolerance (default 1e-2 bf16, 2e-3 fp16)\n"
 		"  --device N          CUDA device (default 0)\n"
 		"  --seed N            input seed (default 1)\n"
+		"  --inputs P          uniform (default): elements uniform in [-1, 1];\n"
+		"                      peak-common|peak-group|peak-suffix: that tree level's\n"
+		"                      K times 16, so the largest scores sit in that part\n"
 		"  --peak-tflops X     compute_eff_pct denominator (default %.1f)\n"
 		"  --peak-gbps X       kv_mem_eff_pct denominator (default %.1f)\n"
 		"  -q, --quiet         no progress on stderr\n"
@@ -161,6 +165,7 @@ static struct bench_opts bopt = {
 };
 static double peak_tflops = PEAK_TFLOPS_DEFAULT, peak_gbps = PEAK_GBPS_DEFAULT;
 static unsigned long seed = 1;
+static enum inputs_profile profile = INPUTS_UNIFORM;
 static int quiet, no_ceiling, failures;
 static long total_configs;  /* for the progress lines' [i/N] */
 static struct resume *resume; /* -o OUT: finished rows kept in OUT.partial (resume.h) */
@@ -381,7 +386,7 @@ static void run_config(FILE *f, const struct csv_table *t, long i, const struct 
 
 	ref = malloc(nout * sizeof *ref);
 	out = malloc(nout * sizeof *out);
-	if (!ref || !out || inputs_make(&in, &s, seed) != 0) {
+	if (!ref || !out || inputs_make_profile(&in, &s, seed, profile) != 0) {
 		warnx("%s:%ld: inputs of %.1f GB do not fit in host memory; row skipped", where, line,
 		      host_bytes(&s) / 1e9);
 		free(ref);
@@ -486,7 +491,7 @@ static char *run_stamp(char **argv, const struct csv_table *tabs, int nfiles)
 int main(int argc, char **argv)
 {
 	enum { O_WARMUP = 256, O_ITERS, O_MIN_ITERS, O_MIN_TIME, O_MAX_TIME, O_NOISE, O_SAMPLE_MS, O_L2,
-	       O_NO_CEIL, O_LAUNCH, O_MAX_ERR, O_DEVICE, O_SEED, O_PEAK_TF, O_PEAK_GB, O_LIST };
+	       O_NO_CEIL, O_LAUNCH, O_MAX_ERR, O_DEVICE, O_SEED, O_INPUTS, O_PEAK_TF, O_PEAK_GB, O_LIST };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, 0, 'k' },      { "output", required_argument, 0, 'o' },
 		{ "warmup", required_argument, 0, O_WARMUP }, { "iters", required_argument, 0, O_ITERS },
@@ -499,6 +504,7 @@ int main(int argc, char **argv)
 		{ "launch", required_argument, 0, O_LAUNCH },
 		{ "max-rel-err", required_argument, 0, O_MAX_ERR },
 		{ "device", required_argument, 0, O_DEVICE }, { "seed", required_argument, 0, O_SEED },
+		{ "inputs", required_argument, 0, O_INPUTS },
 		{ "peak-tflops", required_argument, 0, O_PEAK_TF },
 		{ "peak-gbps", required_argument, 0, O_PEAK_GB },
 		{ "list", no_argument, 0, O_LIST },           { "quiet", no_argument, 0, 'q' },
@@ -537,6 +543,13 @@ int main(int argc, char **argv)
 			break;
 		case O_DEVICE: bopt.device = (int)opt_long("--device", optarg, 0, 1023); break;
 		case O_SEED: seed = (unsigned long)opt_long("--seed", optarg, 0, 1L << 62); break;
+		case O_INPUTS: {
+			const int pr = inputs_profile_parse(optarg);
+			if (pr < 0)
+				die_usage("--inputs '%s': expected uniform, peak-common, peak-group or peak-suffix", optarg);
+			profile = (enum inputs_profile)pr;
+			break;
+		}
 		case O_PEAK_TF: peak_tflops = opt_double("--peak-tflops", optarg, 1e-9, 1e9); break;
 		case O_PEAK_GB: peak_gbps = opt_double("--peak-gbps", optarg, 1e-9, 1e9); break;
 		case O_LIST: list_kernels(); return 0;

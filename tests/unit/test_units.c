@@ -337,6 +337,54 @@ static void test_reference(void)
 	inputs_free(&b);
 }
 
+/* Peaked inputs (--inputs peak-LEVEL): the level's K scaled, so most (> 90 %) of
+ * every row's softmax mass sits in that part (the case that catches a merge
+ * that weights its parts wrongly), and uniform inputs are untouched. */
+static void test_peaked_inputs(void)
+{
+	struct attn_shape s = { 4, 4, 2, 3, 2, 2, 40, 64, 128, ATTN_BF16 };
+	for (int prof = INPUTS_PEAK_COMMON; prof <= INPUTS_PEAK_SUFFIX; prof++) {
+		struct inputs in, u;
+		inputs_make_profile(&in, &s, 5, (enum inputs_profile)prof);
+		inputs_make(&u, &s, 5);
+		const int level = prof - 1, g = s.n_heads / s.n_kv_heads;
+		double worst = 1.0; /* smallest share of a row's softmax mass in the level */
+		for (int q = 0; q < s.n_seqs; q++)
+			for (int h = 0; h < s.n_heads; h++) {
+				double mass[ATTN_LEVELS] = { 0 }, m = -INFINITY, sc[4096];
+				int lev[4096], n = 0;
+				for (int L = 0; L < ATTN_LEVELS; L++) {
+					const struct attn_node *nd = tree_node_of(&in.tree.t, L, q);
+					for (int t = 0; nd && t < nd->n_tokens; t++, n++) {
+						int pc = in.tree.t.node_chunks[nd->chunk_begin + t / s.chunk_size];
+						double d = 0;
+						for (int e = 0; e < s.d_head; e++)
+							d += (double)half_to_float(in.q[q_index(&s, q, h, e)], s.dtype) *
+							     half_to_float(in.k[kv_index(&s, pc, h / g, t % s.chunk_size, e)], s.dtype);
+						sc[n] = d / sqrt((double)s.d_head);
+						lev[n] = L;
+						m = sc[n] > m ? sc[n] : m;
+					}
+				}
+				double tot = 0;
+				for (int i = 0; i < n; i++) {
+					mass[lev[i]] += exp(sc[i] - m);
+					tot += exp(sc[i] - m);
+				}
+				worst = mass[level] / tot < worst ? mass[level] / tot : worst;
+			}
+		int v_same = !memcmp(in.v, u.v, in.nkv * 2);
+		char name[64];
+		snprintf(name, sizeof name, "inputs %s: the level holds the softmax mass", inputs_profile_name(prof));
+		CHECK(name, worst > 0.9 && v_same, "worst share %.4f, V untouched %d", worst, v_same);
+		inputs_free(&in);
+		inputs_free(&u);
+	}
+	CHECK("inputs profile names", inputs_profile_parse("peak-suffix") == INPUTS_PEAK_SUFFIX &&
+					      inputs_profile_parse("uniform") == INPUTS_UNIFORM &&
+					      inputs_profile_parse("peak") == -1, "parse mismatch");
+}
+
 /* One wrong (seq, head) row hides in the whole-output norm; max_row_err
  * finds it and names it. */
 static void test_row_error(void)
@@ -440,6 +488,7 @@ int main(int argc, char **argv)
 	test_metrics_vs_course(argc > 1 ? argv[1] : "tests/data/course-results");
 	test_tree();
 	test_reference();
+	test_peaked_inputs();
 	test_row_error();
 	test_thread_count();
 	printf("unit: %d passed, %d failed\n", passed, failed);

@@ -122,7 +122,43 @@ double inputs_bytes(const struct attn_shape *s)
 	return 2.0 * ((double)s->n_seqs * s->n_heads * s->d_head + 2 * kv) + tree_bytes(s);
 }
 
+static const char *const profile_names[] = { "uniform", "peak-common", "peak-group", "peak-suffix" };
+
+const char *inputs_profile_name(enum inputs_profile p)
+{
+	return (unsigned)p < sizeof profile_names / sizeof *profile_names ? profile_names[p] : "?";
+}
+
+int inputs_profile_parse(const char *name)
+{
+	for (int i = 0; i < (int)(sizeof profile_names / sizeof *profile_names); i++)
+		if (strcmp(name, profile_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* K of every chunk of the level's nodes times INPUTS_PEAK (exact in bf16 and
+ * fp16: a power of two, and 16 * 1 stays far below either's range). */
+static void peak_level(struct inputs *in, int level)
+{
+	const struct attn_shape *s = &in->s;
+	const struct attn_tree *t = &in->tree.t;
+	const size_t per_chunk = (size_t)s->n_kv_heads * s->chunk_size * s->d_head;
+	for (int i = t->level_begin[level]; i < t->level_begin[level + 1]; i++)
+		for (int c = 0; c < t->nodes[i].n_chunks; c++) {
+			uint16_t *k = in->k + (size_t)t->node_chunks[t->nodes[i].chunk_begin + c] * per_chunk;
+			for (size_t e = 0; e < per_chunk; e++)
+				k[e] = float_to_half(half_to_float(k[e], s->dtype) * INPUTS_PEAK, s->dtype);
+		}
+}
+
 int inputs_make(struct inputs *in, const struct attn_shape *s, uint64_t seed)
+{
+	return inputs_make_profile(in, s, seed, INPUTS_UNIFORM);
+}
+
+int inputs_make_profile(struct inputs *in, const struct attn_shape *s, uint64_t seed,
+			enum inputs_profile profile)
 {
 	memset(in, 0, sizeof *in);
 	in->s = *s;
@@ -147,6 +183,8 @@ int inputs_make(struct inputs *in, const struct attn_shape *s, uint64_t seed)
 	fill(in->q, in->nq, seed, RNG_Q, s->dtype);
 	fill(in->k, in->nkv, seed, RNG_K, s->dtype);
 	fill(in->v, in->nkv, seed, RNG_V, s->dtype);
+	if (profile != INPUTS_UNIFORM)
+		peak_level(in, (int)profile - 1);
 	return 0;
 }
 

@@ -22,11 +22,33 @@ struct inputs {
 	struct tree_tables tree;
 };
 
+/* What the values look like.  Uniform: every element uniform in [-1, 1].
+ * Peaked at a tree level: the same, with the K of that level's chunks
+ * scaled by INPUTS_PEAK (16): the scaled scores there spread about 16 times
+ * wider (std ~5 against ~0.3 with d_head 128), so each sequence's largest
+ * scores sit in that part only and the other parts' weights in the
+ * log-sum-exp combination are orders of magnitude apart: the inputs that
+ * catch a merge that weights its parts wrongly. */
+enum inputs_profile {
+	INPUTS_UNIFORM = 0,
+	INPUTS_PEAK_COMMON, /* = 1 + ATTN_LEVEL_COMMON */
+	INPUTS_PEAK_GROUP,
+	INPUTS_PEAK_SUFFIX,
+};
+#define INPUTS_PEAK 16.0f
+/* The profile's name ("uniform", "peak-common", "peak-group", "peak-suffix"),
+ * and the profile of a name (-1: none). */
+const char *inputs_profile_name(enum inputs_profile p);
+int inputs_profile_parse(const char *name);
+
 /* Host bytes inputs_make() allocates for s (Q, K/V pool, tables). */
 double inputs_bytes(const struct attn_shape *s);
 /* Returns 0, or -1 when the host cannot hold them or their sizes overflow
  * (nothing allocated). */
 int inputs_make(struct inputs *in, const struct attn_shape *s, uint64_t seed);
+/* The same with a profile (inputs_make is INPUTS_UNIFORM). */
+int inputs_make_profile(struct inputs *in, const struct attn_shape *s, uint64_t seed,
+			enum inputs_profile profile);
 void inputs_free(struct inputs *in);
 
 /* bf16/fp16 bits <-> float, round to nearest even. */
