@@ -83,7 +83,7 @@ done
 # merges, GQA, partial last chunks where it runs them); rows it refuses are
 # fine (exit 3), a sanitizer error is not (exit 9).
 if command -v compute-sanitizer > /dev/null 2>&1; then
-	printf 'n_seqs,n_heads,n_kv_heads,n_chunks,n_groups,group_chunks,suffix_len\n65,2,2,3,1,0,0\n2,8,8,1,1,0,0\n3,8,2,1,1,0,37\n4,32,1,2,2,1,64\n' > "$LOG/small.csv"
+	printf 'n_seqs,n_heads,n_kv_heads,n_chunks,n_groups,group_chunks,suffix_len\n65,2,2,3,1,0,0\n2,8,8,1,1,0,0\n3,8,2,1,1,0,37\n4,32,1,2,2,1,64\n130,8,2,2,2,1,65\n' > "$LOG/small.csv"
 	for tool in memcheck racecheck; do
 		for k in $kernels; do
 			compute-sanitizer --tool $tool --error-exitcode 9 "$BIN/run-kernel" -k "$k" "${quick[@]}" \
