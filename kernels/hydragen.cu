@@ -28,10 +28,10 @@
  * heads x 32K tokens, 64 MiB per K/V head, as much as the K/V itself), and
  * run the softmax as a third pass; fused, the prefix is read once and
  * nothing but the (m, l, o) partials is written.
- * Splits: one grain of chunks per CTA for the whole grid, grain = ceil(work /
- * CTA slots) chunks (work = sum over levels of CTAs-before-splitting x
- * chunks), so the grid is about one wave of equal CTAs; level L gets
- * ceil(chunks_L / grain) splits (at most chunks_L).  Partial slots: level
+ * Splits: one grain of chunks per CTA for the whole grid, level L gets
+ * ceil(chunks_L / grain) splits; the grain minimizes waves x grain
+ * (hydragen_plan), so the grid is a whole number of waves of about equal
+ * CTAs, never one wave and a sliver.  Partial slots: level
  * 0's splits first, then level 1's, then level 2's; a forward pass with one
  * slot in all writes out directly, else the merge folds every slot.
  *
@@ -45,6 +45,7 @@
  * docs/kernels/hydragen.md.
  */
 #include <cuda_runtime.h>
+#include <string.h>
 
 #include "attn.h"
 #include "merge.h"
@@ -80,9 +81,19 @@ static sd_fn hydragen_fn(const struct attn_shape *s)
 
 /* The plan of a shape on a device of `slots` CTA slots: the tree's levels
  * from the shape alone (tools/lib/tree.c lays the nodes out level by level),
- * so workspace() can size the partials before any table exists. */
+ * so workspace() can size the partials before any table exists.  The grain
+ * (chunks per CTA, the same for every level) minimizes waves x grain, the
+ * time of a grid of equal CTAs; ties go to the larger grain (fewer
+ * partials).  Candidates: the grains that give the largest level p splits,
+ * p = 1 .. 8 waves' worth.  The last plan is cached (host time per launch). */
 static struct hg_plan hydragen_plan(const struct attn_shape *s, long long slots)
 {
+	static struct attn_shape c_shape;
+	static long long c_slots = -1;
+	static struct hg_plan c_plan;
+	if (slots == c_slots && memcmp(s, &c_shape, sizeof *s) == 0)
+		return c_plan;
+
 	struct hg_plan pl = {};
 	const int G = attn_group_size(s);
 	struct {
@@ -92,32 +103,55 @@ static struct hg_plan hydragen_plan(const struct attn_shape *s, long long slots)
 		{ s->group_chunks > 0 ? s->n_groups : 0, s->n_seqs / s->n_groups, s->group_chunks },
 		{ s->suffix_len > 0 ? s->n_seqs : 0, 1, attn_suffix_chunks(s) },
 	};
-	long long work = 0;
+	long long base[SD_MAX_SEGMENTS], chunks[SD_MAX_SEGMENTS], cmax = 1, bmin = 0;
 	int first = 0;
 	for (int L = 0; L < SD_MAX_SEGMENTS; L++) {
 		if (lv[L].nodes == 0 || lv[L].chunks == 0)
 			continue;
-		struct sd_segment *sg = &pl.seg[pl.n_segments++];
+		const int i = pl.n_segments++;
+		struct sd_segment *sg = &pl.seg[i];
 		const long long rows = (long long)lv[L].seqs * G;
 		sg->n_nodes = lv[L].nodes;
 		sg->node_first = first;
 		sg->rows = (int)rows;
 		sg->mt = sd_mt_for_rows(rows);
 		sg->row_tiles = (int)((rows + 16 * sg->mt - 1) / (16 * sg->mt));
-		sg->splits = lv[L].chunks; /* the chunk count for now: the splits below */
 		first += lv[L].nodes;
-		work += (long long)sg->row_tiles * sg->n_nodes * s->n_kv_heads * lv[L].chunks;
+		base[i] = (long long)sg->row_tiles * sg->n_nodes * s->n_kv_heads;
+		chunks[i] = lv[L].chunks;
+		if (chunks[i] > cmax) {
+			cmax = chunks[i];
+			bmin = base[i];
+		}
 	}
-	const long long grain = slots > 0 && work > slots ? (work + slots - 1) / slots : 1;
+	if (slots < 1)
+		slots = 1;
+	long long best_grain = cmax, best_cost = -1;
+	const long long pmax = bmin > 0 ? 8 * slots / bmin + 1 : 1;
+	for (long long p = 1; p <= pmax && p <= cmax; p++) {
+		const long long grain = (cmax + p - 1) / p;
+		long long n = 0;
+		for (int i = 0; i < pl.n_segments; i++)
+			n += base[i] * ((chunks[i] + grain - 1) / grain);
+		if (n > 0x7fffffffLL)
+			break;
+		const long long cost = (n + slots - 1) / slots * grain;
+		if (best_cost < 0 || cost < best_cost) {
+			best_cost = cost;
+			best_grain = grain;
+		}
+	}
 	for (int i = 0; i < pl.n_segments; i++) {
 		struct sd_segment *sg = &pl.seg[i];
-		const long long chunks = sg->splits;
-		sg->splits = (int)((chunks + grain - 1) / grain);
+		sg->splits = (int)((chunks[i] + best_grain - 1) / best_grain);
 		sg->slot0 = pl.n_parts;
 		pl.n_parts += sg->splits;
 	}
 	if (pl.n_parts == 1)
 		pl.seg[0].slot0 = -1; /* the only partial: straight to out */
+	c_shape = *s;
+	c_slots = slots;
+	c_plan = pl;
 	return pl;
 }
 
