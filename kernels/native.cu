@@ -39,6 +39,7 @@
 #include <stdint.h>
 
 #include "attn.h"
+#include "chunk_items.h"
 #include "merge.h"
 #include "ptx.h"
 
@@ -76,13 +77,14 @@ static_assert(NV_THREADS == 2 * 64, "softmax: two lanes per row of a 16-row tile
 
 /* ---- parameters ------------------------------------------------------------ */
 struct native_params {
-	const void *q;    /* [S][H][128] T */
-	const int *chunks; /* [C] pool index of each prefix chunk (attn_common_chunks) */
-	const void *k;    /* pool [*][H][64][128] T */
-	const void *v;    /* [C][H][64][128] T */
-	void * po;    /* partials o  [C][H][S][128] T (merge.h, o_dtype = T) */
-	float *pml;       /* partials ml [C][H][S][2] */
-	int n_seqs, n_heads, n_chunks;
+	const void *q;                 /* [S][H][128] T */
+	const void *k;                 /* pool [*][KVH][64][128] T */
+	const void *v;                 /* pool [*][KVH][64][128] T */
+	const struct attn_node *nodes; /* the tree (attn_tree.nodes, device) */
+	const int *node_chunks;        /* pool index of each node's chunks */
+	void *po;                      /* partials o  [NP][H][S][128] T (merge.h, o_dtype = T) */
+	float *pml;                    /* partials ml [NP][H][S][2] */
+	struct chunk_items ci;         /* the item decomposition (chunk_items.h) */
 	float scale;
 };
 
@@ -97,37 +99,43 @@ template <> __device__ __forceinline__ __half to_t<__half>(float x)
 	return __float2half_rn(x);
 }
 
-/* rows [0, n) of 128 elements, src row r at src + r*stride, into a padded tile;
- * rows [valid, n) are zero.  All 128 threads. */
-template <typename T, int ROWS>
-static __device__ __forceinline__ void load_rows(T *dst, const T *src, size_t stride, int valid)
+/* the Q rows of item rows [r0, r0 + NV_QT) into a padded tile; tile rows
+ * >= valid are zero.  All 128 threads. */
+template <typename T>
+static __device__ __forceinline__ void load_q(T *dst, const T *q, const struct chunk_items *ci,
+					      const struct chunk_item *it, int r0, int valid)
 {
-	uint4 buf[ROWS * 16 / NV_THREADS];
+	constexpr int N = NV_QT * 16 / NV_THREADS;
+	uint4 buf[N];
 #pragma unroll
-	for (int j = 0; j < ROWS * 16 / NV_THREADS; j++) {
+	for (int j = 0; j < N; j++) {
 		int i = threadIdx.x + NV_THREADS * j, row = i >> 4, ch = i & 15;
-		buf[j] = row < valid ? __ldg((const uint4 *)(src + row * stride + ch * 8))
-				     : make_uint4(0, 0, 0, 0);
+		buf[j] = row < valid
+				 ? __ldg((const uint4 *)(q + (size_t)chunk_q_row(ci, it, r0 + row) * NV_D +
+							 ch * 8))
+				 : make_uint4(0, 0, 0, 0);
 	}
 #pragma unroll
-	for (int j = 0; j < ROWS * 16 / NV_THREADS; j++) {
+	for (int j = 0; j < N; j++) {
 		int i = threadIdx.x + NV_THREADS * j, row = i >> 4, ch = i & 15;
 		*(uint4 *)(dst + row * NV_LDT + ch * 8) = buf[j];
 	}
 }
 
 /* the chunk's K and V, [64][128] each, contiguous: all 16 loads of a thread
- * are issued before the first store.  All 128 threads. */
+ * are issued before the first store.  Rows >= valid (past a suffix's last
+ * token) are zeros: the pool's padding is never read.  All 128 threads. */
 template <typename T>
-static __device__ __forceinline__ void load_kv(T *dk, T *dv, const T *k, const T *v)
+static __device__ __forceinline__ void load_kv(T *dk, T *dv, const T *k, const T *v, int valid)
 {
 	constexpr int N = NV_CHUNK * 16 / NV_THREADS;
 	uint4 bk[N], bv[N];
 #pragma unroll
 	for (int j = 0; j < N; j++) {
-		int i = threadIdx.x + NV_THREADS * j;
-		bk[j] = __ldg((const uint4 *)k + i);
-		bv[j] = __ldg((const uint4 *)v + i);
+		int i = threadIdx.x + NV_THREADS * j, row = i >> 4;
+		const bool ok = row < valid;
+		bk[j] = ok ? __ldg((const uint4 *)k + i) : make_uint4(0, 0, 0, 0);
+		bv[j] = ok ? __ldg((const uint4 *)v + i) : make_uint4(0, 0, 0, 0);
 	}
 #pragma unroll
 	for (int j = 0; j < N; j++) {
@@ -139,7 +147,8 @@ static __device__ __forceinline__ void load_kv(T *dk, T *dv, const T *k, const T
 
 /* ---- kernel ---------------------------------------------------------------- */
 template <typename T>
-__global__ void __launch_bounds__(NV_THREADS, 2) native_kernel(const struct native_params p)
+__global__ void __launch_bounds__(NV_THREADS, 2)
+	native_kernel(const __grid_constant__ struct native_params p)
 {
 	using namespace nvcuda;
 	extern __shared__ __align__(128) unsigned char smem[];
@@ -152,20 +161,20 @@ __global__ void __launch_bounds__(NV_THREADS, 2) native_kernel(const struct nati
 	T *sP = (T *)(wbuf + NV_W_P);
 	float *sO = (float *)wbuf;
 
-	const int h = blockIdx.x, c = blockIdx.y;
-	const int S = p.n_seqs, H = p.n_heads;
-	const size_t kv_off = ((size_t)p.chunks[c] * H + h) * NV_CHUNK * NV_D;
-	load_kv<T>(sK, sV, (const T *)p.k + kv_off, (const T *)p.v + kv_off);
-	const T *qh = (const T *)p.q + (size_t)h * NV_D;
-	const size_t q_stride = (size_t)H * NV_D;
-	const size_t part_row0 = ((size_t)c * H + h) * S;
+	/* this block's item: (node, chunk, K/V head) and its n_rows query rows */
+	const struct chunk_item it =
+		chunk_item_at(&p.ci, p.nodes, p.node_chunks, (int)blockIdx.x, NV_CHUNK);
+	const int NR = it.n_rows;
+	const size_t kv_off = ((size_t)it.chunk * p.ci.kv_heads.d + it.kvh) * NV_CHUNK * NV_D;
+	load_kv<T>(sK, sV, (const T *)p.k + kv_off, (const T *)p.v + kv_off, it.valid);
+	const T *q = (const T *)p.q;
 
-	for (int t0 = 0; t0 < S; t0 += NV_QT) {
+	for (int t0 = 0; t0 < NR; t0 += NV_QT) {
 		__syncthreads(); /* previous tile's Q reads are done (first: nothing) */
-		load_rows<T, NV_QT>(sQ, qh + (size_t)t0 * q_stride, q_stride, S - t0);
+		load_q<T>(sQ, q, &p.ci, &it, t0, NR - t0);
 		__syncthreads(); /* K, V, Q in */
-		const int s0 = t0 + warp * NV_WM;
-		if (s0 >= S)
+		const int s0 = t0 + warp * NV_WM; /* this warp's first row */
+		if (s0 >= NR)
 			continue;
 
 		/* S = Q K^T (16 x 64) */
@@ -189,6 +198,14 @@ __global__ void __launch_bounds__(NV_THREADS, 2) native_kernel(const struct nati
 		/* softmax: lane owns half a row (32 keys) of row lane/2 */
 		const int r = lane >> 1, half = lane & 1;
 		float *srow = sS + r * NV_LDS + half * (NV_CHUNK / 2);
+		if (it.valid < NV_CHUNK) {
+			/* a suffix's partial last chunk: keys >= valid score -inf, so
+			 * their P is exactly 0 (key 0 is always valid: the max is finite) */
+#pragma unroll
+			for (int j = 0; j < NV_CHUNK / 2; j++)
+				if (half * (NV_CHUNK / 2) + j >= it.valid)
+					srow[j] = -INFINITY;
+		}
 		float mx = -INFINITY;
 #pragma unroll
 		for (int j = 0; j < NV_CHUNK / 2; j++)
@@ -231,8 +248,8 @@ __global__ void __launch_bounds__(NV_THREADS, 2) native_kernel(const struct nati
 		/* partial o in T: rows of 256 bytes, two per iteration (a half-warp
 		 * each), 8 elements = one 16-byte store per lane, rounded once from
 		 * the fp32 staging */
-		const int rows = S - s0 < NV_WM ? S - s0 : NV_WM;
-		T *po = (T *)p.po + (part_row0 + s0) * NV_D;
+		const int rows = NR - s0 < NV_WM ? NR - s0 : NV_WM;
+		T *po = (T *)p.po;
 		const int hr = lane >> 4, col = (lane & 15) * 8;
 		for (int rr = hr; rr < rows; rr += 2) {
 			const float *src = sO + rr * NV_LDO + col;
@@ -242,10 +259,12 @@ __global__ void __launch_bounds__(NV_THREADS, 2) native_kernel(const struct nati
 			w.y = pack2<T>(x0.z, x0.w);
 			w.z = pack2<T>(x1.x, x1.y);
 			w.w = pack2<T>(x1.z, x1.w);
-			*(uint4 *)(po + (size_t)rr * NV_D + col) = w;
+			const size_t prow = (size_t)chunk_part_row(&p.ci, &it, s0 + rr);
+			*(uint4 *)(po + prow * NV_D + col) = w;
 		}
 		if (half == 0 && r < rows)
-			*(float2 *)(p.pml + 2 * (part_row0 + s0 + r)) = make_float2(mx, l);
+			*(float2 *)(p.pml + 2 * (size_t)chunk_part_row(&p.ci, &it, s0 + r)) =
+				make_float2(mx, l);
 	}
 }
 
@@ -254,13 +273,9 @@ static const char *native_check(const struct attn_shape *s)
 {
 	static_assert(NV_CHUNK == 64 && NV_D == 128, "ATTN_CHECK_TILE_64x128 checks these");
 	ATTN_CHECK_TILE_64x128("native", s);
-	if (!attn_is_single_prefix(s))
-		return ATTN_SINGLE_PREFIX_ONLY("native");
-	if (s->n_chunks > 65535)
-		return "native supports n_chunks <= 65535 (grid y)";
+	CHUNK_ITEMS_CHECK("native", s);
 	return NULL;
 }
-
 
 static size_t native_workspace(const struct attn_shape *s)
 {
@@ -288,21 +303,20 @@ static cudaError_t native_enqueue(const struct native_params *p, dim3 grid, cuda
 static int native_launch(const struct attn_args *a, struct CUstream_st *stream)
 {
 	const struct attn_shape *s = &a->s;
-	if (native_check(s) != NULL || a->work == NULL)
+	struct native_params p;
+	if (native_check(s) != NULL || a->work == NULL || a->tree.nodes == NULL ||
+	    a->tree.node_chunks == NULL || chunk_items_plan(&p.ci, s, a->host_tree) != NULL)
 		return (int)cudaErrorInvalidValue;
 	struct attn_partials pp = attn_chunk_partials(a);
-	struct native_params p;
 	p.q = a->q;
-	p.chunks = attn_common_chunks(a);
 	p.k = a->k;
 	p.v = a->v;
+	p.nodes = a->tree.nodes;
+	p.node_chunks = a->tree.node_chunks;
 	p.po = pp.o;
 	p.pml = pp.ml;
-	p.n_seqs = s->n_seqs;
-	p.n_heads = s->n_heads;
-	p.n_chunks = s->n_chunks;
 	p.scale = a->scale;
-	dim3 grid((unsigned)s->n_heads, (unsigned)s->n_chunks);
+	dim3 grid((unsigned)p.ci.n_blocks);
 	cudaStream_t st = (cudaStream_t)stream;
 	cudaError_t e = s->dtype == ATTN_BF16 ? native_enqueue<__nv_bfloat16>(&p, grid, st)
 					      : native_enqueue<__half>(&p, grid, st);
@@ -313,7 +327,7 @@ static int native_launch(const struct attn_args *a, struct CUstream_st *stream)
 
 extern "C" const struct attn_kernel attn_kernel_native = {
 	"native",
-	"ChunkAttention chunk-first (WMMA 16x16x16, 4 warps) + merge",
+	"ChunkAttention two-phase: chunk-first over shared chunks, seq-first over suffixes (WMMA 16x16x16, 4 warps) + merge",
 	native_check,
 	native_workspace,
 	native_launch,
