@@ -1,35 +1,62 @@
-/* native.cu - ChunkAttention's two-phase design (chunk-first + merge), in CUDA C.
+/* native.cu - ChunkAttention's two-phase partition (chunk-first, sequence-
+ * first, one merge), in CUDA C.
  *
  * Idea (microsoft/chunk-attention, arXiv 2402.15220; re-written, not copied):
- * the chunk-first kernel runs one block of 128 threads (4 warps) per
- * (head, chunk) of the shared prefix, grid (n_heads, n_chunks).  The block
- * loads the chunk's K and V ([64][128] each) into shared memory with plain
- * 16-byte loads, then takes the queries of all n_seqs sequences in tiles of
- * 64 (one 16-row WMMA tile per warp, zero-padded past n_seqs): S = Q K^T with
- * nvcuda::wmma 16x16x16 (fp32 accumulate) into shared memory, a row softmax
- * over the chunk's 64 keys there (P written back as bf16/fp16), O = P V with
- * WMMA (fp32 accumulate), O staged through shared memory in fp32 and written
- * as the chunk's partial (m, l in fp32, unnormalized o rounded once to the
- * input dtype: a half-warp per 256-byte row, one 16-byte store per lane;
- * merge.h layout).  The second, seq-first phase is merge.cu, shared with tk.cu.
+ * a chunk shared by several sequences is read once and attended by all of
+ * them as one matrix-matrix tile (chunk-first), a sequence's own chunks are
+ * attended per sequence (sequence-first), and the per-chunk partial states
+ * are merged.  Both phases are one launch of one kernel here: one block of
+ * 128 threads (4 warps) per work item (tree node, chunk of the node, K/V
+ * head), a 1-D grid of attn_pool_chunks() * n_kv_heads blocks, level-0
+ * items (the common prefix, all sequences) first, then level 1 (a group's
+ * chunks, its sequences), then level 2 (a sequence's suffix, the
+ * sequence-first phase); chunk_items.h decodes blockIdx into the item and
+ * says which query rows it has: the g = n_heads / n_kv_heads query heads of
+ * its K/V head of each of the node's sequences (GQA: g heads as rows of the
+ * same tile, not g passes).  The block loads the chunk's K and V ([64][128]
+ * each, from the pool through node_chunks) into shared memory with plain
+ * 16-byte loads, then takes its rows in tiles of 64 (one 16-row WMMA tile
+ * per warp, zero-padded past the last row): S = Q K^T with nvcuda::wmma
+ * 16x16x16 (fp32 accumulate) into shared memory, a row softmax over the
+ * chunk's 64 keys there (P written back as bf16/fp16), O = P V with WMMA
+ * (fp32 accumulate), O staged through shared memory in fp32 and written as
+ * the row's partial for the chunk's table slot (m, l in fp32, unnormalized o
+ * rounded once to the input dtype: a half-warp per 256-byte row, one 16-byte
+ * store per lane; merge.h layout, attn_seq_chunks() parts).  merge.cu, shared
+ * with tk.cu, folds each (seq, head)'s partials.
+ *
+ * A suffix's partial last chunk (valid = its tokens < 64): K/V rows >= valid
+ * are zeros in shared memory (never read from the pool) and their scores are
+ * set to -inf in S before the row max, so their P is exactly 0.
  *
  * This is the baseline the tk kernel is measured against, so it is kept
  * close to the original design: synchronous loads (no copy/compute overlap
  * inside a block), WMMA through shared memory (S and O round-trip through
  * shared memory), 86 KB of shared memory -> 2 blocks per SM.  Rows of K, V
  * and Q are padded by 16 bytes (ldm 136) so WMMA's loads avoid the 8-way
- * bank conflicts of a 256-byte row stride.
+ * bank conflicts of a 256-byte row stride.  For the single-prefix workload
+ * (one node, g = 1) the items are the original grid (n_heads, n_chunks) in
+ * the same block order and rows, at the cost of a node read and a
+ * multiply-high division per Q row (chunk_items.h).
+ *
+ * Contract: attn.h; check() = ATTN_CHECK_TILE_64x128 + CHUNK_ITEMS_CHECK
+ * (n_heads % n_kv_heads == 0, whole groups, < 2^31 blocks and partial rows);
+ * launch() plans from attn_args.host_tree and reads tree.nodes and
+ * tree.node_chunks on the device; workspace = attn_chunk_partials_bytes().
  *
  * Build: nvcc -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -c kernels/native.cu
- *        236 (bf16) / 168 (fp16) registers, 0 spills, 86 KB dynamic shared memory.
+ *        236 (bf16) / 192 (fp16) registers, 0 spills, 86 KB dynamic shared memory
+ *        (v2, single-prefix only: 236 / 167).
  *
  * Measured (H100 80GB HBM3, bf16, L2 cold, forward pass incl. the merge;
  * results/h100/, made by make sweeps KERNELS='native tk prefix_stream'
- * PRESET=seed N_SEQS='32 64'): n_seqs 32: 4096 blocks 0.1335 ms, 65536
- * blocks 1.862 ms; n_seqs 64: 0.1627 ms, 2.432 ms.
+ * PRESET=seed N_SEQS='32 64'; v2): n_seqs 32: 4096 blocks 0.1335 ms, 65536
+ * blocks 1.862 ms; n_seqs 64: 0.1627 ms, 2.432 ms.  v3 on the H200: to be
+ * measured.
  *
- * History: v1 stored fp32 partial o; v2 (current) stores it in the input
- * dtype, 0.2065 -> 0.161 ms at n_seqs 64, 64 x 64.  The version log:
+ * History: v1 stored fp32 partial o; v2 stores it in the input dtype,
+ * 0.2065 -> 0.161 ms at n_seqs 64, 64 x 64; v3 (current) runs every workload
+ * form (GQA, group chunks, suffixes) through work items.  The version log:
  * docs/kernels/native.md.
  */
 #include <cuda_bf16.h>

@@ -1,24 +1,32 @@
-/* tk.cu - the seed's "4-warp" chunk-first kernel, hand-written (no ThunderKittens).
+/* tk.cu - the seed's "4-warp" chunk kernel, hand-written (no ThunderKittens),
+ * over ChunkAttention's two-phase partition.
  *
- * Idea: one block of 4 warps per (head, chunk) of the shared prefix, grid
- * (n_heads, n_chunks), as in the course project's 4-warp configuration.  Two
- * load-assist warps stream the first Q tiles, then K, then V into shared
- * memory with cp.async (16-byte copies into XOR-swizzled 256-byte rows, so
- * neither the copies nor ldmatrix hit bank conflicts), each in its own commit
- * group, and signal each landing through a named barrier (bar.arrive by the
- * loaders, bar.sync by the consumers): the compute warps start Q K^T as soon
- * as Q and K are in while V is still on its way.  Two compute warps each own
- * a 16-query m-tile of a 32-query tile: Q K^T with mma.sync m16n8k16 (fp32
- * accumulators), the softmax on those accumulators in registers (exp2, quad
- * shuffles), P re-packed in registers as the A operand of P V (no shared-
- * memory round trip), then the unnormalized o (rounded once from the fp32
- * accumulators to the input dtype, a quad shuffle-transpose giving each lane
- * 8 contiguous elements: one 16-byte store, a quad writes 64 contiguous bytes
- * of a row) and (m, l) in fp32 go from registers straight to the partials
- * workspace (merge.h layout).  Query tiles past the first
- * TK_NQBUF are fetched by each compute warp itself, for its own 16 rows only,
- * right after its Q K^T of the tile two back, so any n_seqs runs in 48 KB.
- * merge.cu then folds the n_chunks partials of each (seq, head).
+ * Idea: one block of 4 warps per work item (tree node, chunk of the node,
+ * K/V head; chunk_items.h), a 1-D grid of attn_pool_chunks() * n_kv_heads
+ * blocks, level 0 first: the chunk-first phase is the items of shared nodes
+ * (the common prefix for all sequences, a group's chunks for its group), the
+ * sequence-first phase the items of each sequence's suffix node, and merge.cu
+ * folds every (seq, head)'s attn_seq_chunks() partials.  An item's rows are
+ * the g = n_heads / n_kv_heads query heads of its K/V head of each of the
+ * node's sequences (GQA: the g heads are rows of the same tiles).  As in the
+ * course project's 4-warp configuration, two load-assist warps stream the
+ * first Q tiles, then K, then V (from the pool through node_chunks) into
+ * shared memory with cp.async (16-byte copies into XOR-swizzled 256-byte
+ * rows, so neither the copies nor ldmatrix hit bank conflicts), each in its
+ * own commit group, and signal each landing through a named barrier
+ * (bar.arrive by the loaders, bar.sync by the consumers): the compute warps
+ * start Q K^T as soon as Q and K are in while V is still on its way.  Two
+ * compute warps each own a 16-row m-tile of a 32-row tile: Q K^T with
+ * mma.sync m16n8k16 (fp32 accumulators), the softmax on those accumulators in
+ * registers (exp2, quad shuffles), P re-packed in registers as the A operand
+ * of P V (no shared-memory round trip), then the unnormalized o (rounded once
+ * from the fp32 accumulators to the input dtype, a quad shuffle-transpose
+ * giving each lane 8 contiguous elements: one 16-byte store, a quad writes 64
+ * contiguous bytes of a row) and (m, l) in fp32 go from registers straight to
+ * the partials workspace (merge.h layout, part = the chunk's table slot).
+ * Row tiles past the first TK_NQBUF are fetched by each compute warp itself,
+ * for its own 16 rows only, once it has packed P of the tile two back, so any
+ * row count runs in 48 KB.
  *
  * Details that matter:
  *  - 48 KB of shared memory (K 16 + V 16 + 2 x Q 8) and 128 registers ->
@@ -27,8 +35,20 @@
  *    all four SM sub-partitions' tensor cores get compute warps.
  *  - K/V copies carry an L2 evict_first hint, and the merge reads partials
  *    evict_first too: the partials written last are still in L2 for it.
- *  - padding rows (n_seqs not a multiple of 16) are zero-filled through
+ *  - padding rows (row counts not a multiple of 16) are zero-filled through
  *    cp.async's src-size operand; m-tiles without a real row are skipped.
+ *  - a suffix's partial last chunk (valid < 64 tokens): K/V rows >= valid are
+ *    zero-filled by a plain cp.async of 0 source bytes (no L2 hint on those;
+ *    the pool's padding is never read) and their scores are set to -inf
+ *    before the row max, so P there is exactly 0.
+ *  - for the single-prefix workload (one node, g = 1) the items are the
+ *    original grid (n_heads, n_chunks) in the same block order and rows, at
+ *    the cost of a node read and a multiply-high division per Q row.
+ *
+ * Contract: attn.h; check() = ATTN_CHECK_TILE_64x128 + CHUNK_ITEMS_CHECK
+ * (n_heads % n_kv_heads == 0, whole groups, < 2^31 blocks and partial rows);
+ * launch() plans from attn_args.host_tree and reads tree.nodes and
+ * tree.node_chunks on the device; workspace = attn_chunk_partials_bytes().
  *
  * Bytes at n_seqs = 64, 64 heads x 64 chunks (4096 blocks): K+V 134 MB read,
  * bf16 partials 67 MB (+2 MB of (m, l)) written and read back by the merge,
@@ -38,17 +58,19 @@
  *
  * Build: nvcc -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -c kernels/tk.cu
  *        (plain sm_90 builds too: mma.sync, ldmatrix, cp.async, createpolicy)
- *        128 registers, 0 spills, 48 KB dynamic shared memory.
+ *        128 registers, 0 spills, 48 KB dynamic shared memory (nvcc 13.0;
+ *        sm_80: 128 registers, 12 bytes of loop-invariant scalars spilled).
  *
  * Measured (H100 80GB HBM3, bf16, L2 cold, forward pass incl. the merge;
  * results/h100/, made by make sweeps KERNELS='native tk prefix_stream'
- * PRESET=seed N_SEQS='32 64'): n_seqs 32: 4096 blocks 0.0759 ms, 65536
+ * PRESET=seed N_SEQS='32 64'; v2): n_seqs 32: 4096 blocks 0.0759 ms, 65536
  * blocks 1.114 ms; n_seqs 64: 0.1010 ms, 1.514 ms (1.60-1.76x native from
- * 4096 blocks up).
+ * 4096 blocks up).  v3 on the H200: to be measured.
  *
- * History: v1 stored fp32 partial o; v2 (current) stores it in the input
- * dtype, 0.144 -> 0.101 ms at n_seqs 64, 64 x 64.  The version log, the
- * measurements and what was tried: docs/kernels/tk.md.
+ * History: v1 stored fp32 partial o; v2 stores it in the input dtype,
+ * 0.144 -> 0.101 ms at n_seqs 64, 64 x 64; v3 (current) runs every workload
+ * form (GQA, group chunks, suffixes) through work items.  The version log,
+ * the measurements and what was tried: docs/kernels/tk.md.
  */
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -476,7 +498,7 @@ static int tk_launch(const struct attn_args *a, struct CUstream_st *stream)
 
 extern "C" const struct attn_kernel attn_kernel_tk = {
 	"tk",
-	"4-warp chunk-first (2 mma.sync compute + 2 cp.async load warps) + merge",
+	"4-warp two-phase chunk kernel (2 mma.sync compute + 2 cp.async load warps; shared chunks once, suffixes per sequence) + merge",
 	tk_check,
 	tk_workspace,
 	tk_launch,
