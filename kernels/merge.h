@@ -109,8 +109,10 @@ ATTN_PARTIALS_FN struct attn_partials attn_partials_at_t(void *work, int n_parts
 	return p;
 }
 
-/* Chunk-first kernels (native, tk): one partial per chunk, o stored in the
- * input dtype.  Their workspace size and its view, written once for both. */
+/* Chunk kernels (native, tk: chunk_items.h): one partial per chunk of each
+ * sequence's table, n_parts = attn_seq_chunks() (part = the chunk's table
+ * slot), o stored in the input dtype.  Their workspace size and its view,
+ * written once for both. */
 ATTN_PARTIALS_FN int attn_chunk_part_dtype(const struct attn_shape *s)
 {
 	return s->dtype == ATTN_FP16 ? ATTN_PART_FP16 : ATTN_PART_BF16;
@@ -118,14 +120,14 @@ ATTN_PARTIALS_FN int attn_chunk_part_dtype(const struct attn_shape *s)
 
 ATTN_PARTIALS_FN size_t attn_chunk_partials_bytes(const struct attn_shape *s)
 {
-	return attn_partials_bytes_t(s->n_chunks, s->n_heads, s->n_seqs, s->d_head,
+	return attn_partials_bytes_t(attn_seq_chunks(s), s->n_heads, s->n_seqs, s->d_head,
 				     attn_chunk_part_dtype(s));
 }
 
 ATTN_PARTIALS_FN struct attn_partials attn_chunk_partials(const struct attn_args *a)
 {
-	return attn_partials_at_t(a->work, a->s.n_chunks, a->s.n_heads, a->s.n_seqs, a->s.d_head,
-				  attn_chunk_part_dtype(&a->s));
+	return attn_partials_at_t(a->work, attn_seq_chunks(&a->s), a->s.n_heads, a->s.n_seqs,
+				  a->s.d_head, attn_chunk_part_dtype(&a->s));
 }
 
 /* Enqueues the merge: out[s][h][:] = (merged o) / (merged l) for every (s, h).

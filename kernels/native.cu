@@ -1,35 +1,62 @@
-/* native.cu - ChunkAttention's two-phase design (chunk-first + merge), in CUDA C.
+/* native.cu - ChunkAttention's two-phase partition (chunk-first, sequence-
+ * first, one merge), in CUDA C.
  *
  * Idea (microsoft/chunk-attention, arXiv 2402.15220; re-written, not copied):
- * the chunk-first kernel runs one block of 128 threads (4 warps) per
- * (head, chunk) of the shared prefix, grid (n_heads, n_chunks).  The block
- * loads the chunk's K and V ([64][128] each) into shared memory with plain
- * 16-byte loads, then takes the queries of all n_seqs sequences in tiles of
- * 64 (one 16-row WMMA tile per warp, zero-padded past n_seqs): S = Q K^T with
- * nvcuda::wmma 16x16x16 (fp32 accumulate) into shared memory, a row softmax
- * over the chunk's 64 keys there (P written back as bf16/fp16), O = P V with
- * WMMA (fp32 accumulate), O staged through shared memory in fp32 and written
- * as the chunk's partial (m, l in fp32, unnormalized o rounded once to the
- * input dtype: a half-warp per 256-byte row, one 16-byte store per lane;
- * merge.h layout).  The second, seq-first phase is merge.cu, shared with tk.cu.
+ * a chunk shared by several sequences is read once and attended by all of
+ * them as one matrix-matrix tile (chunk-first), a sequence's own chunks are
+ * attended per sequence (sequence-first), and the per-chunk partial states
+ * are merged.  Both phases are one launch of one kernel here: one block of
+ * 128 threads (4 warps) per work item (tree node, chunk of the node, K/V
+ * head), a 1-D grid of attn_pool_chunks() * n_kv_heads blocks, level-0
+ * items (the common prefix, all sequences) first, then level 1 (a group's
+ * chunks, its sequences), then level 2 (a sequence's suffix, the
+ * sequence-first phase); chunk_items.h decodes blockIdx into the item and
+ * says which query rows it has: the g = n_heads / n_kv_heads query heads of
+ * its K/V head of each of the node's sequences (GQA: g heads as rows of the
+ * same tile, not g passes).  The block loads the chunk's K and V ([64][128]
+ * each, from the pool through node_chunks) into shared memory with plain
+ * 16-byte loads, then takes its rows in tiles of 64 (one 16-row WMMA tile
+ * per warp, zero-padded past the last row): S = Q K^T with nvcuda::wmma
+ * 16x16x16 (fp32 accumulate) into shared memory, a row softmax over the
+ * chunk's 64 keys there (P written back as bf16/fp16), O = P V with WMMA
+ * (fp32 accumulate), O staged through shared memory in fp32 and written as
+ * the row's partial for the chunk's table slot (m, l in fp32, unnormalized o
+ * rounded once to the input dtype: a half-warp per 256-byte row, one 16-byte
+ * store per lane; merge.h layout, attn_seq_chunks() parts).  merge.cu, shared
+ * with tk.cu, folds each (seq, head)'s partials.
+ *
+ * A suffix's partial last chunk (valid = its tokens < 64): K/V rows >= valid
+ * are zeros in shared memory (never read from the pool) and their scores are
+ * set to -inf in S before the row max, so their P is exactly 0.
  *
  * This is the baseline the tk kernel is measured against, so it is kept
  * close to the original design: synchronous loads (no copy/compute overlap
  * inside a block), WMMA through shared memory (S and O round-trip through
  * shared memory), 86 KB of shared memory -> 2 blocks per SM.  Rows of K, V
  * and Q are padded by 16 bytes (ldm 136) so WMMA's loads avoid the 8-way
- * bank conflicts of a 256-byte row stride.
+ * bank conflicts of a 256-byte row stride.  For the single-prefix workload
+ * (one node, g = 1) the items are the original grid (n_heads, n_chunks) in
+ * the same block order and rows, at the cost of a node read and a
+ * multiply-high division per Q row (chunk_items.h).
+ *
+ * Contract: attn.h; check() = ATTN_CHECK_TILE_64x128 + CHUNK_ITEMS_CHECK
+ * (n_heads % n_kv_heads == 0, whole groups, < 2^31 blocks and partial rows);
+ * launch() plans from attn_args.host_tree and reads tree.nodes and
+ * tree.node_chunks on the device; workspace = attn_chunk_partials_bytes().
  *
  * Build: nvcc -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -c kernels/native.cu
- *        236 (bf16) / 168 (fp16) registers, 0 spills, 86 KB dynamic shared memory.
+ *        236 (bf16) / 192 (fp16) registers, 0 spills, 86 KB dynamic shared memory
+ *        (v2, single-prefix only: 236 / 167).
  *
  * Measured (H100 80GB HBM3, bf16, L2 cold, forward pass incl. the merge;
  * results/h100/, made by make sweeps KERNELS='native tk prefix_stream'
- * PRESET=seed N_SEQS='32 64'): n_seqs 32: 4096 blocks 0.1335 ms, 65536
- * blocks 1.862 ms; n_seqs 64: 0.1627 ms, 2.432 ms.
+ * PRESET=seed N_SEQS='32 64'; v2): n_seqs 32: 4096 blocks 0.1335 ms, 65536
+ * blocks 1.862 ms; n_seqs 64: 0.1627 ms, 2.432 ms.  v3 on the H200: to be
+ * measured.
  *
- * History: v1 stored fp32 partial o; v2 (current) stores it in the input
- * dtype, 0.2065 -> 0.161 ms at n_seqs 64, 64 x 64.  The version log:
+ * History: v1 stored fp32 partial o; v2 stores it in the input dtype,
+ * 0.2065 -> 0.161 ms at n_seqs 64, 64 x 64; v3 (current) runs every workload
+ * form (GQA, group chunks, suffixes) through work items.  The version log:
  * docs/kernels/native.md.
  */
 #include <cuda_bf16.h>
@@ -39,6 +66,7 @@
 #include <stdint.h>
 
 #include "attn.h"
+#include "chunk_items.h"
 #include "merge.h"
 #include "ptx.h"
 
@@ -76,13 +104,14 @@ static_assert(NV_THREADS == 2 * 64, "softmax: two lanes per row of a 16-row tile
 
 /* ---- parameters ------------------------------------------------------------ */
 struct native_params {
-	const void *q;    /* [S][H][128] T */
-	const int *chunks; /* [C] pool index of each prefix chunk (attn_common_chunks) */
-	const void *k;    /* pool [*][H][64][128] T */
-	const void *v;    /* [C][H][64][128] T */
-	void * po;    /* partials o  [C][H][S][128] T (merge.h, o_dtype = T) */
-	float *pml;       /* partials ml [C][H][S][2] */
-	int n_seqs, n_heads, n_chunks;
+	const void *q;                 /* [S][H][128] T */
+	const void *k;                 /* pool [*][KVH][64][128] T */
+	const void *v;                 /* pool [*][KVH][64][128] T */
+	const struct attn_node *nodes; /* the tree (attn_tree.nodes, device) */
+	const int *node_chunks;        /* pool index of each node's chunks */
+	void *po;                      /* partials o  [NP][H][S][128] T (merge.h, o_dtype = T) */
+	float *pml;                    /* partials ml [NP][H][S][2] */
+	struct chunk_items ci;         /* the item decomposition (chunk_items.h) */
 	float scale;
 };
 
@@ -97,37 +126,43 @@ template <> __device__ __forceinline__ __half to_t<__half>(float x)
 	return __float2half_rn(x);
 }
 
-/* rows [0, n) of 128 elements, src row r at src + r*stride, into a padded tile;
- * rows [valid, n) are zero.  All 128 threads. */
-template <typename T, int ROWS>
-static __device__ __forceinline__ void load_rows(T *dst, const T *src, size_t stride, int valid)
+/* the Q rows of item rows [r0, r0 + NV_QT) into a padded tile; tile rows
+ * >= valid are zero.  All 128 threads. */
+template <typename T>
+static __device__ __forceinline__ void load_q(T *dst, const T *q, const struct chunk_items *ci,
+					      const struct chunk_item *it, int r0, int valid)
 {
-	uint4 buf[ROWS * 16 / NV_THREADS];
+	constexpr int N = NV_QT * 16 / NV_THREADS;
+	uint4 buf[N];
 #pragma unroll
-	for (int j = 0; j < ROWS * 16 / NV_THREADS; j++) {
+	for (int j = 0; j < N; j++) {
 		int i = threadIdx.x + NV_THREADS * j, row = i >> 4, ch = i & 15;
-		buf[j] = row < valid ? __ldg((const uint4 *)(src + row * stride + ch * 8))
-				     : make_uint4(0, 0, 0, 0);
+		buf[j] = row < valid
+				 ? __ldg((const uint4 *)(q + (size_t)chunk_q_row(ci, it, r0 + row) * NV_D +
+							 ch * 8))
+				 : make_uint4(0, 0, 0, 0);
 	}
 #pragma unroll
-	for (int j = 0; j < ROWS * 16 / NV_THREADS; j++) {
+	for (int j = 0; j < N; j++) {
 		int i = threadIdx.x + NV_THREADS * j, row = i >> 4, ch = i & 15;
 		*(uint4 *)(dst + row * NV_LDT + ch * 8) = buf[j];
 	}
 }
 
 /* the chunk's K and V, [64][128] each, contiguous: all 16 loads of a thread
- * are issued before the first store.  All 128 threads. */
+ * are issued before the first store.  Rows >= valid (past a suffix's last
+ * token) are zeros: the pool's padding is never read.  All 128 threads. */
 template <typename T>
-static __device__ __forceinline__ void load_kv(T *dk, T *dv, const T *k, const T *v)
+static __device__ __forceinline__ void load_kv(T *dk, T *dv, const T *k, const T *v, int valid)
 {
 	constexpr int N = NV_CHUNK * 16 / NV_THREADS;
 	uint4 bk[N], bv[N];
 #pragma unroll
 	for (int j = 0; j < N; j++) {
-		int i = threadIdx.x + NV_THREADS * j;
-		bk[j] = __ldg((const uint4 *)k + i);
-		bv[j] = __ldg((const uint4 *)v + i);
+		int i = threadIdx.x + NV_THREADS * j, row = i >> 4;
+		const bool ok = row < valid;
+		bk[j] = ok ? __ldg((const uint4 *)k + i) : make_uint4(0, 0, 0, 0);
+		bv[j] = ok ? __ldg((const uint4 *)v + i) : make_uint4(0, 0, 0, 0);
 	}
 #pragma unroll
 	for (int j = 0; j < N; j++) {
@@ -139,7 +174,8 @@ static __device__ __forceinline__ void load_kv(T *dk, T *dv, const T *k, const T
 
 /* ---- kernel ---------------------------------------------------------------- */
 template <typename T>
-__global__ void __launch_bounds__(NV_THREADS, 2) native_kernel(const struct native_params p)
+__global__ void __launch_bounds__(NV_THREADS, 2)
+	native_kernel(const __grid_constant__ struct native_params p)
 {
 	using namespace nvcuda;
 	extern __shared__ __align__(128) unsigned char smem[];
@@ -152,20 +188,20 @@ __global__ void __launch_bounds__(NV_THREADS, 2) native_kernel(const struct nati
 	T *sP = (T *)(wbuf + NV_W_P);
 	float *sO = (float *)wbuf;
 
-	const int h = blockIdx.x, c = blockIdx.y;
-	const int S = p.n_seqs, H = p.n_heads;
-	const size_t kv_off = ((size_t)p.chunks[c] * H + h) * NV_CHUNK * NV_D;
-	load_kv<T>(sK, sV, (const T *)p.k + kv_off, (const T *)p.v + kv_off);
-	const T *qh = (const T *)p.q + (size_t)h * NV_D;
-	const size_t q_stride = (size_t)H * NV_D;
-	const size_t part_row0 = ((size_t)c * H + h) * S;
+	/* this block's item: (node, chunk, K/V head) and its n_rows query rows */
+	const struct chunk_item it =
+		chunk_item_at(&p.ci, p.nodes, p.node_chunks, (int)blockIdx.x, NV_CHUNK);
+	const int NR = it.n_rows;
+	const size_t kv_off = ((size_t)it.chunk * p.ci.kv_heads.d + it.kvh) * NV_CHUNK * NV_D;
+	load_kv<T>(sK, sV, (const T *)p.k + kv_off, (const T *)p.v + kv_off, it.valid);
+	const T *q = (const T *)p.q;
 
-	for (int t0 = 0; t0 < S; t0 += NV_QT) {
+	for (int t0 = 0; t0 < NR; t0 += NV_QT) {
 		__syncthreads(); /* previous tile's Q reads are done (first: nothing) */
-		load_rows<T, NV_QT>(sQ, qh + (size_t)t0 * q_stride, q_stride, S - t0);
+		load_q<T>(sQ, q, &p.ci, &it, t0, NR - t0);
 		__syncthreads(); /* K, V, Q in */
-		const int s0 = t0 + warp * NV_WM;
-		if (s0 >= S)
+		const int s0 = t0 + warp * NV_WM; /* this warp's first row */
+		if (s0 >= NR)
 			continue;
 
 		/* S = Q K^T (16 x 64) */
@@ -189,6 +225,14 @@ __global__ void __launch_bounds__(NV_THREADS, 2) native_kernel(const struct nati
 		/* softmax: lane owns half a row (32 keys) of row lane/2 */
 		const int r = lane >> 1, half = lane & 1;
 		float *srow = sS + r * NV_LDS + half * (NV_CHUNK / 2);
+		if (it.valid < NV_CHUNK) {
+			/* a suffix's partial last chunk: keys >= valid score -inf, so
+			 * their P is exactly 0 (key 0 is always valid: the max is finite) */
+#pragma unroll
+			for (int j = 0; j < NV_CHUNK / 2; j++)
+				if (half * (NV_CHUNK / 2) + j >= it.valid)
+					srow[j] = -INFINITY;
+		}
 		float mx = -INFINITY;
 #pragma unroll
 		for (int j = 0; j < NV_CHUNK / 2; j++)
@@ -231,8 +275,8 @@ __global__ void __launch_bounds__(NV_THREADS, 2) native_kernel(const struct nati
 		/* partial o in T: rows of 256 bytes, two per iteration (a half-warp
 		 * each), 8 elements = one 16-byte store per lane, rounded once from
 		 * the fp32 staging */
-		const int rows = S - s0 < NV_WM ? S - s0 : NV_WM;
-		T *po = (T *)p.po + (part_row0 + s0) * NV_D;
+		const int rows = NR - s0 < NV_WM ? NR - s0 : NV_WM;
+		T *po = (T *)p.po;
 		const int hr = lane >> 4, col = (lane & 15) * 8;
 		for (int rr = hr; rr < rows; rr += 2) {
 			const float *src = sO + rr * NV_LDO + col;
@@ -242,10 +286,12 @@ __global__ void __launch_bounds__(NV_THREADS, 2) native_kernel(const struct nati
 			w.y = pack2<T>(x0.z, x0.w);
 			w.z = pack2<T>(x1.x, x1.y);
 			w.w = pack2<T>(x1.z, x1.w);
-			*(uint4 *)(po + (size_t)rr * NV_D + col) = w;
+			const size_t prow = (size_t)chunk_part_row(&p.ci, &it, s0 + rr);
+			*(uint4 *)(po + prow * NV_D + col) = w;
 		}
 		if (half == 0 && r < rows)
-			*(float2 *)(p.pml + 2 * (part_row0 + s0 + r)) = make_float2(mx, l);
+			*(float2 *)(p.pml + 2 * (size_t)chunk_part_row(&p.ci, &it, s0 + r)) =
+				make_float2(mx, l);
 	}
 }
 
@@ -254,13 +300,9 @@ static const char *native_check(const struct attn_shape *s)
 {
 	static_assert(NV_CHUNK == 64 && NV_D == 128, "ATTN_CHECK_TILE_64x128 checks these");
 	ATTN_CHECK_TILE_64x128("native", s);
-	if (!attn_is_single_prefix(s))
-		return ATTN_SINGLE_PREFIX_ONLY("native");
-	if (s->n_chunks > 65535)
-		return "native supports n_chunks <= 65535 (grid y)";
+	CHUNK_ITEMS_CHECK("native", s);
 	return NULL;
 }
-
 
 static size_t native_workspace(const struct attn_shape *s)
 {
@@ -288,21 +330,20 @@ static cudaError_t native_enqueue(const struct native_params *p, dim3 grid, cuda
 static int native_launch(const struct attn_args *a, struct CUstream_st *stream)
 {
 	const struct attn_shape *s = &a->s;
-	if (native_check(s) != NULL || a->work == NULL)
+	struct native_params p;
+	if (native_check(s) != NULL || a->work == NULL || a->tree.nodes == NULL ||
+	    a->tree.node_chunks == NULL || chunk_items_plan(&p.ci, s, a->host_tree) != NULL)
 		return (int)cudaErrorInvalidValue;
 	struct attn_partials pp = attn_chunk_partials(a);
-	struct native_params p;
 	p.q = a->q;
-	p.chunks = attn_common_chunks(a);
 	p.k = a->k;
 	p.v = a->v;
+	p.nodes = a->tree.nodes;
+	p.node_chunks = a->tree.node_chunks;
 	p.po = pp.o;
 	p.pml = pp.ml;
-	p.n_seqs = s->n_seqs;
-	p.n_heads = s->n_heads;
-	p.n_chunks = s->n_chunks;
 	p.scale = a->scale;
-	dim3 grid((unsigned)s->n_heads, (unsigned)s->n_chunks);
+	dim3 grid((unsigned)p.ci.n_blocks);
 	cudaStream_t st = (cudaStream_t)stream;
 	cudaError_t e = s->dtype == ATTN_BF16 ? native_enqueue<__nv_bfloat16>(&p, grid, st)
 					      : native_enqueue<__half>(&p, grid, st);
@@ -313,7 +354,7 @@ static int native_launch(const struct attn_args *a, struct CUstream_st *stream)
 
 extern "C" const struct attn_kernel attn_kernel_native = {
 	"native",
-	"ChunkAttention chunk-first (WMMA 16x16x16, 4 warps) + merge",
+	"ChunkAttention two-phase: chunk-first over shared chunks, seq-first over suffixes (WMMA 16x16x16, 4 warps) + merge",
 	native_check,
 	native_workspace,
 	native_launch,

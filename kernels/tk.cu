@@ -1,24 +1,32 @@
-/* tk.cu - the seed's "4-warp" chunk-first kernel, hand-written (no ThunderKittens).
+/* tk.cu - the seed's "4-warp" chunk kernel, hand-written (no ThunderKittens),
+ * over ChunkAttention's two-phase partition.
  *
- * Idea: one block of 4 warps per (head, chunk) of the shared prefix, grid
- * (n_heads, n_chunks), as in the course project's 4-warp configuration.  Two
- * load-assist warps stream the first Q tiles, then K, then V into shared
- * memory with cp.async (16-byte copies into XOR-swizzled 256-byte rows, so
- * neither the copies nor ldmatrix hit bank conflicts), each in its own commit
- * group, and signal each landing through a named barrier (bar.arrive by the
- * loaders, bar.sync by the consumers): the compute warps start Q K^T as soon
- * as Q and K are in while V is still on its way.  Two compute warps each own
- * a 16-query m-tile of a 32-query tile: Q K^T with mma.sync m16n8k16 (fp32
- * accumulators), the softmax on those accumulators in registers (exp2, quad
- * shuffles), P re-packed in registers as the A operand of P V (no shared-
- * memory round trip), then the unnormalized o (rounded once from the fp32
- * accumulators to the input dtype, a quad shuffle-transpose giving each lane
- * 8 contiguous elements: one 16-byte store, a quad writes 64 contiguous bytes
- * of a row) and (m, l) in fp32 go from registers straight to the partials
- * workspace (merge.h layout).  Query tiles past the first
- * TK_NQBUF are fetched by each compute warp itself, for its own 16 rows only,
- * right after its Q K^T of the tile two back, so any n_seqs runs in 48 KB.
- * merge.cu then folds the n_chunks partials of each (seq, head).
+ * Idea: one block of 4 warps per work item (tree node, chunk of the node,
+ * K/V head; chunk_items.h), a 1-D grid of attn_pool_chunks() * n_kv_heads
+ * blocks, level 0 first: the chunk-first phase is the items of shared nodes
+ * (the common prefix for all sequences, a group's chunks for its group), the
+ * sequence-first phase the items of each sequence's suffix node, and merge.cu
+ * folds every (seq, head)'s attn_seq_chunks() partials.  An item's rows are
+ * the g = n_heads / n_kv_heads query heads of its K/V head of each of the
+ * node's sequences (GQA: the g heads are rows of the same tiles).  As in the
+ * course project's 4-warp configuration, two load-assist warps stream the
+ * first Q tiles, then K, then V (from the pool through node_chunks) into
+ * shared memory with cp.async (16-byte copies into XOR-swizzled 256-byte
+ * rows, so neither the copies nor ldmatrix hit bank conflicts), each in its
+ * own commit group, and signal each landing through a named barrier
+ * (bar.arrive by the loaders, bar.sync by the consumers): the compute warps
+ * start Q K^T as soon as Q and K are in while V is still on its way.  Two
+ * compute warps each own a 16-row m-tile of a 32-row tile: Q K^T with
+ * mma.sync m16n8k16 (fp32 accumulators), the softmax on those accumulators in
+ * registers (exp2, quad shuffles), P re-packed in registers as the A operand
+ * of P V (no shared-memory round trip), then the unnormalized o (rounded once
+ * from the fp32 accumulators to the input dtype, a quad shuffle-transpose
+ * giving each lane 8 contiguous elements: one 16-byte store, a quad writes 64
+ * contiguous bytes of a row) and (m, l) in fp32 go from registers straight to
+ * the partials workspace (merge.h layout, part = the chunk's table slot).
+ * Row tiles past the first TK_NQBUF are fetched by each compute warp itself,
+ * for its own 16 rows only, once it has packed P of the tile two back, so any
+ * row count runs in 48 KB.
  *
  * Details that matter:
  *  - 48 KB of shared memory (K 16 + V 16 + 2 x Q 8) and 128 registers ->
@@ -27,8 +35,20 @@
  *    all four SM sub-partitions' tensor cores get compute warps.
  *  - K/V copies carry an L2 evict_first hint, and the merge reads partials
  *    evict_first too: the partials written last are still in L2 for it.
- *  - padding rows (n_seqs not a multiple of 16) are zero-filled through
+ *  - padding rows (row counts not a multiple of 16) are zero-filled through
  *    cp.async's src-size operand; m-tiles without a real row are skipped.
+ *  - a suffix's partial last chunk (valid < 64 tokens): K/V rows >= valid are
+ *    zero-filled by a plain cp.async of 0 source bytes (no L2 hint on those;
+ *    the pool's padding is never read) and their scores are set to -inf
+ *    before the row max, so P there is exactly 0.
+ *  - for the single-prefix workload (one node, g = 1) the items are the
+ *    original grid (n_heads, n_chunks) in the same block order and rows, at
+ *    the cost of a node read and a multiply-high division per Q row.
+ *
+ * Contract: attn.h; check() = ATTN_CHECK_TILE_64x128 + CHUNK_ITEMS_CHECK
+ * (n_heads % n_kv_heads == 0, whole groups, < 2^31 blocks and partial rows);
+ * launch() plans from attn_args.host_tree and reads tree.nodes and
+ * tree.node_chunks on the device; workspace = attn_chunk_partials_bytes().
  *
  * Bytes at n_seqs = 64, 64 heads x 64 chunks (4096 blocks): K+V 134 MB read,
  * bf16 partials 67 MB (+2 MB of (m, l)) written and read back by the merge,
@@ -38,17 +58,19 @@
  *
  * Build: nvcc -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -c kernels/tk.cu
  *        (plain sm_90 builds too: mma.sync, ldmatrix, cp.async, createpolicy)
- *        128 registers, 0 spills, 48 KB dynamic shared memory.
+ *        128 registers, 0 spills, 48 KB dynamic shared memory (nvcc 13.0;
+ *        sm_80: 128 registers, 12 bytes of loop-invariant scalars spilled).
  *
  * Measured (H100 80GB HBM3, bf16, L2 cold, forward pass incl. the merge;
  * results/h100/, made by make sweeps KERNELS='native tk prefix_stream'
- * PRESET=seed N_SEQS='32 64'): n_seqs 32: 4096 blocks 0.0759 ms, 65536
+ * PRESET=seed N_SEQS='32 64'; v2): n_seqs 32: 4096 blocks 0.0759 ms, 65536
  * blocks 1.114 ms; n_seqs 64: 0.1010 ms, 1.514 ms (1.60-1.76x native from
- * 4096 blocks up).
+ * 4096 blocks up).  v3 on the H200: to be measured.
  *
- * History: v1 stored fp32 partial o; v2 (current) stores it in the input
- * dtype, 0.144 -> 0.101 ms at n_seqs 64, 64 x 64.  The version log, the
- * measurements and what was tried: docs/kernels/tk.md.
+ * History: v1 stored fp32 partial o; v2 stores it in the input dtype,
+ * 0.144 -> 0.101 ms at n_seqs 64, 64 x 64; v3 (current) runs every workload
+ * form (GQA, group chunks, suffixes) through work items.  The version log,
+ * the measurements and what was tried: docs/kernels/tk.md.
  */
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -56,6 +78,7 @@
 #include <stdint.h>
 
 #include "attn.h"
+#include "chunk_items.h"
 #include "merge.h"
 #include "ptx.h"
 
@@ -99,14 +122,15 @@ enum { BAR_FULLQ0 = 1, BAR_FULLQ1 = 2, BAR_K = 3, BAR_V = 4 };
 
 /* ---- parameters ------------------------------------------------------------ */
 struct tk_params {
-	const void *q;    /* [S][H][128] T */
-	const int *chunks; /* [C] pool index of each prefix chunk (attn_common_chunks) */
-	const void *k;    /* pool [*][H][64][128] T */
-	const void *v;    /* [C][H][64][128] T */
-	void *po;         /* partials o  [C][H][S][128] T (merge.h, o_dtype = T) */
-	float *pml;       /* partials ml [C][H][S][2] */
-	int n_seqs, n_heads, n_chunks;
-	float scale_log2; /* scale * log2(e): scores go straight to exp2 */
+	const void *q;                 /* [S][H][128] T */
+	const void *k;                 /* pool [*][KVH][64][128] T */
+	const void *v;                 /* pool [*][KVH][64][128] T */
+	const struct attn_node *nodes; /* the tree (attn_tree.nodes, device) */
+	const int *node_chunks;        /* pool index of each node's chunks */
+	void *po;                      /* partials o  [NP][H][S][128] T (merge.h, o_dtype = T) */
+	float *pml;                    /* partials ml [NP][H][S][2] */
+	struct chunk_items ci;         /* the item decomposition (chunk_items.h) */
+	float scale_log2;              /* scale * log2(e): scores go straight to exp2 */
 };
 
 /* ---- device helpers -------------------------------------------------------- */
@@ -145,31 +169,39 @@ static __device__ __forceinline__ uint4 quad_transpose(uint32_t w0, uint32_t w1,
 	return make_uint4(w0, w1, w2, w3);
 }
 
-/* NT threads (lt = 0..NT-1) copy ROWS rows of 256 bytes (row r at
- * src + r*stride elements) into rows row0.. of a swizzled tile; rows >= valid
- * are zero-filled. */
+/* NT threads (lt = 0..NT-1) copy the Q rows of item rows r0 .. r0+ROWS-1
+ * (chunk_items.h) into rows row0.. of a swizzled tile; tile rows >= valid are
+ * zero-filled. */
 template <typename T, int ROWS, int NT>
-static __device__ __forceinline__ void load_q_rows(uint32_t dst, int row0, const T *src,
-						   size_t stride, int valid, int lt)
+static __device__ __forceinline__ void load_q_rows(uint32_t dst, int row0, const T *q,
+						   const struct chunk_items *ci,
+						   const struct chunk_item *it, int r0, int valid,
+						   int lt)
 {
 	static_assert(ROWS * 16 % NT == 0, "whole pieces per thread");
 #pragma unroll
 	for (int j = 0; j < ROWS * 16 / NT; j++) {
 		int i = lt + NT * j, row = i >> 4, ch = i & 15;
 		bool ok = row < valid;
-		const T *g = ok ? src + row * stride + ch * 8 : src;
+		const T *g = ok ? q + (size_t)chunk_q_row(ci, it, r0 + row) * TK_D + ch * 8 : q;
 		cp_async16(dst + sw(row0 + row, ch), g, ok ? 16 : 0);
 	}
 }
 
-/* One contiguous [64][128] K or V chunk. */
+/* One contiguous [64][128] K or V chunk; rows >= valid (past a suffix's last
+ * token) are zero-filled by a plain cp.async of 0 source bytes (no L2 hint on
+ * those: the pool's padding is never read). */
 template <typename T>
 static __device__ __forceinline__ void load_kv_tile(uint32_t dst, const T *src, uint64_t policy,
-						    int lt)
+						    int valid, int lt)
 {
 #pragma unroll
 	for (int j = 0; j < TK_CHUNK * 16 / 64; j++) {
 		int i = lt + 64 * j, row = i >> 4, ch = i & 15;
+		if (row >= valid) {
+			cp_async16(dst + sw(row, ch), src, 0);
+			continue;
+		}
 #if TK_KV_EVICT_FIRST
 		cp_async16_hint(dst + sw(row, ch), src + row * TK_D + ch * 8, policy);
 #else
@@ -181,42 +213,44 @@ static __device__ __forceinline__ void load_kv_tile(uint32_t dst, const T *src, 
 
 /* ---- kernel ---------------------------------------------------------------- */
 template <typename T>
-__global__ void __launch_bounds__(TK_THREADS, TK_BLOCKS_PER_SM) tk_kernel(const struct tk_params p)
+__global__ void __launch_bounds__(TK_THREADS, TK_BLOCKS_PER_SM)
+	tk_kernel(const __grid_constant__ struct tk_params p)
 {
 	extern __shared__ __align__(128) unsigned char smem[];
-	const int lin = blockIdx.y * gridDim.x + blockIdx.x;
+	const int lin = (int)blockIdx.x;
 #if TK_HEAD_MAJOR
-	const int h = lin / p.n_chunks, c = lin % p.n_chunks;
+	/* launch order kvh-major: block lin = kvh * n_items + item */
+	const int blk = (lin % p.ci.n_items) * (int)p.ci.kv_heads.d + lin / p.ci.n_items;
 #else
-	const int h = blockIdx.x, c = blockIdx.y;
+	const int blk = lin; /* item * n_kv_heads + kvh */
 #endif
+	/* this block's item: (node, chunk, K/V head) and its n_rows query rows */
+	const struct chunk_item it = chunk_item_at(&p.ci, p.nodes, p.node_chunks, blk, TK_CHUNK);
 	const int lane = threadIdx.x & 31;
 	const int role = (threadIdx.x >> 5) ^ ((lin & 1) << 1); /* 0,1 compute; 2,3 load */
-	const int S = p.n_seqs, H = p.n_heads;
-	const int n_qt = (S + TK_QT - 1) / TK_QT;
+	const int NR = it.n_rows;
 	const uint32_t sK = smem_u32(smem), sV = sK + TK_SMEM_V, sQ = sK + TK_SMEM_Q;
-	const size_t q_stride = (size_t)H * TK_D; /* elements between sequences */
-	const T *qh = (const T *)p.q + (size_t)h * TK_D; /* q[0][h][0] */
+	const T *q = (const T *)p.q;
 
 	if (role >= 2) {
 		/* ---- load-assist warps ---- */
 		const int lt = (role - 2) * 32 + lane;
-		const size_t kv_off = ((size_t)p.chunks[c] * H + h) * TK_CHUNK * TK_D;
+		const size_t kv_off =
+			((size_t)it.chunk * p.ci.kv_heads.d + it.kvh) * TK_CHUNK * TK_D;
 		uint64_t policy = 0;
 #if TK_KV_EVICT_FIRST
 		policy = createpolicy_evict_first();
 #endif
-		load_q_rows<T, TK_QT, 64>(sQ, 0, qh, q_stride, S, lt);
+		load_q_rows<T, TK_QT, 64>(sQ, 0, q, &p.ci, &it, 0, NR, lt);
 		cp_async_commit();
-		load_kv_tile<T>(sK, (const T *)p.k + kv_off, policy, lt);
+		load_kv_tile<T>(sK, (const T *)p.k + kv_off, policy, it.valid, lt);
 		cp_async_commit();
-		load_kv_tile<T>(sV, (const T *)p.v + kv_off, policy, lt);
+		load_kv_tile<T>(sV, (const T *)p.v + kv_off, policy, it.valid, lt);
 		cp_async_commit();
 		if (TK_NQBUF > 1) {
-			if (n_qt > 1)
-				load_q_rows<T, TK_QT, 64>(sQ + TK_QT * TK_ROW_BYTES, 0,
-							  qh + TK_QT * q_stride, q_stride,
-							  S - TK_QT, lt);
+			if (NR > TK_QT)
+				load_q_rows<T, TK_QT, 64>(sQ + TK_QT * TK_ROW_BYTES, 0, q, &p.ci,
+							  &it, TK_QT, NR - TK_QT, lt);
 			cp_async_commit(); /* possibly empty: keeps the group count fixed */
 		}
 
@@ -228,7 +262,7 @@ __global__ void __launch_bounds__(TK_THREADS, TK_BLOCKS_PER_SM) tk_kernel(const 
 		bar_arrive<BAR_V, TK_THREADS>();
 		if (TK_NQBUF > 1) {
 			cp_async_wait<0>();
-			if (n_qt > 1)
+			if (NR > TK_QT)
 				bar_arrive<BAR_FULLQ1, TK_THREADS>();
 		}
 		return;
@@ -237,12 +271,11 @@ __global__ void __launch_bounds__(TK_THREADS, TK_BLOCKS_PER_SM) tk_kernel(const 
 	/* ---- compute warps ---- */
 	const int cw = role;
 	const int g = lane >> 2, tq = lane & 3;
-	const int part_row0 = (c * H + h) * S; /* merge.h row of (c, h, seq 0) */
 	bar_sync<BAR_K, TK_THREADS>();
-	for (int t = 0; t < n_qt; t++) {
+	for (int t = 0; t * TK_QT < NR; t++) {
 		const int b = t % TK_NQBUF;
 		const int s0 = t * TK_QT + cw * TK_MT;
-		const bool active = s0 < S;
+		const bool active = s0 < NR;
 		const uint32_t sQb = sQ + b * TK_QT * TK_ROW_BYTES;
 		float sacc[TK_CHUNK / 8][4];
 		if (t == 0) {
@@ -278,29 +311,30 @@ __global__ void __launch_bounds__(TK_THREADS, TK_BLOCKS_PER_SM) tk_kernel(const 
 				}
 			}
 		}
-		/* Tiles t >= TK_NQBUF reuse buffer b: each compute warp reads only
-		 * its own 16 rows of a Q tile, so it refills them itself (cp.async,
-		 * one group per tile, empty when there is nothing to fetch) once its
-		 * Q K^T for tile t is done; the copy lands during softmax, P V and
-		 * the stores of tile t.  No barrier with another warp is needed. */
-		__syncwarp(); /* every lane's ldmatrix reads of these rows are done */
-		const int s2 = s0 + TK_NQBUF * TK_QT; /* this warp's first row of tile t+NQBUF */
-		if (s2 < S)
-			load_q_rows<T, TK_MT, 32>(sQb, cw * TK_MT, qh + (size_t)s2 * q_stride,
-						  q_stride, S - s2, lane);
-		cp_async_commit();
 		if (t == 0)
 			bar_sync<BAR_V, TK_THREADS>();
 		if (!active)
-			continue;
+			continue; /* and so are the tiles after: this warp reads no more Q */
 
 		/* softmax over the chunk's 64 keys; rows g (c0,c1) and g+8 (c2,c3) */
-		float mx0 = -INFINITY, mx1 = -INFINITY;
 #pragma unroll
-		for (int j = 0; j < TK_CHUNK / 8; j++) {
+		for (int j = 0; j < TK_CHUNK / 8; j++)
 #pragma unroll
 			for (int e = 0; e < 4; e++)
 				sacc[j][e] *= p.scale_log2;
+		if (it.valid < TK_CHUNK) {
+			/* a suffix's partial last chunk: keys >= valid -> -inf (a
+			 * select), so P there is exactly 0; key 0 is always valid */
+#pragma unroll
+			for (int j = 0; j < TK_CHUNK / 8; j++)
+#pragma unroll
+				for (int e = 0; e < 4; e++)
+					if (8 * j + 2 * tq + (e & 1) >= it.valid)
+						sacc[j][e] = -INFINITY;
+		}
+		float mx0 = -INFINITY, mx1 = -INFINITY;
+#pragma unroll
+		for (int j = 0; j < TK_CHUNK / 8; j++) {
 			mx0 = fmaxf(mx0, fmaxf(sacc[j][0], sacc[j][1]));
 			mx1 = fmaxf(mx1, fmaxf(sacc[j][2], sacc[j][3]));
 		}
@@ -329,13 +363,30 @@ __global__ void __launch_bounds__(TK_THREADS, TK_BLOCKS_PER_SM) tk_kernel(const 
 			pa[kk][3] = pack2<T>(sacc[2 * kk + 1][2], sacc[2 * kk + 1][3]);
 		}
 
+		/* Tiles t >= TK_NQBUF reuse buffer b: each compute warp reads only
+		 * its own 16 rows of a Q tile, so it refills them itself (cp.async,
+		 * one group per active tile, empty when there is nothing to fetch)
+		 * once its Q K^T for tile t is done, here where the scores are
+		 * packed into P (fewer live registers than right after Q K^T); the
+		 * copy lands during P V and the stores of tile t and is waited for
+		 * at tile t + TK_NQBUF.  No barrier with another warp is needed. */
+		__syncwarp(); /* every lane's ldmatrix reads of these rows are done */
+		{
+			const int s2 = s0 + TK_NQBUF * TK_QT; /* this warp's first row of tile t+NQBUF */
+			if (s2 < NR)
+				load_q_rows<T, TK_MT, 32>(sQb, cw * TK_MT, q, &p.ci, &it, s2, NR - s2,
+							  lane);
+			cp_async_commit();
+		}
+
 		/* O = P V: 16 x 128, k = 64, in TK_PV_SPLIT slices of d; each slice
 		 * goes to the partials as soon as it is done.  Rows s0+g and s0+g+8;
 		 * each quad writes 32 contiguous bytes of a row. */
 		const int sa = s0 + g, sb = s0 + g + 8;
 		const uint32_t va = sV + ((lane & 7) + (((lane >> 3) & 1) << 3)) * TK_ROW_BYTES;
 		const uint32_t vx = (uint32_t)(((lane >> 4) ^ (lane & 7)) << 4);
-		T *oa = (T *)p.po + (size_t)(part_row0 + sa) * TK_D; /* row sb: oa + 8 * TK_D */
+		const int pra = chunk_part_row(&p.ci, &it, sa), prb = chunk_part_row(&p.ci, &it, sb);
+		T *oa = (T *)p.po + (size_t)pra * TK_D, *ob = (T *)p.po + (size_t)prb * TK_D;
 #pragma unroll
 		for (int hp = 0; hp < TK_PV_SPLIT; hp++) {
 			constexpr int NJ = TK_D / 8 / TK_PV_SPLIT; /* n8 tiles per slice */
@@ -373,17 +424,17 @@ __global__ void __launch_bounds__(TK_THREADS, TK_BLOCKS_PER_SM) tk_kernel(const 
 					pack2<T>(oacc[j + 2][2], oacc[j + 2][3]),
 					pack2<T>(oacc[j + 3][2], oacc[j + 3][3]), tq);
 				const int col = 8 * (hp * NJ + j + tq);
-				if (sa < S)
+				if (sa < NR)
 					*(uint4 *)(oa + col) = wa;
-				if (sb < S)
-					*(uint4 *)(oa + 8 * TK_D + col) = wb;
+				if (sb < NR)
+					*(uint4 *)(ob + col) = wb;
 			}
 		}
-		if (tq == 0 && sa < S)
-			*(float2 *)(p.pml + 2 * (size_t)(part_row0 + sa)) =
+		if (tq == 0 && sa < NR)
+			*(float2 *)(p.pml + 2 * (size_t)pra) =
 				make_float2(mx0 * 0.69314718055994531f, l0);
-		if (tq == 0 && sb < S)
-			*(float2 *)(p.pml + 2 * (size_t)(part_row0 + sb)) =
+		if (tq == 0 && sb < NR)
+			*(float2 *)(p.pml + 2 * (size_t)prb) =
 				make_float2(mx1 * 0.69314718055994531f, l1);
 	}
 }
@@ -393,15 +444,9 @@ static const char *tk_check(const struct attn_shape *s)
 {
 	static_assert(TK_CHUNK == 64 && TK_D == 128, "ATTN_CHECK_TILE_64x128 checks these");
 	ATTN_CHECK_TILE_64x128("tk", s);
-	if (!attn_is_single_prefix(s))
-		return ATTN_SINGLE_PREFIX_ONLY("tk");
-	if (s->n_chunks > 65535)
-		return "tk supports n_chunks <= 65535 (grid y)";
-	if ((long long)s->n_chunks * s->n_heads * s->n_seqs > 0x7fffffffLL)
-		return "tk needs n_chunks * n_heads * n_seqs < 2^31";
+	CHUNK_ITEMS_CHECK("tk", s);
 	return NULL;
 }
-
 
 static size_t tk_workspace(const struct attn_shape *s)
 {
@@ -429,21 +474,20 @@ static cudaError_t tk_enqueue(const struct tk_params *p, dim3 grid, cudaStream_t
 static int tk_launch(const struct attn_args *a, struct CUstream_st *stream)
 {
 	const struct attn_shape *s = &a->s;
-	if (tk_check(s) != NULL || a->work == NULL)
+	struct tk_params p;
+	if (tk_check(s) != NULL || a->work == NULL || a->tree.nodes == NULL ||
+	    a->tree.node_chunks == NULL || chunk_items_plan(&p.ci, s, a->host_tree) != NULL)
 		return (int)cudaErrorInvalidValue;
 	struct attn_partials pp = attn_chunk_partials(a);
-	struct tk_params p;
 	p.q = a->q;
-	p.chunks = attn_common_chunks(a);
 	p.k = a->k;
 	p.v = a->v;
+	p.nodes = a->tree.nodes;
+	p.node_chunks = a->tree.node_chunks;
 	p.po = pp.o;
 	p.pml = pp.ml;
-	p.n_seqs = s->n_seqs;
-	p.n_heads = s->n_heads;
-	p.n_chunks = s->n_chunks;
 	p.scale_log2 = a->scale * 1.4426950408889634f;
-	dim3 grid((unsigned)s->n_heads, (unsigned)s->n_chunks);
+	dim3 grid((unsigned)p.ci.n_blocks);
 	cudaStream_t st = (cudaStream_t)stream;
 	cudaError_t e = s->dtype == ATTN_BF16 ? tk_enqueue<__nv_bfloat16>(&p, grid, st)
 					      : tk_enqueue<__half>(&p, grid, st);
@@ -454,7 +498,7 @@ static int tk_launch(const struct attn_args *a, struct CUstream_st *stream)
 
 extern "C" const struct attn_kernel attn_kernel_tk = {
 	"tk",
-	"4-warp chunk-first (2 mma.sync compute + 2 cp.async load warps) + merge",
+	"4-warp two-phase chunk kernel (2 mma.sync compute + 2 cp.async load warps; shared chunks once, suffixes per sequence) + merge",
 	tk_check,
 	tk_workspace,
 	tk_launch,

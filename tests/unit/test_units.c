@@ -2,7 +2,9 @@
  * trusts: the online-softmax merge, the bf16/fp16 conversions, strict number
  * parsing, the metric formulas (against the course project's own rows), the
  * thread count of parallel_for, the chunk tables, the CPU reference against
- * an independent naive computation, and the per-row error.
+ * an independent naive computation, the per-row error, and the work items of
+ * the two-phase GPU kernels (kernels/chunk_items.h: their index math, run on
+ * the CPU, against the tables and the naive computation).
  * Prints "ok NAME" / "FAIL NAME: why" per check; exit status = failures. */
 #include "../../tools/lib/csv.h"
 #include "../../tools/lib/err.h"
@@ -11,6 +13,7 @@
 #include "../../tools/lib/num.h"
 #include "../../tools/lib/parallel.h"
 #include "../../tools/lib/reference.h"
+#include "../../kernels/chunk_items.h"
 #include "../../kernels/softmax_merge.h"
 
 #include <math.h>
@@ -385,6 +388,195 @@ static void test_peaked_inputs(void)
 					      inputs_profile_parse("peak") == -1, "parse mismatch");
 }
 
+/* --- the two-phase kernels' work items (kernels/chunk_items.h) ------------- */
+static const char *items_check(const struct attn_shape *s)
+{
+	CHUNK_ITEMS_CHECK("k", s);
+	return NULL;
+}
+
+/* ci_quot against '/' near every multiple that matters */
+static int divmod_bad(void)
+{
+	static const int big[] = { 3, 5, 7, 63, 64, 65, 127, 255, 1000, 4095, 65535, 65536, 65537,
+				   1 << 20, (1 << 20) + 1, 1 << 30, (1 << 30) + 1, 0x7ffffffe, 0x7fffffff };
+	int bad = 0;
+	for (int k = 0; k < 1200 + (int)(sizeof big / sizeof *big); k++) {
+		const int d = k < 1200 ? k + 1 : big[k - 1200];
+		const struct ci_div f = ci_div_make(d);
+		for (int n = 0; n < 4096; n++)
+			bad += ci_quot(f, n) != n / d;
+		for (long long m = 1; m < 0x7fffffffLL / d && m < (1LL << 40); m = m * 3 + 1)
+			for (int e = -1; e <= 1; e++) {
+				long long n = m * d + e;
+				if (n >= 0 && n <= 0x7fffffffLL)
+					bad += ci_quot(f, (int)n) != (int)(n / d);
+			}
+		for (int e = 0; e < 4; e++)
+			bad += ci_quot(f, 0x7fffffff - e) != (0x7fffffff - e) / d;
+	}
+	return bad;
+}
+
+/* Every block of the plan decoded on the CPU: its rows' q rows, partial rows
+ * and K/V against the tables; then the two phases emulated in double from
+ * those indices (a partial per row over the item's valid keys, merged per
+ * (seq, head) over its attn_seq_chunks() slots) against naive(). */
+static void test_chunk_items(void)
+{
+	CHECK("chunk items: ci_quot = n / d (d 1..1200 and large, n near multiples, to 2^31-1)",
+	      divmod_bad() == 0, "%d wrong quotients", divmod_bad());
+
+	/* n_seqs, n_heads, n_kv_heads, n_chunks, n_groups, group_chunks, suffix_len, chunk, d */
+	struct attn_shape shapes[] = {
+		{ 5, 4, 4, 3, 1, 0, 0, 64, 16, ATTN_BF16 },    /* single prefix (the seed's form) */
+		{ 7, 8, 2, 2, 1, 0, 130, 64, 16, ATTN_BF16 },  /* GQA 4, suffix 2 chunks + 2 tokens */
+		{ 8, 4, 1, 2, 4, 3, 37, 64, 16, ATTN_FP16 },   /* MQA, two levels, partial suffix */
+		{ 4, 6, 3, 1, 4, 1, 64, 64, 16, ATTN_BF16 },   /* one group per sequence, whole chunk */
+		{ 1, 2, 1, 1, 1, 0, 1, 64, 16, ATTN_FP16 },    /* one sequence, one-token suffix */
+		{ 3, 6, 2, 2, 3, 2, 63, 16, 8, ATTN_BF16 },    /* g = 3, 16-token chunks */
+		{ 65, 2, 2, 1, 1, 0, 63, 64, 8, ATTN_BF16 },   /* many rows per shared item */
+	};
+	for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+		const struct attn_shape *s = &shapes[i];
+		const int S = s->n_seqs, H = s->n_heads, D = s->d_head, cs = s->chunk_size;
+		const int G = H / s->n_kv_heads, np = attn_seq_chunks(s);
+		struct inputs in;
+		struct chunk_items ci;
+		char name[200];
+		const char *why = NULL;
+
+		inputs_make(&in, s, 100 + i);
+		const size_t rows = (size_t)np * H * S;
+		int *written = calloc(rows, sizeof *written);
+		double *pm = calloc(rows, sizeof *pm), *pl = calloc(rows, sizeof *pl);
+		double *po = calloc(rows * D, sizeof *po), *want = calloc((size_t)S * H * D, sizeof *want);
+		double *x = calloc((size_t)cs, sizeof *x);
+		if (items_check(s))
+			why = items_check(s);
+		else if ((why = chunk_items_plan(&ci, s, &in.tree.t)) == NULL &&
+			 (ci.n_blocks != attn_pool_chunks(s) * s->n_kv_heads || ci.n_parts != np))
+			why = "block or slot count";
+		int last_level = 0;
+		for (int b = 0; !why && b < ci.n_blocks; b++) {
+			const struct chunk_item it =
+				chunk_item_at(&ci, in.tree.t.nodes, in.tree.t.node_chunks, b, cs);
+			const int item = b / s->n_kv_heads;
+			const int level = item >= ci.item_begin[2] ? 2 : item >= ci.item_begin[1] ? 1 : 0;
+			if (level < last_level)
+				why = "items not level by level";
+			last_level = level;
+			if (it.kvh != b % s->n_kv_heads || it.valid < 1 || it.valid > cs || it.n_rows < G)
+				why = "kvh, valid or n_rows";
+			if (!why && i == 0 &&
+			    (it.kvh != b % H || it.chunk != in.tree.t.node_chunks[b / H] || it.n_rows != S))
+				why = "single prefix: not the grid (n_heads, n_chunks)";
+			for (int R = 0; !why && R < it.n_rows; R++) {
+				const int qr = chunk_q_row(&ci, &it, R), pr = chunk_part_row(&ci, &it, R);
+				const int seq = qr / H, head = qr % H;
+				const int j = pr / (H * S), ph = pr / S % H, pseq = pr % S;
+				if (qr < 0 || qr >= S * H || pr < 0 || (size_t)pr >= rows)
+					why = "row out of range";
+				else if (head / G != it.kvh || ph != head || pseq != seq)
+					why = "q row and partial row disagree (head, seq)";
+				else if (in.tree.chunk_table[(size_t)seq * np + j] != it.chunk)
+					why = "the item's chunk is not the sequence's chunk at its slot";
+				else if (it.valid != (in.tree.seq_len[seq] - j * cs < cs ? in.tree.seq_len[seq] - j * cs : cs))
+					why = "valid is not the chunk's token count";
+				else if (written[pr]++)
+					why = "a partial row written twice";
+				else if (i == 0 && (qr != R * H + it.kvh || pr != (b / H * H + it.kvh) * S + R))
+					why = "single prefix: rows moved";
+				if (why)
+					break;
+				/* the partial of this row over keys [0, valid) */
+				double m = -INFINITY, l = 0;
+				for (int t = 0; t < it.valid; t++) {
+					double dot = 0;
+					for (int d = 0; d < D; d++)
+						dot += (double)half_to_float(in.q[(size_t)qr * D + d], s->dtype) *
+						       half_to_float(in.k[kv_index(s, it.chunk, it.kvh, t, d)], s->dtype);
+					x[t] = dot / sqrt((double)D);
+					m = x[t] > m ? x[t] : m;
+				}
+				for (int t = 0; t < it.valid; t++) {
+					const double w = exp(x[t] - m);
+					l += w;
+					for (int d = 0; d < D; d++)
+						po[(size_t)pr * D + d] +=
+							w * half_to_float(in.v[kv_index(s, it.chunk, it.kvh, t, d)], s->dtype);
+				}
+				pm[pr] = m, pl[pr] = l;
+			}
+		}
+		for (size_t r = 0; !why && r < rows; r++)
+			if (written[r] != 1)
+				why = "a partial row never written";
+		double err = 0;
+		if (!why) {
+			/* the merge: merge.h's rows ((j * H + h) * S + q), j = 0..np-1 */
+			double num = 0, den = 0, *o = calloc((size_t)D, sizeof *o);
+			naive(&in, want);
+			for (int q = 0; q < S; q++)
+				for (int h = 0; h < H; h++) {
+					double M = -INFINITY, L = 0;
+					for (int j = 0; j < np; j++)
+						M = fmax(M, pm[((size_t)j * H + h) * S + q]);
+					for (int d = 0; d < D; d++)
+						o[d] = 0;
+					for (int j = 0; j < np; j++) {
+						const size_t r = ((size_t)j * H + h) * S + q;
+						const double f = exp(pm[r] - M);
+						L += f * pl[r];
+						for (int d = 0; d < D; d++)
+							o[d] += f * po[r * D + d];
+					}
+					for (int d = 0; d < D; d++) {
+						const double w = want[q_index(s, q, h, d)], e = o[d] / L - w;
+						num += e * e, den += w * w;
+					}
+				}
+			free(o);
+			err = sqrt(num / den);
+		}
+		snprintf(name, sizeof name,
+			 "chunk items: n_seqs %d n_heads %d/%d n_chunks %d groups %dx%d suffix %d chunk %d: "
+			 "rows, slots, chunks, two phases + merge = naive",
+			 S, H, s->n_kv_heads, s->n_chunks, s->n_groups, s->group_chunks, s->suffix_len, cs);
+		CHECK(name, !why && err < 1e-12, "%s (rel_err %.3g)", why ? why : "values", err);
+		free(written), free(pm), free(pl), free(po), free(want), free(x);
+		inputs_free(&in);
+	}
+
+	/* check() and the plan refuse what they cannot run */
+	struct attn_shape ok = { 64, 64, 64, 64, 1, 0, 0, 64, 128, ATTN_BF16 };
+	struct attn_shape bad_g = ok, bad_grp = ok, big_grid = ok, big_rows = ok;
+	bad_g.n_kv_heads = 48;
+	bad_grp.n_groups = 3, bad_grp.group_chunks = 1;
+	big_grid.n_seqs = 1, big_grid.n_heads = big_grid.n_kv_heads = 65536, big_grid.n_chunks = 32768;
+	big_rows.n_seqs = 1 << 16, big_rows.n_kv_heads = 1, big_rows.n_chunks = 1 << 9;
+	CHECK("chunk items: check passes the seed shape, refuses g not whole, uneven groups, "
+	      "grid >= 2^31, partial rows >= 2^31",
+	      !items_check(&ok) && items_check(&bad_g) && items_check(&bad_grp) && items_check(&big_grid) &&
+		      items_check(&big_rows),
+	      "%s / %s / %s / %s / %s", items_check(&ok) ? items_check(&ok) : "-",
+	      items_check(&bad_g) ? "refused" : "passed", items_check(&bad_grp) ? "refused" : "passed",
+	      items_check(&big_grid) ? "refused" : "passed", items_check(&big_rows) ? "refused" : "passed");
+	struct attn_shape a = { 4, 4, 2, 2, 2, 1, 70, 64, 16, ATTN_BF16 }, other = a;
+	struct tree_tables tt;
+	struct chunk_items ci;
+	int built = tree_build(&tt, &a, 5) == 0;
+	other.suffix_len = 200; /* one more suffix chunk than the tree has */
+	const char *r1 = built ? chunk_items_plan(&ci, &a, &tt.t) : "tree_build failed";
+	const char *r2 = built ? chunk_items_plan(&ci, &other, &tt.t) : NULL;
+	other = a, other.group_chunks = 0;
+	const char *r3 = built ? chunk_items_plan(&ci, &other, &tt.t) : NULL;
+	CHECK("chunk items: the plan takes its own tree, refuses a tree of another shape", !r1 && r2 && r3,
+	      "%s / %s / %s", r1 ? r1 : "ok", r2 ? r2 : "accepted", r3 ? r3 : "accepted");
+	if (built)
+		tree_free(&tt);
+}
+
 /* One wrong (seq, head) row hides in the whole-output norm; max_row_err
  * finds it and names it. */
 static void test_row_error(void)
@@ -489,6 +681,7 @@ int main(int argc, char **argv)
 	test_tree();
 	test_reference();
 	test_peaked_inputs();
+	test_chunk_items();
 	test_row_error();
 	test_thread_count();
 	printf("unit: %d passed, %d failed\n", passed, failed);
