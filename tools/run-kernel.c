@@ -4,7 +4,8 @@
  *   gen-configs --preset seed | run-kernel -k native,tk -o results.csv
  *
  * For each config: seeded random inputs (inputs.h), the fp64 reference
- * (reference.h), the measured read ceiling for the same bytes, then for each
+ * (reference.h), the measured read ceiling for the same bytes (and, at the
+ * first config, the device's measured tensor-core ceiling), then for each
  * kernel: one launch on a poisoned output, validated against the reference,
  * and only then timed (bench.h).  A row that fails validation is reported on
  * stderr and not written - a wrong kernel's speed is not a result - and the
@@ -43,7 +44,7 @@ struct row {
 	const struct backend *b;
 	const struct bench_result *r;
 	struct metrics m;
-	double ceil_gbps;
+	double ceil_gbps, ceil_tflops;
 	struct out_error err;
 };
 
@@ -59,6 +60,7 @@ struct row {
 	X(kv_gbps, NUM, r->m.kv_gbps)                                                      \
 	X(kv_mem_eff_pct, NUM, r->m.kv_mem_eff_pct)                                        \
 	X(ceil_gbps, NUM, r->ceil_gbps)                                                    \
+	X(ceil_tflops, NUM, r->ceil_tflops)                                                \
 	X(pct_of_ceiling, NUM, r->ceil_gbps > 0 ? 100.0 * r->m.kv_gbps / r->ceil_gbps : 0) \
 	X(rel_err, SCI, r->err.rel)                                                        \
 	X(max_row_err, SCI, r->err.max_row)                                                \
@@ -104,17 +106,23 @@ static void usage(FILE *f)
 		"                      hot: reuse one copy, the course project's method\n"
 		"  --launch stream|graph  stream: back-to-back launches from the host\n"
 		"                      (default); graph: replay them as one CUDA graph\n"
-		"  --no-ceiling        skip the streaming-read ceiling (ceil_gbps = 0)\n"
+		"  --no-ceiling        skip the measured ceilings (ceil_gbps = ceil_tflops = 0)\n"
 		"  --max-rel-err X     validation tolerance (default 1e-2 bf16, 2e-3 fp16)\n"
 		"  --device N          CUDA device (default 0)\n"
 		"  --seed N            input seed (default 1)\n"
 		"  --inputs P          uniform (default): elements uniform in [-1, 1];\n"
 		"                      peak-common|peak-group|peak-suffix: that tree level's\n"
 		"                      K times 16, so the largest scores sit in that part\n"
-		"  --peak-tflops X     compute_eff_pct denominator (default %.1f)\n"
-		"  --peak-gbps X       kv_mem_eff_pct denominator (default %.1f)\n"
+		"  --peak-tflops X     compute_eff_pct denominator (default: the GPU's dense bf16\n"
+		"                      peak from its SMs, clock and compute capability; %.1f\n"
+		"                      for the CPU backend and GPUs of unknown capability)\n"
+		"  --peak-gbps X       kv_mem_eff_pct denominator (default: the GPU's memory clock\n"
+		"                      x bus width x 2 / 8; %.1f for the CPU backend)\n"
 		"  -q, --quiet         no progress on stderr\n"
 		"  --list              list the kernels of this build and exit\n"
+		"  --peaks             print the peaks the rows would use (CSV, no launch) and exit\n"
+		"  --ceilings          measure both ceilings on the device of -k's backends (CUDA\n"
+		"                      without -k) and print them with the peaks (CSV); exit\n"
 		"Exit: 0 ok, 1 bad input or CUDA error, 2 usage, 3 a row failed validation\n"
 		"or could not run (too large, unsupported shape).\n",
 		PEAK_TFLOPS_DEFAULT, PEAK_GBPS_DEFAULT);
@@ -163,7 +171,9 @@ static struct bench_opts bopt = {
 	.warmup = -1, .min_samples = 10, .max_samples = 50, .min_seconds = 0.5, .max_seconds = 2.0,
 	.noise_target = 0.005, .sample_ms = 2.0, .l2_hot = 0, .device = 0,
 };
-static double peak_tflops = PEAK_TFLOPS_DEFAULT, peak_gbps = PEAK_GBPS_DEFAULT;
+static double peak_tflops_flag, peak_gbps_flag; /* --peak-*; 0: not given */
+/* The peaks of each backend's rows (resolve_peaks()), by index in backends[]. */
+static struct device_peaks bpeaks[8];
 static unsigned long seed = 1;
 static enum inputs_profile profile = INPUTS_UNIFORM;
 static int quiet, no_ceiling, failures;
@@ -367,9 +377,121 @@ static int accept_output(void *ctx, const float *out)
 /* One config's inputs on one backend, prepared when a kernel first needs it. */
 struct prepared {
 	struct backend_config *c;
-	double ceil_gbps;
+	double ceil_gbps, ceil_tflops;
 	int tried;
 };
+
+/* Backend b's tensor-core ceiling: measured at its first call, then the
+ * backend's cached value (it is the card's, not the config's). */
+static double ceiling_tflops(const struct backend *b, struct backend_config *c)
+{
+	static const struct backend *said[8];
+	const char *how = NULL;
+	double v = b->ceiling_tflops ? b->ceiling_tflops(c, &bopt, &how) : 0;
+	int i = 0;
+	while (i < 7 && said[i] && said[i] != b)
+		i++;
+	if (!said[i] && v > 0) { /* once per backend */
+		said[i] = b;
+		if (!quiet)
+			fprintf(stderr, "run-kernel: tensor-core ceiling %.1f TFLOP/s (%s)\n", v, how ? how : "?");
+	}
+	return v;
+}
+
+/* The peaks of backend bi's rows, each a flag (--peak-tflops/--peak-gbps),
+ * else the device's own (backend peaks()), else the H100 defaults; a GPU
+ * whose peak is unknown says so once, here. */
+static void resolve_peaks(int bi)
+{
+	const struct backend *b = backends[bi];
+	struct device_peaks d, *p = &bpeaks[bi];
+
+	memset(&d, 0, sizeof d);
+	if (b->peaks)
+		b->peaks(&d);
+	*p = d;
+	if (peak_tflops_flag > 0) {
+		p->tflops = peak_tflops_flag;
+		snprintf(p->tflops_from, sizeof p->tflops_from, "--peak-tflops");
+	} else if (!(d.tflops > 0)) {
+		p->tflops = PEAK_TFLOPS_DEFAULT;
+		snprintf(p->tflops_from, sizeof p->tflops_from, "default (H100 SXM datasheet)%s",
+			 b->peaks ? "" : ": the CPU backend has no device peaks");
+		if (b->peaks)
+			warnx("%s: %s; compute_eff_pct is against %.1f TFLOP/s (H100 SXM datasheet); "
+			      "--peak-tflops sets it", b->device_name(), d.tflops_from, PEAK_TFLOPS_DEFAULT);
+	}
+	if (peak_gbps_flag > 0) {
+		p->gbps = peak_gbps_flag;
+		snprintf(p->gbps_from, sizeof p->gbps_from, "--peak-gbps");
+	} else if (!(d.gbps > 0)) {
+		p->gbps = PEAK_GBPS_DEFAULT;
+		snprintf(p->gbps_from, sizeof p->gbps_from, "default (H100 SXM datasheet)%s",
+			 b->peaks ? "" : ": the CPU backend has no device peaks");
+		if (b->peaks)
+			warnx("%s: memory clock or bus width unknown (%s); kv_mem_eff_pct is against %.1f GB/s "
+			      "(H100 SXM datasheet); --peak-gbps sets it", b->device_name(), d.gbps_from,
+			      PEAK_GBPS_DEFAULT);
+	}
+}
+
+/* --peaks: one CSV row per backend of -k, what its rows would use. */
+static void print_peaks(FILE *f, const int *used)
+{
+	static const char *const hdr[] = { "backend", "gpu", "peak_tflops", "peak_gbps", "peak_tflops_from",
+					   "peak_gbps_from" };
+	char a[48], b[48];
+	csv_write_row(f, 6, hdr);
+	for (int i = 0; backends[i]; i++)
+		if (used[i]) {
+			const char *row[] = { backends[i]->name, backends[i]->device_name(),
+					      fmt_num(a, bpeaks[i].tflops), fmt_num(b, bpeaks[i].gbps),
+					      bpeaks[i].tflops_from, bpeaks[i].gbps_from };
+			csv_write_row(f, 6, row);
+		}
+}
+
+/* --ceilings: both measured ceilings of each backend of -k, on a config of
+ * the seed grid's size class where the read ceiling has levelled off
+ * (64 heads x 128 chunks: 268 MB of K/V; 4 MB on the CPU), timed with the
+ * run's options, beside the peaks: the check of one device call. */
+static void print_ceilings(FILE *f, const int *used)
+{
+	static const char *const hdr[] = { "backend", "gpu", "peak_tflops", "peak_gbps", "ceil_tflops",
+					   "ceil_gbps", "ceil_bytes", "ceil_tflops_how", "peak_tflops_from",
+					   "peak_gbps_from" };
+	char cell[5][48];
+	csv_write_row(f, 10, hdr);
+	for (int i = 0; backends[i]; i++) {
+		if (!used[i])
+			continue;
+		const struct backend *b = backends[i];
+		struct attn_shape s = { .n_seqs = 1, .n_heads = 64, .n_kv_heads = 64, .n_chunks = 128,
+					.n_groups = 1, .chunk_size = 64, .d_head = 128, .dtype = ATTN_BF16 };
+		struct inputs in;
+		const char *why = NULL, *how = "not measured";
+		if (b == &cpu_backend)
+			s.n_heads = s.n_kv_heads = 32, s.n_chunks = 4;
+		if (inputs_make(&in, &s, seed) != 0)
+			die(EXIT_INPUT, "--ceilings: inputs of %.1f GB do not fit in host memory",
+			    shape_kv_bytes(&s) / 1e9);
+		struct backend_config *c = b->prepare(&in, &bopt, &why);
+		if (!c)
+			die(EXIT_INPUT, "--ceilings: %s", why);
+		double gbps = b->ceiling_gbps(c, &bopt);
+		double tflops = b->ceiling_tflops ? b->ceiling_tflops(c, &bopt, &how) : 0;
+		const char *row[] = { b->name, b->device_name(), fmt_num(cell[0], bpeaks[i].tflops),
+				      fmt_num(cell[1], bpeaks[i].gbps), fmt_num(cell[2], tflops),
+				      fmt_num(cell[3], gbps), fmt_num(cell[4], shape_kv_bytes(&s)), how,
+				      bpeaks[i].tflops_from, bpeaks[i].gbps_from };
+		csv_write_row(f, 10, row);
+		fflush(f);
+		if (b->release)
+			b->release(c);
+		inputs_free(&in);
+	}
+}
 
 /* Runs every kernel on one config; writes the rows that validate. */
 static void run_config(FILE *f, const struct csv_table *t, long i, const struct layout *L,
@@ -414,6 +536,7 @@ static void run_config(FILE *f, const struct csv_table *t, long i, const struct 
 				failures++;
 			} else if (!no_ceiling) {
 				p->ceil_gbps = ks[j].b->ceiling_gbps(p->c, &bopt);
+				p->ceil_tflops = ceiling_tflops(ks[j].b, p->c);
 			}
 		}
 		if (!p->c)
@@ -441,8 +564,8 @@ static void run_config(FILE *f, const struct csv_table *t, long i, const struct 
 			continue;
 		}
 		struct row row = { &s, k->name, ks[j].b, &r,
-				   metrics_compute(&s, r.latency_ms, peak_tflops, peak_gbps), p->ceil_gbps,
-				   chk.err };
+				   metrics_compute(&s, r.latency_ms, bpeaks[bi].tflops, bpeaks[bi].gbps),
+				   p->ceil_gbps, p->ceil_tflops, chk.err };
 		write_row(f, t->rows[i], L, &row);
 		char left[32];
 		if (!quiet)
@@ -491,7 +614,8 @@ static char *run_stamp(char **argv, const struct csv_table *tabs, int nfiles)
 int main(int argc, char **argv)
 {
 	enum { O_WARMUP = 256, O_ITERS, O_MIN_ITERS, O_MIN_TIME, O_MAX_TIME, O_NOISE, O_SAMPLE_MS, O_L2,
-	       O_NO_CEIL, O_LAUNCH, O_MAX_ERR, O_DEVICE, O_SEED, O_INPUTS, O_PEAK_TF, O_PEAK_GB, O_LIST };
+	       O_NO_CEIL, O_LAUNCH, O_MAX_ERR, O_DEVICE, O_SEED, O_INPUTS, O_PEAK_TF, O_PEAK_GB, O_LIST,
+	       O_PEAKS, O_CEILINGS };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, 0, 'k' },      { "output", required_argument, 0, 'o' },
 		{ "warmup", required_argument, 0, O_WARMUP }, { "iters", required_argument, 0, O_ITERS },
@@ -508,11 +632,12 @@ int main(int argc, char **argv)
 		{ "peak-tflops", required_argument, 0, O_PEAK_TF },
 		{ "peak-gbps", required_argument, 0, O_PEAK_GB },
 		{ "list", no_argument, 0, O_LIST },           { "quiet", no_argument, 0, 'q' },
+		{ "peaks", no_argument, 0, O_PEAKS },         { "ceilings", no_argument, 0, O_CEILINGS },
 		{ "help", no_argument, 0, 'h' },              { 0, 0, 0, 0 },
 	};
 	const char *kernels = NULL, *output = NULL;
 	struct kernel_choice ks[64];
-	int nk, opt;
+	int nk, opt, mode = 0; /* O_PEAKS, O_CEILINGS: print those and exit */
 	long rowno = 0;
 	struct layout L;
 
@@ -550,32 +675,50 @@ int main(int argc, char **argv)
 			profile = (enum inputs_profile)pr;
 			break;
 		}
-		case O_PEAK_TF: peak_tflops = opt_double("--peak-tflops", optarg, 1e-9, 1e9); break;
-		case O_PEAK_GB: peak_gbps = opt_double("--peak-gbps", optarg, 1e-9, 1e9); break;
+		case O_PEAK_TF: peak_tflops_flag = opt_double("--peak-tflops", optarg, 1e-9, 1e9); break;
+		case O_PEAK_GB: peak_gbps_flag = opt_double("--peak-gbps", optarg, 1e-9, 1e9); break;
 		case O_LIST: list_kernels(); return 0;
+		case O_PEAKS: mode = mode ? -1 : O_PEAKS; break;
+		case O_CEILINGS: mode = mode ? -1 : O_CEILINGS; break;
 		case 'h': usage(stdout); return 0;
 		default: die_usage_hint();
 		}
 	}
-	if (!kernels)
+	if (mode < 0)
+		die_usage("--peaks and --ceilings: give one of them");
+	if (!kernels && !mode)
 		die_usage("-k KERNEL is required (run-kernel --list shows them)");
 	if (bopt.min_samples > bopt.max_samples)
 		bopt.min_samples = bopt.max_samples;
 	if (bopt.min_seconds > bopt.max_seconds)
 		bopt.min_seconds = bopt.max_seconds;
-	nk = parse_kernels(kernels, ks, 64);
+	if (kernels)
+		nk = parse_kernels(kernels, ks, 64);
+	else /* --peaks/--ceilings without -k: the GPU's */
+		nk = 1, ks[0] = (struct kernel_choice){ NULL, &gpu_backend };
 	int any_gpu = 0;
 	for (int i = 0; i < nk; i++)
 		any_gpu |= ks[i].b != &cpu_backend;
 	if (bopt.warmup < 0)
 		bopt.warmup = any_gpu ? 10 : 1;
+	int used[8] = { 0 };
 	for (int b = 0; backends[b]; b++) { /* open each backend the -k list uses */
-		int used = 0;
 		for (int i = 0; i < nk; i++)
-			used |= ks[i].b == backends[b];
-		const char *why = used ? backends[b]->open(bopt.device) : NULL;
+			used[b] |= ks[i].b == backends[b];
+		const char *why = used[b] ? backends[b]->open(bopt.device) : NULL;
 		if (why)
 			die(EXIT_INPUT, "%s", why);
+		if (used[b])
+			resolve_peaks(b);
+	}
+	if (mode) {
+		FILE *f = out_open(output);
+		if (mode == O_PEAKS)
+			print_peaks(f, used);
+		else
+			print_ceilings(f, used);
+		out_commit();
+		return 0;
 	}
 
 	/* Every input is read and every row checked before the first launch, so

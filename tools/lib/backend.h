@@ -1,6 +1,7 @@
 /* backend.h - where a kernel runs.  A backend owns one config's inputs in
  * its memory, runs a kernel of its own on them (validate first, then time),
- * and measures the streaming-read ceiling of the same bytes.  Two exist: the
+ * measures the streaming-read ceiling of the same bytes and, once per
+ * process, the device's tensor-core ceiling.  Two exist: the
  * CPU (cpu_backend.c, always built; its one kernel is `ref`) and CUDA
  * (gpu_backend.c, built when nvcc is present; its kernels are
  * kernels/registry.c's).  A new backend is one more `struct backend` and a
@@ -12,6 +13,12 @@
 #include "inputs.h"
 
 struct backend_config; /* one config's inputs, as the backend holds them */
+
+/* A device's peaks (compute_eff_pct's and kv_mem_eff_pct's denominators). */
+struct device_peaks {
+	double tflops, gbps; /* dense bf16 tensor TFLOP/s, DRAM GB/s; 0 = unknown */
+	char tflops_from[160], gbps_from[160]; /* how each was derived (no commas) */
+};
 
 struct backend {
 	const char *name;                        /* "cpu", "cuda" */
@@ -37,6 +44,14 @@ struct backend {
 	void (*release)(struct backend_config *c); /* NULL is fine */
 	/* The `launch` column: how timed launches were issued. */
 	const char *(*launch_mode)(const struct bench_opts *o);
+	/* Measured dense bf16 tensor-core rate (TFLOP/s) of the device: a
+	 * property of the card, not of the config, so it is measured on the
+	 * first call (with c's stream) and cached for the process; *how (may be
+	 * NULL) says how.  0 where the backend has none; NULL is the same. */
+	double (*ceiling_tflops)(struct backend_config *c, const struct bench_opts *o, const char **how);
+	/* The device's own peaks, from its attributes (called after open):
+	 * fills what it knows, leaves the rest 0.  NULL: none known. */
+	void (*peaks)(struct device_peaks *p);
 };
 
 extern const struct backend cpu_backend, gpu_backend;

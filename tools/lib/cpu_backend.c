@@ -131,6 +131,18 @@ static double cpu_ceiling_gbps(struct backend_config *c, const struct bench_opts
 
 static void cpu_release(struct backend_config *c) { free(c); }
 
+/* No tensor cores: ceil_tflops is 0 ("none"), as ceil_gbps is under
+ * --no-ceiling, and the roofline draws no flat line.  The peaks stay the
+ * defaults (no `peaks` callback), as they always were for this backend. */
+static double cpu_ceiling_tflops(struct backend_config *c, const struct bench_opts *o, const char **how)
+{
+	(void)c;
+	(void)o;
+	if (how)
+		*how = "none: the CPU backend has no tensor cores";
+	return 0;
+}
+
 static const char *cpu_launch_mode(const struct bench_opts *o)
 {
 	(void)o;
@@ -139,5 +151,6 @@ static const char *cpu_launch_mode(const struct bench_opts *o)
 
 const struct backend cpu_backend = {
 	"cpu",        cpu_kernels,      cpu_open,    cpu_name,        cpu_prepare,
-	cpu_run,      cpu_ceiling_gbps, cpu_release, cpu_launch_mode,
+	cpu_run,      cpu_ceiling_gbps, cpu_release, cpu_launch_mode, cpu_ceiling_tflops,
+	NULL,
 };

@@ -8,12 +8,16 @@
  * around batches of launches (bench.h has the sampling rule); the SM clock
  * and throttle reasons come from NVML, loaded with dlopen so that no build
  * or test needs the driver.  --launch graph replays batches captured in a
- * CUDA graph instead of launching from the host.
+ * CUDA graph instead of launching from the host.  Ceilings: the read
+ * ceiling (kernels/stream_read.cu) is timed per config on its own bytes;
+ * the tensor-core ceiling (kernels/mma_peak.cu) once per process.  The
+ * device's peaks come from its attributes (gpu_peaks()).
  */
 #include "backend.h"
 #include "err.h"
 #include "metrics.h"
 #include "../../kernels/attn.h"
+#include "../../kernels/mma_peak.h"
 #include "../../kernels/stream_read.h"
 
 #include <cuda_runtime_api.h>
@@ -80,6 +84,41 @@ static void nvml_read(double *mhz, int *throttled)
 /* --- device -------------------------------------------------------------- */
 static struct cudaDeviceProp prop;
 static char name[256];
+static struct device_peaks peaks;
+
+/* The device's peaks from its attributes (CUDA 13 dropped clockRate and
+ * memoryClockRate from cudaDeviceProp; cudaDeviceGetAttribute keeps them):
+ * SMs x the peak SM clock (cudaDevAttrClockRate, kHz) x the dense bf16
+ * FLOP/clk/SM of the compute capability (metrics.h says where each comes
+ * from), and the peak memory clock (cudaDevAttrMemoryClockRate, kHz) x the
+ * bus width (cudaDevAttrGlobalMemoryBusWidth, bits) x 2 / 8.  An H100 SXM
+ * reports 1980 MHz and 2619 MHz x 5120 bits: 1070 TFLOP/s (the datasheet's
+ * 989 is at 1830 MHz) and 3352 GB/s (datasheet 3.35 TB/s). */
+static void read_peaks(int device)
+{
+	int major = 0, minor = 0, sms = 0, clk = 0, memclk = 0, bus = 0;
+	cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device);
+	cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device);
+	cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+	cudaDeviceGetAttribute(&clk, cudaDevAttrClockRate, device);
+	cudaDeviceGetAttribute(&memclk, cudaDevAttrMemoryClockRate, device);
+	cudaDeviceGetAttribute(&bus, cudaDevAttrGlobalMemoryBusWidth, device);
+	cudaGetLastError(); /* an attribute this driver lacks reads as 0: unknown */
+	memset(&peaks, 0, sizeof peaks);
+	peaks.tflops = peak_tflops_bf16(major, minor, sms, clk);
+	if (peaks.tflops > 0)
+		snprintf(peaks.tflops_from, sizeof peaks.tflops_from,
+			 "%d SMs x %.0f MHz x %d dense bf16 FLOP/clk/SM (sm_%d%d)", sms, clk / 1e3,
+			 peak_bf16_flop_per_clk_sm(major, minor), major, minor);
+	else
+		snprintf(peaks.tflops_from, sizeof peaks.tflops_from,
+			 "sm_%d%d: dense bf16 FLOP/clk/SM not known", major, minor);
+	peaks.gbps = peak_gbps_dram(memclk, bus);
+	snprintf(peaks.gbps_from, sizeof peaks.gbps_from, "%.0f MHz x %d-bit bus x 2 (DDR) / 8",
+		 memclk / 1e3, bus);
+}
+
+static void gpu_peaks(struct device_peaks *p) { *p = peaks; }
 
 static const char *gpu_open(int device)
 {
@@ -103,6 +142,7 @@ static const char *gpu_open(int device)
 		if (*p == ',')
 			*p = ';';
 	nvml_open(device);
+	read_peaks(device);
 	return NULL;
 }
 
@@ -225,10 +265,13 @@ static struct backend_config *gpu_prepare(const struct inputs *in, const struct 
 	return g;
 }
 
-/* What gets launched: one attention kernel, or the streaming-read ceiling. */
+/* What gets launched: one attention kernel, the streaming-read ceiling or
+ * the tensor-core ceiling. */
 struct launcher {
 	struct backend_config *g;
-	const struct attn_kernel *k; /* NULL: stream_read */
+	const struct attn_kernel *k; /* NULL: stream_read (or mma_peak) */
+	const struct mma_peak_plan *peak; /* non-NULL: mma_peak, iters a launch */
+	long iters;
 	struct attn_args a;
 	long next;                   /* set to use next */
 };
@@ -236,9 +279,15 @@ struct launcher {
 static void launch(struct launcher *l)
 {
 	struct backend_config *g = l->g;
-	char *set = g->pool + (size_t)(l->next++ % g->nsets) * g->stride;
+	char *set = g->pool + (size_t)(l->next % g->nsets) * g->stride;
 	int e;
 
+	if (l->peak) {
+		if ((e = mma_peak_launch(l->peak, l->iters, g->sink, g->stream)) != 0)
+			die(EXIT_INPUT, "CUDA error launching mma_peak: %s", cudaGetErrorString((cudaError_t)e));
+		return;
+	}
+	l->next++;
 	if (l->k) {
 		l->a.k = set;
 		l->a.v = set + g->nkv * 2;
@@ -286,7 +335,7 @@ static cudaGraphExec_t capture_batch(struct launcher *l, long n)
 	cudaGraphDestroy(graph);
 	if (e != cudaSuccess)
 		die(EXIT_INPUT, "%s: cannot run as a CUDA graph (--launch graph): %s",
-		    l->k ? l->k->name : "stream_read", cudaGetErrorString(e));
+		    l->k ? l->k->name : l->peak ? "mma_peak" : "stream_read", cudaGetErrorString(e));
 	return exec;
 }
 
@@ -304,7 +353,8 @@ static void measure(struct launcher *l, const struct bench_opts *o, struct bench
 	batch = sampler_batch(o, est);
 	if (o->graph) {
 		/* whole rotations, so no set comes back sooner than nsets launches */
-		batch = (batch + l->g->nsets - 1) / l->g->nsets * l->g->nsets;
+		if (!l->peak)
+			batch = (batch + l->g->nsets - 1) / l->g->nsets * l->g->nsets;
 		exec = capture_batch(l, batch);
 		(void)time_launches(l, exec, batch); /* the first replay uploads the graph */
 	}
@@ -367,9 +417,55 @@ static double gpu_ceiling_gbps(struct backend_config *g, const struct bench_opts
 	return metrics_kv_gbps(&g->s, r.latency_ms);
 }
 
+/* A launch of the tensor-core loop lasts about this long: ~1 us of launch
+ * gap and ramp on 2 ms is 0.05 %. */
+#define PEAK_LAUNCH_MS 2.0
+
+/* The tensor-core ceiling: kernels/mma_peak.cu (a dense bf16 MMA loop on
+ * operands in shared memory/registers, one CTA per SM) sized so a launch
+ * lasts PEAK_LAUNCH_MS, then timed like any kernel (warm-up, samples until
+ * the median is known to --noise, throttled samples dropped; --launch graph
+ * replays graphs).  Rate = the grid's MMA FLOPs a launch / the median
+ * launch time.  Measured once per process: the device is opened once. */
+static double gpu_ceiling_tflops(struct backend_config *g, const struct bench_opts *o, const char **how)
+{
+	static double tflops;
+	static char desc[256];
+	static struct mma_peak_plan plan;
+	struct launcher l = { .g = g, .peak = &plan, .iters = 256 };
+	struct bench_result r;
+	int e;
+
+	if (tflops <= 0) {
+		if ((e = mma_peak_plan(&plan)) != 0)
+			die(EXIT_INPUT, "CUDA error preparing mma_peak: %s", cudaGetErrorString((cudaError_t)e));
+		launch(&l); /* first launch: module load, clocks up */
+		double ms = time_launches(&l, NULL, 1);
+		if (ms > 0)
+			l.iters = (long)(l.iters * PEAK_LAUNCH_MS / ms);
+		l.iters = l.iters < 16 ? 16 : l.iters > (1L << 30) ? 1L << 30 : l.iters;
+		measure(&l, o, &r);
+		CK(cudaGetLastError());
+		if (r.samples > 0 && r.latency_ms > 0) {
+			tflops = plan.flop_per_iter * (double)l.iters / (r.latency_ms * 1e-3) / 1e12;
+			snprintf(desc, sizeof desc,
+				 "%s bf16 (fp32 accumulate) on shared-memory and register operands; %d CTAs x %d "
+				 "threads; %ld iterations (%.3g ms) a launch; median of %ld samples (+-%.2g%%)%s",
+				 plan.path, plan.grid, plan.threads, l.iters, r.latency_ms, r.samples, r.noise_pct,
+				 r.throttled ? "; throttled samples dropped" : "");
+		} else {
+			warnx("tensor-core ceiling: every sample was taken while the GPU throttled; ceil_tflops 0");
+		}
+	}
+	if (how)
+		*how = desc;
+	return tflops;
+}
+
 static const char *gpu_launch_mode(const struct bench_opts *o) { return o->graph ? "graph" : "stream"; }
 
 const struct backend gpu_backend = {
 	"cuda",  attn_kernels,     gpu_open,    gpu_name,        gpu_prepare,
-	gpu_run, gpu_ceiling_gbps, gpu_release, gpu_launch_mode,
+	gpu_run, gpu_ceiling_gbps, gpu_release, gpu_launch_mode, gpu_ceiling_tflops,
+	gpu_peaks,
 };

@@ -43,6 +43,25 @@ double metrics_kv_gbps(const struct attn_shape *s, double latency_ms)
 	return shape_kv_bytes(s) / (latency_ms * 1e-3) / 1e9;
 }
 
+int peak_bf16_flop_per_clk_sm(int major, int minor)
+{
+	if (major == 8 && minor == 0)
+		return 2048;
+	if (major == 9 && minor == 0)
+		return 4096;
+	return 0;
+}
+
+double peak_tflops_bf16(int major, int minor, int sms, double sm_clock_khz)
+{
+	return (double)sms * sm_clock_khz * 1e3 * peak_bf16_flop_per_clk_sm(major, minor) / 1e12;
+}
+
+double peak_gbps_dram(double mem_clock_khz, int bus_bits)
+{
+	return mem_clock_khz * 1e3 * bus_bits * 2.0 / 8.0 / 1e9;
+}
+
 struct metrics metrics_compute(const struct attn_shape *s, double latency_ms,
 			       double peak_tflops, double peak_gbps)
 {
