@@ -11,6 +11,7 @@ GPU_ARCH  ?= sm_90a#              nvcc target: sm_90a (H100), sm_80, ...
 CUDA_HOME ?= /usr/local/cuda
 RESULTS_ROOT ?= results#           where the results folders go
 #RESULTS  = $(RESULTS_ROOT)/<gpu>[-<preset>][-<dtype>][-<flags>]: see below
+#GPUS     = every visible GPU (0 on the CPU): the sweeps run in parallel, one per GPU
 CC        ?= cc
 CFLAGS    ?= -O2 -g
 NVCCFLAGS ?= -O3 -lineinfo
@@ -18,6 +19,7 @@ PLOT_FORMAT ?= png#               figures: png, pdf or svg (make plots PLOT_FORM
 export PLOT_FORMAT
 
 # --- derived ------------------------------------------------------------------
+comma := ,
 NVCC := $(or $(shell command -v nvcc 2>/dev/null),$(wildcard $(CUDA_HOME)/bin/nvcc))
 ARCH_NUM := $(patsubst sm_%,%,$(GPU_ARCH))
 GENCODE := -gencode arch=compute_$(ARCH_NUM),code=$(GPU_ARCH)
@@ -28,6 +30,13 @@ ifeq ($(RESULTS_NAME),cpu)
   KERNELS := ref
   PRESET := quick
 endif
+# The GPUs `make results` spreads its sweeps over (GPUS="0 1 2 3"): one sweep
+# per GPU at a time, each on one GPU only (tools/gpu-slot.sh); by default
+# every visible one (CUDA_VISIBLE_DEVICES, else nvidia-smi -L), 0 on the CPU.
+ifeq ($(origin GPUS),undefined)
+  GPUS := $(if $(filter cpu,$(RESULTS_NAME)),0,$(or $(subst $(comma), ,$(filter-out NoDevFiles,$(CUDA_VISIBLE_DEVICES))),$(shell nvidia-smi -L 2>/dev/null | sed -n 's/^GPU \([0-9][0-9]*\):.*/\1/p'),0))
+endif
+GPU_LIST = $(subst $(comma), ,$(GPUS))
 ifeq ($(origin RESULTS),undefined)
   RESULTS := $(RESULTS_ROOT)/$(shell tools/results-name.sh '$(RESULTS_NAME)' '$(PRESET)' '$(DTYPE)' '$(RUN_FLAGS)')
 endif
@@ -38,7 +47,6 @@ endif
 # grid aggregates rows by blocks (the
 # course project's axis); the other presets vary what blocks cannot tell
 # apart (K/V heads, suffixes, groups), so they keep one row per config.
-comma := ,
 AGG_KEYS = $(if $(filter seed quick,$(PRESET)),blocks,n_seqs$(comma)n_heads$(comma)n_kv_heads$(comma)n_chunks$(comma)n_groups$(comma)group_chunks$(comma)suffix_len)
 
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-missing-field-initializers $(CFLAGS)
@@ -127,13 +135,13 @@ SWEEPS := $(foreach n,$(N_SEQS),$(foreach k,$(KERNELS),$(k)-n$(n)))
 results: ## run the sweeps, aggregate, join and plot into results/<gpu>/ (CPU: ref, quick)
 	@env/require.sh cc make gnuplot $(if $(NVCC),c++)
 	@$(MAKE) --no-print-directory tools
-	@$(LOCKED) $(MAKE) --no-print-directory RESULTS_GOAL=results $(RESULTS)/plots.stamp
+	@$(LOCKED) $(MAKE) --no-print-directory $(PARALLEL) RESULTS_GOAL=results $(RESULTS)/plots.stamp
 	@echo "results: $(RESULTS)/ (CSVs, plots/, provenance.txt)"
 
 sweeps: ## the CSVs and provenance of `make results`, no figures (for GPU nodes without gnuplot)
 	@env/require.sh cc make $(if $(NVCC),c++)
 	@$(MAKE) --no-print-directory tools
-	@$(LOCKED) $(MAKE) --no-print-directory RESULTS_GOAL=sweeps $(N_SEQS:%=$(RESULTS)/joined-n%.csv) $(RESULTS)/provenance.txt
+	@$(LOCKED) $(MAKE) --no-print-directory $(PARALLEL) RESULTS_GOAL=sweeps $(N_SEQS:%=$(RESULTS)/joined-n%.csv) $(RESULTS)/provenance.txt
 	@echo "sweeps: $(RESULTS)/ (CSVs, provenance.txt); draw the figures with 'make plots'"
 
 # The settings a sweep depends on besides the tools, in a file rewritten only
@@ -167,12 +175,21 @@ $(RESULTS)/configs-n%.csv: $(BIN)/gen-configs $(RESULTS)/settings.txt
 # had finished.  FORCE=1 re-runs a sweep even when Make thinks it is made.
 # Ask for both files (make R/tk-n32.sweep.csv R/tk-n32.prov.txt, as the Slurm
 # tasks do): Make checks only the targets it is asked for.
+#
+# Several GPUs (GPUS="0 1 2 3"): `make results` runs this make with -j4, and
+# every sweep holds one GPU of GPUS for its run (tools/gpu-slot.sh: the first
+# free one, by flock; CUDA_VISIBLE_DEVICES=that GPU), so four sweeps run at
+# once, never two on one GPU; the record gets `device: N`.  The files are a
+# serial run's: Make's rules alone say what is stale.  A failed sweep stops
+# new ones (make -k keeps going) and leaves the others' files whole.
 SWEEP_CMD = $(BIN)/run-kernel -k $(firstword $(subst -n, ,$*)) $(RUN_FLAGS) -o $(RESULTS)/$*.sweep.csv $<
+PARALLEL = -j$(words $(sort $(GPU_LIST)))
+GPU_SLOT = tools/gpu-slot.sh -t $* -r $(RESULTS)/$*.prov.txt.tmp.0 '$(GPU_LIST)'
 .SECONDEXPANSION:
 $(RESULTS)/%.sweep.csv $(RESULTS)/%.prov.txt: $(RESULTS)/configs-n$$(lastword $$(subst -n, ,$$*)).csv $(BIN)/run-kernel $(RESULTS)/settings.txt $(if $(FORCE),FORCE)
 	@rm -f $(RESULTS)/$*.prov.txt
 	@{ tools/provenance.sh "$(SWEEP_CMD)" && echo "settings: $(SETTINGS)"; } > $(RESULTS)/$*.prov.txt.tmp.0
-	$(SWEEP_CMD)
+	$(GPU_SLOT) $(SWEEP_CMD)
 	@mv -f $(RESULTS)/$*.prov.txt.tmp.0 $(RESULTS)/$*.prov.txt
 
 $(RESULTS)/%.agg.csv: $(RESULTS)/%.sweep.csv $(BIN)/agg-blocks
