@@ -66,7 +66,7 @@ else
   RUN_LIBS := -lpthread -lm
 endif
 
-.PHONY: all tools help test test-gpu fuzz results sweeps plots slurm compare clean results-dir FORCE
+.PHONY: all tools help test test-gpu fuzz results sweeps plots slurm compare interference clean results-dir FORCE
 .DELETE_ON_ERROR:
 
 all: tools ## build the tools (and the GPU kernels when nvcc is present)
@@ -222,13 +222,24 @@ plots: ## redraw every figure from the CSVs already in results/ (RESULTS_DIRS to
 # A login node has no GPU, so the CPU defaults above must not leak into the
 # jobs: only settings given on the command line or in the environment are
 # passed on; jobs/submit.sh has the GPU defaults.
-slurm: tools ## submit the sweep graph to Slurm: job array + dependent merge (jobs/submit.sh)
-	jobs/submit.sh $(foreach v,KERNELS N_SEQS PRESET DTYPE RUN_FLAGS,$(if $(filter command line environment,$(origin $(v))),$(v)='$($(v))'))
+slurm: tools ## submit the sweep graph to Slurm: job array + dependent merge (jobs/submit.sh; GPUS_PER_JOB=4: 4 slices a task)
+	jobs/submit.sh $(foreach v,KERNELS N_SEQS PRESET DTYPE RUN_FLAGS GPUS_PER_JOB,$(if $(filter command line environment,$(origin $(v))),$(v)='$($(v))'))
 
 # The folder these settings write to (jobs/submit.sh asks, so it and make agree).
 results-dir:
 	@echo $(RESULTS)
 FORCE:
+
+# Do parallel sweeps slow each other?  SLICE (KERNEL-nN) alone on each GPU of
+# GPUS, then on all at once, each copy beside N-1 others; per GPU compare-runs
+# says FAST/SLOW/SAME from the rows' noise (tools/interference.sh), into
+# RESULTS/interference-SLICE/interference.csv.  Needs 2+ GPUs (the CPU
+# backend takes fake ones: GPUS="0 1").
+SLICE ?= $(firstword $(KERNELS))-n$(firstword $(N_SEQS))
+interference: tools ## SLICE=tk-n32 alone and beside N-1 copies on the other GPUS: interference.csv
+	@$(LOCKED) $(MAKE) --no-print-directory $(RESULTS)/configs-n$(lastword $(subst -n, ,$(SLICE))).csv
+	@$(LOCKED) tools/interference.sh -k $(firstword $(subst -n, ,$(SLICE))) -g '$(GPU_LIST)' -b $(BIN) \
+		-o $(RESULTS)/interference-$(SLICE) $(RESULTS)/configs-n$(lastword $(subst -n, ,$(SLICE))).csv $(RUN_FLAGS)
 
 compare: tools ## A=run1.csv B=run2.csv: per config B/A and FAST/SLOW/SAME from the noise (compare-runs --table)
 	@[ -n "$(A)" ] && [ -n "$(B)" ] || { echo "usage: make compare A=OLD.csv B=NEW.csv [COMPARE_FLAGS='-k ka,kb --fail-slower 5']" >&2; exit 2; }
