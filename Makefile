@@ -74,7 +74,7 @@ tools: $(TOOLS:%=$(BIN)/%)
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
-	@echo; echo "Settings: KERNELS='$(KERNELS)' PRESET=$(PRESET) N_SEQS='$(N_SEQS)' GPU_ARCH=$(GPU_ARCH) RESULTS=$(RESULTS)"
+	@echo; echo "Settings: KERNELS='$(KERNELS)' PRESET=$(PRESET) N_SEQS='$(N_SEQS)' GPUS='$(GPU_LIST)' GPU_ARCH=$(GPU_ARCH) RESULTS=$(RESULTS)"
 
 # --- build ----------------------------------------------------------------------
 $(BUILD)/lib/%.o: tools/lib/%.c tools/lib/*.h kernels/*.h | $(BUILD)/lib
@@ -189,7 +189,7 @@ GPU_SLOT = tools/gpu-slot.sh -t $* -r $(RESULTS)/$*.prov.txt.tmp.0 '$(GPU_LIST)'
 $(RESULTS)/%.sweep.csv $(RESULTS)/%.prov.txt: $(RESULTS)/configs-n$$(lastword $$(subst -n, ,$$*)).csv $(BIN)/run-kernel $(RESULTS)/settings.txt $(if $(FORCE),FORCE)
 	@rm -f $(RESULTS)/$*.prov.txt
 	@{ tools/provenance.sh "$(SWEEP_CMD)" && echo "settings: $(SETTINGS)"; } > $(RESULTS)/$*.prov.txt.tmp.0
-	$(GPU_SLOT) $(SWEEP_CMD)
+	$(GPU_SLOT) $(SWEEP_CMD) || { rc=$$?; rm -f $(RESULTS)/$*.prov.txt.tmp.0; exit $$rc; }
 	@mv -f $(RESULTS)/$*.prov.txt.tmp.0 $(RESULTS)/$*.prov.txt
 
 $(RESULTS)/%.agg.csv: $(RESULTS)/%.sweep.csv $(BIN)/agg-blocks
