@@ -11,6 +11,7 @@ GPU_ARCH  ?= sm_90a#              nvcc target: sm_90a (H100), sm_80, ...
 CUDA_HOME ?= /usr/local/cuda
 RESULTS_ROOT ?= results#           where the results folders go
 #RESULTS  = $(RESULTS_ROOT)/<gpu>[-<preset>][-<dtype>][-<flags>]: see below
+#GPUS     = every visible GPU (0 on the CPU): the sweeps run in parallel, one per GPU
 CC        ?= cc
 CFLAGS    ?= -O2 -g
 NVCCFLAGS ?= -O3 -lineinfo
@@ -18,6 +19,7 @@ PLOT_FORMAT ?= png#               figures: png, pdf or svg (make plots PLOT_FORM
 export PLOT_FORMAT
 
 # --- derived ------------------------------------------------------------------
+comma := ,
 NVCC := $(or $(shell command -v nvcc 2>/dev/null),$(wildcard $(CUDA_HOME)/bin/nvcc))
 ARCH_NUM := $(patsubst sm_%,%,$(GPU_ARCH))
 GENCODE := -gencode arch=compute_$(ARCH_NUM),code=$(GPU_ARCH)
@@ -28,6 +30,13 @@ ifeq ($(RESULTS_NAME),cpu)
   KERNELS := ref
   PRESET := quick
 endif
+# The GPUs `make results` spreads its sweeps over (GPUS="0 1 2 3"): one sweep
+# per GPU at a time, each on one GPU only (tools/gpu-slot.sh); by default
+# every visible one (CUDA_VISIBLE_DEVICES, else nvidia-smi -L), 0 on the CPU.
+ifeq ($(origin GPUS),undefined)
+  GPUS := $(if $(filter cpu,$(RESULTS_NAME)),0,$(or $(subst $(comma), ,$(filter-out NoDevFiles,$(CUDA_VISIBLE_DEVICES))),$(shell nvidia-smi -L 2>/dev/null | sed -n 's/^GPU \([0-9][0-9]*\):.*/\1/p'),0))
+endif
+GPU_LIST = $(subst $(comma), ,$(GPUS))
 ifeq ($(origin RESULTS),undefined)
   RESULTS := $(RESULTS_ROOT)/$(shell tools/results-name.sh '$(RESULTS_NAME)' '$(PRESET)' '$(DTYPE)' '$(RUN_FLAGS)')
 endif
@@ -38,7 +47,6 @@ endif
 # grid aggregates rows by blocks (the
 # course project's axis); the other presets vary what blocks cannot tell
 # apart (K/V heads, suffixes, groups), so they keep one row per config.
-comma := ,
 AGG_KEYS = $(if $(filter seed quick,$(PRESET)),blocks,n_seqs$(comma)n_heads$(comma)n_kv_heads$(comma)n_chunks$(comma)n_groups$(comma)group_chunks$(comma)suffix_len)
 
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-missing-field-initializers $(CFLAGS)
@@ -58,7 +66,7 @@ else
   RUN_LIBS := -lpthread -lm
 endif
 
-.PHONY: all tools help test test-gpu fuzz results sweeps plots slurm compare clean results-dir FORCE
+.PHONY: all tools help test test-gpu fuzz results sweeps plots slurm compare interference clean results-dir FORCE
 .DELETE_ON_ERROR:
 
 all: tools ## build the tools (and the GPU kernels when nvcc is present)
@@ -66,7 +74,7 @@ tools: $(TOOLS:%=$(BIN)/%)
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
-	@echo; echo "Settings: KERNELS='$(KERNELS)' PRESET=$(PRESET) N_SEQS='$(N_SEQS)' GPU_ARCH=$(GPU_ARCH) RESULTS=$(RESULTS)"
+	@echo; echo "Settings: KERNELS='$(KERNELS)' PRESET=$(PRESET) N_SEQS='$(N_SEQS)' GPUS='$(GPU_LIST)' GPU_ARCH=$(GPU_ARCH) RESULTS=$(RESULTS)"
 
 # --- build ----------------------------------------------------------------------
 $(BUILD)/lib/%.o: tools/lib/%.c tools/lib/*.h kernels/*.h | $(BUILD)/lib
@@ -127,13 +135,13 @@ SWEEPS := $(foreach n,$(N_SEQS),$(foreach k,$(KERNELS),$(k)-n$(n)))
 results: ## run the sweeps, aggregate, join and plot into results/<gpu>/ (CPU: ref, quick)
 	@env/require.sh cc make gnuplot $(if $(NVCC),c++)
 	@$(MAKE) --no-print-directory tools
-	@$(LOCKED) $(MAKE) --no-print-directory RESULTS_GOAL=results $(RESULTS)/plots.stamp
+	@$(LOCKED) $(MAKE) --no-print-directory $(PARALLEL) RESULTS_GOAL=results $(RESULTS)/plots.stamp
 	@echo "results: $(RESULTS)/ (CSVs, plots/, provenance.txt)"
 
 sweeps: ## the CSVs and provenance of `make results`, no figures (for GPU nodes without gnuplot)
 	@env/require.sh cc make $(if $(NVCC),c++)
 	@$(MAKE) --no-print-directory tools
-	@$(LOCKED) $(MAKE) --no-print-directory RESULTS_GOAL=sweeps $(N_SEQS:%=$(RESULTS)/joined-n%.csv) $(RESULTS)/provenance.txt
+	@$(LOCKED) $(MAKE) --no-print-directory $(PARALLEL) RESULTS_GOAL=sweeps $(N_SEQS:%=$(RESULTS)/joined-n%.csv) $(RESULTS)/provenance.txt
 	@echo "sweeps: $(RESULTS)/ (CSVs, provenance.txt); draw the figures with 'make plots'"
 
 # The settings a sweep depends on besides the tools, in a file rewritten only
@@ -167,12 +175,21 @@ $(RESULTS)/configs-n%.csv: $(BIN)/gen-configs $(RESULTS)/settings.txt
 # had finished.  FORCE=1 re-runs a sweep even when Make thinks it is made.
 # Ask for both files (make R/tk-n32.sweep.csv R/tk-n32.prov.txt, as the Slurm
 # tasks do): Make checks only the targets it is asked for.
+#
+# Several GPUs (GPUS="0 1 2 3"): `make results` runs this make with -j4, and
+# every sweep holds one GPU of GPUS for its run (tools/gpu-slot.sh: the first
+# free one, by flock; CUDA_VISIBLE_DEVICES=that GPU), so four sweeps run at
+# once, never two on one GPU; the record gets `device: N`.  The files are a
+# serial run's: Make's rules alone say what is stale.  A failed sweep stops
+# new ones (make -k keeps going) and leaves the others' files whole.
 SWEEP_CMD = $(BIN)/run-kernel -k $(firstword $(subst -n, ,$*)) $(RUN_FLAGS) -o $(RESULTS)/$*.sweep.csv $<
+PARALLEL = -j$(words $(sort $(GPU_LIST)))
+GPU_SLOT = tools/gpu-slot.sh -t $* -r $(RESULTS)/$*.prov.txt.tmp.0 '$(GPU_LIST)'
 .SECONDEXPANSION:
 $(RESULTS)/%.sweep.csv $(RESULTS)/%.prov.txt: $(RESULTS)/configs-n$$(lastword $$(subst -n, ,$$*)).csv $(BIN)/run-kernel $(RESULTS)/settings.txt $(if $(FORCE),FORCE)
 	@rm -f $(RESULTS)/$*.prov.txt
 	@{ tools/provenance.sh "$(SWEEP_CMD)" && echo "settings: $(SETTINGS)"; } > $(RESULTS)/$*.prov.txt.tmp.0
-	$(SWEEP_CMD)
+	$(GPU_SLOT) $(SWEEP_CMD) || { rc=$$?; rm -f $(RESULTS)/$*.prov.txt.tmp.0; exit $$rc; }
 	@mv -f $(RESULTS)/$*.prov.txt.tmp.0 $(RESULTS)/$*.prov.txt
 
 $(RESULTS)/%.agg.csv: $(RESULTS)/%.sweep.csv $(BIN)/agg-blocks
@@ -205,13 +222,24 @@ plots: ## redraw every figure from the CSVs already in results/ (RESULTS_DIRS to
 # A login node has no GPU, so the CPU defaults above must not leak into the
 # jobs: only settings given on the command line or in the environment are
 # passed on; jobs/submit.sh has the GPU defaults.
-slurm: tools ## submit the sweep graph to Slurm: job array + dependent merge (jobs/submit.sh)
-	jobs/submit.sh $(foreach v,KERNELS N_SEQS PRESET DTYPE RUN_FLAGS,$(if $(filter command line environment,$(origin $(v))),$(v)='$($(v))'))
+slurm: tools ## submit the sweep graph to Slurm: job array + dependent merge (jobs/submit.sh; GPUS_PER_JOB=4: 4 slices a task)
+	jobs/submit.sh $(foreach v,KERNELS N_SEQS PRESET DTYPE RUN_FLAGS GPUS_PER_JOB,$(if $(filter command line environment,$(origin $(v))),$(v)='$($(v))'))
 
 # The folder these settings write to (jobs/submit.sh asks, so it and make agree).
 results-dir:
 	@echo $(RESULTS)
 FORCE:
+
+# Do parallel sweeps slow each other?  SLICE (KERNEL-nN) alone on each GPU of
+# GPUS, then on all at once, each copy beside N-1 others; per GPU compare-runs
+# says FAST/SLOW/SAME from the rows' noise (tools/interference.sh), into
+# RESULTS/interference-SLICE/interference.csv.  Needs 2+ GPUs (the CPU
+# backend takes fake ones: GPUS="0 1").
+SLICE ?= $(firstword $(KERNELS))-n$(firstword $(N_SEQS))
+interference: tools ## SLICE=tk-n32 alone and beside N-1 copies on the other GPUS: interference.csv
+	@$(LOCKED) $(MAKE) --no-print-directory $(RESULTS)/configs-n$(lastword $(subst -n, ,$(SLICE))).csv
+	@$(LOCKED) tools/interference.sh -k $(firstword $(subst -n, ,$(SLICE))) -g '$(GPU_LIST)' -b $(BIN) \
+		-o $(RESULTS)/interference-$(SLICE) $(RESULTS)/configs-n$(lastword $(subst -n, ,$(SLICE))).csv $(RUN_FLAGS)
 
 compare: tools ## A=run1.csv B=run2.csv: per config B/A and FAST/SLOW/SAME from the noise (compare-runs --table)
 	@[ -n "$(A)" ] && [ -n "$(B)" ] || { echo "usage: make compare A=OLD.csv B=NEW.csv [COMPARE_FLAGS='-k ka,kb --fail-slower 5']" >&2; exit 2; }

@@ -2,7 +2,8 @@
 # jobs/lib.sh — shared by jobs/sweep.sbatch, jobs/merge.sbatch, jobs/submit.sh and
 # jobs/status.sh. Sourced, never run.
 #
-# A *slice* is one (kernel, n_seqs) pair: one array task, one GPU, one CSV. The results
+# A *slice* is one (kernel, n_seqs) pair: one GPU, one CSV; an array task runs one slice,
+# or with GPUS_PER_JOB=G up to G slices at once on its G GPUs. The results
 # folder OUT is a `make results` folder, and every file in it is made by the Makefile's
 # rules (jobs/ only runs make and keeps the Slurm bookkeeping):
 #   configs-nN.csv            gen-configs (made on the login node by jobs/submit.sh)
@@ -13,6 +14,7 @@
 # and the Slurm bookkeeping in OUT/slurm/:
 #   jobs.txt                  the last submission: job ids, slices, command (jobs/submit.sh)
 #   KERNEL-nN.failed          present while the slice's last attempt failed: exit, job, log
+#   (the jobs.txt line group=G: array task i runs slices i*G ... i*G+G-1 of slices=)
 #   merge.done                the job id of the last merge that finished
 
 # sweep_die CODE MSG: one line on stderr, then exit.
@@ -96,14 +98,25 @@ sweep_cmdline() {
 	printf '%s' "${out# }"
 }
 
+# sweep_devices: the GPUs of this job as Slurm set CUDA_VISIBLE_DEVICES from its --gpus
+# request, by spaces ("0 1 2 3"); 0 where none is set (the CPU backend).
+sweep_devices() {
+	case ${CUDA_VISIBLE_DEVICES:-} in
+	'' | NoDevFiles) echo 0 ;;
+	*) list_words "$CUDA_VISIBLE_DEVICES" ;;
+	esac
+}
+
 # sweep_make OUT "KERNELS" "N_SEQS" ARGS...: make ARGS (targets, FORCE=1, -q) for the
 # results folder OUT: the Makefile is the one definition of the pipeline, so its rules
 # decide what is stale for the jobs as for `make results`. PRESET, DTYPE, RUN_FLAGS and BIN
-# come from the environment (jobs/submit.sh exports them).
+# come from the environment (jobs/submit.sh exports them); GPUS is the job's own GPUs
+# (sweep_devices: each sweep holds one of them, tools/gpu-slot.sh), never submit.sh's GPUS
+# (an sbatch --gpus request such as h100-80:1).
 sweep_make() {
 	local out=$1 k=$2 n=$3
 	shift 3
-	make -C "$SWEEP_ROOT" --no-print-directory RESULTS="$out" KERNELS="$k" N_SEQS="$n" \
+	make -C "$SWEEP_ROOT" --no-print-directory RESULTS="$out" KERNELS="$k" N_SEQS="$n" GPUS="$(sweep_devices)" \
 		PRESET="${PRESET:-seed}" DTYPE="${DTYPE:-bf16}" RUN_FLAGS="${RUN_FLAGS:-}" ${BIN:+BIN="$BIN"} "$@"
 }
 
@@ -128,6 +141,47 @@ sweep_slice() {
 	slice_done "$csv" || { sweep_say "$s: make succeeded but $csv is not whole"; return 1; }
 	rm -f "$out/slurm/$s.failed"
 	sweep_say "$s: done: $csv ($(($(wc -l <"$csv") - 1)) rows)"
+}
+
+# sweep_slices OUT KERNEL:N...: the slices, through sweep_slice each, over this job's GPUs
+# (sweep_devices). With one GPU they run in turn; with several all start at once and each
+# sweep's make waits for a GPU of its own (tools/gpu-slot.sh: the first free one, by flock),
+# so a job with 4 GPUs runs 4 slices at a time, never two on one GPU. The configs must be
+# made before (submit.sh does; so does sweep.sbatch), so that no make rewrites them under
+# another. A failed slice gets its .failed note and leaves the others running, their files
+# whole. Returns 0, or the exit code of a failed slice.
+sweep_slices() {
+	local out=$1 sl rc=0 p pids=() devs
+	shift
+	read -r -a devs <<<"$(sweep_devices)"
+	for sl in "$@"; do
+		if [ "${#devs[@]}" -le 1 ]; then
+			sweep_slice_noted "$out" "${sl%%:*}" "${sl#*:}" || rc=$?
+		else
+			sweep_slice_noted "$out" "${sl%%:*}" "${sl#*:}" &
+			pids+=("$!")
+		fi
+	done
+	for p in "${pids[@]}"; do wait "$p" || rc=$?; done
+	return "$rc"
+}
+sweep_slice_noted() {
+	sweep_slice "$1" "$2" "$3" && return 0
+	local r=$?
+	slice_mark_failed "$1" "$(slice_name "$2" "$3")" "$r"
+	sweep_say "slice $(slice_name "$2" "$3") FAILED (exit $r)"
+	return "$r"
+}
+
+# slices_mark_killed OUT KERNEL:N...: a time limit or scancel (SIGTERM) ends the job: each
+# slice not done gets its note (exit 143).
+slices_mark_killed() {
+	local out=$1 sl s
+	shift
+	for sl in "$@"; do
+		s=$(slice_name "${sl%%:*}" "${sl#*:}")
+		slice_done "$out/$s.sweep.csv" || slice_mark_failed "$out" "$s" 143
+	done
 }
 
 # slice_mark_failed OUT SLICE RC: leave OUT/slurm/SLICE.failed saying why, for

@@ -28,6 +28,8 @@ array_id=$(get array_job)
 merge_id=$(get merge_job)
 logs=$(get logs)
 read -r -a todo <<<"$(get slices)"
+group=$(get group)
+group=${group:-1} # array task i ran slices i*group ... (GPUS_PER_JOB)
 read -r -a all <<<"$(get all_slices)"
 
 # The queue's view: array task index -> state; "" when the job has left the queue.
@@ -50,7 +52,7 @@ n_done=0 n_fail=0 n_run=0 n_miss=0 failed=()
 for sl in "${all[@]}"; do
 	s=$(slice_name "${sl%%:*}" "${sl#*:}")
 	q=''
-	for i in "${!todo[@]}"; do [ "${todo[i]}" = "$sl" ] && q=${qstate[$i]:-}; done
+	for i in "${!todo[@]}"; do [ "${todo[i]}" = "$sl" ] && q=${qstate[$((i / group))]:-}; done
 	# Not skipped: ${qstate[...]} stays empty for a task that has left the queue.
 	if [ -n "$q" ] && [[ $q != COMPLETED* ]] && [[ $q != FAILED* ]] && [[ $q != CANCELLED* ]] && [[ $q != TIMEOUT* ]]; then
 		printf '  %-24s %s\n' "$s" "$q"

@@ -26,7 +26,9 @@
 #   PARTITION, ACCOUNT, TIME, GPUS   sbatch -p, -A, -t, --gpus for every job
 #                                    (default: the #SBATCH lines, i.e. Bridges-2 GPU-shared,
 #                                    h100-80:1, 30 min per slice, 10 min for the merge)
-#   ARRAY_LIMIT run at most this many slices at once (sbatch --array=...%N)
+#   GPUS_PER_JOB  G: each array task gets G GPUs (--gpus=TYPE:G, TYPE from GPUS or the
+#               #SBATCH line) and runs G slices at once, one per GPU (1: one slice a task)
+#   ARRAY_LIMIT run at most this many tasks at once (sbatch --array=...%N)
 #   MAIL_USER   mail this address when a job fails or the merge ends
 #   BIN         where the built tools are, as for make (bin)
 # Options: --wait (wait for the graph, then print jobs/status.sh's report and exit with its
@@ -41,7 +43,7 @@ export SWEEP_ROOT=$ROOT
 . "$ROOT/jobs/lib.sh"
 
 usage() {
-	echo "usage: jobs/submit.sh [VAR=VALUE...] [--wait] [--force] [--dry-run]   (VAR: KERNELS N_SEQS PRESET DTYPE RUN_FLAGS OUT LOGS PARTITION ACCOUNT TIME GPUS ARRAY_LIMIT MAIL_USER BIN)" >&2
+	echo "usage: jobs/submit.sh [VAR=VALUE...] [--wait] [--force] [--dry-run]   (VAR: KERNELS N_SEQS PRESET DTYPE RUN_FLAGS OUT LOGS PARTITION ACCOUNT TIME GPUS GPUS_PER_JOB ARRAY_LIMIT MAIL_USER BIN)" >&2
 	exit 2
 }
 wait_for=0 force=0 dry=0
@@ -52,7 +54,7 @@ for a in "$@"; do
 	--dry-run) dry=1 ;;
 	-h | --help) usage ;;
 	KERNELS=* | N_SEQS=* | PRESET=* | DTYPE=* | RUN_FLAGS=* | OUT=* | LOGS=* | PARTITION=* | \
-		ACCOUNT=* | TIME=* | GPUS=* | ARRAY_LIMIT=* | MAIL_USER=* | BIN=* | RESULTS_ROOT=*)
+		ACCOUNT=* | TIME=* | GPUS=* | GPUS_PER_JOB=* | ARRAY_LIMIT=* | MAIL_USER=* | BIN=* | RESULTS_ROOT=*)
 		export "${a?}" ;;
 	*) echo "submit.sh: unknown argument '$a'" >&2; usage ;;
 	esac
@@ -72,6 +74,8 @@ case $logs in /*) ;; *) logs=$ROOT/$logs ;; esac
 check_lists "$kernels" "$nseqs"
 [[ $preset =~ ^[A-Za-z0-9_-]+$ ]] || sweep_die 2 "PRESET '$preset': expected seed or quick"
 [[ ${ARRAY_LIMIT:-1} =~ ^[1-9][0-9]*$ ]] || sweep_die 2 "ARRAY_LIMIT '$ARRAY_LIMIT': expected a positive integer"
+group=${GPUS_PER_JOB:-1}
+[[ $group =~ ^[1-9][0-9]*$ ]] || sweep_die 2 "GPUS_PER_JOB '$group': expected a positive integer"
 
 [ "$dry" -eq 1 ] || command -v sbatch >/dev/null 2>&1 ||
 	sweep_die 1 "sbatch not found: submit from a Slurm login node (without Slurm: 'make results')"
@@ -125,7 +129,17 @@ done
 common=(--parsable --chdir="$ROOT" --export=ALL)
 [ -n "${PARTITION:-}" ] && common+=(--partition="$PARTITION")
 [ -n "${ACCOUNT:-}" ] && common+=(--account="$ACCOUNT")
-[ -n "${GPUS:-}" ] && common+=(--gpus="$GPUS")
+gpus_opt=()
+[ -n "${GPUS:-}" ] && gpus_opt=(--gpus="$GPUS")
+# GPUS_PER_JOB=G: the tasks ask for G GPUs of the type of GPUS or of sweep.sbatch's line
+# (fewer when fewer slices are stale) and take G slices each; the merge keeps one GPU.
+task_gpus=("${gpus_opt[@]}")
+ntasks=$(((${#todo[@]} + group - 1) / group))
+if [ "$group" -gt 1 ] && [ "${#todo[@]}" -gt 0 ]; then
+	g=${GPUS:-$(sed -n 's/^#SBATCH --gpus=//p' "$ROOT/jobs/sweep.sbatch" | head -n 1)}
+	case $g in *:*) g=${g%:*}: ;; *) g='' ;; esac
+	task_gpus=(--gpus="$g$((group < ${#todo[@]} ? group : ${#todo[@]}))")
+fi
 task_opts=() merge_opts=()
 [ -n "${TIME:-}" ] && task_opts+=(--time="$TIME")
 [ -n "${MAIL_USER:-}" ] && task_opts+=(--mail-user="$MAIL_USER" --mail-type=FAIL) &&
@@ -133,7 +147,7 @@ task_opts=() merge_opts=()
 
 # What the user asked for, with the defaults filled in, as one retypeable line.
 export SWEEP_SUBMIT_COMMAND
-SWEEP_SUBMIT_COMMAND="$(sweep_cmdline KERNELS="$kernels" N_SEQS="$nseqs" PRESET="$preset" ${DTYPE:+DTYPE="$DTYPE"} ${RUN_FLAGS:+RUN_FLAGS="$RUN_FLAGS"} OUT="$out" ${BIN:+BIN="$BIN"} jobs/submit.sh)"
+SWEEP_SUBMIT_COMMAND="$(sweep_cmdline KERNELS="$kernels" N_SEQS="$nseqs" PRESET="$preset" ${DTYPE:+DTYPE="$DTYPE"} ${RUN_FLAGS:+RUN_FLAGS="$RUN_FLAGS"} ${GPUS_PER_JOB:+GPUS_PER_JOB="$GPUS_PER_JOB"} OUT="$out" ${BIN:+BIN="$BIN"} jobs/submit.sh)"
 [ "$force" -eq 1 ] && SWEEP_SUBMIT_COMMAND="$SWEEP_SUBMIT_COMMAND --force"
 SWEEP_SUBMIT_COMMAND="$SWEEP_SUBMIT_COMMAND (in $ROOT)"
 export OUT=$out
@@ -161,17 +175,17 @@ sbatch_id() {
 
 array_id=''
 if [ "${#todo[@]}" -gt 0 ]; then
-	spec=0-$((${#todo[@]} - 1))${ARRAY_LIMIT:+%$ARRAY_LIMIT}
-	export SWEEP_SLICES="${todo[*]}"
-	array_id=$(sbatch_id ARRAY_ID sbatch "${common[@]}" "${task_opts[@]}" --array="$spec" \
+	spec=0-$((ntasks - 1))${ARRAY_LIMIT:+%$ARRAY_LIMIT}
+	export SWEEP_SLICES="${todo[*]}" SWEEP_GROUP=$group
+	array_id=$(sbatch_id ARRAY_ID sbatch "${common[@]}" "${task_gpus[@]}" "${task_opts[@]}" --array="$spec" \
 		--output="$logs/%x-%A_%a.out" "$ROOT/jobs/sweep.sbatch" --preset "$preset" -o "$out") ||
 		sweep_die 1 "submitting the array failed (see sbatch's message above)"
-	unset SWEEP_SLICES
+	unset SWEEP_SLICES SWEEP_GROUP
 	dep=(--dependency=afterok:"$array_id" --kill-on-invalid-dep=yes)
 else
 	dep=()
 fi
-if ! merge_id=$(sbatch_id MERGE_ID sbatch "${common[@]}" "${merge_opts[@]}" "${dep[@]}" \
+if ! merge_id=$(sbatch_id MERGE_ID sbatch "${common[@]}" "${gpus_opt[@]}" "${merge_opts[@]}" "${dep[@]}" \
 	--output="$logs/%x-%j.out" "$ROOT/jobs/merge.sbatch" --preset "$preset" -o "$out"); then
 	[ -n "$array_id" ] && scancel "$array_id" 2>/dev/null
 	sweep_die 1 "submitting the merge job failed${array_id:+ (array job $array_id cancelled)}"
@@ -185,6 +199,7 @@ if [ "$dry" -eq 0 ]; then
 		echo "array_job=$array_id"
 		echo "merge_job=$merge_id"
 		echo "slices=${todo[*]}"
+		echo "group=$group"
 		echo "all_slices=${all[*]}"
 		echo "submitted=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 		echo "command=$SWEEP_SUBMIT_COMMAND"
@@ -196,7 +211,11 @@ fi
 names=()
 for sl in "${todo[@]}"; do names+=("$(slice_name "${sl%%:*}" "${sl#*:}")"); done
 if [ -n "$array_id" ]; then
-	echo "array job $array_id: ${#todo[@]} slice(s) to run: ${names[*]}${done_[*]:+; already done, skipped: ${done_[*]}}"
+	if [ "$group" -gt 1 ]; then
+		echo "array job $array_id: ${#todo[@]} slice(s) to run in $ntasks task(s) of --gpus=${task_gpus[0]#--gpus=}, one slice per GPU: ${names[*]}${done_[*]:+; already done, skipped: ${done_[*]}}"
+	else
+		echo "array job $array_id: ${#todo[@]} slice(s) to run: ${names[*]}${done_[*]:+; already done, skipped: ${done_[*]}}"
+	fi
 	echo "merge job $merge_id: aggregates, joins and plots after every task of $array_id succeeds"
 else
 	echo "array job none: every slice is already done (${done_[*]})"

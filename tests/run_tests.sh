@@ -2,7 +2,8 @@
 # run_tests.sh - everything that needs no GPU; what `make test` and CI run.
 #   unit tests (plain and ASan+UBSan), the tools' table (plain and
 #   ASan+UBSan), the pipeline on the course project's CSVs, `make results`
-#   on the CPU, the GPU kernels' build, and a live single-node Slurm.
+#   on the CPU, several GPUs' scheduling (fake device lists), the GPU
+#   kernels' build, and a live single-node Slurm.
 # Last line: "N passed, N failed".  SKIP_SLURM=1 skips the Slurm part;
 # VERBOSE=1 prints every passing check.
 set -u
@@ -92,6 +93,10 @@ suite_counts "fuzz corpus"
 echo "== pipeline"
 . tests/pipeline_cases.sh
 suite_counts "pipeline"
+
+echo "== several GPUs (CPU backend, fake device lists)"
+. tests/multigpu_cases.sh
+suite_counts "several GPUs"
 
 if [ -z "${SKIP_SLURM:-}" ]; then
 	echo "== slurm"

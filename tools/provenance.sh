@@ -8,11 +8,18 @@
 # provenance.txt from its sweeps' own records (each written on the host that
 # ran the sweep): the settings, the first sweep's date (the figures' titles
 # take it), then each record, indented under a `sweep: NAME` line, verbatim.
-# Nothing of the host running this is added: that goes to merge.txt.
+# Nothing of the host running this is added: that goes to merge.txt.  A
+# `devices:` line lists every GPU the sweeps held (HOST:ID, from each
+# record's `device:` line, which tools/gpu-slot.sh writes).
 if [ "${1:-}" = --sweeps ]; then
 	echo "settings: $2"
 	shift 2
 	echo "$(sed -n 's/^date: /date: /p' "$1" | head -n 1) (first sweep)"
+	devices=$(for f in "$@"; do
+		d=$(sed -n 's/^device: //p' "$f" | head -n 1)
+		[ -n "$d" ] && echo "$(sed -n 's/^host: //p' "$f" | head -n 1):$d"
+	done | awk '!seen[$0]++' | tr '\n' ' ')
+	[ -n "$devices" ] && echo "devices: ${devices% }"
 	for f in "$@"; do
 		echo "sweep: $(basename "$f" .prov.txt)"
 		sed 's/^/  /' "$f"

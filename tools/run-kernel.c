@@ -75,7 +75,33 @@ struct row {
 	X(launch, STR, r->b->launch_mode(&bopt))                                           \
 	X(seed, NUM, (double)seed)                                                         \
 	X(inputs, STR, inputs_profile_name(profile))                                       \
-	X(gpu, STR, r->b->device_name())
+	X(gpu, STR, r->b->device_name())                                                   \
+	X(device, STR, device_id(r->b, bopt.device))
+
+/* The `device` column: the GPU as CUDA_VISIBLE_DEVICES names it (entry
+ * --device of the list: tools/gpu-slot.sh leaves one GPU there, so the
+ * default --device 0 is that GPU), else --device's index; `cpu` for the CPU
+ * backend. */
+static const char *device_id(const struct backend *b, int device)
+{
+	static char buf[64];
+	const char *v = getenv("CUDA_VISIBLE_DEVICES");
+	if (b == &cpu_backend)
+		return "cpu";
+	for (int i = 0; v && i < device; i++) {
+		const char *comma = strchr(v, ',');
+		v = comma ? comma + 1 : NULL;
+	}
+	if (v)
+		v += strspn(v, " ");
+	size_t n = v ? strcspn(v, ", ") : 0;
+	const char *id = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:";
+	if (n == 0 || n >= sizeof buf || strspn(v, id) < n) /* no entry, or not a plain id */
+		snprintf(buf, sizeof buf, "%d", device);
+	else
+		snprintf(buf, sizeof buf, "%.*s", (int)n, v);
+	return buf;
+}
 
 #define AS_NAME(name, kind, expr) #name,
 static const char *const result_cols[] = { RESULT_COLUMNS(AS_NAME) };
