@@ -125,6 +125,11 @@ t "run: bad row after good rows leaves no file" 1 'run-kernel -q -k ref --iters 
 t "run: CRLF" 1 'run-kernel -k ref' 'n_heads,n_chunks\r\n1,1\r\n' '' 'stdin:1: CRLF'
 t "run: later file with another header" 1 'printf "n_heads,n_chunks\n1,1\n" > a.csv; printf "n_chunks,n_heads\n1,1\n" > b.csv; run-kernel -q -k ref --iters 1 -o out.csv a.csv b.csv' '' '' "b.csv:1: header differs"
 t "run: stdout full" 1 'run-kernel -q -k ref --iters 1 > /dev/full' 'n_heads,n_chunks\n1,1\n' '' 'write error'
+# --columns and --ceiling-only: what tools/run-peer asks run-kernel for
+t "run: --columns is the header a run writes" 0 'cat > in.csv; run-kernel --columns in.csv > cols.txt && run-kernel -q -k ref --iters 1 in.csv | head -n1 | cmp - cols.txt && cut -d, -f1-4,13 cols.txt' 'n_heads,n_chunks,note,kernel\n1,2,hello,x\n' 'n_heads,n_chunks,note,n_seqs,kernel\n' ''
+t "run: --columns checks every row" 1 'run-kernel --columns -o out.csv' 'n_heads,n_chunks\n1,1\n1,x\n' '' "^run-kernel: stdin:3: column 'n_chunks': 'x': not an integer"
+t "run: --ceiling-only, config columns and ceil_gbps" 0 'run-kernel -q -k ref --ceiling-only --iters 2 --min-time 0 > o.csv && head -n1 o.csv && awk -F, "NR > 1 && \$NF > 0 { n++ } END { print n }" o.csv' 'n_heads,n_chunks,ceil_gbps\n1,2,7\n2,1,7\n' 'n_heads,n_chunks,n_seqs,n_kv_heads,n_groups,group_chunks,suffix_len,chunk_size,d_head,dtype,blocks,ceil_gbps\n2\n' ''
+t "run: --columns with --ceiling-only" 2 'run-kernel --columns --ceiling-only' '' '' 'do not go together'
 if gpu_kernels_without_gpu; then
 	t "run: GPU kernel without a GPU" 1 'run-kernel -k native -o out.csv' 'n_heads,n_chunks\n1,1\n' '' '^run-kernel: no CUDA GPU found .*; -k ref runs the CPU backend$'
 fi

@@ -149,6 +149,9 @@ static void usage(FILE *f)
 		"  --peaks             print the peaks the rows would use (CSV, no launch) and exit\n"
 		"  --ceilings          measure both ceilings on the device of -k's backends (CUDA\n"
 		"                      without -k) and print them with the peaks (CSV); exit\n"
+		"  --columns           check the input, print the header a run would write, exit\n"
+		"  --ceiling-only      per config, only the streaming-read ceiling: the config\n"
+		"                      columns and ceil_gbps (on -k's backend; default the GPU)\n"
 		"Exit: 0 ok, 1 bad input or CUDA error, 2 usage, 3 a row failed validation\n"
 		"or could not run (too large, unsupported shape).\n",
 		PEAK_TFLOPS_DEFAULT, PEAK_GBPS_DEFAULT);
@@ -203,6 +206,7 @@ static struct device_peaks bpeaks[8];
 static unsigned long seed = 1;
 static enum inputs_profile profile = INPUTS_UNIFORM;
 static int quiet, no_ceiling, failures;
+static int ceiling_only; /* --ceiling-only: the read ceiling of each config, no kernel */
 static long total_configs;  /* for the progress lines' [i/N] */
 static struct resume *resume; /* -o OUT: finished rows kept in OUT.partial (resume.h) */
 static double started;      /* wall clock at the first config */
@@ -290,6 +294,8 @@ static void make_layout(struct layout *L, const struct csv_table *t)
 	}
 }
 
+/* The header: the kept input columns, the missing config columns, then
+ * the result columns (--ceiling-only: ceil_gbps alone). */
 static void write_header(FILE *f, const struct layout *L, const struct csv_table *t)
 {
 	const char **hdr = xcalloc((size_t)t->ncol + NCONFIG + NRESULT, sizeof *hdr);
@@ -299,7 +305,8 @@ static void write_header(FILE *f, const struct layout *L, const struct csv_table
 	for (int i = 0; i < L->nmissing; i++)
 		hdr[n++] = config_name(L->missing[i]);
 	for (int r = 0; r < NRESULT; r++)
-		hdr[n++] = result_cols[r];
+		if (!ceiling_only || strcmp(result_cols[r], "ceil_gbps") == 0)
+			hdr[n++] = result_cols[r];
 	csv_write_row(f, n, hdr);
 	free(hdr);
 }
@@ -360,20 +367,28 @@ static void put_STR(char **cell, const char *v, char *buf)
 	*cell = (char *)v;
 }
 
-static void write_row(FILE *f, char **in_row, const struct layout *L, const struct row *r)
+/* The config part of an output row: the kept input fields, then the
+ * missing config columns' values (text in cell[0..]); returns the count. */
+static int config_cells(const char **row, char **in_row, const struct layout *L,
+			struct attn_shape s, char (*cell)[48], int *k)
 {
-	const char **row = xcalloc((size_t)L->nkeep + NCONFIG + NRESULT, sizeof *row);
-	char (*cell)[48] = xcalloc(NCONFIG + NRESULT, sizeof *cell);
-	struct attn_shape s = *r->s;
-	int n = 0, k = 0;
-
+	int n = 0;
 	for (int j = 0; j < L->nkeep; j++)
 		row[n++] = in_row[L->keep[j]];
 	for (int i = 0; i < L->nmissing; i++) {
 		int c = L->missing[i];
 		row[n++] = c == COL_DTYPE ? dtype_name(s.dtype)
-			 : fmt_num(cell[k++], c == COL_BLOCKS ? shape_blocks(&s) : *shape_field(&s, c));
+			 : fmt_num(cell[(*k)++], c == COL_BLOCKS ? shape_blocks(&s) : *shape_field(&s, c));
 	}
+	return n;
+}
+
+static void write_row(FILE *f, char **in_row, const struct layout *L, const struct row *r)
+{
+	const char **row = xcalloc((size_t)L->nkeep + NCONFIG + NRESULT, sizeof *row);
+	char (*cell)[48] = xcalloc(NCONFIG + NRESULT, sizeof *cell);
+	int k = 0, n = config_cells(row, in_row, L, *r->s, cell, &k);
+
 #define AS_CELL(name, kind, expr) put_##kind((char **)&row[n++], (expr), cell[k++]);
 	RESULT_COLUMNS(AS_CELL)
 #undef AS_CELL
@@ -610,6 +625,47 @@ static void run_config(FILE *f, const struct csv_table *t, long i, const struct 
 	free(out);
 }
 
+/* --ceiling-only: one config's streaming-read ceiling on backend b, as the
+ * config columns and ceil_gbps (0, and a warning, when it cannot run), so
+ * that a tool timing kernels elsewhere (tools/run-peer) reports the same
+ * ceiling for the same bytes. */
+static void ceiling_row(FILE *f, const struct csv_table *t, long i, const struct layout *L,
+			const struct backend *b, long rowno)
+{
+	struct attn_shape s = row_shape(t, i, L);
+	struct inputs in;
+	struct backend_config *c;
+	const char *why = NULL, **row = xcalloc((size_t)L->nkeep + NCONFIG + 1, sizeof *row);
+	char (*cell)[48] = xcalloc(NCONFIG + 1, sizeof *cell);
+	double gbps = 0;
+	int k = 0, n;
+
+	if (inputs_make_profile(&in, &s, seed, profile) != 0) {
+		warnx("%s:%ld: inputs of %.1f GB do not fit in host memory; ceil_gbps 0", t->path,
+		      t->lines[i], inputs_bytes(&s) / 1e9);
+		failures++;
+	} else {
+		if ((c = b->prepare(&in, &bopt, &why)) != NULL) {
+			gbps = b->ceiling_gbps(c, &bopt);
+			b->release(c);
+		} else {
+			warnx("%s:%ld: %s; ceil_gbps 0", t->path, t->lines[i], why);
+			failures++;
+		}
+		inputs_free(&in);
+	}
+	n = config_cells(row, t->rows[i], L, s, cell, &k);
+	row[n++] = fmt_num(cell[k], gbps);
+	csv_write_row(f, n, row);
+	fflush(f);
+	if (!quiet)
+		fprintf(stderr, "run-kernel: [%ld/%ld] read ceiling n_seqs %d n_heads %d/%d n_chunks %d "
+			"suffix %d %s: %.1f GB/s\n", rowno, total_configs, s.n_seqs, s.n_heads,
+			s.n_kv_heads, s.n_chunks, s.suffix_len, dtype_name(s.dtype), gbps);
+	free(row);
+	free(cell);
+}
+
 /* What a resumed run must share with the stopped one: every option (kernels,
  * timing, seed, -o) and the inputs' content (a digest of every cell), not
  * their paths. */
@@ -641,7 +697,7 @@ int main(int argc, char **argv)
 {
 	enum { O_WARMUP = 256, O_ITERS, O_MIN_ITERS, O_MIN_TIME, O_MAX_TIME, O_NOISE, O_SAMPLE_MS, O_L2,
 	       O_NO_CEIL, O_LAUNCH, O_MAX_ERR, O_DEVICE, O_SEED, O_INPUTS, O_PEAK_TF, O_PEAK_GB, O_LIST,
-	       O_PEAKS, O_CEILINGS };
+	       O_PEAKS, O_CEILINGS, O_COLUMNS, O_CEIL_ONLY };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, 0, 'k' },      { "output", required_argument, 0, 'o' },
 		{ "warmup", required_argument, 0, O_WARMUP }, { "iters", required_argument, 0, O_ITERS },
@@ -659,11 +715,13 @@ int main(int argc, char **argv)
 		{ "peak-gbps", required_argument, 0, O_PEAK_GB },
 		{ "list", no_argument, 0, O_LIST },           { "quiet", no_argument, 0, 'q' },
 		{ "peaks", no_argument, 0, O_PEAKS },         { "ceilings", no_argument, 0, O_CEILINGS },
+		{ "columns", no_argument, 0, O_COLUMNS },
+		{ "ceiling-only", no_argument, 0, O_CEIL_ONLY },
 		{ "help", no_argument, 0, 'h' },              { 0, 0, 0, 0 },
 	};
 	const char *kernels = NULL, *output = NULL;
 	struct kernel_choice ks[64];
-	int nk, opt, mode = 0; /* O_PEAKS, O_CEILINGS: print those and exit */
+	int nk = 0, opt, mode = 0, columns_only = 0; /* mode O_PEAKS, O_CEILINGS: print those and exit */
 	long rowno = 0;
 	struct layout L;
 
@@ -706,22 +764,31 @@ int main(int argc, char **argv)
 		case O_LIST: list_kernels(); return 0;
 		case O_PEAKS: mode = mode ? -1 : O_PEAKS; break;
 		case O_CEILINGS: mode = mode ? -1 : O_CEILINGS; break;
+		case O_COLUMNS: columns_only = 1; break;
+		case O_CEIL_ONLY: ceiling_only = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: die_usage_hint();
 		}
 	}
 	if (mode < 0)
 		die_usage("--peaks and --ceilings: give one of them");
-	if (!kernels && !mode)
+	if (!kernels && !mode && !columns_only && !ceiling_only)
 		die_usage("-k KERNEL is required (run-kernel --list shows them)");
+	if (columns_only && ceiling_only)
+		die_usage("--columns and --ceiling-only do not go together");
 	if (bopt.min_samples > bopt.max_samples)
 		bopt.min_samples = bopt.max_samples;
 	if (bopt.min_seconds > bopt.max_seconds)
 		bopt.min_seconds = bopt.max_seconds;
-	if (kernels)
+	if (kernels && !columns_only)
 		nk = parse_kernels(kernels, ks, 64);
-	else /* --peaks/--ceilings without -k: the GPU's */
+	else if (mode) /* --peaks/--ceilings without -k: the GPU's */
 		nk = 1, ks[0] = (struct kernel_choice){ NULL, &gpu_backend };
+	if (ceiling_only) { /* the ceiling of -k's (first) backend, else the GPU's */
+		if (!nk)
+			ks[nk++] = (struct kernel_choice){ NULL, &gpu_backend };
+		nk = 1;
+	}
 	int any_gpu = 0;
 	for (int i = 0; i < nk; i++)
 		any_gpu |= ks[i].b != &cpu_backend;
@@ -768,6 +835,17 @@ int main(int argc, char **argv)
 		total_configs += tabs[i].nrows;
 	FILE *f = out_open(output);
 	write_header(f, &L, &tabs[0]);
+	if (columns_only) { /* the input is checked: its header is the answer */
+		out_commit();
+		return 0;
+	}
+	if (ceiling_only) {
+		for (int i = 0; i < nfiles; i++)
+			for (long r = 0; r < tabs[i].nrows; r++)
+				ceiling_row(f, &tabs[i], r, &L, ks[0].b, ++rowno);
+		out_commit();
+		return failures ? EXIT_INVALID : 0;
+	}
 	/* Configs an earlier, stopped run of the same sweep finished.  Only for
 	 * configs read from files (what make and the Slurm jobs pass): a run
 	 * again is then the same command, while an interrupted pipe keeps -o's
