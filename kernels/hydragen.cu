@@ -29,8 +29,8 @@
  * run the softmax as a third pass; fused, the prefix is read once and
  * nothing but the (m, l, o) partials is written.
  * Splits: one grain of chunks per CTA for the whole grid, level L gets
- * ceil(chunks_L / grain) splits; the grain minimizes waves x grain
- * (hydragen_plan), so the grid is a whole number of waves of about equal
+ * ceil(chunks_L / grain) splits; the grain minimizes waves x (grain + a
+ * CTA's fixed cost) (hydragen_plan), so the grid is a whole number of waves of about equal
  * CTAs, never one wave and a sliver.  Partial slots: level
  * 0's splits first, then level 1's, then level 2's; a forward pass with one
  * slot in all writes out directly, else the merge folds every slot.
@@ -53,6 +53,11 @@
 
 /* every m-tile count in one kernel: levels differ in rows */
 #define HG_MTS 7
+/* A CTA's fixed cost in chunks (Q load, pipeline fill, epilogue, its
+ * partials written and merged): without it the cost rule below chose one
+ * chunk per CTA for a 64 x 4-row prefix of 32-128 chunks beside short
+ * suffixes, 2-4x slower than 4-8 chunks per CTA (docs/kernels/hydragen.md). */
+#define HG_CTA_COST 2
 
 struct hg_plan {
 	struct sd_segment seg[SD_MAX_SEGMENTS];
@@ -82,9 +87,9 @@ static sd_fn hydragen_fn(const struct attn_shape *s)
 /* The plan of a shape on a device of `slots` CTA slots: the tree's levels
  * from the shape alone (tools/lib/tree.c lays the nodes out level by level),
  * so workspace() can size the partials before any table exists.  The grain
- * (chunks per CTA, the same for every level) minimizes waves x grain, the
- * time of a grid of equal CTAs; ties go to the larger grain (fewer
- * partials).  Candidates: the grains that give the largest level p splits,
+ * (chunks per CTA, the same for every level) minimizes waves x (grain +
+ * HG_CTA_COST), the time of a grid of equal CTAs; ties go to the larger
+ * grain (fewer partials).  Candidates: the grains that give the largest level p splits,
  * p = 1 .. 8 waves' worth.  The last plan is cached (host time per launch). */
 static struct hg_plan hydragen_plan(const struct attn_shape *s, long long slots)
 {
@@ -135,7 +140,7 @@ static struct hg_plan hydragen_plan(const struct attn_shape *s, long long slots)
 			n += base[i] * ((chunks[i] + grain - 1) / grain);
 		if (n > 0x7fffffffLL)
 			break;
-		const long long cost = (n + slots - 1) / slots * grain;
+		const long long cost = (n + slots - 1) / slots * (grain + HG_CTA_COST);
 		if (best_cost < 0 || cost < best_cost) {
 			best_cost = cost;
 			best_grain = grain;
