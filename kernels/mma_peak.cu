@@ -53,6 +53,23 @@ __device__ int mp_wgmma_built = PTX_WGMMA;
 __device__ double mp_cta_flop = PTX_WGMMA ? MP_WG * 4.0 * (2.0 * 64 * 256 * 16)
 					  : (MP_THREADS / 32) * (double)MP_NACC * (2.0 * 16 * 8 * 16);
 
+/* Two seeded random bf16 values in +-[0.5, 2) (random sign, exponent and
+ * mantissa), packed: realistic operands, since a tensor core's power (and
+ * so its clock under the power cap) depends on how many bits toggle, and
+ * zeros or constants would flatter the ceiling. */
+static __device__ __forceinline__ uint32_t mp_random_bf16x2(uint32_t i)
+{
+	uint32_t h = (i + 1u) * 0x9E3779B1u;
+	h ^= h >> 15;
+	h *= 0x85EBCA77u;
+	h ^= h >> 13;
+	h *= 0xC2B2AE3Du;
+	h ^= h >> 16;
+	const uint32_t lo = (h & 0x8000u) | ((126u + ((h >> 14) & 1u)) << 7) | (h & 0x7fu);
+	const uint32_t hi = ((h >> 16) & 0x8000u) | ((126u + ((h >> 30) & 1u)) << 7) | ((h >> 16) & 0x7fu);
+	return lo | hi << 16;
+}
+
 #if PTX_WGMMA
 /* d += A x B, m64n256k16, A and B from shared memory through descriptors
  * (K-major both), fp32 accumulators: the 64x256 tile's 128 per thread */
@@ -88,10 +105,8 @@ __global__ void __launch_bounds__(MP_THREADS, 1) mma_peak_kernel(int iters, floa
 	 * 128 B), from a 1024-aligned base: 1 KiB of slack to align it */
 	__shared__ __align__(1024) unsigned char raw[MP_A_BYTES + MP_B_BYTES + 1024];
 	const uint32_t base = smem_u32(raw), sa = (base + 1023u) & ~1023u, sb = sa + MP_A_BYTES;
-	/* +-2^-8 (bf16 0x3b80 / 0xbb80) by 16-byte column: small, finite and
-	 * not all one sign, so the sums stay bounded at any loop count */
 	for (int i = threadIdx.x; i < (MP_A_BYTES + MP_B_BYTES + 1024) / 4; i += MP_THREADS)
-		((uint32_t *)raw)[i] = (i >> 2) & 1 ? 0xbb80bb80u : 0x3b803b80u;
+		((uint32_t *)raw)[i] = mp_random_bf16x2((uint32_t)i);
 	fence_proxy_async_smem(); /* these generic-proxy writes, before wgmma's async-proxy reads */
 	__syncthreads();
 
@@ -115,13 +130,11 @@ __global__ void __launch_bounds__(MP_THREADS, 1) mma_peak_kernel(int iters, floa
 		sum += d[i];
 	}
 #else
-	const int lane = threadIdx.x & 31;
-	uint32_t a[4], b0, b1;
+	uint32_t a[4];
 #pragma unroll
 	for (int j = 0; j < 4; ++j)
-		a[j] = pack2<__nv_bfloat16>((float)(lane + j) * 0x1p-10f, -(float)(lane ^ j) * 0x1p-10f);
-	b0 = pack2<__nv_bfloat16>(0x1p-8f, -0x1p-8f);
-	b1 = pack2<__nv_bfloat16>(-(float)lane * 0x1p-12f, 0x1p-9f);
+		a[j] = mp_random_bf16x2(threadIdx.x * 8u + j);
+	const uint32_t b0 = mp_random_bf16x2(threadIdx.x * 8u + 4), b1 = mp_random_bf16x2(threadIdx.x * 8u + 5);
 	float c[MP_NACC][4];
 #pragma unroll
 	for (int j = 0; j < MP_NACC; ++j)
