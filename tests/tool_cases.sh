@@ -95,6 +95,7 @@ t "run: all metric columns" 0 "run-kernel -q -k ref --iters 2 --peak-tflops 50 -
 # ceilings and peaks (issue 13): ceil_tflops right after ceil_gbps; the CPU has no
 # tensor cores (0) and keeps the H100 defaults as its peaks; flags override both
 t "run: ceil_tflops follows ceil_gbps" 0 'run-kernel -q -k ref --iters 1 | head -n1 | tr , "\n" | grep -A2 -x ceil_gbps' 'n_heads,n_chunks\n1,1\n' 'ceil_gbps\nceil_tflops\npct_of_ceiling\n' ''
+t "run: README's schema tables name every column run-kernel writes" 0 'for c in $(run-kernel -q -k ref --iters 1 | head -n1 | tr , " "); do grep -q "^| .*\`$c\`" "'"$ROOT"'/README.md" || echo "$c"; done' 'n_heads,n_chunks\n1,1\n' '' ''
 t "run: CPU rows keep the default peaks" 0 "run-kernel -q -k ref --iters 2 | awk -v peak_tflops=989 -v peak_gbps=3350 -f '$ROOT/tests/metric_values.awk'" 'n_seqs,n_heads,n_chunks\n4,2,3\n' '' ''
 t "run: --no-ceiling zeroes both ceilings" 0 'run-kernel -q -k ref --iters 1 --no-ceiling > o.csv && csvcol ceil_gbps o.csv && csvcol ceil_tflops o.csv && csvcol pct_of_ceiling o.csv' 'n_heads,n_chunks\n1,1\n' '0\n0\n0\n' ''
 t "run: --peaks, CPU: the defaults, no launch, inputs not read" 0 'run-kernel --peaks -k ref nope.csv | cut -d, -f1,3-6' '' 'backend,peak_tflops,peak_gbps,peak_tflops_from,peak_gbps_from\ncpu,989,3350,default (H100 SXM datasheet): the CPU backend has no device peaks,default (H100 SXM datasheet): the CPU backend has no device peaks\n' ''
