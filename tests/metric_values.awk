@@ -43,6 +43,7 @@ function holds(name, ok) {
 	near("kv_gbps", gbps)
 	near("kv_mem_eff_pct", 100 * gbps / peak_gbps)
 	holds("ceil_gbps", v("ceil_gbps") > 0)
+	holds("ceil_tflops", v("ceil_tflops") == 0) # the CPU backend has no tensor cores
 	near("pct_of_ceiling", 100 * gbps / v("ceil_gbps"))
 	holds("rel_err", v("rel_err") ~ /^[0-9.e+-]+$/ && v("rel_err") < 1e-6)
 	holds("noise_pct", v("noise_pct") ~ /^[0-9.e+-]+$/ && v("noise_pct") >= 0)

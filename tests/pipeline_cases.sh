@@ -37,6 +37,21 @@ check "PLOT_FORMAT=pdf and svg: every figure in that format" \
 	"PLOT_FORMAT=pdf gnuplot -c plot/sweep.gp $P/tk64.csv $P/pdf 'course TK' && PLOT_FORMAT=svg gnuplot -c plot/compare.gp $P/svg 'x' $P/tk64.csv TK $P/nat64.csv native &&
 	 for f in latency throughput bandwidth efficiency combined overview; do test -s $P/pdf/\$f.pdf && test -s $P/svg/\$f.svg || exit 1; done &&
 	 head -c 5 $P/pdf/latency.pdf | grep -q '%PDF' && ! ls $P/pdf | grep -q png"
+# The roofline (plot/roofline.gp): points at 1000 x tflops / kv_gbps, under the read roof
+# (the largest ceil_gbps x intensity) and the flat tensor-core roof (ceil_tflops), which
+# meet at the ridge 1000 x 930 / 4400 = 211 FLOP/B; a CSV without ceilings (the course
+# project's) gets points only. SVG text says what was drawn.
+check "roofline: TFLOP/s against intensity under both measured ceilings (png, pdf, svg)" \
+	"printf 'n_seqs,kernel,tflops,kv_gbps,ceil_gbps,ceil_tflops\n32,a,100,3000,4400,930\n1024,a,700,700,4300,930\n' > $P/roof.csv &&
+	 gnuplot -c plot/roofline.gp $P/roof 'test' $P/roof.csv a $P/tk64.csv 'course TK' && test -s $P/roof/roofline.png &&
+	 PLOT_FORMAT=pdf gnuplot -c plot/roofline.gp $P/roofpdf '' $P/roof.csv a && head -c 5 $P/roofpdf/roofline.pdf | grep -q '%PDF' &&
+	 PLOT_FORMAT=svg gnuplot -c plot/roofline.gp $P/roofsvg 'test' $P/roof.csv a && f=$P/roofsvg/roofline.svg &&
+	 grep -q 'measured read ceiling x intensity (4400 GB/s)' \$f && grep -q 'measured tensor-core ceiling (930 TFLOP/s' \$f &&
+	 grep -q 'ridge 211 FLOP/B' \$f && grep -q 'FLOP per K/V byte' \$f &&
+	 PLOT_FORMAT=svg gnuplot -c plot/roofline.gp $P/roofsvg2 '' $P/tk64.csv TK && ! grep -q 'read ceiling x\\|tensor-core ceiling (' $P/roofsvg2/roofline.svg"
+check "roofline: rows without a positive rate are refused by name" \
+	"printf 'tflops,kv_gbps\n1,0\n' > $P/roof0.csv && ! gnuplot -c plot/roofline.gp $P/roof0 '' $P/roof0.csv z 2> $P/roof0.err &&
+	 grep -q 'roof0.csv: no row with tflops and kv_gbps both positive' $P/roof0.err && test ! -e $P/roof0/roofline.png"
 check "PLOT_FORMAT=jpg is refused" "! PLOT_FORMAT=jpg gnuplot -c plot/sweep.gp $P/tk64.csv $P/jpg x 2> $P/jpg.err && grep -q \"PLOT_FORMAT 'jpg': expected png, pdf or svg\" $P/jpg.err"
 check "speed-up figures over paged from joined CSVs (plot/speedup.gp)" \
 	"printf 'blocks,latency_ms_paged,latency_ms_tk,latency_ms_native\n16,2,1,4\n64,8,2,4\n256,32,4,8\n' > $P/joined.csv &&
@@ -49,7 +64,8 @@ check "make results (CPU) writes CSVs, provenance and figures" \
 	"make -s results RESULTS=$R RESULTS_NAME=cpu N_SEQS='8 32' RUN_FLAGS='--iters 3 --max-time 0.5' &&
 	 for f in configs-n8.csv ref-n8.sweep.csv ref-n8.agg.csv joined-n32.csv provenance.txt plots/ref-n32/overview.png plots/compare-n8/overview.png plots/roofline-n32/roofline.png; do test -s $R/\$f || { echo missing \$f; exit 1; }; done &&
 	 test \$(wc -l < $R/ref-n32.sweep.csv) = 12 && grep -q '^command: make results' $R/merge.txt &&
-	 grep -q '^sweep: ref-n8\$' $R/provenance.txt && grep -q '^  command: .*run-kernel -k ref' $R/provenance.txt && ! grep -q '^command:' $R/provenance.txt"
+	 grep -q '^sweep: ref-n8\$' $R/provenance.txt && grep -q '^  command: .*run-kernel -k ref' $R/provenance.txt && ! grep -q '^command:' $R/provenance.txt &&
+	 grep -q '^  peaks: cpu,CPU.*,989,3350,default (H100 SXM datasheet)' $R/provenance.txt"
 check "make results again: nothing to redo" \
 	"make -q RESULTS=$R RESULTS_NAME=cpu N_SEQS='8 32' RUN_FLAGS='--iters 3 --max-time 0.5' $R/plots.stamp"
 check "make results: a deleted sweep is measured again" \

@@ -92,6 +92,19 @@ t "run: defaults fill missing config columns" 0 'run-kernel -q -k ref --iters 1 
 t "run: unknown columns pass through" 0 'run-kernel -q -k ref --iters 1 > o.csv && csvcol note o.csv' 'n_heads,n_chunks,note\n1,1,hello\n' 'hello\n' ''
 # every metric column, its value recomputed from latency_ms by the formulas
 t "run: all metric columns" 0 "run-kernel -q -k ref --iters 2 --peak-tflops 50 --peak-gbps 300 | awk -v peak_tflops=50 -v peak_gbps=300 -f '$ROOT/tests/metric_values.awk'" 'n_seqs,n_heads,n_chunks,dtype\n5,3,2,fp16\n32,1,1,bf16\n1,2,9,bf16\n' '' ''
+# ceilings and peaks (issue 13): ceil_tflops right after ceil_gbps; the CPU has no
+# tensor cores (0) and keeps the H100 defaults as its peaks; flags override both
+t "run: ceil_tflops follows ceil_gbps" 0 'run-kernel -q -k ref --iters 1 | head -n1 | tr , "\n" | grep -A2 -x ceil_gbps' 'n_heads,n_chunks\n1,1\n' 'ceil_gbps\nceil_tflops\npct_of_ceiling\n' ''
+t "run: README's schema tables name every column run-kernel writes" 0 'for c in $(run-kernel -q -k ref --iters 1 | head -n1 | tr , " "); do grep -q "^| .*\`$c\`" "'"$ROOT"'/README.md" || echo "$c"; done' 'n_heads,n_chunks\n1,1\n' '' ''
+t "run: CPU rows keep the default peaks" 0 "run-kernel -q -k ref --iters 2 | awk -v peak_tflops=989 -v peak_gbps=3350 -f '$ROOT/tests/metric_values.awk'" 'n_seqs,n_heads,n_chunks\n4,2,3\n' '' ''
+t "run: --no-ceiling zeroes both ceilings" 0 'run-kernel -q -k ref --iters 1 --no-ceiling > o.csv && csvcol ceil_gbps o.csv && csvcol ceil_tflops o.csv && csvcol pct_of_ceiling o.csv' 'n_heads,n_chunks\n1,1\n' '0\n0\n0\n' ''
+t "run: --peaks, CPU: the defaults, no launch, inputs not read" 0 'run-kernel --peaks -k ref nope.csv | cut -d, -f1,3-6' '' 'backend,peak_tflops,peak_gbps,peak_tflops_from,peak_gbps_from\ncpu,989,3350,default (H100 SXM datasheet): the CPU backend has no device peaks,default (H100 SXM datasheet): the CPU backend has no device peaks\n' ''
+t "run: --peaks, the flags win" 0 'run-kernel -k ref --peak-tflops 50 --peak-gbps 300 -o out.csv --peaks && cut -d, -f3-6 out.csv' '' 'peak_tflops,peak_gbps,peak_tflops_from,peak_gbps_from\n50,300,--peak-tflops,--peak-gbps\n' ''
+t "run: --ceilings, CPU: a read ceiling, no tensor ceiling" 0 'run-kernel --ceilings -k ref --iters 2 --max-time 0.2 > o.csv && csvcol ceil_tflops o.csv && csvcol ceil_tflops_how o.csv && awk "BEGIN { exit !($(csvcol ceil_gbps o.csv) > 0 && $(csvcol ceil_bytes o.csv) == 4194304) }"' '' '0\nnone: the CPU backend has no tensor cores\n' ''
+t "run: --peaks and --ceilings together" 2 'run-kernel --peaks --ceilings' '' '' '^run-kernel: --peaks and --ceilings: give one of them$'
+if ! nvidia-smi -L > /dev/null 2>&1; then
+	t "run: --ceilings without -k asks the GPU" 1 'run-kernel --ceilings -o out.csv' '' '' '^run-kernel: (no CUDA GPU found|this build has no CUDA backend)'
+fi
 t "run: progress on stderr" 0 'run-kernel -k ref --iters 1 > /dev/null' 'n_heads,n_chunks\n1,1\n' '' '^run-kernel: \[1/1\] ref +n_seqs 32 n_heads 1/1 n_chunks 1 suffix 0 bf16: .* ms .*; about 0 s left$'
 t "run: small odd shapes" 0 'run-kernel -q -k ref --iters 1 | csvcol rel_err /dev/stdin | awk "\$1 > 1e-6 {bad=1} END {exit bad}"' 'n_seqs,n_heads,n_chunks,chunk_size,d_head,dtype\n1,1,1,64,128,bf16\n7,3,5,16,32,fp16\n65,1,2,8,8,bf16\n' '' ''
 t "run: no -k" 2 'run-kernel' '' '' '-k KERNEL is required'

@@ -3,7 +3,8 @@
 #   plots/KERNEL-nN/    one sweep (plot/sweep.gp) per aggregated CSV
 #   plots/compare-nN/   all kernels of one n_seqs (plot/compare.gp)
 #   plots/course-nN/    the same plus the course project's curves (GPU only)
-#   plots/roofline-nN/  kv_gbps against the measured read ceiling
+#   plots/roofline-nN/  TFLOP/s against FLOP per K/V byte under the measured
+#                       read and tensor-core ceilings (plot/roofline.gp)
 #   plots/speedup-nN/   every kernel's speed-up over `paged`, the no-sharing
 #                       baseline (plot/speedup.gp), where paged was swept
 # Figures are drawn into a temp folder that replaces plots/ only when every

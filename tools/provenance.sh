@@ -1,8 +1,9 @@
 #!/bin/sh
 # provenance.sh "COMMAND" - where a results folder came from, as key: value
 # lines: date, git commit, host, GPU (name, SM/memory clocks, driver), CPU,
-# nvcc and compiler versions, Slurm job, loaded modules, and the exact
-# command.  Read-only: it queries, never changes, the GPU.
+# nvcc and compiler versions, Slurm job, loaded modules, the exact command
+# and, for a run-kernel command, the peaks its efficiencies are against.
+# Read-only: it queries, never changes, the GPU.
 #
 # provenance.sh --sweeps "SETTINGS" A.prov.txt ... - a results folder's
 # provenance.txt from its sweeps' own records (each written on the host that
@@ -29,6 +30,19 @@ fi
 cmd=${1:-unknown}
 echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "command: $cmd"
+# A run-kernel command: the peaks its rows divide by (compute_eff_pct,
+# kv_mem_eff_pct), asked of the same binary with the same options
+# (--peaks reads the device's attributes and launches nothing; the last -o
+# wins, so `-o -` keeps it off the command's output file): the GPU's own, a
+# --peak-* flag's, or the defaults, and where each came from.
+case ${cmd%% *} in
+*run-kernel)
+	peaks=$(eval "${cmd%% *} --peaks ${cmd#* } -o -" 2> /dev/null | sed -n '2,$p')
+	[ -n "$peaks" ] || peaks=unknown
+	printf '%s\n' "$peaks" | sed 's/^/peaks: /'
+	echo "peaks_fields: backend, gpu, peak_tflops, peak_gbps, peak_tflops_from, peak_gbps_from"
+	;;
+esac
 # GIT_COMMIT, when set, names the commit of a tree copied to a GPU box: such
 # a copy may carry no .git, or a stale one, so it wins over what git says.
 dirty=""

@@ -193,6 +193,28 @@ static void test_metrics_vs_course(const char *dir)
 	}
 }
 
+/* --- the device peaks' formulas (metrics.h) ---------------------------------- */
+static void test_peaks(void)
+{
+	/* the datasheets' own numbers back from their clocks */
+	double h100 = peak_tflops_bf16(9, 0, 132, 1830000), a100 = peak_tflops_bf16(8, 0, 108, 1410000);
+	CHECK("peak: sm_90 132 SMs at 1830 MHz is the H100 datasheet's 989.4 TFLOP/s", fabs(h100 - 989.43) < 0.01,
+	      "got %.3f", h100);
+	CHECK("peak: sm_80 108 SMs at 1410 MHz is the A100 datasheet's 312 TFLOP/s", fabs(a100 - 311.87) < 0.01,
+	      "got %.3f", a100);
+	CHECK("peak: sm_86, sm_89, sm_100 unknown (0)",
+	      peak_tflops_bf16(8, 6, 84, 1800000) == 0 && peak_tflops_bf16(8, 9, 142, 2520000) == 0 &&
+		      peak_tflops_bf16(10, 0, 148, 1965000) == 0,
+	      "a guess");
+	double h100m = peak_gbps_dram(2619000, 5120), h200m = peak_gbps_dram(3201000, 6016);
+	CHECK("peak: HBM3 2619 MHz x 5120 bits is the H100's 3.35 TB/s", fabs(h100m - 3352.32) < 0.01, "got %.3f",
+	      h100m);
+	CHECK("peak: HBM3e 3201 MHz x 6016 bits is the H200's 4.8 TB/s", fabs(h200m - 4814.30) < 0.01, "got %.3f",
+	      h200m);
+	CHECK("peak: an unknown clock or bus is 0", peak_gbps_dram(0, 5120) == 0 && peak_gbps_dram(2619000, 0) == 0,
+	      "not 0");
+}
+
 /* --- the chunk tables ------------------------------------------------------ */
 /* Checks the tables against the workload's definition: every pool chunk
  * used once, each sequence's table = common, then its group's, then its own
@@ -678,6 +700,7 @@ int main(int argc, char **argv)
 	test_halves();
 	test_numbers();
 	test_metrics_vs_course(argc > 1 ? argv[1] : "tests/data/course-results");
+	test_peaks();
 	test_tree();
 	test_reference();
 	test_peaked_inputs();

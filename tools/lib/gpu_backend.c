@@ -91,9 +91,9 @@ static struct device_peaks peaks;
  * SMs x the peak SM clock (cudaDevAttrClockRate, kHz) x the dense bf16
  * FLOP/clk/SM of the compute capability (metrics.h says where each comes
  * from), and the peak memory clock (cudaDevAttrMemoryClockRate, kHz) x the
- * bus width (cudaDevAttrGlobalMemoryBusWidth, bits) x 2 / 8.  An H100 SXM
- * reports 1980 MHz and 2619 MHz x 5120 bits: 1070 TFLOP/s (the datasheet's
- * 989 is at 1830 MHz) and 3352 GB/s (datasheet 3.35 TB/s). */
+ * bus width (cudaDevAttrGlobalMemoryBusWidth, bits) x 2 / 8.  An H200
+ * reports 132 SMs at 1980 MHz and 3201 MHz x 6016 bits: 1070.5 TFLOP/s (the
+ * datasheet's 989 is at 1830 MHz) and 4814 GB/s (datasheet 4.8 TB/s). */
 static void read_peaks(int device)
 {
 	int major = 0, minor = 0, sms = 0, clk = 0, memclk = 0, bus = 0;
