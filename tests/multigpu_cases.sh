@@ -11,22 +11,9 @@ export GPU_LOCK_DIR=$M/locks # this suite's locks, not the user's
 SLOT=$ROOT/tools/gpu-slot.sh
 FAST_FLAGS='--iters 2 --min-time 0 --max-time 0.1'
 
-# slots_ok LOG [N]: each line "TAG DEVICE START END EXIT" (gpu-slot -l): no two
-# intervals on one device overlap; with N, some N intervals on different devices
-# overlap (N ran at once).  Prints what is wrong.
-slots_ok() {
-	sort -k2,2 -k3,3n "$1" | awk -v want="${2:-0}" '
-		{ dev[NR] = $2; s[NR] = $3; e[NR] = $4; tag[NR] = $1 }
-		NR > 1 && $2 == dev[NR - 1] && $3 < e[NR - 1] { print "device " $2 " held by " tag[NR - 1] " and " $1 " at once"; bad = 1 }
-		END {
-			if (want > 1) {
-				best = 0 # the most intervals that contain one interval start
-				for (i = 1; i <= NR; i++) { c = 0; for (j = 1; j <= NR; j++) if (s[j] <= s[i] && s[i] < e[j]) c++; if (c > best) best = c }
-				if (best < want) { print "at most " best " ran at once, want " want; bad = 1 }
-			}
-			exit bad
-		}'
-}
+# slots_ok LOG [N]: no GPU held by two commands at once; with N, N ran at once
+# (tests/slots-ok.awk on gpu-slot's log).  Prints what is wrong.
+slots_ok() { sort -k2,2 -k3,3n "$1" | awk -v want="${2:-0}" -f "$ROOT/tests/slots-ok.awk"; }
 export -f slots_ok
 
 # --- gpu-slot.sh ------------------------------------------------------------------------
@@ -126,3 +113,4 @@ check "make interference GPUS=\"0 1\" (CPU): the slice alone on each GPU, then b
 	 awk -v a=\$s0 -v b=\$e1 'BEGIN { exit !(a < b) }' && awk '\$1 ~ /^alone/ { print \$4 }' $M/interf.log | sort -n | tail -n1 > $M/alone.end &&
 	 awk -v end=\$(cat $M/alone.end) '\$1 ~ /^beside/ && \$3 < end { bad = 1 } END { exit bad }' $M/interf.log"
 t "interference: one GPU is a usage error" 2 "cd $ROOT && tools/interference.sh -k ref -g 0 -o $M/i1 $R1/configs-n8.csv" '' '' '^interference.sh: needs 2 or more GPUs'
+unset GPU_LOCK_DIR
