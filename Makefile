@@ -183,7 +183,7 @@ $(RESULTS)/configs-n%.csv: $(BIN)/gen-configs $(RESULTS)/settings.txt
 # serial run's: Make's rules alone say what is stale.  A failed sweep stops
 # new ones (make -k keeps going) and leaves the others' files whole.
 SWEEP_CMD = $(BIN)/run-kernel -k $(firstword $(subst -n, ,$*)) $(RUN_FLAGS) -o $(RESULTS)/$*.sweep.csv $<
-PARALLEL = -j$(words $(sort $(GPU_LIST)))
+PARALLEL = -j$(if $(GPU_LIST),$(words $(sort $(GPU_LIST))),1)
 GPU_SLOT = tools/gpu-slot.sh -t $* -r $(RESULTS)/$*.prov.txt.tmp.0 '$(GPU_LIST)'
 .SECONDEXPANSION:
 $(RESULTS)/%.sweep.csv $(RESULTS)/%.prov.txt: $(RESULTS)/configs-n$$(lastword $$(subst -n, ,$$*)).csv $(BIN)/run-kernel $(RESULTS)/settings.txt $(if $(FORCE),FORCE)
