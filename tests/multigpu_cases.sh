@@ -7,7 +7,8 @@
 
 M=$T_ROOT/multigpu
 mkdir -p "$M"
-export GPU_LOCK_DIR=$M/locks # this suite's locks, not the user's
+export GPU_LOCK_DIR=${GPU_LOCK_DIR:-$M/locks} # the tests' locks, not the user's
+mkdir -p "$GPU_LOCK_DIR"
 SLOT=$ROOT/tools/gpu-slot.sh
 FAST_FLAGS='--iters 2 --min-time 0 --max-time 0.1'
 
@@ -39,11 +40,11 @@ t "gpu-slot: no GPUs" 2 "$SLOT '' true" '' '' '^gpu-slot.sh: no GPUs given'
 t "gpu-slot: no command" 2 "$SLOT 0" '' '' '^gpu-slot.sh: usage: '
 
 # --- make results GPUS=... ----------------------------------------------------------------
-check "GPUS default: CUDA_VISIBLE_DEVICES, else nvidia-smi -L, 0 on the CPU; make help shows it" \
-	"mkdir -p $M/stub && printf '#!/bin/sh\ncase \$1 in -L) for i in 0 1 2 3; do echo \"GPU \$i: NVIDIA H200 (UUID: GPU-\$i)\"; done;; *) echo NVIDIA H200;; esac\n' > $M/stub/nvidia-smi &&
+check "GPUS default: CUDA_VISIBLE_DEVICES, else nvidia-smi's GPUs (of GPU 0's model), 0 on the CPU; make help shows it" \
+	"mkdir -p $M/stub && printf '#!/bin/sh\ncase \$1 in --query-gpu=index,name) for i in 0 1 2 3; do echo \"\$i, NVIDIA H200\"; done; echo 4, NVIDIA A100-SXM4-80GB;; *) echo NVIDIA H200;; esac\n' > $M/stub/nvidia-smi &&
 	 chmod +x $M/stub/nvidia-smi &&
 	 CUDA_VISIBLE_DEVICES=3,5 make -s help RESULTS_NAME=h100 | grep -q \"GPUS='3 5'\" &&
-	 env -u CUDA_VISIBLE_DEVICES PATH=$M/stub:\$PATH make -s help RESULTS_NAME=h200 | grep -q \"GPUS='0 1 2 3'\" &&
+	 env -u CUDA_VISIBLE_DEVICES PATH=$M/stub:\$PATH make -s help RESULTS_NAME=h200 GPU_MODEL='NVIDIA H200' | grep -q \"GPUS='0 1 2 3'\" &&
 	 CUDA_VISIBLE_DEVICES=3,5 make -s help RESULTS_NAME=cpu | grep -q \"GPUS='0'\" &&
 	 make -s help RESULTS_NAME=cpu GPUS=0,1 | grep -q \"GPUS='0 1'\""
 
@@ -113,4 +114,3 @@ check "make interference GPUS=\"0 1\" (CPU): the slice alone on each GPU, then b
 	 awk -v a=\$s0 -v b=\$e1 'BEGIN { exit !(a < b) }' && awk '\$1 ~ /^alone/ { print \$4 }' $M/interf.log | sort -n | tail -n1 > $M/alone.end &&
 	 awk -v end=\$(cat $M/alone.end) '\$1 ~ /^beside/ && \$3 < end { bad = 1 } END { exit bad }' $M/interf.log"
 t "interference: one GPU is a usage error" 2 "cd $ROOT && tools/interference.sh -k ref -g 0 -o $M/i1 $R1/configs-n8.csv" '' '' '^interference.sh: needs 2 or more GPUs'
-unset GPU_LOCK_DIR

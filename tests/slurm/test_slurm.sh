@@ -130,6 +130,8 @@ fi
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/test-slurm.XXXXXX") || exit 1
 chmod 0755 "$T"
+# The jobs' GPU locks (tools/gpu-slot.sh; --export=ALL takes this in): here, not in /tmp.
+export GPU_LOCK_DIR=$T/locks
 t0=$SECONDS
 # Not in $(...): cluster_up exports SLURM_CONF for the clients below.
 if ! cluster_up "$T/cluster" 2>"$T/cluster-up.log"; then
@@ -346,7 +348,6 @@ fi
 # --- 5. several GPUs: one job with --gpus=h100-80:4 runs its slices at once, one per GPU ----
 # gpu-slot's log (GPU_SLOT_LOG, through sbatch's --export=ALL) says which GPU each slice
 # held and when: never two on one GPU, several at once, all within the job's four.
-export GPU_LOCK_DIR=$T/locks
 slots_ok() { sort -k2,2 -k3,3n "$1" | awk -v want="${2:-0}" -f "$ROOT/tests/slots-ok.awk"; }
 OUT=$T/out-multi
 export GPU_SLOT_LOG=$T/multi-slots.log
