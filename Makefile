@@ -32,9 +32,10 @@ ifeq ($(RESULTS_NAME),cpu)
 endif
 # The GPUs `make results` spreads its sweeps over (GPUS="0 1 2 3"): one sweep
 # per GPU at a time, each on one GPU only (tools/gpu-slot.sh); by default
-# every visible one (CUDA_VISIBLE_DEVICES, else nvidia-smi -L), 0 on the CPU.
+# every visible one (CUDA_VISIBLE_DEVICES, else each GPU nvidia-smi lists of
+# GPU 0's model, the one the folder is named by), 0 on the CPU.
 ifeq ($(origin GPUS),undefined)
-  GPUS := $(if $(filter cpu,$(RESULTS_NAME)),0,$(or $(subst $(comma), ,$(filter-out NoDevFiles,$(CUDA_VISIBLE_DEVICES))),$(shell nvidia-smi -L 2>/dev/null | sed -n 's/^GPU \([0-9][0-9]*\):.*/\1/p'),0))
+  GPUS := $(if $(filter cpu,$(RESULTS_NAME)),0,$(or $(subst $(comma), ,$(filter-out NoDevFiles,$(CUDA_VISIBLE_DEVICES))),$(shell nvidia-smi --query-gpu=index,name --format=csv,noheader 2>/dev/null | awk -F', *' -v m='$(GPU_MODEL)' 'm == "" || $$2 == m { print $$1 }'),0))
 endif
 GPU_LIST = $(subst $(comma), ,$(GPUS))
 ifeq ($(origin RESULTS),undefined)
@@ -183,7 +184,7 @@ $(RESULTS)/configs-n%.csv: $(BIN)/gen-configs $(RESULTS)/settings.txt
 # serial run's: Make's rules alone say what is stale.  A failed sweep stops
 # new ones (make -k keeps going) and leaves the others' files whole.
 SWEEP_CMD = $(BIN)/run-kernel -k $(firstword $(subst -n, ,$*)) $(RUN_FLAGS) -o $(RESULTS)/$*.sweep.csv $<
-PARALLEL = -j$(words $(sort $(GPU_LIST)))
+PARALLEL = -j$(if $(GPU_LIST),$(words $(sort $(GPU_LIST))),1)
 GPU_SLOT = tools/gpu-slot.sh -t $* -r $(RESULTS)/$*.prov.txt.tmp.0 '$(GPU_LIST)'
 .SECONDEXPANSION:
 $(RESULTS)/%.sweep.csv $(RESULTS)/%.prov.txt: $(RESULTS)/configs-n$$(lastword $$(subst -n, ,$$*)).csv $(BIN)/run-kernel $(RESULTS)/settings.txt $(if $(FORCE),FORCE)

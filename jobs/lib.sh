@@ -151,7 +151,7 @@ sweep_slice() {
 # another. A failed slice gets its .failed note and leaves the others running, their files
 # whole. Returns 0, or the exit code of a failed slice.
 sweep_slices() {
-	local out=$1 sl rc=0 p pids=() devs
+	local out=$1 sl rc=0 p slice_pids=() devs
 	shift
 	read -r -a devs <<<"$(sweep_devices)"
 	for sl in "$@"; do
@@ -159,10 +159,10 @@ sweep_slices() {
 			sweep_slice_noted "$out" "${sl%%:*}" "${sl#*:}" || rc=$?
 		else
 			sweep_slice_noted "$out" "${sl%%:*}" "${sl#*:}" &
-			pids+=("$!")
+			slice_pids+=("$!")
 		fi
 	done
-	for p in "${pids[@]}"; do wait "$p" || rc=$?; done
+	for p in "${slice_pids[@]}"; do wait "$p" || rc=$?; done
 	return "$rc"
 }
 sweep_slice_noted() {

@@ -7,26 +7,14 @@
 
 M=$T_ROOT/multigpu
 mkdir -p "$M"
-export GPU_LOCK_DIR=$M/locks # this suite's locks, not the user's
+export GPU_LOCK_DIR=${GPU_LOCK_DIR:-$M/locks} # the tests' locks, not the user's
+mkdir -p "$GPU_LOCK_DIR"
 SLOT=$ROOT/tools/gpu-slot.sh
 FAST_FLAGS='--iters 2 --min-time 0 --max-time 0.1'
 
-# slots_ok LOG [N]: each line "TAG DEVICE START END EXIT" (gpu-slot -l): no two
-# intervals on one device overlap; with N, some N intervals on different devices
-# overlap (N ran at once).  Prints what is wrong.
-slots_ok() {
-	sort -k2,2 -k3,3n "$1" | awk -v want="${2:-0}" '
-		{ dev[NR] = $2; s[NR] = $3; e[NR] = $4; tag[NR] = $1 }
-		NR > 1 && $2 == dev[NR - 1] && $3 < e[NR - 1] { print "device " $2 " held by " tag[NR - 1] " and " $1 " at once"; bad = 1 }
-		END {
-			if (want > 1) {
-				best = 0 # the most intervals that contain one interval start
-				for (i = 1; i <= NR; i++) { c = 0; for (j = 1; j <= NR; j++) if (s[j] <= s[i] && s[i] < e[j]) c++; if (c > best) best = c }
-				if (best < want) { print "at most " best " ran at once, want " want; bad = 1 }
-			}
-			exit bad
-		}'
-}
+# slots_ok LOG [N]: no GPU held by two commands at once; with N, N ran at once
+# (tests/slots-ok.awk on gpu-slot's log).  Prints what is wrong.
+slots_ok() { sort -k2,2 -k3,3n "$1" | awk -v want="${2:-0}" -f "$ROOT/tests/slots-ok.awk"; }
 export -f slots_ok
 
 # --- gpu-slot.sh ------------------------------------------------------------------------
@@ -52,11 +40,11 @@ t "gpu-slot: no GPUs" 2 "$SLOT '' true" '' '' '^gpu-slot.sh: no GPUs given'
 t "gpu-slot: no command" 2 "$SLOT 0" '' '' '^gpu-slot.sh: usage: '
 
 # --- make results GPUS=... ----------------------------------------------------------------
-check "GPUS default: CUDA_VISIBLE_DEVICES, else nvidia-smi -L, 0 on the CPU; make help shows it" \
-	"mkdir -p $M/stub && printf '#!/bin/sh\ncase \$1 in -L) for i in 0 1 2 3; do echo \"GPU \$i: NVIDIA H200 (UUID: GPU-\$i)\"; done;; *) echo NVIDIA H200;; esac\n' > $M/stub/nvidia-smi &&
+check "GPUS default: CUDA_VISIBLE_DEVICES, else nvidia-smi's GPUs (of GPU 0's model), 0 on the CPU; make help shows it" \
+	"mkdir -p $M/stub && printf '#!/bin/sh\ncase \$1 in --query-gpu=index,name) for i in 0 1 2 3; do echo \"\$i, NVIDIA H200\"; done; echo 4, NVIDIA A100-SXM4-80GB;; *) echo NVIDIA H200;; esac\n' > $M/stub/nvidia-smi &&
 	 chmod +x $M/stub/nvidia-smi &&
 	 CUDA_VISIBLE_DEVICES=3,5 make -s help RESULTS_NAME=h100 | grep -q \"GPUS='3 5'\" &&
-	 env -u CUDA_VISIBLE_DEVICES PATH=$M/stub:\$PATH make -s help RESULTS_NAME=h200 | grep -q \"GPUS='0 1 2 3'\" &&
+	 env -u CUDA_VISIBLE_DEVICES PATH=$M/stub:\$PATH make -s help RESULTS_NAME=h200 GPU_MODEL='NVIDIA H200' | grep -q \"GPUS='0 1 2 3'\" &&
 	 CUDA_VISIBLE_DEVICES=3,5 make -s help RESULTS_NAME=cpu | grep -q \"GPUS='0'\" &&
 	 make -s help RESULTS_NAME=cpu GPUS=0,1 | grep -q \"GPUS='0 1'\""
 

@@ -11,6 +11,8 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 export T_ROOT
 T_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/prefix-attn-tests.XXXXXX")
+# tools/gpu-slot.sh's GPU locks (every sweep takes one): in the work dir, not the user's
+export GPU_LOCK_DIR=$T_ROOT/gpu-locks
 . tests/lib.sh
 COURSE=$ROOT/tests/data/course-results
 export COURSE

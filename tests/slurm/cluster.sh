@@ -10,9 +10,10 @@
 #
 # or, from a test: `. tests/slurm/cluster.sh` then cluster_up DIR / cluster_down DIR.
 #
-# The node has one partition named GPU-shared and two fake GPUs of type h100-80 (character
+# The node has one partition named GPU-shared and four fake GPUs of type h100-80 (character
 # devices that are /dev/null), so jobs/sweep.sbatch's unchanged Bridges-2 lines
-# (`-p GPU-shared`, `--gpus=h100-80:1`) schedule here as they do on the real machine.
+# (`-p GPU-shared`, `--gpus=h100-80:1`) schedule here as they do on the real machine, and so
+# does a job with several GPUs (`--gpus=h100-80:4`, GPUS_PER_JOB=4).
 # Why a setting is what it is: the comment beside it in cluster_up.
 
 # Packages the cluster needs (Debian names) and the commands that prove they are installed.
@@ -141,9 +142,10 @@ cluster_up() {
 	mem_mb=$((mem_kb * 9 / 10240))
 	host=$(hostname -s 2>/dev/null || hostname)
 
-	# Two fake GPUs: gres.conf needs File= to name character devices; /dev/null's numbers
-	# make harmless ones. Jobs then get CUDA_VISIBLE_DEVICES like on a GPU node.
-	mknod "$d"/dev/nvidia0 c 1 3 && mknod "$d"/dev/nvidia1 c 1 3 || return 1
+	# Four fake GPUs: gres.conf needs File= to name character devices; /dev/null's numbers
+	# make harmless ones. Jobs then get CUDA_VISIBLE_DEVICES like on a GPU node (0,1,2,3
+	# for --gpus=h100-80:4: no cgroups here, so the node's own indices).
+	for i in 0 1 2 3; do mknod "$d"/dev/nvidia$i c 1 3 || return 1; done
 
 	cat >"$d"/etc/slurm.conf <<EOF
 # Written by tests/slurm/cluster.sh for a throwaway single-node cluster in $d
@@ -182,11 +184,11 @@ MinJobAge=5
 SchedulerParameters=batch_sched_delay=0
 KillWait=5
 GresTypes=gpu
-NodeName=$CLUSTER_NODE NodeAddr=127.0.0.1 NodeHostname=$host CPUs=$cpus RealMemory=$mem_mb Gres=gpu:h100-80:2 State=UNKNOWN
+NodeName=$CLUSTER_NODE NodeAddr=127.0.0.1 NodeHostname=$host CPUs=$cpus RealMemory=$mem_mb Gres=gpu:h100-80:4 State=UNKNOWN
 PartitionName=GPU-shared Nodes=$CLUSTER_NODE Default=YES MaxTime=INFINITE State=UP
 EOF
 	cat >"$d"/etc/gres.conf <<EOF
-NodeName=$CLUSTER_NODE Name=gpu Type=h100-80 File=$d/dev/nvidia[0-1]
+NodeName=$CLUSTER_NODE Name=gpu Type=h100-80 File=$d/dev/nvidia[0-3]
 EOF
 	export SLURM_CONF=$d/etc/slurm.conf
 

@@ -130,6 +130,8 @@ fi
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/test-slurm.XXXXXX") || exit 1
 chmod 0755 "$T"
+# The jobs' GPU locks (tools/gpu-slot.sh; --export=ALL takes this in): here, not in /tmp.
+export GPU_LOCK_DIR=$T/locks
 t0=$SECONDS
 # Not in $(...): cluster_up exports SLURM_CONF for the clients below.
 if ! cluster_up "$T/cluster" 2>"$T/cluster-up.log"; then
@@ -138,7 +140,7 @@ if ! cluster_up "$T/cluster" 2>"$T/cluster-up.log"; then
 	exit 1
 fi
 up=1
-ok "slurm-cluster-up ($((SECONDS - t0))s; node idle, partition GPU-shared, gres gpu:h100-80:2)"
+ok "slurm-cluster-up ($((SECONDS - t0))s; node idle, partition GPU-shared, gres gpu:h100-80:4)"
 
 # --- 1. the whole graph: array of 2 slices + dependent merge ----------------------------
 OUT=$T/out
@@ -342,6 +344,64 @@ else
 	bad "slurm-killed-task-leaves-no-csv" "status exit $rc, csv $(ls "$OUT"/*.sweep.csv 2>&1)" "$out
 $st"
 fi
+
+# --- 5. several GPUs: one job with --gpus=h100-80:4 runs its slices at once, one per GPU ----
+# gpu-slot's log (GPU_SLOT_LOG, through sbatch's --export=ALL) says which GPU each slice
+# held and when: never two on one GPU, several at once, all within the job's four.
+slots_ok() { sort -k2,2 -k3,3n "$1" | awk -v want="${2:-0}" -f "$ROOT/tests/slots-ok.awk"; }
+OUT=$T/out-multi
+export GPU_SLOT_LOG=$T/multi-slots.log
+t=$SECONDS
+jid=$(RUN_FLAGS="$FAST" timeout "$WAIT" sbatch --parsable --wait --gpus=h100-80:4 --output="$T/logs/multi-%j.out" \
+	jobs/sweep.sbatch -k ref -n 8,16,32,64 --preset quick -o "$OUT" 2>&1)
+rc=$?
+why=''
+[ "$rc" -eq 0 ] || why="$why sbatch --wait exit $rc;"
+for n in 8 16 32 64; do
+	slice_done "$OUT/ref-n$n.sweep.csv" || why="$why ref-n$n not done;"
+	grep -q '^slurm_gpus: h100-80:4$' "$OUT/ref-n$n.prov.txt" 2>/dev/null || why="$why ref-n$n.prov.txt: no slurm_gpus h100-80:4;"
+done
+[ "$(wc -l <"$GPU_SLOT_LOG" 2>/dev/null)" = 4 ] || why="$why $(wc -l <"$GPU_SLOT_LOG" 2>&1) slot log lines, want 4;"
+cut -d' ' -f2 "$GPU_SLOT_LOG" 2>/dev/null | grep -vqx '[0-3]' && why="$why a GPU outside the job's 0-3;"
+w=$(slots_ok "$GPU_SLOT_LOG" 2) || why="$why $w;"
+[ "$(sed -n 's/^devices: //p' "$OUT/provenance.txt" 2>/dev/null | wc -w)" -ge 2 ] || why="$why provenance.txt: no devices line with 2+ GPUs;"
+is_png "$OUT/plots/compare-n64/overview.png" || why="$why no merged figures;"
+[ -z "$why" ] && ok "slurm-job-4-gpus-slices-at-once ($((SECONDS - t))s)" ||
+	bad "slurm-job-4-gpus-slices-at-once" "$why" "$(cat "$GPU_SLOT_LOG" 2>&1)
+$(tail -n 20 "$T/logs/multi-${jid##*$'\n'}.out" 2>&1)"
+
+# The same through jobs/submit.sh GPUS_PER_JOB=4 (make slurm GPUS_PER_JOB=4): one array task
+# with four GPUs runs the four slices, then the merge, as for one GPU a task.
+OUT=$T/out-group
+export GPU_SLOT_LOG=$T/group-slots.log
+if submit slurm-gpus-per-job KERNELS=ref PRESET=quick N_SEQS=8,16,32,64 RUN_FLAGS="$FAST" GPUS_PER_JOB=4; then
+	tasks=$(array_tasks "$array_id")
+	why=''
+	[ "$sub_rc" -eq 0 ] && [[ $sub_out == *"status: complete"* ]] || why="$why exit $sub_rc;"
+	[[ $sub_out == *"4 slice(s) to run in 1 task(s) of --gpus=h100-80:4"* ]] || why="$why not one task of 4 GPUs;"
+	[ "$tasks" = "0 COMPLETED 0" ] || why="$why tasks: ${tasks//$'\n'/; };"
+	[ "$(grep -c '^  slurm_job: [0-9]* array_task=0 ' "$OUT/provenance.txt" 2>/dev/null)" = 4 ] || why="$why provenance: not 4 slices of task 0;"
+	[ "$(wc -l <"$GPU_SLOT_LOG" 2>/dev/null)" = 4 ] && w=$(slots_ok "$GPU_SLOT_LOG" 2) || why="$why slots: ${w:-no log};"
+	[ -z "$why" ] && ok "slurm-gpus-per-job-4 (array $array_id, merge $merge_id; $took)" ||
+		bad "slurm-gpus-per-job-4" "$why" "$sub_out
+$(cat "$GPU_SLOT_LOG" 2>&1)"
+fi
+
+# A failing slice in a task with two GPUs: the other slice finishes whole, the task fails with
+# the failed slice's exit, the merge never runs, status names the slice.
+OUT=$T/out-group-fail
+export GPU_SLOT_LOG=$T/group-fail-slots.log
+if submit slurm-gpus-per-job-failed-slice KERNELS=ref,nosuchkernel PRESET=quick N_SEQS=16 RUN_FLAGS="$FAST" GPUS_PER_JOB=2; then
+	tasks=$(array_tasks "$array_id")
+	st=$("$ROOT/jobs/status.sh" "$OUT" 2>&1)
+	[ "$tasks" = "0 FAILED 2" ] && [ "$sub_rc" -eq 1 ] && slice_done "$OUT/ref-n16.sweep.csv" &&
+		[ ! -e "$OUT/nosuchkernel-n16.sweep.csv" ] && ! compgen -G "$OUT/*tmp*" >/dev/null &&
+		[ "$(jobcomp JobState "$merge_id")" = CANCELLED ] && [[ $st == *"ref-n16"*"done"*"nosuchkernel-n16"*"FAILED exit 2"* ]] &&
+		ok "slurm-gpus-per-job-failed-slice-keeps-the-other ($took)" ||
+		bad "slurm-gpus-per-job-failed-slice-keeps-the-other" "tasks: ${tasks//$'\n'/; }, submit exit $sub_rc" "$st
+$(ls "$OUT" 2>&1)"
+fi
+unset GPU_SLOT_LOG GPU_LOCK_DIR
 
 # --- teardown: exactly the daemons this test started ------------------------------------
 pids=$(cat "$T"/cluster/run/munged.pid "$T"/cluster/run/slurmctld.ours.pid "$T"/cluster/run/slurmd.ours.pid 2>/dev/null)
