@@ -220,6 +220,38 @@ plots: ## redraw every figure from the CSVs already in results/ (RESULTS_DIRS to
 	@set -e; for d in $(or $(RESULTS_DIRS),$(wildcard results/*/)); do d=$${d%/}; \
 		if ls $$d/*.agg.csv > /dev/null 2>&1; then echo "plots: $$d"; tools/draw-plots.sh $$d; fi; done
 
+# --- peers (optional): FlashInfer and PyTorch SDPA, timed by tools/run-peer
+# (Python) over the folder's configs into PEER-nN.sweep.csv (+ .agg.csv and
+# its own PEER-nN.prov.txt) beside the kernels' sweeps, so `make plots` draws
+# them as kernels.  Never part of `make results` or `make test`; skipped, in
+# one line, without a GPU, python3 or the peers' packages (run-peer --list).
+# sdpa runs one shared prefix only, so the suffix and tree presets leave it out.
+PEERS ?= $(if $(filter suffix tree,$(PRESET)),flashinfer flashinfer_paged,sdpa flashinfer flashinfer_paged)
+PEER_FLAGS ?=#                    extra run-peer flags (RUN_FLAGS go to it too), e.g. --fi-backend fa3
+PEER_SWEEPS = $(foreach n,$(N_SEQS),$(foreach p,$(PEERS),$(RESULTS)/$(p)-n$(n).sweep.csv))
+PEER_CMD = tools/run-peer -k $(firstword $(subst -n, ,$*)) $(RUN_FLAGS) $(PEER_FLAGS) -o $(RESULTS)/$*.sweep.csv $<
+.PHONY: peers
+peers: ## time the peers (FlashInfer, PyTorch SDPA: tools/run-peer) into results/<gpu>/PEER-nN.sweep.csv
+	@if [ "$(RESULTS_NAME)" = cpu ]; then echo "peers: skipped: no GPU (the peers run on CUDA only)"; exit 0; fi; \
+	command -v python3 > /dev/null || { echo "peers: skipped: python3 not found"; exit 0; }; \
+	$(MAKE) --no-print-directory tools || exit 1; \
+	list=$$(tools/run-peer --list) || exit 1; run=""; \
+	for p in $(PEERS); do why=$$(printf '%s\n' "$$list" | awk -F'\t' -v p=$$p '$$1 == p { print $$3 }'); \
+		case $$why in missing:*) echo "peers: $$p skipped: $${why#missing: }" ;; *) run="$$run $$p" ;; esac; done; \
+	[ -n "$$run" ] || { echo "peers: skipped: no peer can run here (pip install torch flashinfer-python)"; exit 0; }; \
+	goals=$$(for n in $(N_SEQS); do for p in $$run; do printf ' $(RESULTS)/%s-n%s.sweep.csv $(RESULTS)/%s-n%s.agg.csv' $$p $$n $$p $$n; done; done); \
+	$(LOCKED) $(MAKE) --no-print-directory PEERS="$$run" RESULTS_GOAL=peers $$goals && \
+	echo "peers: $(RESULTS)/ ($$run: PEER-nN.sweep.csv); 'make plots' draws them with the kernels"
+
+# The peers' sweeps, each with its record as the kernels' (PEER-nN.prov.txt,
+# plus the peers' packages): explicit rules, so run-kernel's pattern rule
+# above never takes them.
+$(PEER_SWEEPS): $(RESULTS)/%.sweep.csv: $(RESULTS)/configs-n$$(lastword $$(subst -n, ,$$*)).csv tools/run-peer $(BIN)/run-kernel $(RESULTS)/settings.txt $(if $(FORCE),FORCE)
+	@rm -f $(RESULTS)/$*.prov.txt
+	@{ tools/provenance.sh "$(PEER_CMD)" && echo "settings: $(SETTINGS)" && tools/run-peer --list | cut -f1,3 | sed 's/^/peer: /'; } > $(RESULTS)/$*.prov.txt.tmp.0
+	$(PEER_CMD)
+	@mv -f $(RESULTS)/$*.prov.txt.tmp.0 $(RESULTS)/$*.prov.txt
+
 # A login node has no GPU, so the CPU defaults above must not leak into the
 # jobs: only settings given on the command line or in the environment are
 # passed on; jobs/submit.sh has the GPU defaults.

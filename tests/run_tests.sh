@@ -1,9 +1,10 @@
 #!/bin/bash
 # run_tests.sh - everything that needs no GPU; what `make test` and CI run.
 #   unit tests (plain and ASan+UBSan), the tools' table (plain and
-#   ASan+UBSan), the pipeline on the course project's CSVs, `make results`
-#   on the CPU, several GPUs' scheduling (fake device lists), the GPU
-#   kernels' build, and a live single-node Slurm.
+#   ASan+UBSan), tools/run-peer (python3, no torch), the pipeline on the
+#   course project's CSVs, `make results` on the CPU, several GPUs'
+#   scheduling (fake device lists), the GPU kernels' build, and a live
+#   single-node Slurm.
 # Last line: "N passed, N failed".  SKIP_SLURM=1 skips the Slurm part;
 # VERBOSE=1 prints every passing check.
 set -u
@@ -81,6 +82,13 @@ else
 fi
 
 suite_counts "tools (ASan+UBSan build)"
+echo "== peers (tools/run-peer without torch or a GPU)"
+if command -v python3 > /dev/null; then
+	. tests/peer_cases.sh
+else
+	echo "   skipped: python3 not found (apt-get install python3)"
+fi
+suite_counts "peers"
 echo "== fuzz corpus (ASan+UBSan, through tests/fuzz/driver.c)"
 if cc -std=c11 -D_GNU_SOURCE -Wall -Wextra $SAN_FLAGS -o "$T_ROOT/fuzz_csv" tests/fuzz/fuzz_csv.c tests/fuzz/driver.c \
 	tools/lib/{csv,err,num}.c -lm; then

@@ -1,0 +1,57 @@
+# tests/peer_cases.sh - tools/run-peer where CI runs it: no torch, no
+# flashinfer, no GPU (RUN_PEER_MISSING makes the packages count as missing
+# where they are installed).  Sourced once by run_tests.sh; skipped there
+# without python3.  What needs a GPU (the peers themselves, the inputs' bits
+# on the GPU, the reference) is `tools/run-peer --self-check` on a GPU machine.
+RP="$ROOT/tools/run-peer"
+NOPKG='RUN_PEER_MISSING=torch,flashinfer'
+PC='n_seqs,n_heads,n_kv_heads,n_chunks,n_groups,group_chunks,suffix_len,dtype'
+FORMS="$PC\n4,4,4,3,1,0,0,bf16\n5,8,2,2,1,0,0,fp16\n4,4,1,2,1,0,64,bf16\n8,8,2,2,2,1,37,bf16\n8,4,4,1,4,2,0,fp16\n"
+
+t "peer: --help" 0 "'$RP' --help | head -n1" '' 'usage: run-peer -k PEER[,PEER...] [options] [FILE...]\n' ''
+t "peer: --list, each peer's package" 0 "$NOPKG '$RP' --list | cut -f1,3" '' "sdpa\tmissing: needs the Python package 'torch' (not installed; pip install torch)\nflashinfer\tmissing: needs the Python package 'torch' (not installed; pip install torch flashinfer-python)\nflashinfer_paged\tmissing: needs the Python package 'torch' (not installed; pip install torch flashinfer-python)\n" ''
+t "peer: no -k" 2 "'$RP' -o out.csv" "$FORMS" '' '^run-peer: -k PEER is required \(run-peer --list shows them\)$'
+t "peer: unknown peer" 2 "'$RP' -k sdpa,vllm" "$FORMS" '' "^run-peer: unknown peer 'vllm' \(run-peer --list\)$"
+t "peer: empty peer list" 2 "'$RP' -k ," '' '' '^run-peer: -k: empty peer list$'
+t "peer: bad --l2" 2 "'$RP' -k sdpa --l2 warm" '' '' "^run-peer: --l2 'warm': expected cold or hot$"
+t "peer: bad --launch" 2 "'$RP' -k sdpa --launch fast" '' '' "^run-peer: --launch 'fast': expected graph or stream$"
+t "peer: bad --device" 2 "'$RP' -k sdpa --device -1" '' '' "^run-peer: --device '-1': integer out of range"
+t "peer: bad --iters" 2 "'$RP' -k sdpa --iters x" '' '' "^run-peer: --iters 'x': not an integer"
+t "peer: bad --noise" 2 "'$RP' -k sdpa --noise nan" '' '' "^run-peer: --noise 'nan': not a number"
+t "peer: unknown option" 2 "'$RP' -k sdpa --bogus" '' '' '^run-peer: option --bogus not recognized$'
+t "peer: option without its value" 2 "'$RP' -k" '' '' '^run-peer: option -k requires argument$'
+# bad input: run-kernel's checks and messages (run-kernel --columns), as run-peer's
+t "peer: missing column" 1 "$NOPKG '$RP' -k sdpa -o out.csv" 'n_chunks\n4\n' '' "^run-peer: stdin:1: missing column 'n_heads'$"
+t "peer: not an integer, no file left" 1 "$NOPKG '$RP' -k sdpa -o out.csv" 'n_heads,n_chunks\n1,1\n1,x\n' '' "^run-peer: stdin:3: column 'n_chunks': 'x': not an integer"
+t "peer: workload rule" 1 "$NOPKG '$RP' -k sdpa" 'n_heads,n_kv_heads,n_chunks\n6,4,1\n' '' '^run-peer: stdin:2: n_heads 6 is not a multiple of n_kv_heads 4$'
+t "peer: CRLF" 1 "$NOPKG '$RP' -k sdpa" 'n_heads,n_chunks\r\n1,1\r\n' '' '^run-peer: stdin:1: CRLF'
+t "peer: empty input" 1 "$NOPKG '$RP' -k sdpa -o out.csv" '' '' '^run-peer: stdin:1: empty input'
+t "peer: missing file" 1 "$NOPKG '$RP' -k sdpa nope.csv" '' '' '^run-peer: nope.csv: cannot open: No such file or directory$'
+t "peer: file name in errors" 1 "printf 'n_heads,n_chunks\n1,0\n' > in.csv; $NOPKG '$RP' -k sdpa in.csv" '' '' "^run-peer: in.csv:2: column 'n_chunks': '0': integer out of range"
+t "peer: -o a directory" 1 "mkdir d; $NOPKG '$RP' -k sdpa -o d" 'n_heads,n_chunks\n1,1\n' '' '^run-peer: d: cannot write: Is a directory$'
+# packages missing: one line each, the header still written, exit 3 (rows could not run)
+t "peer: missing packages, one line per peer, exit 3" 3 "$NOPKG '$RP' -k all -o out.csv && exit 9; rc=\$?; wc -l < out.csv; exit \$rc" "$FORMS" '1\n' "^run-peer: sdpa: skipped: needs the Python package 'torch' \(not installed; pip install torch\)$"
+t "peer: missing flashinfer named" 3 "$NOPKG '$RP' -k flashinfer_paged" "$FORMS" '*' "run-peer: flashinfer_paged: skipped: needs the Python package 'torch' .*pip install torch flashinfer-python"
+# the schema: run-kernel's header for the same input (input columns kept or replaced as it does)
+t "peer: header = run-kernel's header" 0 "cat > in.csv; $NOPKG '$RP' -k sdpa in.csv 2>/dev/null > peer.csv; run-kernel -q -k ref --iters 1 --min-time 0 --no-ceiling in.csv | head -n1 | cmp - peer.csv && cut -d, -f1-4,13 peer.csv" 'n_heads,n_chunks,note,latency_ms\n1,1,x,5\n' 'n_heads,n_chunks,note,n_seqs,kernel\n' ''
+t "peer: run-kernel --columns is the one schema" 0 "$NOPKG '$RP' -k sdpa 2>/dev/null | head -n1 | cmp - <(run-kernel --columns < stdin)" "$FORMS" '' ''
+# --dry-run: every form's tables, checked against the chunk tables, no torch
+t "peer: --dry-run, every form" 0 "$NOPKG '$RP' -k all --dry-run > plan.txt && grep -c 'pages checked against the chunk tables: ok' plan.txt && grep -c 'sdpa *refused: sdpa runs one shared prefix only' plan.txt" "$FORMS" '12\n3\n' ''
+t "peer: --dry-run levels of a tree" 0 "'$RP' -k flashinfer --dry-run | grep -c 'level: qo_indptr'" "$PC\n8,8,2,2,2,1,37,bf16\n" '3\n' ''
+# the Python port of tree.c and inputs.c against the C itself, bit for bit
+if cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -O1 -o "$T_ROOT/peer_tables" tests/peer_tables.c \
+	tools/lib/{inputs,tree,parallel,err,metrics}.c -lm -lpthread; then
+	for shape in "1 4 2 2 3 1 0 0 64 128 bf16" "7 8 8 2 2 2 1 37 64 128 fp16" "3 6 4 1 1 1 0 128 16 32 fp16" \
+		"12345678901 16 4 4 5 4 2 65 64 128 bf16" "0 3 2 2 1 1 0 1 64 128 fp16" "5 64 8 8 33 8 4 200 64 128 bf16"; do
+		set -- $shape
+		t "peer: tables and input bits = run-kernel's ($shape)" 0 "'$T_ROOT/peer_tables' $shape > c.txt && '$RP' --dump-tables --seed $1 | cmp - c.txt && grep -c '^table' c.txt" \
+			"n_seqs,n_heads,n_kv_heads,n_chunks,n_groups,group_chunks,suffix_len,chunk_size,d_head,dtype\n$2,$3,$4,$5,$6,$7,$8,$9,${10},${11}\n" "$2\n" ''
+	done
+else
+	fail "peer: tests/peer_tables.c build" "cc failed"
+fi
+# the metric formulas and config defaults against run-kernel -k ref's rows
+t "peer: --self-check without torch" 0 "$NOPKG '$RP' --self-check -q | tail -n1" '' 'self-check: 74 passed, 0 failed\n' ''
+if ! nvidia-smi -L > /dev/null 2>&1; then
+	t "peer: make peers is skipped without a GPU" 0 "make -s -C '$ROOT' peers RESULTS_ROOT='$T_ROOT/peer-results' && test ! -e '$T_ROOT/peer-results'" '' 'peers: skipped: no GPU (the peers run on CUDA only)\n' ''
+fi
