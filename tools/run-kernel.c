@@ -150,8 +150,9 @@ static void usage(FILE *f)
 		"  --ceilings          measure both ceilings on the device of -k's backends (CUDA\n"
 		"                      without -k) and print them with the peaks (CSV); exit\n"
 		"  --columns           check the input, print the header a run would write, exit\n"
-		"  --ceiling-only      per config, only the streaming-read ceiling: the config\n"
-		"                      columns and ceil_gbps (on -k's backend; default the GPU)\n"
+		"  --ceiling-only      per config, no kernel: the config columns, ceil_gbps,\n"
+		"                      ceil_tflops, device and the peaks its rows would use\n"
+		"                      (on -k's backend; default the GPU)\n"
 		"Exit: 0 ok, 1 bad input or CUDA error, 2 usage, 3 a row failed validation\n"
 		"or could not run (too large, unsupported shape).\n",
 		PEAK_TFLOPS_DEFAULT, PEAK_GBPS_DEFAULT);
@@ -294,8 +295,15 @@ static void make_layout(struct layout *L, const struct csv_table *t)
 	}
 }
 
+/* --ceiling-only's result columns: what a run measures or reads off the
+ * device rather than off a kernel (then its rows' peaks, not columns of a run). */
+static int ceiling_col(const char *name)
+{
+	return !strcmp(name, "ceil_gbps") || !strcmp(name, "ceil_tflops") || !strcmp(name, "device");
+}
+
 /* The header: the kept input columns, the missing config columns, then
- * the result columns (--ceiling-only: ceil_gbps alone). */
+ * the result columns (--ceiling-only: ceiling_col()'s, peak_tflops, peak_gbps). */
 static void write_header(FILE *f, const struct layout *L, const struct csv_table *t)
 {
 	const char **hdr = xcalloc((size_t)t->ncol + NCONFIG + NRESULT, sizeof *hdr);
@@ -305,8 +313,12 @@ static void write_header(FILE *f, const struct layout *L, const struct csv_table
 	for (int i = 0; i < L->nmissing; i++)
 		hdr[n++] = config_name(L->missing[i]);
 	for (int r = 0; r < NRESULT; r++)
-		if (!ceiling_only || strcmp(result_cols[r], "ceil_gbps") == 0)
+		if (!ceiling_only || ceiling_col(result_cols[r]))
 			hdr[n++] = result_cols[r];
+	if (ceiling_only) {
+		hdr[n++] = "peak_tflops";
+		hdr[n++] = "peak_gbps";
+	}
 	csv_write_row(f, n, hdr);
 	free(hdr);
 }
@@ -625,28 +637,35 @@ static void run_config(FILE *f, const struct csv_table *t, long i, const struct 
 	free(out);
 }
 
-/* --ceiling-only: one config's streaming-read ceiling on backend b, as the
- * config columns and ceil_gbps (0, and a warning, when it cannot run), so
- * that a tool timing kernels elsewhere (tools/run-peer) reports the same
- * ceiling for the same bytes. */
+/* --ceiling-only: what a run of one config measures or knows on backend b
+ * but no kernel gives - the read ceiling of its bytes, the tensor-core
+ * ceiling, the device column - and the peaks its rows would divide by,
+ * after the config columns (a ceiling that cannot run is 0, with a
+ * warning; --no-ceiling makes both 0), so that a tool timing kernels
+ * elsewhere (tools/run-peer) writes the values run-kernel's rows hold. */
 static void ceiling_row(FILE *f, const struct csv_table *t, long i, const struct layout *L,
 			const struct backend *b, long rowno)
 {
 	struct attn_shape s = row_shape(t, i, L);
 	struct inputs in;
 	struct backend_config *c;
-	const char *why = NULL, **row = xcalloc((size_t)L->nkeep + NCONFIG + 1, sizeof *row);
-	char (*cell)[48] = xcalloc(NCONFIG + 1, sizeof *cell);
-	double gbps = 0;
-	int k = 0, n;
+	const char *why = NULL, **row = xcalloc((size_t)L->nkeep + NCONFIG + NRESULT + 2, sizeof *row);
+	char (*cell)[48] = xcalloc(NCONFIG + NRESULT + 2, sizeof *cell);
+	double gbps = 0, tflops = 0;
+	int k = 0, n, bi = 0;
 
-	if (inputs_make_profile(&in, &s, seed, profile) != 0) {
+	while (backends[bi] != b)
+		bi++;
+	if (no_ceiling) {
+		/* nothing to measure */
+	} else if (inputs_make_profile(&in, &s, seed, profile) != 0) {
 		warnx("%s:%ld: inputs of %.1f GB do not fit in host memory; ceil_gbps 0", t->path,
 		      t->lines[i], inputs_bytes(&s) / 1e9);
 		failures++;
 	} else {
 		if ((c = b->prepare(&in, &bopt, &why)) != NULL) {
 			gbps = b->ceiling_gbps(c, &bopt);
+			tflops = ceiling_tflops(b, c);
 			b->release(c);
 		} else {
 			warnx("%s:%ld: %s; ceil_gbps 0", t->path, t->lines[i], why);
@@ -655,10 +674,15 @@ static void ceiling_row(FILE *f, const struct csv_table *t, long i, const struct
 		inputs_free(&in);
 	}
 	n = config_cells(row, t->rows[i], L, s, cell, &k);
-	row[n++] = fmt_num(cell[k], gbps);
+	for (int r = 0; r < NRESULT; r++)
+		if (ceiling_col(result_cols[r]))
+			row[n++] = !strcmp(result_cols[r], "device") ? device_id(b, bopt.device)
+				 : fmt_num(cell[k++], !strcmp(result_cols[r], "ceil_gbps") ? gbps : tflops);
+	row[n++] = fmt_num(cell[k++], bpeaks[bi].tflops);
+	row[n++] = fmt_num(cell[k++], bpeaks[bi].gbps);
 	csv_write_row(f, n, row);
 	fflush(f);
-	if (!quiet)
+	if (!quiet && !no_ceiling)
 		fprintf(stderr, "run-kernel: [%ld/%ld] read ceiling n_seqs %d n_heads %d/%d n_chunks %d "
 			"suffix %d %s: %.1f GB/s\n", rowno, total_configs, s.n_seqs, s.n_heads,
 			s.n_kv_heads, s.n_chunks, s.suffix_len, dtype_name(s.dtype), gbps);
