@@ -240,16 +240,16 @@ peers: ## time the peers (FlashInfer, PyTorch SDPA: tools/run-peer) into results
 		case $$why in missing:*) echo "peers: $$p skipped: $${why#missing: }" ;; *) run="$$run $$p" ;; esac; done; \
 	[ -n "$$run" ] || { echo "peers: skipped: no peer can run here (pip install torch flashinfer-python)"; exit 0; }; \
 	goals=$$(for n in $(N_SEQS); do for p in $$run; do printf ' $(RESULTS)/%s-n%s.sweep.csv $(RESULTS)/%s-n%s.agg.csv' $$p $$n $$p $$n; done; done); \
-	$(LOCKED) $(MAKE) --no-print-directory PEERS="$$run" RESULTS_GOAL=peers $$goals && \
+	$(LOCKED) $(MAKE) --no-print-directory $(PARALLEL) PEERS="$$run" RESULTS_GOAL=peers $$goals && \
 	echo "peers: $(RESULTS)/ ($$run: PEER-nN.sweep.csv); 'make plots' draws them with the kernels"
 
 # The peers' sweeps, each with its record as the kernels' (PEER-nN.prov.txt,
-# plus the peers' packages): explicit rules, so run-kernel's pattern rule
-# above never takes them.
+# plus the peers' packages) and on one GPU of GPUS as they are (gpu-slot.sh):
+# explicit rules, so run-kernel's pattern rule above never takes them.
 $(PEER_SWEEPS): $(RESULTS)/%.sweep.csv: $(RESULTS)/configs-n$$(lastword $$(subst -n, ,$$*)).csv tools/run-peer $(BIN)/run-kernel $(RESULTS)/settings.txt $(if $(FORCE),FORCE)
 	@rm -f $(RESULTS)/$*.prov.txt
 	@{ tools/provenance.sh "$(PEER_CMD)" && echo "settings: $(SETTINGS)" && tools/run-peer --list | cut -f1,3 | sed 's/^/peer: /'; } > $(RESULTS)/$*.prov.txt.tmp.0
-	$(PEER_CMD)
+	$(GPU_SLOT) $(PEER_CMD) || { rc=$$?; rm -f $(RESULTS)/$*.prov.txt.tmp.0; exit $$rc; }
 	@mv -f $(RESULTS)/$*.prov.txt.tmp.0 $(RESULTS)/$*.prov.txt
 
 # A login node has no GPU, so the CPU defaults above must not leak into the
