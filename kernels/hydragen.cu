@@ -29,9 +29,9 @@
  * run the softmax as a third pass; fused, the prefix is read once and
  * nothing but the (m, l, o) partials is written.
  * Splits: one grain of chunks per CTA for the whole grid, level L gets
- * ceil(chunks_L / grain) splits; the grain minimizes waves x (grain + a
- * CTA's fixed cost) (hydragen_plan), so the grid is a whole number of waves of about equal
- * CTAs, never one wave and a sliver.  Partial slots: level
+ * ceil(chunks_L / grain) splits; the grain minimizes the estimated time of
+ * the grid and the merge (hydragen_plan): never one wave and a sliver of
+ * long CTAs, never many short CTAs and many partials.  Partial slots: level
  * 0's splits first, then level 1's, then level 2's; a forward pass with one
  * slot in all writes out directly, else the merge folds every slot.
  *
@@ -87,10 +87,14 @@ static sd_fn hydragen_fn(const struct attn_shape *s)
 /* The plan of a shape on a device of `slots` CTA slots: the tree's levels
  * from the shape alone (tools/lib/tree.c lays the nodes out level by level),
  * so workspace() can size the partials before any table exists.  The grain
- * (chunks per CTA, the same for every level) minimizes waves x (grain +
- * HG_CTA_COST), the time of a grid of equal CTAs; ties go to the larger
- * grain (fewer partials).  Candidates: the grains that give the largest level p splits,
- * p = 1 .. 8 waves' worth.  The last plan is cached (host time per launch). */
+ * (chunks per CTA, the same for every level) minimizes an estimate of the
+ * forward pass: the larger of (all CTAs' chunks + HG_CTA_COST each) / slots
+ * and whole waves of the longest CTAs, plus the merge's partial traffic;
+ * ties go to the larger grain (fewer partials).  v2/v3 counted waves of
+ * every CTA alike, so a level of one-chunk suffix CTAs pushed the prefix to
+ * 9-chunk CTAs, measured slower than 64-chunk ones (docs/kernels/hydragen.md).
+ * Candidates: the grains that give the largest level p splits, p = 1 .. 8
+ * waves' worth.  The last plan is cached (host time per launch). */
 static struct hg_plan hydragen_plan(const struct attn_shape *s, long long slots)
 {
 	static struct attn_shape c_shape;
@@ -131,17 +135,37 @@ static struct hg_plan hydragen_plan(const struct attn_shape *s, long long slots)
 	}
 	if (slots < 1)
 		slots = 1;
-	long long best_grain = cmax, best_cost = -1;
+	/* time in units of one chunk per CTA: work over the slots, at least the
+	 * longest CTA and the whole waves of the longest CTAs, plus the merge's
+	 * partial traffic (written and read, 528 B a row, against 32 KiB chunks
+	 * read by every slot) */
+	const long long rows_out = (long long)s->n_seqs * s->n_heads;
+	long long best_grain = cmax;
+	double best_cost = -1;
 	const long long pmax = bmin > 0 ? 8 * slots / bmin + 1 : 1;
 	for (long long p = 1; p <= pmax && p <= cmax; p++) {
 		const long long grain = (cmax + p - 1) / p;
-		long long n = 0;
-		for (int i = 0; i < pl.n_segments; i++)
-			n += base[i] * ((chunks[i] + grain - 1) / grain);
+		long long n = 0, parts = 0, longest = 0, n_longest = 0;
+		double work = 0;
+		for (int i = 0; i < pl.n_segments; i++) {
+			const long long splits = (chunks[i] + grain - 1) / grain;
+			const long long per = (chunks[i] + splits - 1) / splits + HG_CTA_COST;
+			n += base[i] * splits;
+			parts += splits;
+			work += (double)(base[i] * splits) * (double)per;
+			if (per > longest)
+				longest = per, n_longest = 0;
+			if (per == longest)
+				n_longest += base[i] * splits;
+		}
 		if (n > 0x7fffffffLL)
 			break;
-		const long long cost = (n + slots - 1) / slots * (grain + HG_CTA_COST);
-		if (best_cost < 0 || cost < best_cost) {
+		double cost = work / (double)slots;
+		const double waves = (double)((n_longest + slots - 1) / slots) * (double)longest;
+		cost = cost > waves ? cost : waves;
+		if (parts > 1)
+			cost += (double)parts * (double)rows_out * 528.0 / (32768.0 * (double)slots);
+		if (best_cost < 0 || cost < best_cost - 1e-9) {
 			best_cost = cost;
 			best_grain = grain;
 		}
