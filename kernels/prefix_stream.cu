@@ -458,19 +458,22 @@ static int ps_launch_opts(const struct attn_args *a, struct CUstream_st *stream,
  * compute-sanitizer on each).  A variant forces its choice through struct
  * ps_opts, plans everything else as the default does, and refuses (check())
  * the shapes where its path cannot run. */
-#define PS_KERNEL(NAME, SUMMARY, ...)                                                                  \
-	static const struct ps_opts ps_opts_##NAME = __VA_ARGS__;                                      \
-	static const char *ps_check_##NAME(const struct attn_shape *s) { return ps_check_opts(s, &ps_opts_##NAME); } \
-	static size_t ps_workspace_##NAME(const struct attn_shape *s)                                  \
-	{                                                                                              \
-		return ps_workspace_opts(s, &ps_opts_##NAME);                                          \
-	}                                                                                              \
-	static int ps_launch_##NAME(const struct attn_args *a, struct CUstream_st *stream)             \
-	{                                                                                              \
-		return ps_launch_opts(a, stream, &ps_opts_##NAME);                                     \
-	}                                                                                              \
-	extern "C" const struct attn_kernel attn_kernel_##NAME = {#NAME, SUMMARY, ps_check_##NAME,     \
-								   ps_workspace_##NAME, ps_launch_##NAME};
+#define PS_KERNEL(NAME, SUMMARY, ...)                                                       \
+	static const struct ps_opts ps_opts_##NAME = __VA_ARGS__;                           \
+	static const char *ps_check_##NAME(const struct attn_shape *s)                      \
+	{                                                                                   \
+		return ps_check_opts(s, &ps_opts_##NAME);                                   \
+	}                                                                                   \
+	static size_t ps_workspace_##NAME(const struct attn_shape *s)                       \
+	{                                                                                   \
+		return ps_workspace_opts(s, &ps_opts_##NAME);                               \
+	}                                                                                   \
+	static int ps_launch_##NAME(const struct attn_args *a, struct CUstream_st *stream)  \
+	{                                                                                   \
+		return ps_launch_opts(a, stream, &ps_opts_##NAME);                          \
+	}                                                                                   \
+	extern "C" const struct attn_kernel attn_kernel_##NAME = {                          \
+		#NAME, SUMMARY, ps_check_##NAME, ps_workspace_##NAME, ps_launch_##NAME};
 
 PS_KERNEL(prefix_stream,
 	  "own split-K prefix kernel: K/V streamed once per head (TMA pipeline, wgmma QK^T/PV, "
