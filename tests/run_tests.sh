@@ -1,9 +1,9 @@
 #!/bin/bash
 # run_tests.sh - everything that needs no GPU; what `make test` and CI run.
-#   unit tests and prefix_stream's planner tests (plain and ASan+UBSan),
-#   the tools' table (plain and ASan+UBSan), the pipeline on the course
-#   project's CSVs, `make results` on the CPU, several GPUs' scheduling (fake
-#   device lists), the GPU kernels' build, and a live single-node Slurm.
+#   unit tests (plain and ASan+UBSan), the tools' table (plain and
+#   ASan+UBSan), the pipeline on the course project's CSVs, `make results`
+#   on the CPU, several GPUs' scheduling (fake device lists), the GPU
+#   kernels' build, and a live single-node Slurm.
 # Last line: "N passed, N failed".  SKIP_SLURM=1 skips the Slurm part;
 # VERBOSE=1 prints every passing check.
 set -u
