@@ -58,7 +58,10 @@ BIN ?= bin
 
 ifneq ($(NVCC),)
   KERNEL_SRC := $(wildcard kernels/*.cu)
-  GPU_OBJ := $(BUILD)/gpu_backend.o $(BUILD)/registry.o $(KERNEL_SRC:kernels/%.cu=$(BUILD)/kernels/%.o)
+  # host-side C of the kernels (planners), compiled as C11 like registry.c
+  KERNEL_CSRC := $(filter-out kernels/registry.c,$(wildcard kernels/*.c))
+  GPU_OBJ := $(BUILD)/gpu_backend.o $(BUILD)/registry.o $(KERNEL_SRC:kernels/%.cu=$(BUILD)/kernels/%.o) \
+	$(KERNEL_CSRC:kernels/%.c=$(BUILD)/kernels/%.c.o)
   RUN_LINK := $(NVCC) $(GENCODE)
   RUN_LIBS := -ldl -lpthread -lm
 else
@@ -87,6 +90,8 @@ $(BUILD)/gpu_backend.o: tools/lib/gpu_backend.c tools/lib/*.h kernels/*.h | $(BU
 $(BUILD)/gpu_none.o: tools/lib/gpu_none.c tools/lib/*.h | $(BUILD)/lib
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 $(BUILD)/registry.o: kernels/registry.c kernels/*.h | $(BUILD)/lib
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+$(BUILD)/kernels/%.c.o: kernels/%.c kernels/*.h | $(BUILD)/lib
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 $(BUILD)/kernels/%.o: kernels/%.cu kernels/*.h | $(BUILD)/lib
 	$(NVCC) -std=c++17 $(GENCODE) $(NVCCFLAGS) -Xptxas -v -c -o $@ $< 2> $@.ptxas || { cat $@.ptxas; exit 1; }

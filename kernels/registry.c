@@ -5,6 +5,12 @@
 
 extern const struct attn_kernel attn_kernel_native, attn_kernel_tk, attn_kernel_prefix_stream,
 	attn_kernel_paged, attn_kernel_hydragen;
+/* prefix_stream's variants: each forces one plan choice that changes its
+ * code path (kernels/prefix_stream.cu, "the registry") */
+extern const struct attn_kernel attn_kernel_prefix_stream_mma, attn_kernel_prefix_stream_cpasync,
+	attn_kernel_prefix_stream_kv_early, attn_kernel_prefix_stream_global_merge,
+	attn_kernel_prefix_stream_cluster_merge, attn_kernel_prefix_stream_s1, attn_kernel_prefix_stream_s2,
+	attn_kernel_prefix_stream_s4, attn_kernel_prefix_stream_s8;
 
 const struct attn_kernel *const attn_kernels[] = {
 	&attn_kernel_native,
@@ -12,5 +18,14 @@ const struct attn_kernel *const attn_kernels[] = {
 	&attn_kernel_prefix_stream,
 	&attn_kernel_paged,
 	&attn_kernel_hydragen,
+	&attn_kernel_prefix_stream_mma,
+	&attn_kernel_prefix_stream_cpasync,
+	&attn_kernel_prefix_stream_kv_early,
+	&attn_kernel_prefix_stream_global_merge,
+	&attn_kernel_prefix_stream_cluster_merge,
+	&attn_kernel_prefix_stream_s1,
+	&attn_kernel_prefix_stream_s2,
+	&attn_kernel_prefix_stream_s4,
+	&attn_kernel_prefix_stream_s8,
 	NULL,
 };

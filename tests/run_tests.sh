@@ -63,6 +63,19 @@ for flags in "-O2 -g" "$SAN_FLAGS"; do
 	else
 		fail "unit tests build ($flags)" "cc failed"
 	fi
+	# prefix_stream's planner (plain C, no CUDA): plans and their invariants
+	if cc -std=c11 -D_GNU_SOURCE -Wall -Wextra $flags -o "$T_ROOT/test_ps_plan" \
+		tests/unit/test_prefix_stream_plan.c kernels/prefix_stream_plan.c; then
+		"$T_ROOT/test_ps_plan" > "$T_ROOT/ps_plan.log" 2>&1
+		rc=$?
+		count_lines < "$T_ROOT/ps_plan.log"
+		if ! grep -q '^plan: [0-9]* passed, 0 failed$' "$T_ROOT/ps_plan.log"; then
+			[ $rc = 1 ] && grep -q '^FAIL' "$T_ROOT/ps_plan.log" ||
+				fail "prefix_stream planner tests ($flags)" "exit $rc before the summary: $(tail -n 3 "$T_ROOT/ps_plan.log")"
+		fi
+	else
+		fail "prefix_stream planner tests build ($flags)" "cc failed"
+	fi
 done
 
 suite_counts "unit tests"

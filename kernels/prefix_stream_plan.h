@@ -1,0 +1,136 @@
+/* prefix_stream_plan.h - the host planner of prefix_stream (kernels/prefix_stream.cu),
+ * plain C11: what kernel, grid, merge and launch attributes one shape gets.
+ *
+ * The planner is a pure function (kernels/prefix_stream_plan.c: no CUDA, no
+ * globals, no I/O), so it runs and is tested on the CPU (tests/unit/
+ * test_prefix_stream_plan.c).  Everything it needs to know about the GPU
+ * comes in as plain numbers: struct ps_device (the device's limits and
+ * what the loaded image has) and struct ps_occupancy (what the CUDA
+ * occupancy API answers for the one kernel the first stage chose).  The
+ * launcher asks CUDA for those numbers once, plans once per shape and
+ * caches the plan (ps_lookup in prefix_stream.cu).
+ *
+ *   1. ps_plan_check()   the shapes the kernel runs at all;
+ *   2. ps_plan_kernel()  path (mma.sync / wgmma + cp.async / wgmma + TMA),
+ *                        tile variant, query groups, threads, shared memory;
+ *   3. (the launcher)    struct ps_occupancy of that kernel from CUDA;
+ *   4. ps_plan_grid()    splits S, merge (cluster/DSMEM or global partials),
+ *                        spread, PDL, cooperative launch.
+ * Each returns NULL, or a one-line reason why the shape cannot run with
+ * these options (a registry variant's check() returns it).
+ *
+ * struct ps_opts is what a registry variant forces (prefix_stream_mma,
+ * prefix_stream_global_merge, prefix_stream_s1, ...); PS_OPTS_DEFAULT is the
+ * default kernel `prefix_stream`.
+ */
+#ifndef PREFIX_STREAM_PLAN_H
+#define PREFIX_STREAM_PLAN_H
+
+#include <stddef.h>
+
+#include "attn.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PS_CHUNK 64
+#define PS_D 128
+#define PS_TILE_BYTES (PS_CHUNK * PS_D * 2) /* 16 KiB: one chunk of K (or V) of one head */
+#define PS_STAGE_BYTES (2 * PS_TILE_BYTES)  /* K + V */
+
+#define PS_MAX_SEQS 256
+#define PS_MAX_SPLIT_HEADS 4096     /* heads that may use S > 1 (the per-head meet counters) */
+#define PS_MAX_CLUSTER 8            /* portable cluster size */
+#define PS_PDL_DEFAULT 1            /* see ps_plan.pdl */
+#define PS_SPREAD_SMEM (116 * 1024) /* > half an SM's 228 KiB: one CTA per SM */
+
+/* The kernel paths, the first index of the launcher's kernel table. */
+enum ps_path {
+	PS_PATH_MMA = 0,          /* mma.sync m16n8k16 + ldmatrix, cp.async loads (any sm_90 image) */
+	PS_PATH_WGMMA_CPASYNC = 1, /* wgmma, cp.async loads (sm_90a image) */
+	PS_PATH_WGMMA_TMA = 2,     /* wgmma, TMA loads on mbarriers (sm_90a image + the driver's encoder) */
+	PS_PATHS = 3
+};
+#define PS_PATH_AUTO (-1)
+#define PS_TILE_VARIANTS 3 /* per path, by n_seqs: see ps_plan_kernel() */
+
+enum ps_merge {
+	PS_MERGE_AUTO = 0,    /* cluster where all clusters fit (with a margin), else global */
+	PS_MERGE_GLOBAL = 1,  /* S > 1: fp32 partials in the workspace + per-head counters */
+	PS_MERGE_CLUSTER = 2  /* S > 1: the head's S CTAs are one cluster, merged over DSMEM */
+};
+#define PS_PDL_AUTO (-1)
+
+/* What the planner knows about the device: plain numbers, from
+ * cudaDeviceGetAttribute and the loaded module (prefix_stream.cu). */
+struct ps_device {
+	int cc_major;       /* compute capability major (0: unknown, taken as 9) */
+	int sms;            /* multiprocessors */
+	int smem_per_sm;    /* shared memory per SM, bytes */
+	int smem_per_block; /* the most dynamic shared memory one CTA may opt in to, bytes */
+	int max_cluster;    /* thread-block clusters: the largest size the planner may use (0: none) */
+	int sm90a;          /* the loaded image has the sm_90a code: wgmma, TMA, griddepcontrol */
+	int tma;            /* the driver's tensor-map encoder (cuTensorMapEncodeTiled) was found */
+};
+
+/* What CUDA's occupancy calculator says about the kernel ps_plan_kernel()
+ * chose (its function, threads and shared memory). */
+struct ps_occupancy {
+	int ctas_per_sm; /* cudaOccupancyMaxActiveBlocksPerMultiprocessor at pl->smem */
+	/* [spread][c], c = 2..PS_MAX_CLUSTER: cudaOccupancyMaxActiveClusters of
+	 * clusters of c CTAs at ps_plan_dyn_smem() for that spread (0 where
+	 * unknown or failed: no cluster) */
+	int clusters[2][PS_MAX_CLUSTER + 1];
+};
+
+/* What a registry variant forces; PS_OPTS_DEFAULT forces nothing. */
+struct ps_opts {
+	int path;   /* PS_PATH_AUTO, or an enum ps_path the shape must get (else refused) */
+	int merge;  /* enum ps_merge; GLOBAL and CLUSTER refuse shapes with S = 1 */
+	int splits; /* 0: the planner's S; N >= 1: exactly N splits (refused where N cannot run) */
+	int pdl;    /* PS_PDL_AUTO, or a ps_plan.pdl mode (sm_90a images only) */
+};
+#define PS_OPTS_DEFAULT { PS_PATH_AUTO, PS_MERGE_AUTO, 0, PS_PDL_AUTO }
+
+struct ps_plan {
+	/* the kernel: ps_plan_kernel() */
+	int path;         /* enum ps_path */
+	int variant;      /* tile variant 0..2 (by n_seqs) */
+	int nqg;          /* query groups: ceil(n_seqs / rows per group) */
+	int threads;
+	size_t smem;      /* dynamic shared memory the kernel needs */
+	size_t smem_attr; /* cudaFuncAttributeMaxDynamicSharedMemorySize for its function */
+	/* the grid: ps_plan_grid() */
+	int splits;  /* S: CTA (h, j) owns chunks [PS_SPLIT_BEGIN(j, C, S), PS_SPLIT_BEGIN(j + 1, C, S)) */
+	int cluster; /* S > 1: 1 = cluster/DSMEM merge, 0 = global partials + counters (one wave) */
+	int spread;  /* 1: launch with PS_SPREAD_SMEM so that no two CTAs share an SM */
+	int pdl;     /* 0 off, 1 PDL (every global access after the grid wait), 2 PDL with K/V before it */
+	int coop;    /* cooperative launch (the global meet without PDL) */
+	int slots;   /* co-resident CTAs of this kernel on the device */
+};
+
+/* The first of n items (chunks, or query rows in a merge) that split j of S
+ * owns: split j owns [PS_SPLIT_BEGIN(j, n, S), PS_SPLIT_BEGIN(j + 1, n, S)).
+ * The kernels use it as it is (a macro: the same expression as before it
+ * was shared, so the device code did not change). */
+#define PS_SPLIT_BEGIN(j, n, S) ((int)((long long)(j) * (n) / (S)))
+
+/* NULL if the kernel runs shape s on device d at all, else why not */
+const char *ps_plan_check(const struct attn_shape *s, const struct ps_device *d);
+/* path, tile variant, threads and shared memory of pl */
+const char *ps_plan_kernel(const struct attn_shape *s, const struct ps_device *d, const struct ps_opts *o,
+			   struct ps_plan *pl);
+/* the rest of pl, from the occupancy of the kernel ps_plan_kernel() chose */
+const char *ps_plan_grid(const struct attn_shape *s, const struct ps_device *d, const struct ps_opts *o,
+			 const struct ps_occupancy *occ, struct ps_plan *pl);
+/* the dynamic shared memory a launch asks for (PS_SPREAD_SMEM when spread) */
+size_t ps_plan_dyn_smem(const struct ps_plan *pl, int spread);
+/* bytes of workspace a launch with pl needs (global partials only) */
+size_t ps_plan_workspace(const struct attn_shape *s, const struct ps_plan *pl);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

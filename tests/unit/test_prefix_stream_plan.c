@@ -1,0 +1,411 @@
+/* test_prefix_stream_plan.c - the planner of prefix_stream (kernels/prefix_stream_plan.c)
+ * on the CPU: the plans of representative shapes on an H100/H200-like device
+ * model, and the invariants the kernels rely on over a grid of shapes, device
+ * models and every registry variant's options:
+ *   - 1 <= splits <= n_chunks, and every chunk owned by exactly one split
+ *     (PS_SPLIT_BEGIN, as the kernels use it); the merges' row slices
+ *     partition the query rows;
+ *   - a global merge's grid is co-resident (its meet waits for all S CTAs);
+ *   - clusters: 2 <= S <= the device's (portable) cluster size, and they fit
+ *     (all H with a margin, unless forced);
+ *   - spread, PDL, cooperative launch, threads, shared memory and workspace
+ *     consistent with each other and with the device;
+ *   - each variant gets its path or a reason, never a silent fallback.
+ * Prints "ok NAME" / "FAIL NAME: why"; last line "plan: N passed, N failed". */
+#include "../../kernels/prefix_stream_plan.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int failed, passed;
+
+#define CHECK(name, cond, ...)                   \
+	do {                                     \
+		if (cond) {                      \
+			passed++;                \
+			printf("ok %s\n", name); \
+		} else {                         \
+			failed++;                \
+			printf("FAIL %s: ", name); \
+			printf(__VA_ARGS__);     \
+			printf("\n");            \
+		}                                \
+	} while (0)
+
+/* --- device models ------------------------------------------------------ */
+/* H100 SXM / H200: 132 SMs, 228 KiB shared memory per SM (227 per CTA),
+ * clusters of up to 8 CTAs inside one GPC; this model's GPCs hold 18, 18 and
+ * six times 16 SMs.  The occupancy model: 2048 threads, 64 Ki registers (the
+ * kernels use up to 128 per thread: __launch_bounds__(512)) and the shared
+ * memory (+ 1 KiB reserved per CTA) of an SM. */
+struct model {
+	const char *name;
+	struct ps_device d;
+	int gpc[16], n_gpc;
+};
+
+static const struct model models[] = {
+	{"h100", {9, 132, 233472, 232448, 8, 1, 1}, {18, 18, 16, 16, 16, 16, 16, 16}, 8},
+	{"h100-sm90-image", {9, 132, 233472, 232448, 8, 0, 0}, {18, 18, 16, 16, 16, 16, 16, 16}, 8},
+	{"h100-no-encoder", {9, 132, 233472, 232448, 8, 1, 0}, {18, 18, 16, 16, 16, 16, 16, 16}, 8},
+	{"h100-no-clusters", {9, 132, 233472, 232448, 0, 1, 1}, {18, 18, 16, 16, 16, 16, 16, 16}, 8},
+	{"small-hopper", {9, 16, 233472, 232448, 8, 1, 1}, {8, 8}, 2},
+};
+#define N_MODELS ((int)(sizeof models / sizeof models[0]))
+
+static int ctas_per_sm(const struct model *m, int threads, size_t smem)
+{
+	int k = 2048 / threads;
+	const int by_regs = 65536 / (threads * 128), by_smem = (int)(m->d.smem_per_sm / (smem + 1024));
+	if (by_regs < k)
+		k = by_regs;
+	if (by_smem < k)
+		k = by_smem;
+	return k;
+}
+
+/* what ps_occupancy_of() asks CUDA, from the model */
+static struct ps_occupancy occupancy(const struct model *m, const struct ps_plan *pl)
+{
+	struct ps_occupancy o;
+	memset(&o, 0, sizeof o);
+	o.ctas_per_sm = ctas_per_sm(m, pl->threads, pl->smem);
+	for (int spread = 0; spread < 2; ++spread) {
+		const int k = ctas_per_sm(m, pl->threads, ps_plan_dyn_smem(pl, spread));
+		for (int c = 2; c <= m->d.max_cluster && c <= PS_MAX_CLUSTER; ++c)
+			for (int g = 0; g < m->n_gpc; ++g)
+				o.clusters[spread][c] += m->gpc[g] * k / c;
+	}
+	return o;
+}
+
+static struct attn_shape shape(int n_seqs, int H, int C, enum attn_dtype dt)
+{
+	struct attn_shape s = {n_seqs, H, H, C, 1, 0, 0, 64, 128, dt};
+	return s;
+}
+
+/* the whole plan, as the launcher makes it; NULL or the reason */
+static const char *plan(const struct attn_shape *s, const struct model *m, const struct ps_opts *o,
+			struct ps_plan *pl, struct ps_occupancy *occ)
+{
+	const char *why = ps_plan_check(s, &m->d);
+	memset(pl, 0, sizeof *pl);
+	memset(occ, 0, sizeof *occ);
+	if (!why)
+		why = ps_plan_kernel(s, &m->d, o, pl);
+	if (!why) {
+		*occ = occupancy(m, pl);
+		why = ps_plan_grid(s, &m->d, o, occ, pl);
+	}
+	return why;
+}
+
+/* --- the registry's variants (kernels/prefix_stream.cu) ------------------ */
+static const struct {
+	const char *name;
+	struct ps_opts o;
+} variants[] = {
+	{"prefix_stream", PS_OPTS_DEFAULT},
+	{"prefix_stream_mma", {PS_PATH_MMA, PS_MERGE_AUTO, 0, PS_PDL_AUTO}},
+	{"prefix_stream_cpasync", {PS_PATH_WGMMA_CPASYNC, PS_MERGE_AUTO, 0, PS_PDL_AUTO}},
+	{"prefix_stream_kv_early", {PS_PATH_AUTO, PS_MERGE_AUTO, 0, 2}},
+	{"prefix_stream_global_merge", {PS_PATH_AUTO, PS_MERGE_GLOBAL, 0, PS_PDL_AUTO}},
+	{"prefix_stream_cluster_merge", {PS_PATH_AUTO, PS_MERGE_CLUSTER, 0, PS_PDL_AUTO}},
+	{"prefix_stream_s1", {PS_PATH_AUTO, PS_MERGE_AUTO, 1, PS_PDL_AUTO}},
+	{"prefix_stream_s2", {PS_PATH_AUTO, PS_MERGE_AUTO, 2, PS_PDL_AUTO}},
+	{"prefix_stream_s4", {PS_PATH_AUTO, PS_MERGE_AUTO, 4, PS_PDL_AUTO}},
+	{"prefix_stream_s8", {PS_PATH_AUTO, PS_MERGE_AUTO, 8, PS_PDL_AUTO}},
+};
+#define N_VARIANTS ((int)(sizeof variants / sizeof variants[0]))
+
+/* --- the shapes' check ---------------------------------------------------- */
+static void test_check(void)
+{
+	const struct model *h = &models[0];
+	struct attn_shape s = shape(32, 8, 4, ATTN_BF16);
+	CHECK("check: single prefix bf16 runs", ps_plan_check(&s, &h->d) == NULL, "refused");
+	s.dtype = ATTN_FP16;
+	CHECK("check: fp16 runs", ps_plan_check(&s, &h->d) == NULL, "refused");
+	struct {
+		const char *name;
+		struct attn_shape s;
+	} bad[] = {
+		{"chunk_size 32", {32, 8, 8, 4, 1, 0, 0, 32, 128, ATTN_BF16}},
+		{"d_head 64", {32, 8, 8, 4, 1, 0, 0, 64, 64, ATTN_BF16}},
+		{"n_seqs 0", {0, 8, 8, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
+		{"n_seqs 257", {257, 8, 8, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
+		{"n_chunks 0", {32, 8, 8, 0, 1, 0, 0, 64, 128, ATTN_BF16}},
+		{"GQA", {32, 8, 2, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
+		{"suffix", {32, 8, 8, 4, 1, 0, 5, 64, 128, ATTN_BF16}},
+		{"group chunks", {32, 8, 8, 4, 2, 1, 0, 64, 128, ATTN_BF16}},
+		{"dtype 7", {32, 8, 8, 4, 1, 0, 0, 64, 128, (enum attn_dtype)7}},
+	};
+	for (int i = 0; i < (int)(sizeof bad / sizeof bad[0]); ++i) {
+		char name[96];
+		snprintf(name, sizeof name, "check: %s refused with a reason", bad[i].name);
+		const char *why = ps_plan_check(&bad[i].s, &h->d);
+		CHECK(name, why && strncmp(why, "prefix_stream", 13) == 0, "got %s", why ? why : "NULL");
+	}
+	struct ps_device old = h->d;
+	old.cc_major = 8;
+	s = shape(32, 8, 4, ATTN_BF16);
+	CHECK("check: an sm_80 GPU is refused", ps_plan_check(&s, &old) != NULL, "ran");
+	old.cc_major = 0;
+	CHECK("check: an unknown capability is taken as sm_90", ps_plan_check(&s, &old) == NULL, "refused");
+}
+
+/* --- representative plans ------------------------------------------------- */
+struct want {
+	int n_seqs, H, C;
+	int path, variant, threads, splits, cluster, spread, pdl, coop;
+	size_t smem;
+};
+
+static void test_representative(void)
+{
+	/* on the h100 model, the default options; the seed grid's corners and
+	 * the shapes the version log names (docs/kernels/prefix_stream.md) */
+	static const struct want w[] = {
+		/* n   H    C    path var thr  S  cl sp pdl coop smem */
+		{32, 4, 4, 2, 0, 256, 4, 1, 1, 1, 0, 3 * 32768 + 16384 + 64},      /* 16 blocks: 4-clusters, spread */
+		{64, 4, 16, 2, 0, 256, 8, 1, 1, 1, 0, 3 * 32768 + 16384 + 64},     /* S 16 -> 8-clusters (16 fit, 5 needed) */
+		{64, 4, 64, 2, 0, 256, 33, 0, 1, 1, 0, 3 * 32768 + 16384 + 64},    /* 8-clusters would carry 6 chunks more */
+		{64, 16, 16, 2, 0, 256, 8, 0, 1, 1, 0, 3 * 32768 + 16384 + 64},    /* 16 8-clusters do not fit 20: global */
+		{32, 32, 8, 2, 0, 256, 3, 1, 1, 1, 0, 3 * 32768 + 16384 + 64},     /* 4-clusters fit 32 of 40, 3-clusters 42 */
+		{32, 32, 64, 2, 0, 256, 4, 0, 1, 1, 0, 3 * 32768 + 16384 + 64},    /* ... but 3 would carry 6 chunks more */
+		{64, 64, 64, 2, 0, 256, 2, 1, 1, 1, 0, 3 * 32768 + 16384 + 64},    /* S = 2 pairs, spread */
+		{32, 128, 64, 2, 0, 256, 1, 0, 0, 0, 0, 3 * 32768 + 16384 + 64},   /* unsplit, no PDL */
+		{32, 256, 256, 2, 0, 256, 1, 0, 0, 0, 0, 3 * 32768 + 16384 + 64},  /* 65536 blocks */
+		{64, 128, 2, 2, 0, 256, 1, 0, 0, 1, 0, 3 * 32768 + 16384 + 64},    /* short CTAs: PDL */
+		{64, 128, 3, 2, 0, 256, 1, 0, 0, 0, 0, 3 * 32768 + 16384 + 64},    /* 3 chunks a CTA: no PDL */
+		{1, 1, 1, 2, 0, 256, 1, 0, 0, 1, 0, 3 * 32768 + 16384 + 64},       /* one CTA */
+		{65, 8, 64, 2, 1, 512, 16, 0, 1, 1, 0, 4 * 32768 + 2 * 16384 + 64}, /* S > 8: global */
+		{256, 32, 64, 2, 2, 512, 4, 0, 1, 1, 0, 4 * 32768 + 4 * 16384 + 64},
+		{256, 200, 64, 2, 2, 512, 1, 0, 0, 0, 0, 4 * 32768 + 4 * 16384 + 64},
+	};
+	const struct ps_opts def = PS_OPTS_DEFAULT;
+	for (int i = 0; i < (int)(sizeof w / sizeof w[0]); ++i) {
+		struct attn_shape s = shape(w[i].n_seqs, w[i].H, w[i].C, ATTN_BF16);
+		struct ps_plan pl;
+		struct ps_occupancy occ;
+		const char *why = plan(&s, &models[0], &def, &pl, &occ);
+		char name[128];
+		snprintf(name, sizeof name, "plan h100 n_seqs %d, %d heads x %d chunks: path %d v%d, %d threads, S %d %s%s%s%s",
+			 w[i].n_seqs, w[i].H, w[i].C, w[i].path, w[i].variant, w[i].threads, w[i].splits,
+			 w[i].splits == 1 ? "" : w[i].cluster ? "cluster" : "global", w[i].spread ? " spread" : "",
+			 w[i].pdl ? " pdl" : "", w[i].coop ? " coop" : "");
+		CHECK(name,
+		      !why && pl.path == w[i].path && pl.variant == w[i].variant && pl.threads == w[i].threads &&
+			      pl.splits == w[i].splits && pl.cluster == w[i].cluster && pl.spread == w[i].spread &&
+			      pl.pdl == w[i].pdl && pl.coop == w[i].coop && pl.smem == w[i].smem,
+		      "%s: path %d v%d %d threads S %d cluster %d spread %d pdl %d coop %d smem %zu", why ? why : "",
+		      pl.path, pl.variant, pl.threads, pl.splits, pl.cluster, pl.spread, pl.pdl, pl.coop, pl.smem);
+	}
+	/* the paths by device, and the tiles of the mma.sync path */
+	struct attn_shape s = shape(33, 4, 8, ATTN_FP16);
+	struct ps_plan pl;
+	struct ps_occupancy occ;
+	const char *why = plan(&s, &models[1], &def, &pl, &occ);
+	CHECK("plan sm_90 image: mma.sync, 3 query warps x 2 key warps, no PDL",
+	      !why && pl.path == PS_PATH_MMA && pl.variant == 1 && pl.nqg == 3 && pl.threads == 192 && pl.pdl == 0,
+	      "%s path %d v%d nqg %d threads %d pdl %d", why ? why : "", pl.path, pl.variant, pl.nqg, pl.threads, pl.pdl);
+	why = plan(&s, &models[2], &def, &pl, &occ);
+	CHECK("plan without the driver's encoder: wgmma + cp.async", !why && pl.path == PS_PATH_WGMMA_CPASYNC,
+	      "%s path %d", why ? why : "", pl.path);
+	s = shape(256, 4, 8, ATTN_BF16);
+	why = plan(&s, &models[1], &def, &pl, &occ);
+	CHECK("plan sm_90 image, n_seqs 256: 16 query warps, 512 threads, 4 stages",
+	      !why && pl.variant == 2 && pl.nqg == 16 && pl.threads == 512 && pl.smem == 4 * 32768 + 16 * 4096 + 64,
+	      "%s v%d nqg %d threads %d smem %zu", why ? why : "", pl.variant, pl.nqg, pl.threads, pl.smem);
+	s = shape(64, 4, 64, ATTN_BF16);
+	why = plan(&s, &models[3], &def, &pl, &occ);
+	CHECK("plan without clusters: global merge at S = SMs/H", !why && pl.splits == 33 && !pl.cluster && pl.pdl == 1,
+	      "%s S %d cluster %d", why ? why : "", pl.splits, pl.cluster);
+	CHECK("workspace of a global merge: H x S x n_seqs x (512 + 8) bytes",
+	      ps_plan_workspace(&s, &pl) == (size_t)4 * 33 * 64 * 520, "%zu", ps_plan_workspace(&s, &pl));
+}
+
+/* --- invariants over a grid ----------------------------------------------- */
+static int bad_partition(int n, int S, int need_nonempty)
+{
+	int next = 0;
+	for (int j = 0; j < S; ++j) {
+		const int b = PS_SPLIT_BEGIN(j, n, S), e = PS_SPLIT_BEGIN(j + 1, n, S);
+		if (b != next || e < b || (need_nonempty && e == b))
+			return j + 1;
+		next = e;
+	}
+	return next != n ? S + 1 : 0;
+}
+
+static const char *invariant(const struct attn_shape *s, const struct model *m, const struct ps_opts *o,
+			     const struct ps_plan *pl, const struct ps_occupancy *occ)
+{
+	const int H = s->n_heads, C = s->n_chunks, S = pl->splits, sms = m->d.sms;
+	const int rows = pl->path == PS_PATH_MMA ? 16 : 64;
+	if (S < 1 || S > C)
+		return "splits outside [1, n_chunks]";
+	if (bad_partition(C, S, 1))
+		return "a chunk not owned by exactly one split, or an empty split";
+	if (bad_partition(s->n_seqs, S, 0))
+		return "the merge's row slices do not partition the rows";
+	if (o->splits == 0 && S > 1 && ((long long)S * H > sms || H >= sms || H > PS_MAX_SPLIT_HEADS))
+		return "the planner split a grid that fills the SMs";
+	if (o->splits > 0 && S != o->splits)
+		return "a forced split count not honoured";
+	if (S > 1 && !pl->cluster && (long long)S * H > pl->slots)
+		return "a global merge whose grid is not co-resident";
+	if (pl->slots != occ->ctas_per_sm * sms)
+		return "slots != CTAs per SM x SMs";
+	if (pl->cluster) {
+		if (S < 2 || S > m->d.max_cluster || S > PS_MAX_CLUSTER)
+			return "a cluster outside 2..max_cluster";
+		if (occ->clusters[pl->spread][S] < 1)
+			return "a cluster that does not fit";
+		if (o->merge == PS_MERGE_AUTO && occ->clusters[pl->spread][S] < (S == 2 ? H : H + (H + 3) / 4))
+			return "an automatic cluster merge whose clusters do not all fit (with the margin)";
+	}
+	if (o->merge == PS_MERGE_GLOBAL && pl->cluster)
+		return "the global-merge variant got a cluster";
+	if (o->merge != PS_MERGE_AUTO && S == 1)
+		return "a merge variant ran unsplit";
+	if (o->merge == PS_MERGE_CLUSTER && !pl->cluster)
+		return "the cluster-merge variant got no cluster";
+	if (pl->spread && (S < 2 || (long long)S * H > sms))
+		return "spread on a grid that does not fit one CTA per SM";
+	if (pl->pdl && !m->d.sm90a)
+		return "PDL without an sm_90a image";
+	if (pl->pdl < 0 || pl->pdl > 2 || (pl->pdl == 2 && pl->path != PS_PATH_WGMMA_TMA))
+		return "a bad PDL mode";
+	if (o->pdl != PS_PDL_AUTO && pl->pdl != o->pdl)
+		return "a forced PDL mode not honoured";
+	if (pl->coop != (S > 1 && !pl->cluster && !pl->pdl))
+		return "cooperative launch != (global merge without PDL)";
+	if (o->path != PS_PATH_AUTO && pl->path != o->path)
+		return "a forced path not honoured";
+	if (o->path == PS_PATH_AUTO &&
+	    pl->path != (!m->d.sm90a ? PS_PATH_MMA : m->d.tma ? PS_PATH_WGMMA_TMA : PS_PATH_WGMMA_CPASYNC))
+		return "the automatic path does not follow the image and the encoder";
+	if (pl->threads < 32 || pl->threads > 512 || pl->threads % 32)
+		return "threads outside 32..512 or not whole warps";
+	if (pl->nqg * rows < s->n_seqs || (pl->nqg - 1) * rows >= s->n_seqs)
+		return "query groups do not cover n_seqs tightly";
+	if (pl->smem > pl->smem_attr || ps_plan_dyn_smem(pl, pl->spread) > pl->smem_attr ||
+	    pl->smem_attr > (size_t)m->d.smem_per_block)
+		return "shared memory beyond the function's or the device's limit";
+	if (pl->smem < (size_t)pl->nqg * rows * 256 + 3 * PS_STAGE_BYTES)
+		return "shared memory without room for Q and 3 stages";
+	const size_t ws = ps_plan_workspace(s, pl);
+	if ((ws == 0) != (S == 1 || pl->cluster) ||
+	    (ws && ws != (size_t)H * S * s->n_seqs * (PS_D * 4 + 8)))
+		return "workspace not H x S x n_seqs x 520 bytes for a global merge (else 0)";
+	return NULL;
+}
+
+/* why a variant must refuse shape s on m (NULL: it must run it) */
+static int must_refuse(const struct attn_shape *s, const struct model *m, const struct ps_opts *o,
+		       const struct ps_plan *def_pl, const struct ps_occupancy *def_occ)
+{
+	if (o->path == PS_PATH_WGMMA_CPASYNC && !m->d.sm90a)
+		return 1;
+	if (o->pdl == 2 && (!m->d.sm90a || !m->d.tma))
+		return 1;
+	if (o->splits > 1 && (o->splits > s->n_chunks || s->n_heads > PS_MAX_SPLIT_HEADS ||
+			      (long long)o->splits * s->n_heads > def_pl->slots))
+		return 1;
+	/* the merge variants plan S as the default would before its cluster
+	 * search: min(C, SMs/H), 1 when H >= SMs */
+	const int S0 = s->n_heads >= m->d.sms || s->n_heads > PS_MAX_SPLIT_HEADS
+			       ? 1
+			       : (m->d.sms / s->n_heads < s->n_chunks ? m->d.sms / s->n_heads : s->n_chunks);
+	if (o->merge != PS_MERGE_AUTO && S0 == 1)
+		return 1;
+	if (o->merge == PS_MERGE_CLUSTER &&
+	    (S0 > m->d.max_cluster || def_occ->clusters[S0 * s->n_heads <= m->d.sms][S0] < 1))
+		return 1;
+	return 0;
+}
+
+static void test_grid(void)
+{
+	static const int n_seqs[] = {1, 7, 16, 17, 32, 33, 64, 65, 128, 129, 200, 256};
+	static const int heads[] = {1, 2, 3, 4, 8, 16, 32, 33, 64, 66, 100, 128, 131, 132, 133, 256, 1024, 4097};
+	static const int chunks[] = {1, 2, 3, 4, 7, 8, 9, 16, 64, 256, 1000};
+	for (int mi = 0; mi < N_MODELS; ++mi)
+		for (int vi = 0; vi < N_VARIANTS; ++vi) {
+			const struct model *m = &models[mi];
+			const struct ps_opts *o = &variants[vi].o;
+			long plans = 0, refused = 0, bad = 0, wrong_refusal = 0;
+			char first[256] = "";
+			for (int a = 0; a < (int)(sizeof n_seqs / sizeof *n_seqs); ++a)
+				for (int b = 0; b < (int)(sizeof heads / sizeof *heads); ++b)
+					for (int c = 0; c < (int)(sizeof chunks / sizeof *chunks); ++c)
+						for (int dt = 0; dt < 2; ++dt) {
+							struct attn_shape s = shape(n_seqs[a], heads[b], chunks[c],
+										    dt ? ATTN_FP16 : ATTN_BF16);
+							struct ps_plan pl, dpl;
+							struct ps_occupancy occ, docc;
+							const struct ps_opts def = PS_OPTS_DEFAULT;
+							const char *why = plan(&s, m, o, &pl, &occ);
+							/* the default's occupancy of the same kernel config
+							 * (the variants' refusal rule needs the slots) */
+							struct ps_opts po = def;
+							po.path = o->path == PS_PATH_WGMMA_CPASYNC && m->d.sm90a ? o->path
+								  : o->path == PS_PATH_MMA ? o->path : PS_PATH_AUTO;
+							const char *dwhy = plan(&s, m, &po, &dpl, &docc);
+							const int refuse = !dwhy && must_refuse(&s, m, o, &dpl, &docc);
+							if (why) {
+								++refused;
+								if (!refuse && !dwhy && !wrong_refusal++)
+									snprintf(first, sizeof first,
+										 "refused n_seqs %d H %d C %d: %s",
+										 s.n_seqs, s.n_heads, s.n_chunks, why);
+								continue;
+							}
+							++plans;
+							if (refuse && !wrong_refusal++)
+								snprintf(first, sizeof first, "ran n_seqs %d H %d C %d, must refuse",
+									 s.n_seqs, s.n_heads, s.n_chunks);
+							const char *inv = invariant(&s, m, o, &pl, &occ);
+							if (inv && !bad++)
+								snprintf(first, sizeof first,
+									 "n_seqs %d H %d C %d: %s (S %d cluster %d spread %d pdl %d)",
+									 s.n_seqs, s.n_heads, s.n_chunks, inv, pl.splits,
+									 pl.cluster, pl.spread, pl.pdl);
+						}
+			char name[160];
+			snprintf(name, sizeof name, "grid %s %s: %ld plans hold the invariants, %ld refused with a reason",
+				 m->name, variants[vi].name, plans, refused);
+			CHECK(name, bad == 0 && wrong_refusal == 0,
+			      "%ld broken, %ld wrong refusals; first: %s", bad, wrong_refusal, first);
+		}
+}
+
+/* the default kernel never refuses a shape ps_plan_check() takes, on any model */
+static void test_default_runs_everything(void)
+{
+	const struct ps_opts def = PS_OPTS_DEFAULT;
+	long n = 0, refused = 0;
+	for (int mi = 0; mi < N_MODELS; ++mi)
+		for (int ns = 1; ns <= 256; ns += 15)
+			for (int H = 1; H <= 300; H += 13)
+				for (int C = 1; C <= 70; C += 3) {
+					struct attn_shape s = shape(ns, H, C, ATTN_BF16);
+					struct ps_plan pl;
+					struct ps_occupancy occ;
+					++n;
+					refused += plan(&s, &models[mi], &def, &pl, &occ) != NULL;
+				}
+	CHECK("the default plans every accepted shape on every model", refused == 0, "%ld of %ld refused", refused, n);
+}
+
+int main(void)
+{
+	test_check();
+	test_representative();
+	test_grid();
+	test_default_runs_everything();
+	printf("plan: %d passed, %d failed\n", passed, failed);
+	return failed != 0;
+}
