@@ -75,7 +75,7 @@ for table in shapes forms peak-common peak-group peak-suffix; do
 	[ "$rc" = 0 ] || [ "$rc" = 3 ] || fail "$table: run-kernel exit $rc: $(tail -n 3 "$LOG/$table.err")"
 	for k in $kernels; do
 		n=$(validated "$k" "$LOG/$table-results.csv")
-		refused=$(grep -c ": $k: .*; row skipped$" "$LOG/$table.err")
+		refused=$(grep -c -E ":[0-9]+: $k: .*; row skipped$" "$LOG/$table.err") # FILE:LINE: KERNEL: why
 		bad=$(grep -c " $k FAILED validation" "$LOG/$table.err")
 		if [ "$table" = shapes ] && { [ "$n" = "$rows" ] ||
 			{ variant_of "$k" && [ "$bad" = 0 ] && [ $((n + refused)) = "$rows" ]; }; }; then
