@@ -1,6 +1,6 @@
 # plot/compare.gp - several kernels' sweeps, one curve per kernel, as six PNGs.
 # usage: gnuplot -c plot/compare.gp OUTDIR TITLE A.csv LABEL_A [B.csv LABEL_B [C.csv LABEL_C]]
-#    or: gnuplot -c plot/compare.gp OUTDIR TITLE @LIST   (up to 8 kernels: LIST is a text file,
+#    or: gnuplot -c plot/compare.gp OUTDIR TITLE @LIST   (up to 12 kernels: LIST is a text file,
 #        one FILE<TAB>LABEL a line, labels may hold spaces, blank and # lines skipped; see kernels.gp)
 # writes OUTDIR/{latency,throughput,bandwidth,efficiency,combined,overview}.png
 # (.pdf or .svg with PLOT_FORMAT=pdf|svg); latency carries noise_pct error bars.

@@ -1,6 +1,6 @@
 # plot/kernels.gp - the argument list shared by compare.gp and roofline.gp, in either form:
 #   OUTDIR TITLE A.csv LABEL_A [B.csv LABEL_B [C.csv LABEL_C]]   at most 3 kernels
-#   OUTDIR TITLE @LIST                                            up to KMAX = 8 kernels
+#   OUTDIR TITLE @LIST                                            up to KMAX = 12 kernels
 # LIST is a text file, one kernel a line: FILE<TAB>LABEL. The label is everything after
 # the first TAB (spaces allowed); surrounding blanks and a trailing CR are dropped, blank
 # lines and lines starting with # are skipped. Relative FILEs are taken from the current
@@ -9,7 +9,7 @@
 # AV[1..NA] (its ARGV: inside `load` ARGC and ARGV read empty). Sets OUTDIR, TITLE, NK,
 # KF[1..NK] (files) and KL[1..NK] (labels).
 
-KMAX = 8
+KMAX = 12
 USAGE = "usage: gnuplot -c plot/".ME." OUTDIR TITLE A.csv LABEL_A [B.csv LABEL_B [C.csv LABEL_C]]\n" \
       . "   or: gnuplot -c plot/".ME." OUTDIR TITLE @LIST    (LIST: one FILE<TAB>LABEL a line, up to ".KMAX." kernels)"
 isat(s) = strlen(s) > 0 && s[1:1] eq "@"

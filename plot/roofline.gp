@@ -1,7 +1,7 @@
 # plot/roofline.gp - a roofline: every kernel's achieved TFLOP/s against arithmetic
 # intensity, one point per config (row), under the card's two measured ceilings.
 # usage: gnuplot -c plot/roofline.gp OUTDIR TITLE A.csv LABEL_A [B.csv LABEL_B [C.csv LABEL_C]]
-#    or: gnuplot -c plot/roofline.gp OUTDIR TITLE @LIST   (up to 8 kernels: LIST is a text file,
+#    or: gnuplot -c plot/roofline.gp OUTDIR TITLE @LIST   (up to 12 kernels: LIST is a text file,
 #        one FILE<TAB>LABEL a line, labels may hold spaces, blank and # lines skipped; see kernels.gp)
 # writes OUTDIR/roofline.png (.pdf or .svg with PLOT_FORMAT=pdf|svg), log-log.
 #   x: intensity = FLOP per K/V byte = tflops*1e12 / (kv_gbps*1e9) = 1000*tflops/kv_gbps,

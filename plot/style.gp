@@ -27,13 +27,16 @@ ignore = system("mkdir -p '".OUTDIR."'")
 out(name) = OUTDIR."/".name.".".FMT
 
 # Okabe-Ito colours stay distinct for colour-blind readers and in greyscale prints.
-# Each kernel k (up to 8) gets colour LC[k] and its own point PT[k]; PTO[k] is the
-# open (or lighter) variant for a second metric of the same kernel. The terminal has
-# only six filled/open shape pairs, so kernels 7 and 8 get * and x (with + as variant).
-array PT[8]  = [7, 5, 9, 13, 11, 15, 3, 2]
-array PTO[8] = [6, 4, 8, 12, 10, 14, 1, 1]
-array LC[8]  = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999999"]
-do for [k=1:8] { set linetype k lc rgb LC[k] lw 2 pt PT[k] ps 1.3 dt solid }
+# Each kernel k (up to 12: five kernels, three peers and the course curves fit)
+# gets colour LC[k] and its own point PT[k]; PTO[k] is the open (or lighter) variant
+# for a second metric of the same kernel. The terminal has only six filled/open shape
+# pairs, so kernels 7 and 8 get * and x (with + as variant), and 9-12 reuse the first
+# four shapes in four more colours (Tol's muted scheme).
+array PT[12]  = [7, 5, 9, 13, 11, 15, 3, 2, 5, 7, 9, 13]
+array PTO[12] = [6, 4, 8, 12, 10, 14, 1, 1, 4, 6, 8, 12]
+array LC[12]  = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999999", \
+                 "#882255", "#117733", "#DDCC77", "#332288"]
+do for [k=1:12] { set linetype k lc rgb LC[k] lw 2 pt PT[k] ps 1.3 dt solid }
 set style data linespoints
 set style line 100 lc rgb "#444444" lw 1.5 dt 2 pt 0      # measured ceilings
 

@@ -59,6 +59,10 @@ shopt -s nullglob
 for n in $(ls "$dir" | sed -n 's/.*-n\([0-9]*\)\.agg\.csv$/\1/p' | sort -un); do
 	files=("$dir"/*-n"$n".agg.csv)
 	first=${files[0]}
+	# the title's method from a kernel's sweep, not a peer's (run-peer times graphs by default)
+	for f in "${files[@]}"; do
+		[ "$(col kernel "$f")" = paged ] && first=$f
+	done
 	gpu=$(col gpu "$first")
 	l2=$(col l2 "$first")
 	launch=$(col launch "$first")
@@ -75,6 +79,21 @@ for n in $(ls "$dir" | sed -n 's/.*-n\([0-9]*\)\.agg\.csv$/\1/p' | sort -un); do
 	fi
 	joined=$dir/joined-n$n.csv
 	others=$(for f in "${files[@]}"; do basename "$f" | sed "s/-n$n\.agg\.csv\$//"; done | grep -vx paged || true)
+	# peers (make peers) are not in the kernels' join: join them on here, so
+	# the speed-up figure has them too (an inner join: a config a peer
+	# lacks is dropped from this figure only)
+	if [ -f "$joined" ]; then
+		keys=blocks
+		[ "$by_blocks" = 1 ] || keys=n_seqs,n_heads,n_kv_heads,n_chunks,n_groups,group_chunks,suffix_len
+		cp "$joined" "$tmp/joined-all-$n.csv"
+		for k in $others; do
+			head -n1 "$joined" | tr , '\n' | grep -qx "latency_ms_$k" && continue
+			"${BIN:-$root/bin}/csv-join" -k "$keys" --suffixes ",$k" -o "$tmp/joined-all-$n.csv.2" \
+				"$tmp/joined-all-$n.csv" "$dir/$k-n$n.agg.csv"
+			mv "$tmp/joined-all-$n.csv.2" "$tmp/joined-all-$n.csv"
+		done
+		joined=$tmp/joined-all-$n.csv
+	fi
 	if [ -f "$dir/paged-n$n.agg.csv" ] && [ -f "$joined" ] && [ -n "$others" ]; then
 		if [ "$by_blocks" = 1 ]; then
 			x=blocks xl="blocks = n_heads x n_chunks"
@@ -109,7 +128,7 @@ if [ ${#joins[@]} -ge 2 ] && [ -f "$dir/paged-n${n:-0}.agg.csv" ] && [ "$by_bloc
 		done
 	fi
 fi
-rm -f "$tmp"/list-* "$tmp"/course-*.csv "$tmp/all-joined.csv"
+rm -f "$tmp"/list-* "$tmp"/course-*.csv "$tmp/all-joined.csv" "$tmp"/joined-all-*.csv
 rm -rf "$dir/plots.old"
 [ -d "$dir/plots" ] && mv "$dir/plots" "$dir/plots.old"
 mv "$tmp" "$dir/plots"
