@@ -225,29 +225,13 @@ static int hydragen_launch(const struct attn_args *a, struct CUstream_st *stream
 	if (pl.n_parts > 1)
 		pp = attn_partials_at_t(a->work, pl.n_parts, s->n_heads, s->n_seqs, s->d_head,
 					attn_chunk_part_dtype(s));
-	struct sd_params p = {};
-	p.q = a->q;
-	p.k = a->k;
-	p.v = a->v;
+	struct sd_params p = sd_params_of(a, &pp);
 	p.nodes = a->tree.nodes;
 	p.node_chunks = a->tree.node_chunks;
-	p.out = a->out;
-	p.po = pp.o;
-	p.pml = pp.ml;
-	p.n_seqs = s->n_seqs;
-	p.n_heads = s->n_heads;
-	p.n_kv_heads = s->n_kv_heads;
-	p.group = attn_group_size(s);
 	p.n_segments = pl.n_segments;
 	for (int i = 0; i < pl.n_segments; i++)
 		p.seg[i] = pl.seg[i];
-	p.scale_log2 = a->scale * 1.4426950408889634f;
-	e = sd_launch(hydragen_fn(s), SD_SMEM_BYTES(4), &p, (cudaStream_t)stream);
-	if (e != cudaSuccess)
-		return (int)e;
-	if (pl.n_parts > 1)
-		return attn_merge_launch(&pp, a->out, stream);
-	return 0;
+	return sd_forward(hydragen_fn(s), SD_SMEM_BYTES(4), &p, &pp, (cudaStream_t)stream);
 }
 
 extern "C" const struct attn_kernel attn_kernel_hydragen = {

@@ -143,21 +143,11 @@ static int paged_launch(const struct attn_args *a, struct CUstream_st *stream)
 	if (P > 1)
 		pp = attn_partials_at_t(a->work, P, s->n_heads, s->n_seqs, s->d_head,
 					attn_chunk_part_dtype(s));
-	struct sd_params p = {};
-	p.q = a->q;
-	p.k = a->k;
-	p.v = a->v;
+	struct sd_params p = sd_params_of(a, &pp);
 	p.nodes = NULL; /* sequence nodes: each sequence over its whole table row */
 	p.chunk_table = a->tree.chunk_table;
 	p.seq_len = a->tree.seq_len;
 	p.n_table = attn_seq_chunks(s);
-	p.out = a->out;
-	p.po = pp.o;
-	p.pml = pp.ml;
-	p.n_seqs = s->n_seqs;
-	p.n_heads = s->n_heads;
-	p.n_kv_heads = s->n_kv_heads;
-	p.group = attn_group_size(s);
 	p.n_segments = 1;
 	p.seg[0].n_nodes = s->n_seqs;
 	p.seg[0].node_first = 0;
@@ -166,13 +156,7 @@ static int paged_launch(const struct attn_args *a, struct CUstream_st *stream)
 	p.seg[0].mt = sd_mt_for_rows(p.group);
 	p.seg[0].splits = P;
 	p.seg[0].slot0 = P > 1 ? 0 : -1;
-	p.scale_log2 = a->scale * 1.4426950408889634f;
-	e = sd_launch(fn, smem, &p, (cudaStream_t)stream);
-	if (e != cudaSuccess)
-		return (int)e;
-	if (P > 1)
-		return attn_merge_launch(&pp, a->out, stream);
-	return 0;
+	return sd_forward(fn, smem, &p, &pp, (cudaStream_t)stream);
 }
 
 extern "C" const struct attn_kernel attn_kernel_paged = {

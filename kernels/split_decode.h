@@ -49,6 +49,7 @@
 #include <stdint.h>
 
 #include "attn.h"
+#include "merge.h"
 #include "ptx.h"
 
 /* ---- compile-time configuration ----------------------------------------- */
@@ -515,6 +516,27 @@ static cudaError_t sd_slots(sd_fn fn, int smem, long long *slots)
 	return cudaSuccess;
 }
 
+/* The parameters every launcher fills alike: tensors, output, partials
+ * (pp may be empty: n_parts 0, direct output), sizes and the scale; the
+ * caller adds its nodes or tables and its segments. */
+static sd_params sd_params_of(const struct attn_args *a, const struct attn_partials *pp)
+{
+	const struct attn_shape *s = &a->s;
+	sd_params p = {};
+	p.q = a->q;
+	p.k = a->k;
+	p.v = a->v;
+	p.out = a->out;
+	p.po = pp->o;
+	p.pml = pp->ml;
+	p.n_seqs = s->n_seqs;
+	p.n_heads = s->n_heads;
+	p.n_kv_heads = s->n_kv_heads;
+	p.group = attn_group_size(s);
+	p.scale_log2 = a->scale * 1.4426950408889634f;
+	return p;
+}
+
 /* Enqueue the grid of p's segments (their block_begin filled in here);
  * cudaErrorInvalidValue for an empty grid or one past 2^31 - 1 CTAs. */
 static cudaError_t sd_launch(sd_fn fn, int smem, sd_params *p, cudaStream_t st)
@@ -531,6 +553,19 @@ static cudaError_t sd_launch(sd_fn fn, int smem, sd_params *p, cudaStream_t st)
 		return cudaErrorInvalidValue;
 	fn<<<(unsigned)total, SD_THREADS, smem, st>>>(*p);
 	return cudaGetLastError();
+}
+
+/* One forward pass: the grid, then the merge when the partials are more
+ * than one per (sequence, head).  Returns a cudaError_t. */
+static int sd_forward(sd_fn fn, int smem, sd_params *p, const struct attn_partials *pp,
+		      cudaStream_t st)
+{
+	cudaError_t e = sd_launch(fn, smem, p, st);
+	if (e != cudaSuccess)
+		return (int)e;
+	if (pp->n_parts > 1)
+		return attn_merge_launch(pp, p->out, (struct CUstream_st *)st);
+	return 0;
 }
 
 #endif
