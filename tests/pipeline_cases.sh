@@ -57,6 +57,10 @@ check "speed-up figures over paged from joined CSVs (plot/speedup.gp)" \
 	"printf 'blocks,latency_ms_paged,latency_ms_tk,latency_ms_native\n16,2,1,4\n64,8,2,4\n256,32,4,8\n' > $P/joined.csv &&
 	 gnuplot -c plot/speedup.gp $P/joined.csv $P/speedup 'test' blocks blocks paged '' 'native tk' && test -s $P/speedup/speedup.png &&
 	 gnuplot -c plot/speedup.gp $P/joined.csv $P/speedup-f 'test' blocks blocks paged 'blocks=64' 'tk' && test -s $P/speedup-f/speedup.png"
+check "speed-up figure by config: one labelled point per row (GQA, group level, suffix)" \
+	"printf 'n_seqs,n_heads,n_kv_heads,n_chunks,n_groups,group_chunks,suffix_len,latency_ms_paged,latency_ms_hydragen\n64,32,8,32,1,0,0,2,1\n64,32,8,32,4,16,128,4,1\n64,8,8,128,1,0,63,6,2\n' > $P/joined-cfg.csv &&
+	 PLOT_FORMAT=svg gnuplot -c plot/speedup.gp $P/joined-cfg.csv $P/speedup-cfg 'test' config config paged '' 'hydragen' &&
+	 f=$P/speedup-cfg/speedup.svg && grep -q '>8/32 2K<' \$f && grep -q '>8/32 2K+4x1K+128<' \$f && grep -q '>8K+63<' \$f"
 
 # make results with no GPU: ref on the quick preset, CSVs and figures.
 R=$P/results

@@ -98,7 +98,7 @@ for n in $(ls "$dir" | sed -n 's/.*-n\([0-9]*\)\.agg\.csv$/\1/p' | sort -un); do
 		if [ "$by_blocks" = 1 ]; then
 			x=blocks xl="blocks = n_heads x n_chunks"
 		else
-			x=ctx_len_paged xl="context tokens per sequence"
+			x=config xl="config (K/V heads / query heads, prefix + group level + suffix tokens)"
 		fi
 		gnuplot -c "$root/plot/speedup.gp" "$joined" "$tmp/speedup-n$n" "$title" "$x" "$xl" paged "" "$(printf "%s\n" "$others" | tr "\n" " ")"
 	fi
