@@ -47,35 +47,35 @@ count_lines() {
 	done
 }
 
+# unit_binary NAME SUMMARY LABEL FLAGS SOURCES... [-- ARGS...]: build one unit
+# test binary with FLAGS and run it; it must reach its closing line
+# "SUMMARY: N passed, 0 failed" -- an early exit (a die() on the way, a
+# sanitizer report) is a failure of its own
+unit_binary() {
+	local name=$1 summary=$2 label=$3 flags=$4 srcs=() args=()
+	shift 4
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do srcs+=("$1"); shift; done
+	[ $# -gt 0 ] && shift && args=("$@")
+	if cc -std=c11 -D_GNU_SOURCE -Wall -Wextra $flags -o "$T_ROOT/$name" "${srcs[@]}" -lm -lpthread; then
+		"$T_ROOT/$name" "${args[@]}" > "$T_ROOT/$name.log" 2>&1
+		local rc=$?
+		count_lines < "$T_ROOT/$name.log"
+		if ! grep -q "^$summary: [0-9]* passed, 0 failed\$" "$T_ROOT/$name.log"; then
+			[ $rc = 1 ] && grep -q '^FAIL' "$T_ROOT/$name.log" ||
+				fail "$label ($flags)" "exit $rc before the summary: $(tail -n 3 "$T_ROOT/$name.log")"
+		fi
+	else
+		fail "$label build ($flags)" "cc failed"
+	fi
+}
+
 echo "== unit tests (plain, ASan+UBSan)"
 for flags in "-O2 -g" "$SAN_FLAGS"; do
-	if cc -std=c11 -D_GNU_SOURCE -Wall -Wextra $flags -o "$T_ROOT/test_units" tests/unit/test_units.c \
-		tools/lib/{csv,err,num,inputs,tree,reference,ref_kernel,metrics,parallel}.c -lm -lpthread; then
-		# the binary must reach its summary line with no failure: an early exit
-		# (a die() on the way, a sanitizer report) is a failure of its own
-		"$T_ROOT/test_units" "$COURSE" > "$T_ROOT/unit.log" 2>&1
-		rc=$?
-		count_lines < "$T_ROOT/unit.log"
-		if ! grep -q '^unit: [0-9]* passed, 0 failed$' "$T_ROOT/unit.log"; then
-			[ $rc = 1 ] && grep -q '^FAIL' "$T_ROOT/unit.log" ||
-				fail "unit tests ($flags)" "exit $rc before the summary: $(tail -n 3 "$T_ROOT/unit.log")"
-		fi
-	else
-		fail "unit tests build ($flags)" "cc failed"
-	fi
+	unit_binary test_units unit "unit tests" "$flags" tests/unit/test_units.c \
+		tools/lib/{csv,err,num,inputs,tree,reference,ref_kernel,metrics,parallel}.c -- "$COURSE"
 	# prefix_stream's planner (plain C, no CUDA): plans and their invariants
-	if cc -std=c11 -D_GNU_SOURCE -Wall -Wextra $flags -o "$T_ROOT/test_ps_plan" \
-		tests/unit/test_prefix_stream_plan.c kernels/prefix_stream_plan.c; then
-		"$T_ROOT/test_ps_plan" > "$T_ROOT/ps_plan.log" 2>&1
-		rc=$?
-		count_lines < "$T_ROOT/ps_plan.log"
-		if ! grep -q '^plan: [0-9]* passed, 0 failed$' "$T_ROOT/ps_plan.log"; then
-			[ $rc = 1 ] && grep -q '^FAIL' "$T_ROOT/ps_plan.log" ||
-				fail "prefix_stream planner tests ($flags)" "exit $rc before the summary: $(tail -n 3 "$T_ROOT/ps_plan.log")"
-		fi
-	else
-		fail "prefix_stream planner tests build ($flags)" "cc failed"
-	fi
+	unit_binary test_ps_plan plan "prefix_stream planner tests" "$flags" \
+		tests/unit/test_prefix_stream_plan.c kernels/prefix_stream_plan.c
 done
 
 suite_counts "unit tests"

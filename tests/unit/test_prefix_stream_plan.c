@@ -17,20 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int failed, passed;
-
-#define CHECK(name, cond, ...)                   \
-	do {                                     \
-		if (cond) {                      \
-			passed++;                \
-			printf("ok %s\n", name); \
-		} else {                         \
-			failed++;                \
-			printf("FAIL %s: ", name); \
-			printf(__VA_ARGS__);     \
-			printf("\n");            \
-		}                                \
-	} while (0)
+#include "check.h"
 
 /* --- device models ------------------------------------------------------ */
 /* H100 SXM / H200: 132 SMs, 228 KiB shared memory per SM (227 per CTA),

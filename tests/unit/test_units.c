@@ -25,20 +25,7 @@
 #include <string.h>
 #include <time.h>
 
-static int failed, passed;
-
-#define CHECK(name, cond, ...)                                   \
-	do {                                                         \
-		if (cond) {                                              \
-			passed++;                                            \
-			printf("ok %s\n", name);                            \
-		} else {                                                 \
-			failed++;                                            \
-			printf("FAIL %s: ", name);                           \
-			printf(__VA_ARGS__);                                 \
-			printf("\n");                                        \
-		}                                                        \
-	} while (0)
+#include "check.h"
 
 /* --- softmax merge ------------------------------------------------------ */
 /* state of scores x[0..n) with values v[0..n): (m, l, o) */
