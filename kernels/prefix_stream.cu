@@ -16,33 +16,37 @@
  *                            plan cache, launch, the registry variants
  *
  * ---------------------------------------------------------------------------
- * Design (v6)
- *   grid      n_heads x S CTAs; CTA (h, j) owns the contiguous chunk range
- *             [j*C/S, (j+1)*C/S) of head h and ALL n_seqs queries, so every
- *             K/V byte is read from DRAM exactly once.  S = min(C, SMs/H)
- *             (one CTA per SM; unsplit when H >= SMs), or a smaller S that
- *             lets the head's CTAs form one cluster (ps_plan_grid() in
+ * Design (v8)
+ *   grid      n_kv_heads x S CTAs; CTA (h, j) owns the contiguous chunk range
+ *             [j*C/S, (j+1)*C/S) of K/V head h and ALL the query rows that
+ *             read it -- the n_seqs sequences x the g = n_heads/n_kv_heads
+ *             query heads of h (MHA: g = 1, n_seqs rows; GQA/MQA: row r is
+ *             sequence r / g of head h*g + r % g, n_seqs x g <= 256 rows) --
+ *             so every K/V byte is read from DRAM exactly once, for all g
+ *             heads' queries (matrix-matrix).  S = min(C, SMs/n_kv_heads)
+ *             (one CTA per SM; unsplit when n_kv_heads >= SMs), or a smaller
+ *             S that lets the head's CTAs form one cluster (ps_plan_grid() in
  *             prefix_stream_plan.c).  Split grids launch one CTA per SM
  *             (PS_SPREAD_SMEM).
  *   pipeline  one stage = one chunk of one head = K tile + V tile, each a
  *             contiguous 16 KiB.  sm_90a: TMA (cp.async.bulk.tensor, a 2-D
  *             map of k/v as [rows][128], 64x64 boxes, 128-byte swizzle) on
  *             one mbarrier per stage, thread 0 issuing; 3 stages (4 when
- *             n_seqs > 64).  sm_90 fallback: cp.async 16 B, XOR swizzle.
+ *             rows > 64).  sm_90 fallback: cp.async 16 B, XOR swizzle.
  *   math      sm_90a: warpgroup MMA.  A warpgroup owns 64 query rows and 32
  *             keys per step: S = Q K^T with wgmma m64n32k16 (Q and K from
  *             shared memory), online softmax in registers, O += P V with
  *             wgmma m64n64k16 (P from registers, V N-major from shared
- *             memory).  n_seqs <= 64: 2 warpgroups split each chunk's 64 keys
+ *             memory).  rows <= 64: 2 warpgroups split each chunk's 64 keys
  *             (256 threads, 112 KiB, 2 CTAs/SM); <= 128: 4 warpgroups;
  *             <= 256: 4 warpgroups x 64 rows, 2 steps per chunk.  Fallback
  *             (sm_90): mma.sync m16n8k16 + ldmatrix, a warp per 16 rows.
  *             bf16 and fp16 in, fp32 accumulate, P rounded to the input type.
  *   merges    key groups of a CTA through shared memory; splits: S <= 8
  *             as a thread-block cluster exchanging (m, l, o) through
- *             distributed shared memory (no workspace) where all H clusters
- *             fit on the chip at once; else through fp32 partials in the
- *             workspace and a per-head generation counter (one wave, so
+ *             distributed shared memory (no workspace) where all n_kv_heads
+ *             clusters fit on the chip at once; else through fp32 partials
+ *             in the workspace and a per-K/V-head generation counter (one wave, so
  *             waiting is safe), each CTA then merging a slice of the query
  *             rows.  One launch per forward pass.
  *   launch    programmatic dependent launch where it pays (small or spread
@@ -52,15 +56,18 @@
  *             launch for the global meet only without PDL.
  *
  * Bytes (bf16/fp16, per forward pass)
- *   K/V read       blocks * 32 KiB (once)
+ *   K/V read       n_kv_heads * n_chunks * 32 KiB (once; MHA: blocks * 32 KiB)
  *   Q read         n_seqs * n_heads * 256 B per split (L2)
- *   partials       S >= 3: n_heads * S * n_seqs * 520 B written + read (L2)
+ *   partials       S >= 3: n_kv_heads * S * rows * 520 B written + read (L2)
+ *                  (= n_heads * S * n_seqs * 520 B)
  *   out written    n_seqs * n_heads * 512 B
  *   floor          K/V bytes / ~3.0 TB/s: 16 blocks 0.5 MB -> 0.17 us
  *                  (latency-bound), 4096 blocks 134 MB -> 45 us, 65536
  *                  blocks 2.15 GB -> 716 us.
  *
- * Limits: chunk_size 64, d_head 128, n_seqs 1..256 (check() says so).  The
+ * Limits: chunk_size 64, d_head 128, one prefix shared by all (no group
+ * chunks, no suffix), n_seqs x n_heads/n_kv_heads <= 256 query rows per K/V
+ * head (check() says so).  The
  * global-merge per-head counters are module globals whose count returns to
  * zero at the end of each launch: do not run two such launches of this
  * kernel at once (different streams) on one device.  workspace() and
@@ -89,7 +96,8 @@
  * History: v1 cp.async + mma.sync with global partials, v3 TMA + wgmma, v5
  * S = SMs/H splits with a cluster merge, v6 (current) PDL, one CTA per SM and
  * cluster merges where all clusters fit (16 blocks 10.2 -> 7.3 us), v7 K/V
- * through the chunk pool's tables (attn_common_chunks).  The
+ * through the chunk pool's tables (attn_common_chunks), v8 GQA/MQA: the
+ * grid per K/V head, its g heads' queries the tiles' rows.  The
  * version log with predictions and measurements: docs/kernels/prefix_stream.md.
  */
 #include <cuda.h>
@@ -104,21 +112,19 @@
 /* ---------------------------------------------------------------- host */
 typedef void (*ps_kernel_fn)(const ps_params);
 
-/* [path: 0 mma.sync + cp.async, 1 wgmma + cp.async, 2 wgmma + TMA][dtype][variant] */
-static const ps_kernel_fn ps_kernels[3][2][3] = {
-	{{prefix_stream_mma_kernel<false, 16, 1, 3>, prefix_stream_mma_kernel<false, 32, 1, 3>,
-	  prefix_stream_mma_kernel<false, 32, 2, 4>},
-	 {prefix_stream_mma_kernel<true, 16, 1, 3>, prefix_stream_mma_kernel<true, 32, 1, 3>,
-	  prefix_stream_mma_kernel<true, 32, 2, 4>}},
-	{{prefix_stream_wgmma_kernel<false, 2, 1, 3, false>, prefix_stream_wgmma_kernel<false, 2, 1, 4, false>,
-	  prefix_stream_wgmma_kernel<false, 1, 2, 4, false>},
-	 {prefix_stream_wgmma_kernel<true, 2, 1, 3, false>, prefix_stream_wgmma_kernel<true, 2, 1, 4, false>,
-	  prefix_stream_wgmma_kernel<true, 1, 2, 4, false>}},
-	{{prefix_stream_wgmma_kernel<false, 2, 1, 3, true>, prefix_stream_wgmma_kernel<false, 2, 1, 4, true>,
-	  prefix_stream_wgmma_kernel<false, 1, 2, 4, true>},
-	 {prefix_stream_wgmma_kernel<true, 2, 1, 3, true>, prefix_stream_wgmma_kernel<true, 2, 1, 4, true>,
-	  prefix_stream_wgmma_kernel<true, 1, 2, 4, true>}},
-};
+/* [gqa: 0 MHA, 1 GQA/MQA rows][path: 0 mma.sync + cp.async, 1 wgmma + cp.async,
+ * 2 wgmma + TMA][dtype][variant] */
+#define PS_MMA_KERNELS(F, GQA)                                                                    \
+	{prefix_stream_mma_kernel<F, 16, 1, 3, GQA>, prefix_stream_mma_kernel<F, 32, 1, 3, GQA>,  \
+	 prefix_stream_mma_kernel<F, 32, 2, 4, GQA>}
+#define PS_WGMMA_KERNELS(F, TMA, GQA)                                                             \
+	{prefix_stream_wgmma_kernel<F, 2, 1, 3, TMA, GQA>, prefix_stream_wgmma_kernel<F, 2, 1, 4, TMA, GQA>, \
+	 prefix_stream_wgmma_kernel<F, 1, 2, 4, TMA, GQA>}
+#define PS_KERNEL_TABLE(GQA)                                                                      \
+	{{PS_MMA_KERNELS(false, GQA), PS_MMA_KERNELS(true, GQA)},                                 \
+	 {PS_WGMMA_KERNELS(false, false, GQA), PS_WGMMA_KERNELS(true, false, GQA)},               \
+	 {PS_WGMMA_KERNELS(false, true, GQA), PS_WGMMA_KERNELS(true, true, GQA)}}
+static const ps_kernel_fn ps_kernels[2][3][2][3] = {PS_KERNEL_TABLE(false), PS_KERNEL_TABLE(true)};
 /* cuTensorMapEncodeTiled, fetched from the driver once (no -lcuda needed) */
 typedef CUresult (*ps_encode_fn)(CUtensorMap *, CUtensorMapDataType, cuuint32_t, void *, const cuuint64_t *,
 				 const cuuint64_t *, const cuuint32_t *, const cuuint32_t *, CUtensorMapInterleave,
@@ -145,7 +151,7 @@ static ps_encode_fn ps_encoder(void)
 	return fn;
 }
 
-/* k or v as a [n_chunks*n_heads*64][128] matrix, read in 64 x 64 boxes
+/* k or v as a [pool chunks*n_kv_heads*64][128] matrix, read in 64 x 64 boxes
  * (128 bytes wide: the 128-byte swizzle's atom) */
 static int ps_encode(CUtensorMap *m, const void *base, const struct attn_shape *s)
 {
@@ -321,7 +327,7 @@ static int ps_lookup(const struct attn_shape *s, const struct ps_opts *opts, str
 	if (!en->why)
 		en->why = ps_plan_kernel(s, &d, opts, &en->pl);
 	if (!en->why) {
-		en->fn = ps_kernels[en->pl.path][s->dtype == ATTN_FP16][en->pl.variant];
+		en->fn = ps_kernels[en->pl.gqa][en->pl.path][s->dtype == ATTN_FP16][en->pl.variant];
 		struct ps_occupancy occ;
 		if ((e = ps_occupancy_of(dev, en->fn, &en->pl, &d, &occ)) != 0) {
 			en->opts = NULL; /* not cached */
@@ -384,22 +390,25 @@ static int ps_launch_opts(const struct attn_args *a, struct CUstream_st *stream,
 	p.k = (const char *)a->k;
 	p.v = (const char *)a->v;
 	p.out = a->out;
-	p.n_seqs = a->s.n_seqs;
+	p.n_rows = pl.rows; /* n_seqs x g */
 	p.n_heads = a->s.n_heads;
 	p.n_chunks = a->s.n_chunks;
 	p.nqg = pl.nqg;
 	p.splits = pl.splits;
 	p.cluster = pl.cluster;
 	p.scale = a->scale;
+	p.n_kv_heads = a->s.n_kv_heads;
+	p.group = ps_plan_group(&a->s);
+	p.group_mul = p.group > 1 ? (unsigned)(0x100000000ULL / (unsigned)p.group) + 1u : 0u; /* ps_qrow */
 	p.po = NULL;
 	p.pml = NULL;
 	const ps_kernel_fn fn = en->fn;
-	const unsigned grid = (unsigned)a->s.n_heads * (unsigned)pl.splits;
+	const unsigned grid = (unsigned)a->s.n_kv_heads * (unsigned)pl.splits; /* K/V heads x S */
 	cudaStream_t st = (cudaStream_t)stream;
 	if (pl.splits > 1 && !pl.cluster) {
 		if (!a->work)
 			return (int)cudaErrorInvalidValue;
-		const size_t n = (size_t)a->s.n_heads * pl.splits * a->s.n_seqs;
+		const size_t n = (size_t)a->s.n_kv_heads * pl.splits * pl.rows;
 		p.po = (float *)a->work;
 		p.pml = (float2 *)((char *)a->work + n * PS_D * sizeof(float));
 	}
@@ -476,8 +485,8 @@ static int ps_launch_opts(const struct attn_args *a, struct CUstream_st *stream,
 		#NAME, SUMMARY, ps_check_##NAME, ps_workspace_##NAME, ps_launch_##NAME};
 
 PS_KERNEL(prefix_stream,
-	  "own split-K prefix kernel: K/V streamed once per head (TMA pipeline, wgmma QK^T/PV, "
-	  "online softmax; sm_90: cp.async + mma.sync), S = SMs/heads splits merged in the same launch",
+	  "own split-K prefix kernel: K/V streamed once per K/V head for all its query rows (GQA too; TMA pipeline, wgmma QK^T/PV, "
+	  "online softmax; sm_90: cp.async + mma.sync), S = SMs/K/V heads splits merged in the same launch",
 	  PS_OPTS_DEFAULT)
 PS_KERNEL(prefix_stream_mma,
 	  "prefix_stream on its sm_90 fallback path: mma.sync + ldmatrix, cp.async K/V loads (plan otherwise the default's)",

@@ -1,9 +1,19 @@
 /* prefix_stream_kernel.h - the device code of prefix_stream: the kernels'
  * parameters, the mma.sync kernel (any sm_90 image) and the wgmma kernel
- * (sm_90a; cp.async or TMA loads), one CTA per (head, split).  Their
+ * (sm_90a; cp.async or TMA loads), one CTA per (K/V head, split).  Their
  * epilogue, the merges, is prefix_stream_merge.h; the host side (plan,
  * launch, the registry variants) is prefix_stream.cu, which includes this
  * file once.  The design is in prefix_stream.cu's header comment.
+ *
+ * Rows.  A CTA of K/V head h (h = blockIdx.x / S) computes n_rows query
+ * rows: MHA (template flag GQA false, g = 1) row r is sequence r of query
+ * head h; GQA/MQA (GQA true, g = p.group = n_heads / n_kv_heads > 1) row r
+ * is sequence r / g of query head h * g + r % g, n_rows = n_seqs x g.
+ * ps_qrow() is the one place that maps a row to q's and out's [n_seqs]
+ * [n_heads] index; everything else (tiles, partials, merges, the per-head
+ * counters) is per (K/V head, row) and the same for both.  The GQA flag
+ * is a template argument so that the MHA kernels stay what they were,
+ * instruction for instruction (docs/kernels/prefix_stream.md, v8).
  */
 #ifndef PREFIX_STREAM_KERNEL_H
 #define PREFIX_STREAM_KERNEL_H
@@ -21,23 +31,29 @@
 
 #define PS_SCRATCH_WORDS 68 /* m[2] l[2] o[64] per lane */
 
-/* per-head arrive/depart counters for S > 1; zero at load, reset by the last
- * CTA of each head to leave. */
+/* per-(K/V) head arrive/depart counters for S > 1; zero at load, reset by
+ * the last CTA of each head to leave. */
 __device__ unsigned int ps_head_ctr[PS_MAX_SPLIT_HEADS];
 
 struct ps_params {
 	CUtensorMap tmk, tmv; /* TMA maps of k and v as [rows][128] (wgmma+TMA path) */
-	const char *q, *k, *v; /* k, v: the pool [*][H][64][128] */
+	const char *q, *k, *v; /* q [n_seqs][n_heads][128]; k, v: the pool [*][n_kv_heads][64][128] */
 	const int *chunks;     /* [C] pool index of each prefix chunk (attn_common_chunks) */
-	float *out;
-	float *po;   /* [n_heads*S][n_seqs][128] unnormalized partial o */
-	float2 *pml; /* [n_heads*S][n_seqs] (m, l) */
-	int n_seqs, n_heads, n_chunks, nqg, splits;
+	float *out;            /* [n_seqs][n_heads][128] */
+	float *po;   /* [n_kv_heads*S][n_rows][128] unnormalized partial o */
+	float2 *pml; /* [n_kv_heads*S][n_rows] (m, l) */
+	int n_rows;  /* query rows per K/V head: n_seqs x g (MHA: n_seqs) */
+	int n_heads, n_chunks, nqg, splits;
 	int cluster; /* S > 1: 1 = the head's S CTAs are one cluster (DSMEM merge),
 		      * 0 = global partials + per-head counter (one wave) */
 	int kv_early; /* 1: K/V loads may start before griddepcontrol.wait (the
 		       * previous kernel in the stream must not write k/v) */
 	float scale;
+	/* read by the GQA instantiations only (after the fields above, whose
+	 * offsets the MHA kernels' code keeps) */
+	int n_kv_heads; /* the grid's heads: K/V heads */
+	int group;      /* g = n_heads / n_kv_heads query heads per K/V head */
+	unsigned group_mul; /* floor(2^32 / g) + 1 (g >= 2): r / g = __umulhi(r, group_mul) while r * g < 2^32 */
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -48,6 +64,25 @@ template <bool FP16> struct ps_type {
 template <> struct ps_type<true> {
 	typedef __half T;
 };
+
+/* Row r of K/V head h's tiles as an index of q's and out's [n_seqs][n_heads]
+ * rows (H = n_heads): MHA sequence r, head h; GQA sequence r / g, head
+ * h * g + r % g.  0 <= r < 256, 2 <= g <= 256: the division is a multiply
+ * by the host's group_mul (exact while r * g < 2^32).  The GQA form is
+ * written for the register allocator of the mma.sync kernel's 512-thread
+ * variant (127 of 128 registers in MHA): with r / g, or with h * g in 32
+ * bits added inside, that instantiation spilled 16-24 bytes into its main
+ * loop (nvcc 13.0); as below it fits in 127 without spills. */
+template <bool GQA>
+static __device__ __forceinline__ size_t ps_qrow(const ps_params &p, int r, int H, int h)
+{
+	if constexpr (GQA) {
+		const unsigned g = (unsigned)p.group, sq = __umulhi((unsigned)r, p.group_mul);
+		return ((size_t)sq * H + ((unsigned)r - sq * g)) + (size_t)h * g;
+	} else {
+		return (size_t)r * H + h;
+	}
+}
 
 /* byte offset of 16-byte column j of row r in a swizzled [rows][256 B] tile */
 static __device__ __forceinline__ uint32_t swz(int r, int j)
@@ -137,8 +172,9 @@ struct ps_chunk_index {
 
 /* ---------------------------------------------------------------- kernel */
 /* KEYS: keys per online-softmax step of one warp; NSUB: steps per chunk per
- * warp; KG = 64 / (KEYS*NSUB) key groups; NSTAGE: pipeline depth. */
-template <bool FP16, int KEYS, int NSUB, int NSTAGE>
+ * warp; KG = 64 / (KEYS*NSUB) key groups; NSTAGE: pipeline depth; GQA:
+ * rows are (sequence, query head) pairs of the K/V head (ps_qrow). */
+template <bool FP16, int KEYS, int NSUB, int NSTAGE, bool GQA>
 __global__ void __launch_bounds__(512) prefix_stream_mma_kernel(const __grid_constant__ ps_params p)
 {
 	typedef typename ps_type<FP16>::T T;
@@ -149,8 +185,9 @@ __global__ void __launch_bounds__(512) prefix_stream_mma_kernel(const __grid_con
 
 	const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
 	const int nthr = blockDim.x;
-	const int S = p.splits, H = p.n_heads, nqg = p.nqg, n_seqs = p.n_seqs;
-	const int h = blockIdx.x / S, split = blockIdx.x - h * S;
+	const int S = p.splits, H = p.n_heads, nqg = p.nqg, n_rows = p.n_rows;
+	const int KVH = GQA ? p.n_kv_heads : H; /* the pool's heads */
+	const int h = blockIdx.x / S, split = blockIdx.x - h * S; /* h: K/V head */
 	const int c0 = PS_SPLIT_BEGIN(split, p.n_chunks, S);
 	const int nk = PS_SPLIT_BEGIN(split + 1, p.n_chunks, S) - c0;
 	const int qg = warp % nqg, kgi = warp / nqg;
@@ -160,16 +197,16 @@ __global__ void __launch_bounds__(512) prefix_stream_mma_kernel(const __grid_con
 	pdl_trigger();
 	pdl_wait(); /* every global access below follows the previous kernel */
 
-	/* ---- Q (zero rows past n_seqs) joins the first cp.async group */
+	/* ---- Q (zero rows past n_rows) joins the first cp.async group */
 	for (int i = tid; i < nqg * 16 * 16; i += nthr) {
 		const int r = i >> 4, j = i & 15;
-		const bool ok = r < n_seqs;
-		const char *src = p.q + (ok ? ((size_t)r * H + h) * (PS_D * 2) + j * 16 : 0);
+		const bool ok = r < n_rows;
+		const char *src = p.q + (ok ? ps_qrow<GQA>(p, r, H, h) * (PS_D * 2) + j * 16 : 0);
 		cp_async16(sq + swz(r, j), src, ok ? 16 : 0);
 	}
 
 	const size_t head_off = (size_t)h * PS_TILE_BYTES;
-	const size_t chunk_stride = (size_t)H * PS_TILE_BYTES;
+	const size_t chunk_stride = (size_t)KVH * PS_TILE_BYTES;
 	ps_chunk_index pool_index = { p.chunks, p.n_chunks, -1, 0, 0 };
 	auto load_chunk = [&](int c, int stage) {
 		const size_t pc = (size_t)pool_index(c) * chunk_stride;
@@ -272,7 +309,7 @@ __global__ void __launch_bounds__(512) prefix_stream_mma_kernel(const __grid_con
 
 	cp_async_wait<0>();
 	__syncthreads(); /* stage buffers free from here on */
-	ps_epilogue<KG, 32>(p, o, st, kgi, qg, qg * 16 + (lane >> 2), lane, h, split, smem);
+	ps_epilogue<KG, 32, GQA>(p, o, st, kgi, qg, qg * 16 + (lane >> 2), lane, h, split, smem);
 }
 
 /* ---------------------------------------------------------------- wgmma */
@@ -298,8 +335,9 @@ static __device__ __forceinline__ uint32_t swz128(int r, int j, int rows)
 
 
 /* KGW key groups of warpgroups, NSUB steps of 32 keys each per chunk:
- * KGW * NSUB * 32 == 64.  NQG = ceil(n_seqs/64) query warpgroups. */
-template <bool FP16, int KGW, int NSUB, int NSTAGE, bool TMA>
+ * KGW * NSUB * 32 == 64.  NQG = ceil(n_rows/64) query warpgroups.  GQA:
+ * rows are (sequence, query head) pairs of the K/V head (ps_qrow). */
+template <bool FP16, int KGW, int NSUB, int NSTAGE, bool TMA, bool GQA>
 __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_constant__ ps_params p)
 {
 #if PTX_WGMMA
@@ -310,8 +348,9 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 
 	const int tid = threadIdx.x, nthr = blockDim.x;
 	const int wgi = tid >> 7, gidx = tid & 127, lane = tid & 31, wq = gidx >> 5;
-	const int S = p.splits, H = p.n_heads, nqg = p.nqg, n_seqs = p.n_seqs;
-	const int h = blockIdx.x / S, split = blockIdx.x - h * S;
+	const int S = p.splits, H = p.n_heads, nqg = p.nqg, n_rows = p.n_rows;
+	const int KVH = GQA ? p.n_kv_heads : H; /* the pool's heads */
+	const int h = blockIdx.x / S, split = blockIdx.x - h * S; /* h: K/V head */
 	const int c0 = PS_SPLIT_BEGIN(split, p.n_chunks, S);
 	const int nk = PS_SPLIT_BEGIN(split + 1, p.n_chunks, S) - c0;
 	const int qg = wgi % nqg, kgi = wgi / nqg;
@@ -322,7 +361,7 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 		__trap(); /* the swizzle atoms must start on 1024-byte boundaries */
 
 	const size_t head_off = (size_t)h * PS_TILE_BYTES;
-	const size_t chunk_stride = (size_t)H * PS_TILE_BYTES;
+	const size_t chunk_stride = (size_t)KVH * PS_TILE_BYTES;
 	/* TMA: one mbarrier per stage, after the Q tiles */
 	const uint32_t sbar = sq + nqg * 16384;
 	/* ---- prologue, shortest path to the first K/V bytes: the next launch
@@ -355,7 +394,7 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 		if constexpr (TMA) {
 			if (tid == 0) {
 				const uint32_t bar = sbar + 8 * stage;
-				const int row = (pool_c * H + h) * PS_CHUNK;
+				const int row = (pool_c * KVH + h) * PS_CHUNK;
 				mbar_arrive_expect_tx(bar, PS_STAGE_BYTES);
 #pragma unroll
 				for (int q4 = 0; q4 < 4; ++q4)
@@ -384,11 +423,11 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 			pdl_wait(); /* k, v are read-only for the kernels around this one */
 	}
 
-	/* ---- Q: [qg][2][64][64] SW128, rows past n_seqs zero */
+	/* ---- Q: [qg][2][64][64] SW128, rows past n_rows zero */
 	for (int i = tid; i < nqg * 64 * 16; i += nthr) {
 		const int r = i >> 4, j = i & 15; /* r: 0 .. nqg*64-1 */
-		const bool ok = r < n_seqs;
-		const char *src = p.q + (ok ? ((size_t)r * H + h) * (PS_D * 2) + j * 16 : 0);
+		const bool ok = r < n_rows;
+		const char *src = p.q + (ok ? ps_qrow<GQA>(p, r, H, h) * (PS_D * 2) + j * 16 : 0);
 		cp_async16(sq + (r >> 6) * 16384 + swz128(r & 63, j, 64), src, ok ? 16 : 0);
 	}
 
@@ -476,7 +515,7 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 
 	cp_async_wait<0>();
 	__syncthreads(); /* stage buffers free from here on */
-	ps_epilogue<KGW, 128>(p, o, st, kgi, qg, qg * 64 + wq * 16 + (lane >> 2), gidx, h, split, smem);
+	ps_epilogue<KGW, 128, GQA>(p, o, st, kgi, qg, qg * 64 + wq * 16 + (lane >> 2), gidx, h, split, smem);
 #else
 	__trap(); /* built without sm_90a: the host uses the mma.sync kernel */
 #endif

@@ -12,25 +12,28 @@
  *
  * Every merge folds with softmax_fold_f/softmax_update_f (softmax_merge.h).
  * Which path a launch takes is the plan's (kernels/prefix_stream_plan.h):
- * p.splits and p.cluster.
+ * p.splits and p.cluster.  "Head" h is the CTA's K/V head and "rows" its
+ * n_rows query rows throughout; only the stores to out go through ps_qrow
+ * (the GQA flag: a row's (sequence, query head)).
  */
 #ifndef PREFIX_STREAM_MERGE_H
 #define PREFIX_STREAM_MERGE_H
 
-/* out[row][h][4*d4 .. 4*d4+3] = acc / l: one merged (row, 4 columns) item */
+/* out[ps_qrow(row)][4*d4 .. 4*d4+3] = acc / l: one merged (row, 4 columns) item */
+template <bool GQA>
 static __device__ __forceinline__ void ps_store_out(const ps_params &p, int row, int H, int h, int d4, float l,
 						    const float (&acc)[4])
 {
 	const float inv = 1.f / l;
-	*(float4 *)(p.out + ((size_t)row * H + h) * PS_D + d4 * 4) =
+	*(float4 *)(p.out + ps_qrow<GQA>(p, row, H, h) * PS_D + d4 * 4) =
 		make_float4(acc[0] * inv, acc[1] * inv, acc[2] * inv, acc[3] * inv);
 }
 
 /* What every merge needs of the CTA, read once at the epilogue's start. */
 struct ps_cta {
 	int tid, nthr;         /* threadIdx.x, blockDim.x */
-	int S, H, nqg, n_seqs; /* p.splits, p.n_heads, p.nqg, p.n_seqs */
-	int h, split;          /* this CTA's head and split */
+	int S, H, nqg, n_rows; /* p.splits, p.n_heads, p.nqg, p.n_rows */
+	int h, split;          /* this CTA's K/V head and split */
 };
 
 /* The thread layout every function here assumes.  A "group" of GT threads
@@ -86,13 +89,13 @@ static __device__ __forceinline__ void ps_merge_key_groups(const ps_cta &c, floa
  * of all its rows) in its own shared memory, the cluster meets, and CTA j
  * merges query rows [j*n/S, (j+1)*n/S) over the S CTAs' shared memory
  * (distributed shared memory reads), then writes the output. */
-template <int GT>
+template <int GT, bool GQA>
 static __device__ __forceinline__ void ps_merge_cluster(const ps_params &p, const ps_cta &c, float (&o)[16][4],
 							softmax_state_f (&st)[2], int kgi, int row0, int gidx,
 							unsigned char *smem)
 {
 	const int tid = c.tid, nthr = c.nthr;
-	const int S = c.S, H = c.H, nqg = c.nqg, n_seqs = c.n_seqs, h = c.h, split = c.split;
+	const int S = c.S, H = c.H, nqg = c.nqg, n_rows = c.n_rows, h = c.h, split = c.split;
 	const int npad = nqg * (GT == 32 ? 16 : 64);
 	float *st_o = (float *)smem;                                /* [npad][128] */
 	float2 *st_ml = (float2 *)(smem + (size_t)npad * PS_D * 4); /* [npad] */
@@ -110,8 +113,8 @@ static __device__ __forceinline__ void ps_merge_cluster(const ps_params &p, cons
 		}
 	}
 	cluster_sync();
-	const int r0 = PS_SPLIT_BEGIN(split, n_seqs, S);
-	const int R = PS_SPLIT_BEGIN(split + 1, n_seqs, S) - r0;
+	const int r0 = PS_SPLIT_BEGIN(split, n_rows, S);
+	const int R = PS_SPLIT_BEGIN(split + 1, n_rows, S) - r0;
 	const uint32_t so = smem_u32(st_o), sml = smem_u32(st_ml);
 	for (int it = tid; it < R * 32; it += nthr) {
 		const int row = r0 + (it >> 5), d4 = it & 31;
@@ -130,7 +133,7 @@ static __device__ __forceinline__ void ps_merge_cluster(const ps_params &p, cons
 		for (int u = 0; u < 8; ++u)
 			if (u < S)
 				softmax_fold_f(&ms, acc, ml[u].x, ml[u].y, &ov[u].x, 4);
-		ps_store_out(p, row, H, h, d4, ms.l, acc);
+		ps_store_out<GQA>(p, row, H, h, d4, ms.l, acc);
 	}
 	/* keep this CTA's shared memory alive until every peer has read it */
 	cluster_sync();
@@ -139,25 +142,26 @@ static __device__ __forceinline__ void ps_merge_cluster(const ps_params &p, cons
 
 /* Key group 0 writes its rows: the final output (S == 1) or this split's
  * partial (unnormalized o, and (m, l)) for the global merge. */
+template <bool GQA>
 static __device__ __forceinline__ void ps_write_rows(const ps_params &p, const ps_cta &c, float (&o)[16][4],
 						     softmax_state_f (&st)[2], int kgi, int row0, int gidx)
 {
-	const int S = c.S, H = c.H, n_seqs = c.n_seqs, h = c.h, split = c.split;
+	const int S = c.S, H = c.H, n_rows = c.n_rows, h = c.h, split = c.split;
 	if (kgi == 0) {
 #pragma unroll
 		for (int half = 0; half < 2; ++half) {
 			const int row = row0 + half * 8;
-			if (row >= n_seqs)
+			if (row >= n_rows)
 				continue;
 			const int col = (gidx & 3) * 2;
 			if (S == 1) {
 				const float inv = 1.f / st[half].l;
-				float *dst = p.out + ((size_t)row * H + h) * PS_D + col;
+				float *dst = p.out + ps_qrow<GQA>(p, row, H, h) * PS_D + col;
 #pragma unroll
 				for (int t = 0; t < 16; ++t)
 					*(float2 *)(dst + t * 8) = make_float2(o[t][2 * half] * inv, o[t][2 * half + 1] * inv);
 			} else {
-				const size_t pidx = ((size_t)h * S + split) * n_seqs + row;
+				const size_t pidx = ((size_t)h * S + split) * n_rows + row;
 				float *dst = p.po + pidx * PS_D + col;
 #pragma unroll
 				for (int t = 0; t < 16; ++t)
@@ -194,16 +198,17 @@ static __device__ __forceinline__ void ps_meet_global(const ps_cta &c)
 	__syncthreads();
 }
 
-/* After the meet: split j merges query rows [j*n/S, (j+1)*n/S) of head h
- * from the S partials and writes the output; G groups of threads each fold
+/* After the meet: split j merges query rows [j*n/S, (j+1)*n/S) of K/V head
+ * h from the S partials and writes the output; G groups of threads each fold
  * every G-th partial (up to 4 loads in flight), combined through shared
  * memory when G > 1. */
+template <bool GQA>
 static __device__ __forceinline__ void ps_merge_global(const ps_params &p, const ps_cta &c, unsigned char *smem)
 {
 	const int tid = c.tid, nthr = c.nthr;
-	const int S = c.S, H = c.H, n_seqs = c.n_seqs, h = c.h, split = c.split;
-	const int r0 = PS_SPLIT_BEGIN(split, n_seqs, S);
-	const int R = PS_SPLIT_BEGIN(split + 1, n_seqs, S) - r0;
+	const int S = c.S, H = c.H, n_rows = c.n_rows, h = c.h, split = c.split;
+	const int r0 = PS_SPLIT_BEGIN(split, n_rows, S);
+	const int R = PS_SPLIT_BEGIN(split + 1, n_rows, S) - r0;
 	if (R <= 0)
 		return;
 	const int items = R * 32; /* (row, 4 columns) */
@@ -228,7 +233,7 @@ static __device__ __forceinline__ void ps_merge_global(const ps_params &p, const
 #pragma unroll
 			for (int u = 0; u < 4; ++u) {
 				if (sp + u * G < S) {
-					const size_t pidx = (head_base + sp + u * G) * n_seqs + row;
+					const size_t pidx = (head_base + sp + u * G) * n_rows + row;
 					ml[u] = __ldcg(p.pml + pidx);
 					ov[u] = __ldcg(po4 + pidx * 32 + d4);
 				} else {
@@ -241,7 +246,7 @@ static __device__ __forceinline__ void ps_merge_global(const ps_params &p, const
 				softmax_fold_f(&ms, acc, ml[u].x, ml[u].y, &ov[u].x, 4);
 		}
 		if (G == 1) {
-			ps_store_out(p, row, H, h, d4, ms.l, acc);
+			ps_store_out<GQA>(p, row, H, h, d4, ms.l, acc);
 		} else {
 			float *w = scr + (size_t)t * 6;
 			w[0] = ms.m;
@@ -262,7 +267,7 @@ static __device__ __forceinline__ void ps_merge_global(const ps_params &p, const
 				const float *w = scr + (size_t)(g * items + it) * 6;
 				softmax_fold_f(&ms, acc, w[0], w[1], w + 2, 4);
 			}
-			ps_store_out(p, row, H, h, d4, ms.l, acc);
+			ps_store_out<GQA>(p, row, H, h, d4, ms.l, acc);
 		}
 	}
 }
@@ -277,12 +282,12 @@ static __device__ __forceinline__ void ps_merge_global(const ps_params &p, const
  * as when these merges were one function (cuobjdump -sass on sm_90a, sm_90
  * and sm_80; docs/kernels/prefix_stream.md, "the split").  Reordering them
  * is correct but changes the register allocation. */
-template <int KG, int GT>
+template <int KG, int GT, bool GQA>
 static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o)[16][4], softmax_state_f (&st)[2],
 						   int kgi, int qg, int row0, int gidx, int h,
 						   int split, unsigned char *smem)
 {
-	const ps_cta c = {(int)threadIdx.x, (int)blockDim.x, p.splits, p.n_heads, p.nqg, p.n_seqs, h, split};
+	const ps_cta c = {(int)threadIdx.x, (int)blockDim.x, p.splits, p.n_heads, p.nqg, p.n_rows, h, split};
 #pragma unroll
 	for (int r = 0; r < 2; ++r) {
 		st[r].l = quad_sum(st[r].l);
@@ -295,15 +300,15 @@ static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o
 	const bool in_cluster = false; /* no clusters before sm_90 */
 #endif
 	if (!in_cluster) {
-		ps_write_rows(p, c, o, st, kgi, row0, gidx);
+		ps_write_rows<GQA>(p, c, o, st, kgi, row0, gidx);
 		if (c.S == 1)
 			return;
 		ps_meet_global(c);
-		ps_merge_global(p, c, smem);
+		ps_merge_global<GQA>(p, c, smem);
 		return;
 	}
 #if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 900
-	ps_merge_cluster<GT>(p, c, o, st, kgi, row0, gidx, smem);
+	ps_merge_cluster<GT, GQA>(p, c, o, st, kgi, row0, gidx, smem);
 #endif
 }
 

@@ -3,12 +3,14 @@
  * measurements behind them are in docs/kernels/prefix_stream.md (v4 - v6). */
 #include "prefix_stream_plan.h"
 
-/* The tile variants, [path][variant]; variant by n_seqs.  mma.sync: query
- * groups of 16 rows (one warp each), KG key warps per query group; variant
- * by n_seqs <= 32, <= 64, <= 256.  wgmma: query groups of 64 rows (one
- * warpgroup each), KG key warpgroups; variant by n_seqs <= 64, <= 128,
- * <= 256.  They must match the template arguments of ps_kernels[][][] in
- * prefix_stream.cu (KG = 64 / (KEYS * NSUB) there, NSTAGE). */
+/* The tile variants, [path][variant]; variant by query rows per K/V head
+ * (rows = n_seqs x g: the n_seqs sequences x the g query heads of the K/V
+ * head; MHA: n_seqs).  mma.sync: query groups of 16 rows (one warp each),
+ * KG key warps per query group; variant by rows <= 32, <= 64, <= 256.
+ * wgmma: query groups of 64 rows (one warpgroup each), KG key warpgroups;
+ * variant by rows <= 64, <= 128, <= 256.  They must match the template
+ * arguments of ps_kernels[][][][] in prefix_stream.cu (KG = 64 / (KEYS *
+ * NSUB) there, NSTAGE). */
 static const int ps_rows[PS_PATHS] = {16, 64, 64};
 static const int ps_kg[PS_PATHS][PS_TILE_VARIANTS] = {{4, 2, 1}, {2, 2, 1}, {2, 2, 1}};
 static const int ps_nstage[PS_PATHS][PS_TILE_VARIANTS] = {{3, 3, 4}, {3, 4, 4}, {3, 4, 4}};
@@ -25,17 +27,24 @@ const char *ps_plan_check(const struct attn_shape *s, const struct ps_device *d)
 		return "prefix_stream: chunk_size must be 64";
 	if (s->d_head != PS_D)
 		return "prefix_stream: d_head must be 128";
-	if (s->n_seqs < 1 || s->n_seqs > PS_MAX_SEQS)
+	if (s->n_seqs < 1 || s->n_seqs > PS_MAX_ROWS)
 		return "prefix_stream: n_seqs must be 1..256";
 	if (s->n_heads < 1 || s->n_chunks < 1)
 		return "prefix_stream: n_heads and n_chunks must be >= 1";
+	if (s->n_kv_heads < 1 || s->n_kv_heads > s->n_heads || s->n_heads % s->n_kv_heads != 0)
+		return "prefix_stream: n_kv_heads must divide n_heads";
 	if (s->dtype != ATTN_BF16 && s->dtype != ATTN_FP16)
 		return "prefix_stream: dtype must be bf16 or fp16";
 	if ((long long)s->n_heads * s->n_chunks > 0x7fffffffLL)
 		return "prefix_stream: n_heads x n_chunks too large";
-	if (!attn_is_single_prefix(s))
-		return ATTN_SINGLE_PREFIX_ONLY("prefix_stream");
-	if (attn_pool_chunks(s) * s->n_heads * PS_CHUNK > 0x7fffffffL)
+	if (s->group_chunks != 0 || s->suffix_len != 0)
+		return "prefix_stream runs the single-prefix workload only (one prefix shared by every sequence: "
+		       "no group chunks, no suffix)";
+	/* GQA/MQA: a K/V head's tiles hold the n_seqs x g query rows that read
+	 * it, as MHA's hold n_seqs; the tile variants end at 256 rows */
+	if ((long long)s->n_seqs * ps_plan_group(s) > PS_MAX_ROWS)
+		return "prefix_stream: n_seqs x (n_heads / n_kv_heads) query rows per K/V head must be <= 256";
+	if (attn_pool_chunks(s) * s->n_kv_heads * PS_CHUNK > 0x7fffffffL)
 		return "prefix_stream: the pool's rows must fit the tensor map's 32-bit coordinates";
 	return NULL;
 }
@@ -59,9 +68,12 @@ const char *ps_plan_kernel(const struct attn_shape *s, const struct ps_device *d
 	if (o->pdl == 2 && path != PS_PATH_WGMMA_TMA)
 		return "prefix_stream: K/V loads before the grid wait need the TMA path";
 
-	const int nqg = (s->n_seqs + ps_rows[path] - 1) / ps_rows[path];
+	const int rows = ps_plan_rows(s);
+	const int nqg = (rows + ps_rows[path] - 1) / ps_rows[path];
 	const int v = nqg <= ps_maxqg[path][0] ? 0 : nqg <= ps_maxqg[path][1] ? 1 : 2;
 	pl->path = path;
+	pl->gqa = ps_plan_group(s) > 1;
+	pl->rows = rows;
 	pl->variant = v;
 	pl->nqg = nqg;
 	pl->threads = nqg * ps_kg[path][v] * ps_group_threads[path];
@@ -81,7 +93,9 @@ const char *ps_plan_kernel(const struct attn_shape *s, const struct ps_device *d
  * more CTAs, more partials).  The best S of the sweeps was, at every seed
  * point, the one that gives ~one CTA per SM: H*S ~ SMs, S <= n_chunks.
  * (Two CTAs per SM was never better below 256 MB: the merge costs more than
- * the second CTA brings.)  Configs with H >= SMs run unsplit. */
+ * the second CTA brings.)  Configs with H >= SMs run unsplit.  H here is
+ * the grid's heads: the K/V heads (n_kv_heads; MHA: n_heads), one CTA row
+ * of the grid per K/V head for all its g query heads. */
 static int plan_splits(int H, int C, int sms)
 {
 	if (H >= sms || H > PS_MAX_SPLIT_HEADS)
@@ -93,7 +107,7 @@ static int plan_splits(int H, int C, int sms)
 const char *ps_plan_grid(const struct attn_shape *s, const struct ps_device *d, const struct ps_opts *o,
 			 const struct ps_occupancy *occ, struct ps_plan *pl)
 {
-	const int H = s->n_heads, C = s->n_chunks, sms = d->sms;
+	const int H = s->n_kv_heads, C = s->n_chunks, sms = d->sms; /* the grid: H x S CTAs */
 	const int max_cluster = d->max_cluster < PS_MAX_CLUSTER ? d->max_cluster : PS_MAX_CLUSTER;
 	if (occ->ctas_per_sm < 1)
 		return "prefix_stream: no CTA of this kernel fits on an SM";
@@ -104,15 +118,15 @@ const char *ps_plan_grid(const struct attn_shape *s, const struct ps_device *d, 
 		if (S > C)
 			return "prefix_stream: this variant's split count is more than n_chunks";
 		if (S > 1 && H > PS_MAX_SPLIT_HEADS)
-			return "prefix_stream: split grids need n_heads <= 4096";
+			return "prefix_stream: split grids need n_kv_heads <= 4096";
 		if (S > 1 && (long long)S * H > pl->slots)
-			return "prefix_stream: this variant's n_heads x splits CTAs do not fit on the device at once";
+			return "prefix_stream: this variant's n_kv_heads x splits CTAs do not fit on the device at once";
 	} else {
 		S = plan_splits(H, C, sms);
 	}
 	if (o->merge != PS_MERGE_AUTO && S == 1)
 		return "prefix_stream: this variant's merge needs a split grid (the shape plans one split: "
-		       "n_heads >= SMs or n_chunks = 1)";
+		       "n_kv_heads >= SMs or n_chunks = 1)";
 	/* merge and spread (v6, measured): split grids run one CTA per SM
 	 * (PS_SPREAD_SMEM: two CTAs on one SM -- co-scheduled cluster peers,
 	 * or a PDL-launched next grid's CTAs -- cost 1-3 us); the head's S CTAs
@@ -121,7 +135,8 @@ const char *ps_plan_grid(const struct attn_shape *s, const struct ps_device *d, 
 	 * partials; clusters that do not fit run in two waves: 1.5-2x
 	 * slower).  When the plan's S does not fit, a smaller cluster wins if
 	 * its CTAs carry at most one chunk more; else global partials at the
-	 * plan's S.  A forced split count tries its own S only. */
+	 * plan's S.  A forced split count tries its own S only.  (Heads are
+	 * K/V heads throughout: a cluster or a meet per K/V head.) */
 	const int forced_S = o->splits > 0;
 	pl->spread = S > 1 && (long long)S * H <= sms;
 	pl->cluster = 0;
@@ -180,6 +195,7 @@ size_t ps_plan_workspace(const struct attn_shape *s, const struct ps_plan *pl)
 {
 	if (pl->splits <= 1 || pl->cluster)
 		return 0;
-	const size_t n = (size_t)s->n_heads * pl->splits * s->n_seqs;
+	/* per (K/V head, split, row); = n_heads x S x n_seqs rows */
+	const size_t n = (size_t)s->n_kv_heads * pl->splits * pl->rows;
 	return n * PS_D * sizeof(float) + n * 2 * sizeof(float); /* o, then (m, l) */
 }

@@ -39,8 +39,11 @@ extern "C" {
 #define PS_TILE_BYTES (PS_CHUNK * PS_D * 2) /* 16 KiB: one chunk of K (or V) of one head */
 #define PS_STAGE_BYTES (2 * PS_TILE_BYTES)  /* K + V */
 
-#define PS_MAX_SEQS 256
-#define PS_MAX_SPLIT_HEADS 4096     /* heads that may use S > 1 (the per-head meet counters) */
+/* Query rows of one K/V head's tiles: n_seqs x g, g = n_heads / n_kv_heads
+ * (row r is sequence r / g, query head kvh * g + r % g; MHA: g = 1, the
+ * n_seqs sequences).  The tile variants go up to 256 rows. */
+#define PS_MAX_ROWS 256
+#define PS_MAX_SPLIT_HEADS 4096     /* K/V heads that may use S > 1 (the per-head meet counters) */
 #define PS_MAX_CLUSTER 8            /* portable cluster size */
 #define PS_PDL_DEFAULT 1            /* see ps_plan.pdl */
 #define PS_SPREAD_SMEM (116 * 1024) /* > half an SM's 228 KiB: one CTA per SM */
@@ -53,12 +56,12 @@ enum ps_path {
 	PS_PATHS = 3
 };
 #define PS_PATH_AUTO (-1)
-#define PS_TILE_VARIANTS 3 /* per path, by n_seqs: see ps_plan_kernel() */
+#define PS_TILE_VARIANTS 3 /* per path, by query rows: see ps_plan_kernel() */
 
 enum ps_merge {
 	PS_MERGE_AUTO = 0,    /* cluster where all clusters fit (with a margin), else global */
-	PS_MERGE_GLOBAL = 1,  /* S > 1: fp32 partials in the workspace + per-head counters */
-	PS_MERGE_CLUSTER = 2  /* S > 1: the head's S CTAs are one cluster, merged over DSMEM */
+	PS_MERGE_GLOBAL = 1,  /* S > 1: fp32 partials in the workspace + per-K/V-head counters */
+	PS_MERGE_CLUSTER = 2  /* S > 1: the K/V head's S CTAs are one cluster, merged over DSMEM */
 };
 #define PS_PDL_AUTO (-1)
 
@@ -96,13 +99,16 @@ struct ps_opts {
 struct ps_plan {
 	/* the kernel: ps_plan_kernel() */
 	int path;         /* enum ps_path */
-	int variant;      /* tile variant 0..2 (by n_seqs) */
-	int nqg;          /* query groups: ceil(n_seqs / rows per group) */
+	int gqa;          /* 1: g > 1, the GQA instantiation (rows map to (sequence, head)) */
+	int rows;         /* query rows per K/V head: n_seqs x g (ps_plan_rows) */
+	int variant;      /* tile variant 0..2 (by rows) */
+	int nqg;          /* query groups: ceil(rows / rows per group) */
 	int threads;
 	size_t smem;      /* dynamic shared memory the kernel needs */
 	size_t smem_attr; /* cudaFuncAttributeMaxDynamicSharedMemorySize for its function */
 	/* the grid: ps_plan_grid() */
-	int splits;  /* S: CTA (h, j) owns chunks [PS_SPLIT_BEGIN(j, C, S), PS_SPLIT_BEGIN(j + 1, C, S)) */
+	int splits;  /* S: CTA (kvh, j) owns chunks [PS_SPLIT_BEGIN(j, C, S), PS_SPLIT_BEGIN(j + 1, C, S));
+		      * the grid is n_kv_heads x S */
 	int cluster; /* S > 1: 1 = cluster/DSMEM merge, 0 = global partials + counters (one wave) */
 	int spread;  /* 1: launch with PS_SPREAD_SMEM so that no two CTAs share an SM */
 	int pdl;     /* 0 off, 1 PDL (every global access after the grid wait), 2 PDL with K/V before it */
@@ -115,6 +121,11 @@ struct ps_plan {
  * The kernels use it as it is (a macro: the same expression as before it
  * was shared, so the device code did not change). */
 #define PS_SPLIT_BEGIN(j, n, S) ((int)((long long)(j) * (n) / (S)))
+
+/* Query heads per K/V head, and the query rows of one K/V head's tiles
+ * (n_seqs x g); for a shape ps_plan_check() accepts. */
+static inline int ps_plan_group(const struct attn_shape *s) { return s->n_heads / s->n_kv_heads; }
+static inline int ps_plan_rows(const struct attn_shape *s) { return s->n_seqs * ps_plan_group(s); }
 
 /* NULL if the kernel runs shape s on device d at all, else why not */
 const char *ps_plan_check(const struct attn_shape *s, const struct ps_device *d);

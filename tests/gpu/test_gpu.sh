@@ -107,8 +107,22 @@ if command -v compute-sanitizer > /dev/null 2>&1; then
 	#   64x1x8    cluster S = 8; global_merge: global S = 8 with G = 1
 	#   256x3x5   4 warpgroups x 2 steps a chunk (mma.sync: 16 query warps),
 	#             cluster S = 5; global_merge: G = 1
-	# (fp16 on two rows: the other half of the kernel table)
-	printf 'n_seqs,n_heads,n_kv_heads,n_chunks,n_groups,group_chunks,suffix_len,dtype\n65,2,2,3,1,0,0,bf16\n2,8,8,1,1,0,0,bf16\n7,4,4,64,1,0,0,fp16\n64,1,1,8,1,0,0,bf16\n256,3,3,5,1,0,0,fp16\n' > "$LOG/small-prefix_stream.csv"
+	# and GQA/MQA (the GQA instantiations: a K/V head's rows are its n_seqs x g
+	# (sequence, query head) pairs; the grid n_kv_heads x S), per the planner
+	# (tests/unit/test_prefix_stream_plan.c's h100 model, 132 SMs):
+	#   16x8/2x3  g 4, 64 rows: cluster S = 3 (wgmma 1 warpgroup x 2 key groups;
+	#             mma.sync 4 query warps); global_merge: global S = 3, G = 1;
+	#             s2: a pair; s1 unsplit
+	#   3x16/4x1  g 4, 12 rows: unsplit (mma.sync 1 query warp x 4 key warps)
+	#   40x12/4x2 g 3 (not a power of 2), 120 rows: wgmma 2 query warpgroups x
+	#             2 key groups (mma.sync 8 query warps); cluster S = 2;
+	#             global_merge: global S = 2, G = 1
+	#   7x32/1x32 MQA, 224 rows: 4 warpgroups x 2 steps a chunk (mma.sync 14
+	#             query warps); global S = 32 with 7 rows a split, G = 2
+	#             (combined in shared memory); s2/s4/s8 clusters
+	#   8x8/1x8   MQA g 8, 64 rows: cluster S = 8; global_merge: global S = 8, G = 1
+	# (fp16 on four rows: the other half of the kernel table)
+	printf 'n_seqs,n_heads,n_kv_heads,n_chunks,n_groups,group_chunks,suffix_len,dtype\n65,2,2,3,1,0,0,bf16\n2,8,8,1,1,0,0,bf16\n7,4,4,64,1,0,0,fp16\n64,1,1,8,1,0,0,bf16\n256,3,3,5,1,0,0,fp16\n16,8,2,3,1,0,0,bf16\n3,16,4,1,1,0,0,fp16\n40,12,4,2,1,0,0,fp16\n7,32,1,32,1,0,0,bf16\n8,8,1,8,1,0,0,bf16\n' > "$LOG/small-prefix_stream.csv"
 	for tool in memcheck racecheck; do
 		for k in $kernels; do
 			rowsfile=$LOG/small.csv

@@ -10,7 +10,11 @@
  *     (all H with a margin, unless forced);
  *   - spread, PDL, cooperative launch, threads, shared memory and workspace
  *     consistent with each other and with the device;
- *   - each variant gets its path or a reason, never a silent fallback.
+ *   - each variant gets its path or a reason, never a silent fallback;
+ *   - GQA/MQA (n_kv_heads < n_heads, one shared prefix): the grid is per K/V
+ *     head and a K/V head's tiles hold its n_seqs x g query rows, so a GQA
+ *     shape plans exactly as the MHA shape of n_seqs x g sequences on
+ *     n_kv_heads heads; more than 256 rows are refused with a reason.
  * Prints "ok NAME" / "FAIL NAME: why"; last line "plan: N passed, N failed". */
 #include "../../kernels/prefix_stream_plan.h"
 
@@ -72,6 +76,13 @@ static struct attn_shape shape(int n_seqs, int H, int C, enum attn_dtype dt)
 	return s;
 }
 
+/* GQA/MQA: H query heads on KVH K/V heads, one shared prefix */
+static struct attn_shape gqa_shape(int n_seqs, int H, int KVH, int C, enum attn_dtype dt)
+{
+	struct attn_shape s = {n_seqs, H, KVH, C, 1, 0, 0, 64, 128, dt};
+	return s;
+}
+
 /* the whole plan, as the launcher makes it; NULL or the reason */
 static const char *plan(const struct attn_shape *s, const struct model *m, const struct ps_opts *o,
 			struct ps_plan *pl, struct ps_occupancy *occ)
@@ -114,6 +125,25 @@ static void test_check(void)
 	CHECK("check: single prefix bf16 runs", ps_plan_check(&s, &h->d) == NULL, "refused");
 	s.dtype = ATTN_FP16;
 	CHECK("check: fp16 runs", ps_plan_check(&s, &h->d) == NULL, "refused");
+	/* GQA/MQA with one shared prefix: n_seqs x g <= 256 query rows */
+	struct {
+		const char *name;
+		struct attn_shape s;
+	} good[] = {
+		{"GQA 8 heads on 2 (g 4, 128 rows)", {32, 8, 2, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
+		{"GQA fp16", {32, 8, 2, 4, 1, 0, 0, 64, 128, ATTN_FP16}},
+		{"GQA g 3 (12 heads on 4)", {7, 12, 4, 3, 1, 0, 0, 64, 128, ATTN_BF16}},
+		{"MQA 32 heads on 1, 8 seqs (256 rows)", {8, 32, 1, 16, 1, 0, 0, 64, 128, ATTN_BF16}},
+		{"GQA 128 seqs x g 2 (256 rows)", {128, 8, 4, 2, 1, 0, 0, 64, 128, ATTN_BF16}},
+		{"GQA 64 seqs x g 4 (256 rows)", {64, 32, 8, 64, 1, 0, 0, 64, 128, ATTN_BF16}},
+		{"GQA with n_groups > 1 but no group chunks", {32, 8, 2, 4, 4, 0, 0, 64, 128, ATTN_BF16}},
+	};
+	for (int i = 0; i < (int)(sizeof good / sizeof good[0]); ++i) {
+		char name[96];
+		snprintf(name, sizeof name, "check: %s runs", good[i].name);
+		const char *why = ps_plan_check(&good[i].s, &h->d);
+		CHECK(name, why == NULL, "refused: %s", why);
+	}
 	struct {
 		const char *name;
 		struct attn_shape s;
@@ -123,9 +153,17 @@ static void test_check(void)
 		{"n_seqs 0", {0, 8, 8, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
 		{"n_seqs 257", {257, 8, 8, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
 		{"n_chunks 0", {32, 8, 8, 0, 1, 0, 0, 64, 128, ATTN_BF16}},
-		{"GQA", {32, 8, 2, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
+		{"GQA 129 seqs x g 2 (258 rows)", {129, 8, 4, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
+		{"GQA 65 seqs x g 4 (260 rows)", {65, 32, 8, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
+		{"MQA 9 seqs x 32 heads (288 rows)", {9, 32, 1, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
+		{"MQA 256 seqs x 2 heads", {256, 2, 1, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
+		{"n_kv_heads not dividing n_heads", {4, 8, 3, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
+		{"n_kv_heads 0", {4, 8, 0, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
+		{"n_kv_heads > n_heads", {4, 8, 16, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
 		{"suffix", {32, 8, 8, 4, 1, 0, 5, 64, 128, ATTN_BF16}},
 		{"group chunks", {32, 8, 8, 4, 2, 1, 0, 64, 128, ATTN_BF16}},
+		{"GQA with a suffix", {4, 8, 2, 4, 1, 0, 1, 64, 128, ATTN_BF16}},
+		{"GQA with group chunks", {4, 8, 2, 4, 2, 2, 0, 64, 128, ATTN_BF16}},
 		{"dtype 7", {32, 8, 8, 4, 1, 0, 0, 64, 128, (enum attn_dtype)7}},
 	};
 	for (int i = 0; i < (int)(sizeof bad / sizeof bad[0]); ++i) {
@@ -140,6 +178,11 @@ static void test_check(void)
 	CHECK("check: an sm_80 GPU is refused", ps_plan_check(&s, &old) != NULL, "ran");
 	old.cc_major = 0;
 	CHECK("check: an unknown capability is taken as sm_90", ps_plan_check(&s, &old) == NULL, "refused");
+	/* the row limit's reason names the rows, not n_seqs alone */
+	struct attn_shape big = gqa_shape(64, 8, 1, 4, ATTN_BF16);
+	const char *why = ps_plan_check(&big, &h->d);
+	CHECK("check: 512 GQA rows refused with the row limit's reason", why && strstr(why, "query rows per K/V head"),
+	      "got %s", why ? why : "NULL");
 }
 
 /* --- representative plans ------------------------------------------------- */
@@ -213,6 +256,108 @@ static void test_representative(void)
 	      ps_plan_workspace(&s, &pl) == (size_t)4 * 33 * 64 * 520, "%zu", ps_plan_workspace(&s, &pl));
 }
 
+/* --- GQA / MQA plans ------------------------------------------------------- */
+struct want_gqa {
+	int n_seqs, H, KVH, C;
+	int rows, path, variant, nqg, threads, splits, cluster, spread, pdl, coop;
+	size_t smem;
+};
+
+static void test_gqa(void)
+{
+	/* on the h100 model, the default options.  The grid is n_kv_heads x S
+	 * with S = min(C, SMs / n_kv_heads), the tiles' rows n_seqs x g; the
+	 * expected values worked out by hand from the rules in
+	 * prefix_stream_plan.c (wgmma: 64 rows a warpgroup, variant by query
+	 * warpgroups <= 1 / <= 2 / <= 4). */
+	static const struct want_gqa w[] = {
+		/* n  H   KVH C    rows pa v nqg thr  S  cl sp pdl coop smem */
+		/* the gqa preset's (32, 8) at n_seqs 32: 128 rows, 4 warpgroups;
+		 * S = 132 / 8 = 16 (not 132 / 32 = 4); 8-clusters would carry 8
+		 * chunks, not <= 4 + 1: global, spread (128 CTAs) */
+		{32, 32, 8, 64, 128, 2, 1, 2, 512, 16, 0, 1, 1, 0, 4 * 32768 + 2 * 16384 + 64},
+		/* ... at n_seqs 64: 256 rows, 4 warpgroups x 2 steps a chunk */
+		{64, 32, 8, 64, 256, 2, 2, 4, 512, 16, 0, 1, 1, 0, 4 * 32768 + 4 * 16384 + 64},
+		/* (64, 8) at n_seqs 32: g 8, 256 rows; 16 chunks: S 16 -> 8-clusters
+		 * carry 2 chunks a CTA (<= 1 + 1) and 16 fit >= 8 + 2: cluster S 8 */
+		{32, 64, 8, 16, 256, 2, 2, 4, 512, 8, 1, 1, 1, 0, 4 * 32768 + 4 * 16384 + 64},
+		/* (32, 4) at n_seqs 32: g 8, 256 rows; S = min(256, 33) = 33 */
+		{32, 32, 4, 256, 256, 2, 2, 4, 512, 33, 0, 1, 1, 0, 4 * 32768 + 4 * 16384 + 64},
+		/* MQA, 8 sequences x 32 heads = 256 rows on one K/V head: S 16 ->
+		 * one 8-cluster carries 2 chunks a CTA (<= 1 + 1), 16 fit */
+		{8, 32, 1, 16, 256, 2, 2, 4, 512, 8, 1, 1, 1, 0, 4 * 32768 + 4 * 16384 + 64},
+		/* 64 rows on 4 K/V heads, 4 chunks: 4-clusters (32 fit >= 5) */
+		{8, 32, 4, 4, 64, 2, 0, 1, 256, 4, 1, 1, 1, 0, 3 * 32768 + 16384 + 64},
+		/* 12 K/V heads (g 4, 16 rows): S = 132 / 12 = 11, global, spread */
+		{4, 48, 12, 64, 16, 2, 0, 1, 256, 11, 0, 1, 1, 0, 3 * 32768 + 16384 + 64},
+		/* n_kv_heads >= SMs: unsplit, no PDL (256 CTAs of 8 chunks) */
+		{16, 1024, 256, 8, 64, 2, 0, 1, 256, 1, 0, 0, 0, 0, 3 * 32768 + 16384 + 64},
+		/* g 3 (12 heads on 4), 7 sequences: 21 rows; 3 chunks: 3-clusters */
+		{7, 12, 4, 3, 21, 2, 0, 1, 256, 3, 1, 1, 1, 0, 3 * 32768 + 16384 + 64},
+		/* 128 sequences x g 2 = the 256-row limit */
+		{128, 8, 4, 2, 256, 2, 2, 4, 512, 2, 1, 1, 1, 0, 4 * 32768 + 4 * 16384 + 64},
+	};
+	const struct ps_opts def = PS_OPTS_DEFAULT;
+	for (int i = 0; i < (int)(sizeof w / sizeof w[0]); ++i) {
+		struct attn_shape s = gqa_shape(w[i].n_seqs, w[i].H, w[i].KVH, w[i].C, ATTN_BF16);
+		struct ps_plan pl;
+		struct ps_occupancy occ;
+		const char *why = plan(&s, &models[0], &def, &pl, &occ);
+		char name[160];
+		snprintf(name, sizeof name,
+			 "plan h100 GQA n_seqs %d, %d heads on %d K/V x %d chunks: %d rows, v%d, %d threads, S %d %s%s%s",
+			 w[i].n_seqs, w[i].H, w[i].KVH, w[i].C, w[i].rows, w[i].variant, w[i].threads, w[i].splits,
+			 w[i].splits == 1 ? "" : w[i].cluster ? "cluster" : "global", w[i].spread ? " spread" : "",
+			 w[i].pdl ? " pdl" : "");
+		CHECK(name,
+		      !why && pl.gqa == 1 && pl.rows == w[i].rows && pl.path == w[i].path && pl.variant == w[i].variant &&
+			      pl.nqg == w[i].nqg && pl.threads == w[i].threads && pl.splits == w[i].splits &&
+			      pl.cluster == w[i].cluster && pl.spread == w[i].spread && pl.pdl == w[i].pdl &&
+			      pl.coop == w[i].coop && pl.smem == w[i].smem,
+		      "%s: gqa %d rows %d path %d v%d nqg %d %d threads S %d cluster %d spread %d pdl %d coop %d smem %zu",
+		      why ? why : "", pl.gqa, pl.rows, pl.path, pl.variant, pl.nqg, pl.threads, pl.splits, pl.cluster,
+		      pl.spread, pl.pdl, pl.coop, pl.smem);
+	}
+	/* MHA keeps the MHA kernels */
+	struct attn_shape s = shape(32, 8, 4, ATTN_BF16);
+	struct ps_plan pl;
+	struct ps_occupancy occ;
+	const char *why = plan(&s, &models[0], &def, &pl, &occ);
+	CHECK("plan MHA: the MHA instantiation, rows = n_seqs", !why && pl.gqa == 0 && pl.rows == 32,
+	      "%s gqa %d rows %d", why ? why : "", pl.gqa, pl.rows);
+	/* the workspace of a GQA global merge: per (K/V head, split, row) */
+	s = gqa_shape(32, 32, 8, 64, ATTN_BF16);
+	why = plan(&s, &models[0], &def, &pl, &occ);
+	CHECK("workspace of a GQA global merge: KVH x S x rows x 520 = H x S x n_seqs x 520 bytes",
+	      !why && ps_plan_workspace(&s, &pl) == (size_t)8 * 16 * 128 * 520 &&
+		      ps_plan_workspace(&s, &pl) == (size_t)32 * 16 * 32 * 520,
+	      "%s %zu", why ? why : "", ps_plan_workspace(&s, &pl));
+	/* the mma.sync path (sm_90 image): 16 rows a warp; 8 heads on 2, 33
+	 * sequences = 132 rows = 9 query warps -> variant 2 (> 4), 1 key warp */
+	s = gqa_shape(33, 8, 2, 8, ATTN_FP16);
+	why = plan(&s, &models[1], &def, &pl, &occ);
+	CHECK("plan sm_90 image GQA: mma.sync, 132 rows = 9 query warps, 288 threads, 4 stages, no PDL",
+	      !why && pl.path == PS_PATH_MMA && pl.gqa && pl.rows == 132 && pl.variant == 2 && pl.nqg == 9 &&
+		      pl.threads == 288 && pl.smem == 4 * 32768 + 9 * 4096 + 64 && pl.pdl == 0,
+	      "%s path %d rows %d v%d nqg %d threads %d smem %zu pdl %d", why ? why : "", pl.path, pl.rows, pl.variant,
+	      pl.nqg, pl.threads, pl.smem, pl.pdl);
+	/* the split count follows SMs / n_kv_heads on another SM count */
+	s = gqa_shape(4, 16, 2, 64, ATTN_BF16);
+	why = plan(&s, &models[4], &def, &pl, &occ); /* 16 SMs: S = 8, not 16 / 16 = 1 */
+	CHECK("plan small-hopper GQA: S = 16 SMs / 2 K/V heads = 8", !why && pl.splits == 8,
+	      "%s S %d", why ? why : "", pl.splits);
+	/* forced variants on GQA shapes: s8 on 2 K/V heads (16 CTAs), and
+	 * s8 refused where n_kv_heads x 8 CTAs cannot be co-resident */
+	const struct ps_opts s8 = {PS_PATH_AUTO, PS_MERGE_AUTO, 8, PS_PDL_AUTO};
+	why = plan(&s, &models[0], &s8, &pl, &occ);
+	CHECK("plan h100 GQA prefix_stream_s8: 8 splits per K/V head", !why && pl.splits == 8, "%s S %d",
+	      why ? why : "", pl.splits);
+	s = gqa_shape(64, 256, 64, 64, ATTN_BF16); /* 256 rows: 1 CTA an SM; 64 x 8 > 132 */
+	why = plan(&s, &models[0], &s8, &pl, &occ);
+	CHECK("plan h100 GQA prefix_stream_s8 refuses 64 K/V heads x 8 (not co-resident)", why != NULL, "ran S %d",
+	      pl.splits);
+}
+
 /* --- invariants over a grid ----------------------------------------------- */
 static int bad_partition(int n, int S, int need_nonempty)
 {
@@ -229,13 +374,19 @@ static int bad_partition(int n, int S, int need_nonempty)
 static const char *invariant(const struct attn_shape *s, const struct model *m, const struct ps_opts *o,
 			     const struct ps_plan *pl, const struct ps_occupancy *occ)
 {
-	const int H = s->n_heads, C = s->n_chunks, S = pl->splits, sms = m->d.sms;
+	/* the grid's heads: K/V heads; the tiles' rows: n_seqs x g */
+	const int H = s->n_kv_heads, C = s->n_chunks, S = pl->splits, sms = m->d.sms;
+	const int g = s->n_heads / s->n_kv_heads, n_rows = s->n_seqs * g;
 	const int rows = pl->path == PS_PATH_MMA ? 16 : 64;
+	if (pl->rows != n_rows || pl->gqa != (g > 1))
+		return "plan rows != n_seqs x g, or the GQA flag != (g > 1)";
+	if (n_rows > PS_MAX_ROWS)
+		return "more than 256 query rows per K/V head planned";
 	if (S < 1 || S > C)
 		return "splits outside [1, n_chunks]";
 	if (bad_partition(C, S, 1))
 		return "a chunk not owned by exactly one split, or an empty split";
-	if (bad_partition(s->n_seqs, S, 0))
+	if (bad_partition(n_rows, S, 0))
 		return "the merge's row slices do not partition the rows";
 	if (o->splits == 0 && S > 1 && ((long long)S * H > sms || H >= sms || H > PS_MAX_SPLIT_HEADS))
 		return "the planner split a grid that fills the SMs";
@@ -276,8 +427,8 @@ static const char *invariant(const struct attn_shape *s, const struct model *m, 
 		return "the automatic path does not follow the image and the encoder";
 	if (pl->threads < 32 || pl->threads > 512 || pl->threads % 32)
 		return "threads outside 32..512 or not whole warps";
-	if (pl->nqg * rows < s->n_seqs || (pl->nqg - 1) * rows >= s->n_seqs)
-		return "query groups do not cover n_seqs tightly";
+	if (pl->nqg * rows < n_rows || (pl->nqg - 1) * rows >= n_rows)
+		return "query groups do not cover the rows (n_seqs x g) tightly";
 	if (pl->smem > pl->smem_attr || ps_plan_dyn_smem(pl, pl->spread) > pl->smem_attr ||
 	    pl->smem_attr > (size_t)m->d.smem_per_block)
 		return "shared memory beyond the function's or the device's limit";
@@ -285,8 +436,9 @@ static const char *invariant(const struct attn_shape *s, const struct model *m, 
 		return "shared memory without room for Q and 3 stages";
 	const size_t ws = ps_plan_workspace(s, pl);
 	if ((ws == 0) != (S == 1 || pl->cluster) ||
-	    (ws && ws != (size_t)H * S * s->n_seqs * (PS_D * 4 + 8)))
-		return "workspace not H x S x n_seqs x 520 bytes for a global merge (else 0)";
+	    (ws && ws != (size_t)H * S * n_rows * (PS_D * 4 + 8)) ||
+	    (ws && ws != (size_t)s->n_heads * S * s->n_seqs * (PS_D * 4 + 8)))
+		return "workspace not KVH x S x rows (= H x S x n_seqs) x 520 bytes for a global merge (else 0)";
 	return NULL;
 }
 
@@ -298,39 +450,68 @@ static int must_refuse(const struct attn_shape *s, const struct model *m, const 
 		return 1;
 	if (o->pdl == 2 && (!m->d.sm90a || !m->d.tma))
 		return 1;
-	if (o->splits > 1 && (o->splits > s->n_chunks || s->n_heads > PS_MAX_SPLIT_HEADS ||
-			      (long long)o->splits * s->n_heads > def_pl->slots))
+	const int H = s->n_kv_heads; /* the grid's heads */
+	if (o->splits > 1 && (o->splits > s->n_chunks || H > PS_MAX_SPLIT_HEADS ||
+			      (long long)o->splits * H > def_pl->slots))
 		return 1;
 	/* the merge variants plan S as the default would before its cluster
 	 * search: min(C, SMs/H), 1 when H >= SMs */
-	const int S0 = s->n_heads >= m->d.sms || s->n_heads > PS_MAX_SPLIT_HEADS
+	const int S0 = H >= m->d.sms || H > PS_MAX_SPLIT_HEADS
 			       ? 1
-			       : (m->d.sms / s->n_heads < s->n_chunks ? m->d.sms / s->n_heads : s->n_chunks);
+			       : (m->d.sms / H < s->n_chunks ? m->d.sms / H : s->n_chunks);
 	if (o->merge != PS_MERGE_AUTO && S0 == 1)
 		return 1;
 	if (o->merge == PS_MERGE_CLUSTER &&
-	    (S0 > m->d.max_cluster || def_occ->clusters[S0 * s->n_heads <= m->d.sms][S0] < 1))
+	    (S0 > m->d.max_cluster || def_occ->clusters[S0 * H <= m->d.sms][S0] < 1))
 		return 1;
 	return 0;
+}
+
+/* a GQA shape's plan is the plan of its MHA twin: n_seqs x g sequences on
+ * n_kv_heads heads (the kernel's rows and grid are the same), apart from the
+ * GQA flag; NULL if they agree */
+static const char *twin_differs(const struct attn_shape *s, const struct model *m, const struct ps_opts *o,
+				const char *why, const struct ps_plan *pl)
+{
+	const int g = s->n_heads / s->n_kv_heads;
+	if (g <= 1 || s->n_seqs * g > PS_MAX_ROWS)
+		return NULL;
+	struct attn_shape t = shape(s->n_seqs * g, s->n_kv_heads, s->n_chunks, s->dtype);
+	struct ps_plan tp;
+	struct ps_occupancy tocc;
+	const char *twhy = plan(&t, m, o, &tp, &tocc);
+	if (!why != !twhy)
+		return why ? "refused where its MHA twin runs" : "runs where its MHA twin is refused";
+	if (why)
+		return NULL;
+	if (pl->gqa != 1 || tp.gqa != 0 || pl->rows != tp.rows || pl->path != tp.path || pl->variant != tp.variant ||
+	    pl->nqg != tp.nqg || pl->threads != tp.threads || pl->smem != tp.smem || pl->smem_attr != tp.smem_attr ||
+	    pl->splits != tp.splits || pl->cluster != tp.cluster || pl->spread != tp.spread || pl->pdl != tp.pdl ||
+	    pl->coop != tp.coop || pl->slots != tp.slots || ps_plan_workspace(s, pl) != ps_plan_workspace(&t, &tp))
+		return "plans differently from its MHA twin";
+	return NULL;
 }
 
 static void test_grid(void)
 {
 	static const int n_seqs[] = {1, 7, 16, 17, 32, 33, 64, 65, 128, 129, 200, 256};
+	/* K/V heads; the query heads are g times as many */
 	static const int heads[] = {1, 2, 3, 4, 8, 16, 32, 33, 64, 66, 100, 128, 131, 132, 133, 256, 1024, 4097};
 	static const int chunks[] = {1, 2, 3, 4, 7, 8, 9, 16, 64, 256, 1000};
+	static const int groups[] = {1, 2, 3, 8, 32}; /* g = n_heads / n_kv_heads: MHA, GQA, MQA-like */
 	for (int mi = 0; mi < N_MODELS; ++mi)
 		for (int vi = 0; vi < N_VARIANTS; ++vi) {
 			const struct model *m = &models[mi];
 			const struct ps_opts *o = &variants[vi].o;
-			long plans = 0, refused = 0, bad = 0, wrong_refusal = 0;
+			long plans = 0, refused = 0, bad = 0, wrong_refusal = 0, gqa_plans = 0;
 			char first[256] = "";
 			for (int a = 0; a < (int)(sizeof n_seqs / sizeof *n_seqs); ++a)
 				for (int b = 0; b < (int)(sizeof heads / sizeof *heads); ++b)
 					for (int c = 0; c < (int)(sizeof chunks / sizeof *chunks); ++c)
+						for (int gi = 0; gi < (int)(sizeof groups / sizeof *groups); ++gi)
 						for (int dt = 0; dt < 2; ++dt) {
-							struct attn_shape s = shape(n_seqs[a], heads[b], chunks[c],
-										    dt ? ATTN_FP16 : ATTN_BF16);
+							struct attn_shape s = gqa_shape(n_seqs[a], heads[b] * groups[gi], heads[b],
+											chunks[c], dt ? ATTN_FP16 : ATTN_BF16);
 							struct ps_plan pl, dpl;
 							struct ps_occupancy occ, docc;
 							const struct ps_opts def = PS_OPTS_DEFAULT;
@@ -342,55 +523,68 @@ static void test_grid(void)
 								  : o->path == PS_PATH_MMA ? o->path : PS_PATH_AUTO;
 							const char *dwhy = plan(&s, m, &po, &dpl, &docc);
 							const int refuse = !dwhy && must_refuse(&s, m, o, &dpl, &docc);
+							const char *twin = twin_differs(&s, m, o, why, &pl);
+							if (twin && !bad++)
+								snprintf(first, sizeof first, "n_seqs %d H %d KVH %d C %d: %s",
+									 s.n_seqs, s.n_heads, s.n_kv_heads, s.n_chunks, twin);
 							if (why) {
 								++refused;
 								if (!refuse && !dwhy && !wrong_refusal++)
 									snprintf(first, sizeof first,
-										 "refused n_seqs %d H %d C %d: %s",
-										 s.n_seqs, s.n_heads, s.n_chunks, why);
+										 "refused n_seqs %d H %d KVH %d C %d: %s",
+										 s.n_seqs, s.n_heads, s.n_kv_heads, s.n_chunks, why);
+								if (strncmp(why, "prefix_stream", 13) != 0 && !bad++)
+									snprintf(first, sizeof first, "a reason without the kernel's name: %s",
+										 why);
 								continue;
 							}
 							++plans;
+							gqa_plans += groups[gi] > 1;
 							if (refuse && !wrong_refusal++)
-								snprintf(first, sizeof first, "ran n_seqs %d H %d C %d, must refuse",
-									 s.n_seqs, s.n_heads, s.n_chunks);
+								snprintf(first, sizeof first, "ran n_seqs %d H %d KVH %d C %d, must refuse",
+									 s.n_seqs, s.n_heads, s.n_kv_heads, s.n_chunks);
 							const char *inv = invariant(&s, m, o, &pl, &occ);
 							if (inv && !bad++)
 								snprintf(first, sizeof first,
-									 "n_seqs %d H %d C %d: %s (S %d cluster %d spread %d pdl %d)",
-									 s.n_seqs, s.n_heads, s.n_chunks, inv, pl.splits,
+									 "n_seqs %d H %d KVH %d C %d: %s (S %d cluster %d spread %d pdl %d)",
+									 s.n_seqs, s.n_heads, s.n_kv_heads, s.n_chunks, inv, pl.splits,
 									 pl.cluster, pl.spread, pl.pdl);
 						}
-			char name[160];
-			snprintf(name, sizeof name, "grid %s %s: %ld plans hold the invariants, %ld refused with a reason",
-				 m->name, variants[vi].name, plans, refused);
+			char name[192];
+			snprintf(name, sizeof name,
+				 "grid %s %s: %ld plans (%ld GQA/MQA) hold the invariants, %ld refused with a reason",
+				 m->name, variants[vi].name, plans, gqa_plans, refused);
 			CHECK(name, bad == 0 && wrong_refusal == 0,
 			      "%ld broken, %ld wrong refusals; first: %s", bad, wrong_refusal, first);
 		}
 }
 
-/* the default kernel never refuses a shape ps_plan_check() takes, on any model */
+/* the default kernel never refuses a shape ps_plan_check() takes, on any
+ * model: MHA, and GQA/MQA up to 256 rows per K/V head */
 static void test_default_runs_everything(void)
 {
 	const struct ps_opts def = PS_OPTS_DEFAULT;
 	long n = 0, refused = 0;
 	for (int mi = 0; mi < N_MODELS; ++mi)
-		for (int ns = 1; ns <= 256; ns += 15)
-			for (int H = 1; H <= 300; H += 13)
-				for (int C = 1; C <= 70; C += 3) {
-					struct attn_shape s = shape(ns, H, C, ATTN_BF16);
-					struct ps_plan pl;
-					struct ps_occupancy occ;
-					++n;
-					refused += plan(&s, &models[mi], &def, &pl, &occ) != NULL;
-				}
-	CHECK("the default plans every accepted shape on every model", refused == 0, "%ld of %ld refused", refused, n);
+		for (int g = 1; g <= 64; g *= 2)
+			for (int ns = 1; ns * g <= 256; ns += 15)
+				for (int H = 1; H <= 300; H += 13)
+					for (int C = 1; C <= 70; C += 3) {
+						struct attn_shape s = gqa_shape(ns, H * g, H, C, ATTN_BF16);
+						struct ps_plan pl;
+						struct ps_occupancy occ;
+						++n;
+						refused += plan(&s, &models[mi], &def, &pl, &occ) != NULL;
+					}
+	CHECK("the default plans every accepted shape on every model (MHA and GQA up to 256 rows)", refused == 0,
+	      "%ld of %ld refused", refused, n);
 }
 
 int main(void)
 {
 	test_check();
 	test_representative();
+	test_gqa();
 	test_grid();
 	test_default_runs_everything();
 	printf("plan: %d passed, %d failed\n", passed, failed);
