@@ -218,6 +218,15 @@ template <> __device__ __forceinline__ uint32_t pack2<__half>(float x, float y)
 	return *(uint32_t *)&h;
 }
 
+/* 2^x, the SFU's approximation (MUFU.EX2, flush-to-zero): exp(x) is
+ * ex2_approx(x * log2(e)), so a scale folds into one FFMA before it */
+PTX_FN float ex2_approx(float x)
+{
+	float y;
+	asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+	return y;
+}
+
 /* A row of an m16n8k16 (or wgmma) accumulator lives in the 4 lanes of a quad
  * (lane & ~3 .. lane | 3): its max and sum over those lanes, in every lane. */
 static __device__ __forceinline__ float quad_max(float x)

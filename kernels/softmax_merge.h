@@ -38,6 +38,14 @@
  *       a1 and the new part by a2 (o = a1*o + a2*o2).
  *   softmax_fold_S(&st, acc, m2, l2, o2, n)
  *       folds one whole partial (m2, l2, o2[0..n-1]) into (st, acc[0..n-1]).
+ *   softmax_raise_S(&st, m2, tau, &a)
+ *       before new scores whose max is m2 are added to st as exp(score - m):
+ *       raises st's m to m2 only if m2 > m + tau, rescaling l by a = exp(m_old
+ *       - m2) (the caller rescales o by a); else a = 1 and m stays.  Returns
+ *       whether m moved.  tau = 0 keeps m the exact running max; tau > 0 is
+ *       FlashAttention-4's lazy rescale: m may lag the true max by up to tau,
+ *       so the new exponentials are <= exp(tau), and the (m, l, o) state stays
+ *       exact (every merge above holds for any reference m).
  */
 #define SOFTMAX_DEFINE(T, S, EXP)                                                      \
 	SOFTMAX_FN void softmax_merge_##S(T m1, T l1, T m2, T l2, T *m, T *l, T *a1, T *a2) \
@@ -63,6 +71,18 @@
 	SOFTMAX_FN void softmax_update_##S(softmax_state_##S *st, T m2, T l2, T *a1, T *a2) \
 	{                                                                              \
 		softmax_merge_##S(st->m, st->l, m2, l2, &st->m, &st->l, a1, a2);       \
+	}                                                                              \
+	SOFTMAX_FN int softmax_raise_##S(softmax_state_##S *st, T m2, T tau, T *a)     \
+	{                                                                              \
+		if (!(m2 > st->m + tau) && st->m != -(T)INFINITY) {                    \
+			*a = (T)1;                                                     \
+			return 0;                                                      \
+		}                                                                      \
+		T f = (st->m == -(T)INFINITY) ? (T)0 : EXP(st->m - m2);                \
+		st->m = m2;                                                            \
+		st->l *= f;                                                            \
+		*a = f;                                                                \
+		return 1;                                                              \
 	}                                                                              \
 	SOFTMAX_FN void softmax_fold_##S(softmax_state_##S *st, T *acc, T m2, T l2,     \
 					 const T *o2, int n)                           \
