@@ -31,12 +31,6 @@
 
 #define PS_SCRATCH_WORDS 68 /* m[2] l[2] o[64] per lane */
 
-/* wgmma paths: each chunk copy also prefetches chunk + PS_L2_AHEAD of the
- * CTA's range into L2 (0: none); see docs/kernels/prefix_stream.md, v8b */
-#ifndef PS_L2_AHEAD
-#define PS_L2_AHEAD 2
-#endif
-
 /* per-(K/V) head arrive/depart counters for S > 1; zero at load, reset by
  * the last CTA of each head to leave. */
 __device__ unsigned int ps_head_ctr[PS_MAX_SPLIT_HEADS];
@@ -400,22 +394,9 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 	 * mbarrier; the copy engine writes them 128-byte swizzled. */
 	const int ld_j = tid & 15, ld_r0 = tid >> 4, ld_step = nthr >> 4;
 	ps_chunk_index pool_index = { p.chunks, p.n_chunks, -1, 0, 0 };
-	ps_chunk_index pool_ahead = { p.chunks, p.n_chunks, -1, 0, 0 }; /* the L2 prefetch's own stream */
 	auto load_chunk = [&](int c, int stage) {
 		const uint32_t dst = sbase + stage * PS_STAGE_BYTES;
 		const int pool_c = pool_index(c); /* every warp, in step */
-		if constexpr (PS_L2_AHEAD > 0) {
-			/* chunk c + PS_L2_AHEAD into L2 now, so that its copy into
-			 * shared memory, PS_L2_AHEAD chunks later, finds it there:
-			 * more bytes in flight than the stages hold */
-			const int ca = c + PS_L2_AHEAD;
-			const int pool_a = pool_ahead(ca);
-			if (tid == 0 && ca < c0 + nk) {
-				const size_t pa = (size_t)pool_a * chunk_stride + head_off;
-				bulk_prefetch_l2(p.k + pa, PS_TILE_BYTES);
-				bulk_prefetch_l2(p.v + pa, PS_TILE_BYTES);
-			}
-		}
 		if constexpr (TMA) {
 			if (tid == 0) {
 				const uint32_t bar = sbar + 8 * stage;

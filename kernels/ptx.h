@@ -283,13 +283,6 @@ PTX_FN void prefetch_tensormap(const void *map)
 	asm volatile("prefetch.tensormap [%0];\n" ::"l"((uint64_t)map) : "memory");
 }
 
-/* Bulk prefetch of bytes (a multiple of 16, 16-byte aligned) at global src
- * into L2: no shared memory, no completion to wait for */
-PTX_FN void bulk_prefetch_l2(const void *src, uint32_t bytes)
-{
-	asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"((uint64_t)src), "r"(bytes) : "memory");
-}
-
 /* TMA: the box at coordinates (x, y) of a 2-D tensor map into shared memory
  * at dst, completing tx bytes on the mbarrier bar */
 PTX_FN void tma_load_2d(uint32_t dst, const void *map, int x, int y, uint32_t bar)
