@@ -230,9 +230,13 @@ plots: ## redraw every figure from the CSVs already in results/ (RESULTS_DIRS to
 # its own PEER-nN.prov.txt) beside the kernels' sweeps, so `make plots` draws
 # them as kernels.  Never part of `make results` or `make test`; skipped, in
 # one line, without a GPU, python3 or the peers' packages (run-peer --list).
-# sdpa runs one shared prefix only, so the suffix and tree presets leave it out.
-PEERS ?= $(if $(filter suffix tree,$(PRESET)),flashinfer flashinfer_paged,sdpa flashinfer flashinfer_paged)
-PEER_FLAGS ?=#                    extra run-peer flags (RUN_FLAGS go to it too), e.g. --fi-backend fa3
+# sdpa and flashinfer_fa3 run one shared prefix only, so the suffix and tree
+# presets leave them out.  flashinfer is FlashInfer's single prefill with its
+# fa2 backend, flashinfer_fa3 the same with fa3 (fa2 fails at 128 query heads
+# on FlashInfer 0.7.2; fa3 is slower on small shapes): FlashInfer's best on a
+# config is the faster of the two rows.
+PEERS ?= $(if $(filter suffix tree,$(PRESET)),flashinfer flashinfer_paged,sdpa flashinfer flashinfer_fa3 flashinfer_paged)
+PEER_FLAGS ?=#                    extra run-peer flags (RUN_FLAGS go to it too), e.g. --fi-backend auto
 PEER_SWEEPS = $(foreach n,$(N_SEQS),$(foreach p,$(PEERS),$(RESULTS)/$(p)-n$(n).sweep.csv))
 PEER_CMD = tools/run-peer -k $(firstword $(subst -n, ,$*)) $(RUN_FLAGS) $(PEER_FLAGS) -o $(RESULTS)/$*.sweep.csv $<
 .PHONY: peers
