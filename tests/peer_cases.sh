@@ -9,7 +9,7 @@ PC='n_seqs,n_heads,n_kv_heads,n_chunks,n_groups,group_chunks,suffix_len,dtype'
 FORMS="$PC\n4,4,4,3,1,0,0,bf16\n5,8,2,2,1,0,0,fp16\n4,4,1,2,1,0,64,bf16\n8,8,2,2,2,1,37,bf16\n8,4,4,1,4,2,0,fp16\n"
 
 t "peer: --help" 0 "'$RP' --help | head -n1" '' 'usage: run-peer -k PEER[,PEER...] [options] [FILE...]\n' ''
-t "peer: --help names every peer, the fa3 one" 0 "'$RP' --help | grep -A1 -e '^  -k' -e '^  --fi-backend'" '' "  -k, --kernel LIST   peers to run: sdpa, flashinfer, flashinfer_fa3,\n                      flashinfer_paged, or all (--list says what each calls)\n--\n  --fi-backend B      the flashinfer peer's single_prefill backend: fa2 (default,\n                      fastest measured on an H200 where it runs), fa3 or auto;\n" ''
+t "peer: --help names every peer, the fa3 one and --failures" 0 "'$RP' --help | grep -A1 -e '^  -k' -e '^  --fi-backend' -e '^  --failures'" '' "  -k, --kernel LIST   peers to run: sdpa, flashinfer, flashinfer_fa3,\n                      flashinfer_paged, or all (--list says what each calls)\n--\n  --fi-backend B      the flashinfer peer's single_prefill backend: fa2 (default,\n                      fastest measured on an H200 where it runs), fa3 or auto;\n--\n  --failures FILE     also write the line of each row that failed or was skipped\n                      to FILE (when the run ends with exit 3; removed when 0)\n" ''
 t "peer: --list, each peer's package" 0 "$NOPKG '$RP' --list | cut -f1,3" '' "sdpa\tmissing: needs the Python package 'torch' (not installed; pip install torch)\nflashinfer\tmissing: needs the Python package 'torch' (not installed; pip install torch flashinfer-python)\nflashinfer_fa3\tmissing: needs the Python package 'torch' (not installed; pip install torch flashinfer-python)\nflashinfer_paged\tmissing: needs the Python package 'torch' (not installed; pip install torch flashinfer-python)\n" ''
 t "peer: --list, what flashinfer_fa3 calls" 0 "$NOPKG '$RP' --list | grep '^flashinfer_fa3' | cut -f2" '' 'FlashInfer single_prefill, backend fa3 (one prefix only: fa2 fails at 128 query heads on 0.7.2)\n' ''
 t "peer: no -k" 2 "'$RP' -o out.csv" "$FORMS" '' '^run-peer: -k PEER is required \(run-peer --list shows them\)$'
@@ -34,6 +34,10 @@ t "peer: -o a directory" 1 "mkdir d; $NOPKG '$RP' -k sdpa -o d" 'n_heads,n_chunk
 # packages missing: one line each, the header still written, exit 3 (rows could not run)
 t "peer: missing packages, one line per peer, exit 3" 3 "$NOPKG '$RP' -k all -o out.csv && exit 9; rc=\$?; wc -l < out.csv; exit \$rc" "$FORMS" '1\n' "^run-peer: sdpa: skipped: needs the Python package 'torch' \(not installed; pip install torch\)$"
 t "peer: missing flashinfer named" 3 "$NOPKG '$RP' -k flashinfer_paged" "$FORMS" '*' "run-peer: flashinfer_paged: skipped: needs the Python package 'torch' .*pip install torch flashinfer-python"
+# --failures FILE: the lines of the rows not measured, as on stderr (make peers keeps them beside the sweep)
+t "peer: --failures lists the rows not run, exit 3" 3 "$NOPKG '$RP' -k sdpa,flashinfer_fa3 --failures f.txt -o out.csv; rc=\$?; cat f.txt; exit \$rc" "$FORMS" "run-peer: sdpa: skipped: needs the Python package 'torch' (not installed; pip install torch)\nrun-peer: flashinfer_fa3: skipped: needs the Python package 'torch' (not installed; pip install torch flashinfer-python)\n" '^run-peer: 10 row\(s\) failed or were skipped \(see above\)$'
+t "peer: --failures with every row run removes an old list, exit 0" 0 "echo old > f.txt; $NOPKG '$RP' -k sdpa --failures f.txt -o out.csv 2> /dev/null; rc=\$?; test ! -e f.txt && exit \$rc" "$PC\n" '' ''
+t "peer: --failures ''" 2 "'$RP' -k sdpa --failures ''" '' '' "^run-peer: --failures '': empty file name$"
 # the schema: run-kernel's header for the same input (input columns kept or replaced as it does)
 t "peer: header = run-kernel's header" 0 "cat > in.csv; $NOPKG '$RP' -k sdpa in.csv 2>/dev/null > peer.csv; run-kernel -q -k ref --iters 1 --min-time 0 --no-ceiling in.csv | head -n1 | cmp - peer.csv && cut -d, -f1-4,13 peer.csv" 'n_heads,n_chunks,note,latency_ms\n1,1,x,5\n' 'n_heads,n_chunks,note,n_seqs,kernel\n' ''
 t "peer: run-kernel --columns is the one schema" 0 "$NOPKG '$RP' -k sdpa 2>/dev/null | head -n1 | cmp - <(run-kernel --columns < stdin)" "$FORMS" '' ''
@@ -57,7 +61,10 @@ else
 	fail "peer: tests/peer_tables.c build" "cc failed"
 fi
 # the metric formulas and config defaults against run-kernel -k ref's rows
-t "peer: --self-check without torch" 0 "$NOPKG '$RP' --self-check -q | tail -n1" '' 'self-check: 82 passed, 0 failed\n' ''
+# ... and the recovery path after a broken CUDA context (driver, state file, the child's
+# options and output, one real child process of refused rows), which needs no torch either
+t "peer: --self-check without torch" 0 "$NOPKG '$RP' --self-check -q | tail -n1" '' 'self-check: 99 passed, 0 failed\n' ''
+t "peer: --self-check checks the recovery path" 0 "$NOPKG '$RP' --self-check | grep -c '^ok recovery: '" '' '17\n' ''
 if ! nvidia-smi -L > /dev/null 2>&1; then
 	t "peer: make peers is skipped without a GPU" 0 "make -s -C '$ROOT' peers RESULTS_ROOT='$T_ROOT/peer-results' && test ! -e '$T_ROOT/peer-results'" '' 'peers: skipped: no GPU (the peers run on CUDA only)\n' ''
 fi
