@@ -65,6 +65,26 @@ fi
 # options and output, one real child process of refused rows), which needs no torch either
 t "peer: --self-check without torch" 0 "$NOPKG '$RP' --self-check -q | tail -n1" '' 'self-check: 99 passed, 0 failed\n' ''
 t "peer: --self-check checks the recovery path" 0 "$NOPKG '$RP' --self-check | grep -c '^ok recovery: '" '' '17\n' ''
+# make's peer sweep rule with a stand-in for run-peer (RUN_PEER=): exit 3 with rows measured
+# keeps them, the rows not measured listed in PEER-nN.failed.txt and counted in the record;
+# any other failure (exit 3 with no row, a crash) leaves no file, as a kernel's sweep
+cat > "$T_ROOT/peer-stub" <<'EOF'
+#!/bin/bash
+[ "$1" = --list ] && { printf 'flashinfer\tstub\tstub 1.0\n'; exit 0; }
+out='' fail='' in=''
+while [ $# -gt 0 ]; do case $1 in -o) out=$2; shift 2 ;; --failures) fail=$2; shift 2 ;; -k) shift 2 ;; *) in=$1; shift ;; esac; done
+line="run-peer: $in:4: flashinfer: RuntimeError: launch failed; row skipped"
+case $STUB in
+some) head -n 3 "$in" > "$out" && echo "$line" > "$fail"; exit 3 ;;
+none) head -n 1 "$in" > "$out" && echo "$line" > "$fail"; exit 3 ;;
+crash) exit 1 ;;
+esac
+EOF
+chmod +x "$T_ROOT/peer-stub"
+PMK="make -s -C '$ROOT' RESULTS_NAME=h200 RUN_PEER='$T_ROOT/peer-stub' PEERS=flashinfer PRESET=quick N_SEQS=8 GPUS=0 RESULTS=\$PWD/r"
+t "make peers: a peer's failed rows recorded, the rows measured kept, the sweep made" 0 "STUB=some $PMK peers 2> err | sed \"s|\$PWD|D|g\"; sed \"s|\$PWD|D|g\" err | tail -n1; wc -l < r/flashinfer-n8.sweep.csv; grep '^failed_rows' r/flashinfer-n8.prov.txt; sed \"s|\$PWD|D|g\" r/flashinfer-n8.failed.txt; $PMK -q \$PWD/r/flashinfer-n8.sweep.csv \$PWD/r/flashinfer-n8.agg.csv" '' "peers: D/r/ ( flashinfer: PEER-nN.sweep.csv); 'make plots' draws them with the kernels\npeers: flashinfer-n8: 9 of 11 rows not measured (the peer failed them), each with its reason in D/r/flashinfer-n8.failed.txt\npeers: flashinfer-n8: 2 row(s) measured and kept; the rows not measured are in D/r/flashinfer-n8.failed.txt\n3\nfailed_rows: 9 of 11 (not measured: flashinfer-n8.failed.txt says why)\nrun-peer: D/r/configs-n8.csv:4: flashinfer: RuntimeError: launch failed; row skipped\n" ''
+t "make peers: exit 3 with no row measured leaves no file" 2 "STUB=none $PMK peers 2> err; rc=\$?; ls r; exit \$rc" '' 'configs-n8.csv\nsettings.txt\n' ''
+t "make peers: a crashed run leaves no file" 2 "STUB=crash $PMK peers 2> err; rc=\$?; ls r; exit \$rc" '' 'configs-n8.csv\nsettings.txt\n' ''
 if ! nvidia-smi -L > /dev/null 2>&1; then
 	t "peer: make peers is skipped without a GPU" 0 "make -s -C '$ROOT' peers RESULTS_ROOT='$T_ROOT/peer-results' && test ! -e '$T_ROOT/peer-results'" '' 'peers: skipped: no GPU (the peers run on CUDA only)\n' ''
 fi
