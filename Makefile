@@ -230,31 +230,49 @@ plots: ## redraw every figure from the CSVs already in results/ (RESULTS_DIRS to
 # its own PEER-nN.prov.txt) beside the kernels' sweeps, so `make plots` draws
 # them as kernels.  Never part of `make results` or `make test`; skipped, in
 # one line, without a GPU, python3 or the peers' packages (run-peer --list).
-# sdpa runs one shared prefix only, so the suffix and tree presets leave it out.
-PEERS ?= $(if $(filter suffix tree,$(PRESET)),flashinfer flashinfer_paged,sdpa flashinfer flashinfer_paged)
-PEER_FLAGS ?=#                    extra run-peer flags (RUN_FLAGS go to it too), e.g. --fi-backend fa3
+# sdpa and flashinfer_fa3 run one shared prefix only, so the suffix and tree
+# presets leave them out.  flashinfer is FlashInfer's single prefill with its
+# fa2 backend, flashinfer_fa3 the same with fa3 (fa2 fails at 128 query heads
+# on FlashInfer 0.7.2; fa3 is slower on small shapes): FlashInfer's best on a
+# config is the faster of the two rows.
+PEERS ?= $(if $(filter suffix tree,$(PRESET)),flashinfer flashinfer_paged,sdpa flashinfer flashinfer_fa3 flashinfer_paged)
+PEER_FLAGS ?=#                    extra run-peer flags (RUN_FLAGS go to it too), e.g. --fi-backend auto
+RUN_PEER ?= tools/run-peer
 PEER_SWEEPS = $(foreach n,$(N_SEQS),$(foreach p,$(PEERS),$(RESULTS)/$(p)-n$(n).sweep.csv))
-PEER_CMD = tools/run-peer -k $(firstword $(subst -n, ,$*)) $(RUN_FLAGS) $(PEER_FLAGS) -o $(RESULTS)/$*.sweep.csv $<
+PEER_CMD = $(RUN_PEER) -k $(firstword $(subst -n, ,$*)) $(RUN_FLAGS) $(PEER_FLAGS) --failures $(RESULTS)/$*.failed.txt -o $(RESULTS)/$*.sweep.csv $<
 .PHONY: peers
 peers: ## time the peers (FlashInfer, PyTorch SDPA: tools/run-peer) into results/<gpu>/PEER-nN.sweep.csv
 	@if [ "$(RESULTS_NAME)" = cpu ]; then echo "peers: skipped: no GPU (the peers run on CUDA only)"; exit 0; fi; \
 	command -v python3 > /dev/null || { echo "peers: skipped: python3 not found"; exit 0; }; \
 	$(MAKE) --no-print-directory tools || exit 1; \
-	list=$$(tools/run-peer --list) || exit 1; run=""; \
+	list=$$($(RUN_PEER) --list) || exit 1; run=""; \
 	for p in $(PEERS); do why=$$(printf '%s\n' "$$list" | awk -F'\t' -v p=$$p '$$1 == p { print $$3 }'); \
 		case $$why in missing:*) echo "peers: $$p skipped: $${why#missing: }" ;; *) run="$$run $$p" ;; esac; done; \
 	[ -n "$$run" ] || { echo "peers: skipped: no peer can run here (pip install torch flashinfer-python)"; exit 0; }; \
 	goals=$$(for n in $(N_SEQS); do for p in $$run; do printf ' $(RESULTS)/%s-n%s.sweep.csv $(RESULTS)/%s-n%s.agg.csv' $$p $$n $$p $$n; done; done); \
-	$(LOCKED) $(MAKE) --no-print-directory $(PARALLEL) PEERS="$$run" RESULTS_GOAL=peers $$goals && \
-	echo "peers: $(RESULTS)/ ($$run: PEER-nN.sweep.csv); 'make plots' draws them with the kernels"
+	$(LOCKED) $(MAKE) --no-print-directory $(PARALLEL) PEERS="$$run" RESULTS_GOAL=peers $$goals || exit 1; \
+	echo "peers: $(RESULTS)/ ($$run: PEER-nN.sweep.csv); 'make plots' draws them with the kernels"; \
+	for n in $(N_SEQS); do for p in $$run; do f=$(RESULTS)/$$p-n$$n; \
+		[ ! -f $$f.failed.txt ] || echo "peers: $$p-n$$n: $$(sed -n 's/^failed_rows: \([0-9]* of [0-9]*\).*/\1/p' $$f.prov.txt) rows not measured (the peer failed them), each with its reason in $$f.failed.txt"; done; done
 
 # The peers' sweeps, each with its record as the kernels' (PEER-nN.prov.txt,
 # plus the peers' packages) and on one GPU of GPUS as they are (gpu-slot.sh):
 # explicit rules, so run-kernel's pattern rule above never takes them.
-$(PEER_SWEEPS): $(RESULTS)/%.sweep.csv: $(RESULTS)/configs-n$$(lastword $$(subst -n, ,$$*)).csv tools/run-peer $(BIN)/run-kernel $(RESULTS)/settings.txt $(if $(FORCE),FORCE)
-	@rm -f $(RESULTS)/$*.prov.txt
-	@{ tools/provenance.sh "$(PEER_CMD)" && echo "settings: $(SETTINGS)" && tools/run-peer --list | cut -f1,3 | sed 's/^/peer: /'; } > $(RESULTS)/$*.prov.txt.tmp.0
-	$(GPU_SLOT) $(PEER_CMD) || { rc=$$?; rm -f $(RESULTS)/$*.prov.txt.tmp.0; exit $$rc; }
+# Exit 3 (rows the peer failed, e.g. FlashInfer's own launch errors) keeps
+# the rows that were measured - each one validated - when there is at least
+# one: the rows not measured, each with its reason, go to PEER-nN.failed.txt
+# (run-peer --failures) and the record says `failed_rows: N`, so a library's
+# failure on some shapes is data, not a lost sweep.  Every other failure (bad
+# input, a crash, a signal, exit 3 with no row) leaves no file, as for the
+# kernels' sweeps.  (A kernel's failed row is a bug here: its sweep fails.)
+$(PEER_SWEEPS): $(RESULTS)/%.sweep.csv: $(RESULTS)/configs-n$$(lastword $$(subst -n, ,$$*)).csv $(RUN_PEER) $(BIN)/run-kernel $(RESULTS)/settings.txt $(if $(FORCE),FORCE)
+	@rm -f $(RESULTS)/$*.prov.txt $(RESULTS)/$*.failed.txt
+	@{ tools/provenance.sh "$(PEER_CMD)" && echo "settings: $(SETTINGS)" && $(RUN_PEER) --list | cut -f1,3 | sed 's/^/peer: /'; } > $(RESULTS)/$*.prov.txt.tmp.0
+	$(GPU_SLOT) $(PEER_CMD) || { rc=$$?; f=$(RESULTS)/$*.failed.txt; \
+		if [ $$rc = 3 ] && [ -s $$f ] && [ -f $@ ] && [ "$$(wc -l < $@)" -ge 2 ]; then \
+			echo "failed_rows: $$(($$(wc -l < $<) - $$(wc -l < $@))) of $$(($$(wc -l < $<) - 1)) (not measured: $*.failed.txt says why)" >> $(RESULTS)/$*.prov.txt.tmp.0; \
+			echo "peers: $*: $$(($$(wc -l < $@) - 1)) row(s) measured and kept; the rows not measured are in $$f" >&2; \
+		else rm -f $(RESULTS)/$*.prov.txt.tmp.0 $$f; exit $$rc; fi; }
 	@mv -f $(RESULTS)/$*.prov.txt.tmp.0 $(RESULTS)/$*.prov.txt
 
 # A login node has no GPU, so the CPU defaults above must not leak into the

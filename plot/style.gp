@@ -27,7 +27,7 @@ ignore = system("mkdir -p '".OUTDIR."'")
 out(name) = OUTDIR."/".name.".".FMT
 
 # Okabe-Ito colours stay distinct for colour-blind readers and in greyscale prints.
-# Each kernel k (up to 12: five kernels, three peers and the course curves fit)
+# Each kernel k (up to 12: five kernels, four peers and the course curves fit)
 # gets colour LC[k] and its own point PT[k]; PTO[k] is the open (or lighter) variant
 # for a second metric of the same kernel. The terminal has only six filled/open shape
 # pairs, so kernels 7 and 8 get * and x (with + as variant), and 9-12 reuse the first
