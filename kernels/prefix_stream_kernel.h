@@ -103,49 +103,94 @@ static __device__ __forceinline__ uint32_t swz(int r, int j)
 
 /* s: one warp's raw scores (q.k, unscaled) for NT n8 tiles in the m16n8
  * accumulator layout (rows r and r + 8 in elements 0-1 and 2-3; a quad of
- * lanes holds a row).  Takes each row's max over the quad, raises the
- * running state st where it must (rescaling o then), and exponentiates in
- * place against st's m: s becomes P = exp(scale*s - m), ready to pack, and
- * st's (per-thread partial) l gains its sum.  The scale folds into the
- * exponent's FFMA: one FFMA and one MUFU.EX2 per score. */
-template <int NT>
+ * lanes holds a row).  Takes each row's max over the quad, folds the tile
+ * into the running state st, rescales the output accumulator o where it
+ * must, and exponentiates s in place into P; st's l is a per-thread partial
+ * sum (the quad is reduced in the epilogue).  Two forms of one step:
+ *   LAZY (the wgmma kernel, v8a): P = exp(scale*s - m) against st's m, one
+ *     FFMA + one MUFU.EX2 per score, st's m raised only when a tile passes
+ *     it by more than PS_RESCALE_TAU (softmax_raise_f) and o rescaled only
+ *     in steps where some row of the warp raised its max; a2 = 1.
+ *   not LAZY (the mma.sync kernel, v7): P against the tile's own max, the
+ *     tile folded in by softmax_update_f, o rescaled every step, and the
+ *     caller multiplies P by a2 when it packs.  The mma.sync kernel keeps
+ *     this form because its GQA instantiations sit at 127-128 registers and
+ *     every lazy variant tried made them spill (4-68 bytes). */
+template <int NT, bool LAZY>
 static __device__ __forceinline__ void ps_softmax_step(float (&s)[NT][4], float (&o)[16][4],
-						       float scale, softmax_state_f (&st)[2])
+						       float scale, softmax_state_f (&st)[2],
+						       float (&a2)[2])
 {
 	float mt[2] = {-INFINITY, -INFINITY};
+	if constexpr (LAZY) {
 #pragma unroll
-	for (int t = 0; t < NT; ++t) {
-		mt[0] = fmaxf(mt[0], fmaxf(s[t][0], s[t][1]));
-		mt[1] = fmaxf(mt[1], fmaxf(s[t][2], s[t][3]));
-	}
-	float a[2];
-	int up = 0;
+		for (int t = 0; t < NT; ++t) {
+			mt[0] = fmaxf(mt[0], fmaxf(s[t][0], s[t][1]));
+			mt[1] = fmaxf(mt[1], fmaxf(s[t][2], s[t][3]));
+		}
+		float a[2];
+		int up = 0;
 #pragma unroll
-	for (int r = 0; r < 2; ++r)
-		up |= softmax_raise_f(&st[r], quad_max(mt[r]) * scale, PS_RESCALE_TAU, &a[r]);
-	if (__any_sync(0xffffffffu, up)) { /* warp-uniform: o is rescaled by every lane or none */
+		for (int r = 0; r < 2; ++r)
+			up |= softmax_raise_f(&st[r], quad_max(mt[r]) * scale, PS_RESCALE_TAU, &a[r]);
+		if (__any_sync(0xffffffffu, up)) { /* warp-uniform: o is rescaled by every lane or none */
+#pragma unroll
+			for (int t = 0; t < 16; ++t) {
+				o[t][0] *= a[0];
+				o[t][1] *= a[0];
+				o[t][2] *= a[1];
+				o[t][3] *= a[1];
+			}
+		}
+		const float k = scale * PS_LOG2E;
+		const float b0 = -st[0].m * PS_LOG2E, b1 = -st[1].m * PS_LOG2E;
+		float lt[2] = {0.f, 0.f};
+#pragma unroll
+		for (int t = 0; t < NT; ++t) {
+			s[t][0] = ex2_approx(fmaf(s[t][0], k, b0));
+			s[t][1] = ex2_approx(fmaf(s[t][1], k, b0));
+			s[t][2] = ex2_approx(fmaf(s[t][2], k, b1));
+			s[t][3] = ex2_approx(fmaf(s[t][3], k, b1));
+			lt[0] += s[t][0] + s[t][1];
+			lt[1] += s[t][2] + s[t][3];
+		}
+		st[0].l += lt[0];
+		st[1].l += lt[1];
+		a2[0] = a2[1] = 1.f;
+	} else {
+#pragma unroll
+		for (int t = 0; t < NT; ++t) {
+			s[t][0] *= scale;
+			s[t][1] *= scale;
+			s[t][2] *= scale;
+			s[t][3] *= scale;
+			mt[0] = fmaxf(mt[0], fmaxf(s[t][0], s[t][1]));
+			mt[1] = fmaxf(mt[1], fmaxf(s[t][2], s[t][3]));
+		}
+#pragma unroll
+		for (int r = 0; r < 2; ++r)
+			mt[r] = quad_max(mt[r]);
+		float lt[2] = {0.f, 0.f};
+#pragma unroll
+		for (int t = 0; t < NT; ++t) {
+			s[t][0] = __expf(s[t][0] - mt[0]);
+			s[t][1] = __expf(s[t][1] - mt[0]);
+			s[t][2] = __expf(s[t][2] - mt[1]);
+			s[t][3] = __expf(s[t][3] - mt[1]);
+			lt[0] += s[t][0] + s[t][1];
+			lt[1] += s[t][2] + s[t][3];
+		}
+		float a1[2];
+		softmax_update_f(&st[0], mt[0], lt[0], &a1[0], &a2[0]);
+		softmax_update_f(&st[1], mt[1], lt[1], &a1[1], &a2[1]);
 #pragma unroll
 		for (int t = 0; t < 16; ++t) {
-			o[t][0] *= a[0];
-			o[t][1] *= a[0];
-			o[t][2] *= a[1];
-			o[t][3] *= a[1];
+			o[t][0] *= a1[0];
+			o[t][1] *= a1[0];
+			o[t][2] *= a1[1];
+			o[t][3] *= a1[1];
 		}
 	}
-	const float k = scale * PS_LOG2E;
-	const float b0 = -st[0].m * PS_LOG2E, b1 = -st[1].m * PS_LOG2E;
-	float lt[2] = {0.f, 0.f};
-#pragma unroll
-	for (int t = 0; t < NT; ++t) {
-		s[t][0] = ex2_approx(fmaf(s[t][0], k, b0));
-		s[t][1] = ex2_approx(fmaf(s[t][1], k, b0));
-		s[t][2] = ex2_approx(fmaf(s[t][2], k, b1));
-		s[t][3] = ex2_approx(fmaf(s[t][3], k, b1));
-		lt[0] += s[t][0] + s[t][1];
-		lt[1] += s[t][2] + s[t][3];
-	}
-	st[0].l += lt[0];
-	st[1].l += lt[1];
 }
 
 /* Pool index of each chunk.  load_chunk asks for chunks c0, c0 + 1, ... in
@@ -291,17 +336,18 @@ __global__ void __launch_bounds__(512) prefix_stream_mma_kernel(const __grid_con
 				}
 			}
 
-			/* online softmax: s becomes P against the running state */
-			ps_softmax_step(s, o, scale, st);
+			/* online softmax: s becomes P against the tile's max */
+			float a2[2];
+			ps_softmax_step<NT, false>(s, o, scale, st, a2);
 
-			/* O += P V (P from the score accumulators) */
+			/* O += P V (P from the score accumulators, scaled by a2) */
 #pragma unroll
 			for (int kk = 0; kk < KK; ++kk) {
 				uint32_t pa[4];
-				pa[0] = pack2<T>(s[2 * kk][0], s[2 * kk][1]);
-				pa[1] = pack2<T>(s[2 * kk][2], s[2 * kk][3]);
-				pa[2] = pack2<T>(s[2 * kk + 1][0], s[2 * kk + 1][1]);
-				pa[3] = pack2<T>(s[2 * kk + 1][2], s[2 * kk + 1][3]);
+				pa[0] = pack2<T>(s[2 * kk][0] * a2[0], s[2 * kk][1] * a2[0]);
+				pa[1] = pack2<T>(s[2 * kk][2] * a2[1], s[2 * kk][3] * a2[1]);
+				pa[2] = pack2<T>(s[2 * kk + 1][0] * a2[0], s[2 * kk + 1][1] * a2[0]);
+				pa[3] = pack2<T>(s[2 * kk + 1][2] * a2[1], s[2 * kk + 1][3] * a2[1]);
 #pragma unroll
 				for (int dp = 0; dp < 8; ++dp) {
 					uint32_t b[4];
@@ -497,7 +543,8 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 			wg_wait<0>();
 
 			/* online softmax over these 32 keys (rows row0, row0 + 8) */
-			ps_softmax_step(s, o, scale, st);
+			float a2[2]; /* 1: P is against the running max */
+			ps_softmax_step<4, true>(s, o, scale, st, a2);
 			uint32_t pa[2][4];
 #pragma unroll
 			for (int kk = 0; kk < 2; ++kk) {
