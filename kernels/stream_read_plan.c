@@ -144,6 +144,7 @@ static const struct key {
 	{"order", offsetof(struct sr_variant, order), K(SR_LD) | K(SR_CPASYNC) | K(SR_BULK), order_names, 2},
 	{"hint", offsetof(struct sr_variant, hint), K(SR_LD), hint_names, 3},
 	{"prefetch", offsetof(struct sr_variant, prefetch), K(SR_LD), NULL, 0},
+	{"max_ctas", offsetof(struct sr_variant, max_ctas), K(SR_LD) | K(SR_CPASYNC) | K(SR_BULK), NULL, 0},
 };
 
 static int *field(struct sr_variant *v, const struct key *k)
@@ -201,6 +202,8 @@ static const char *validate(const struct sr_variant *v)
 	}
 	if (v->kind != SR_NC4 && (v->ctas_sm < 1 || v->ctas_sm > SR_MAX_CTAS_SM))
 		return "ctas_sm must be 1..32";
+	if (v->max_ctas < 0)
+		return "max_ctas must be >= 0";
 	return NULL;
 }
 
@@ -258,6 +261,8 @@ char *sr_format(const struct sr_variant *v, char *buf, size_t n)
 		if (!(k->kinds & K(v->kind)))
 			continue;
 		x = *field((struct sr_variant *)v, k);
+		if (k->off == offsetof(struct sr_variant, max_ctas) && x == 0)
+			continue;
 		if (k->names)
 			len += (size_t)snprintf(buf + len, n - len, "%c%s=%s", sep, k->name,
 						x >= 0 && x < k->n_names ? k->names[x] : "?");
@@ -335,6 +340,8 @@ const char *sr_plan(const struct sr_variant *v, size_t bytes, int sms, int resid
 	g->stages = v->stages;
 	g->prefetch = v->kind == SR_LD ? v->prefetch : 0;
 	grid = (unsigned long long)sms * per_sm;
+	if (v->max_ctas > 0 && grid > (unsigned long long)v->max_ctas)
+		grid = (unsigned long long)v->max_ctas;
 	if (grid > g->npieces)
 		grid = g->npieces;
 	g->grid = grid < 1 ? 1 : (unsigned)grid;

@@ -19,7 +19,9 @@
  *
  * A variant is written as a spec string, `kind[:key=value;key=value...]`
  * (semicolons: it is also bench-ceiling's CSV `params` column, where commas
- * cannot go); keys left out take their defaults; sr_format writes every key.
+ * cannot go); keys left out take their defaults; sr_format writes every key
+ * (max_ctas only when set: ld, cpasync and bulk take max_ctas=N, at most N
+ * CTAs, for tests and experiments).
  *   nc4                                        (no keys)
  *   ld:threads=256;unroll=8;tiles=1;ctas_sm=2;order=cyclic;hint=none;prefetch=0
  *       ld.global.nc.L1::no_allocate.v4 into registers, `unroll` loads in
@@ -89,6 +91,8 @@ struct sr_variant {
 	int order;       /* enum sr_order */
 	int hint;        /* ld: enum sr_hint */
 	int prefetch;    /* ld: pieces ahead for the L2 bulk prefetch, 0 = off */
+	int max_ctas;    /* ld, cpasync, bulk: at most this many CTAs, 0 = no cap (a test
+			    makes CTAs read many pieces, wrapping their rings) */
 };
 
 /* What one launch covers (a kernel parameter, by value). */

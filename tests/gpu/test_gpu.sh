@@ -95,9 +95,10 @@ done
 # kernels/stream_read.cu (bench-ceiling --list; `dispatch`, what
 # stream_read_launch() runs, included) folds exactly the bytes of awkward
 # sizes (0, 1, 15, 16, 17, ... 1 MiB + 48, 3 MiB + 7, 64 MiB + 4113) at the
-# 16-byte-aligned offsets 0, 16 and 48 of random data: the xor of its words
-# and tail bytes equals the host's, so every byte was read once and none
-# past the end (reading one twice cancels it).
+# 16-byte-aligned offsets 0, 16 and 48 of random data, as planned and on 3
+# CTAs (each reading many pieces: the rings wrap): the xor of its words and
+# tail bytes equals the host's, so every byte was read once and none past
+# the end (reading one twice cancels it).
 if [ -x "$BIN/bench-ceiling" ]; then
 	"$BIN/bench-ceiling" --check > "$LOG/stream_read-check.txt" 2> "$LOG/stream_read-check.err"
 	rc=$?

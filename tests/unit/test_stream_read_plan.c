@@ -88,7 +88,7 @@ static void test_specs(void)
 		"ld:prefetch=9", "ld:hint=fast", "ld:order=random", "ld:stages=3", "cpasync:threads=512",
 		"cpasync:stages=5", "cpasync:unroll=16", "bulk:warps=0", "bulk:warps=9", "bulk:stages=1",
 		"bulk:stages=9", "bulk:stage_kb=0", "bulk:stage_kb=97", "bulk:ctas_sm=0", "bulk:ctas_sm=33",
-		"bulk:hint=none", "ld:threads", "ld:threads=", "ld:threads=2x", "ld:threads=-256", "ld:unroll=8;;x=1",
+		"bulk:hint=none", "nc4:max_ctas=2", "ld:max_ctas=-1", "ld:threads", "ld:threads=", "ld:threads=2x", "ld:threads=-256", "ld:unroll=8;;x=1",
 	};
 	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
 		snprintf(name, sizeof name, "refused with a reason: '%s'", refused[i]);
@@ -120,7 +120,8 @@ static const char *check_plan(const struct sr_variant *v, size_t bytes, int sms,
 	if (g.piece16 == 0 || g.npieces * g.piece16 < g.n16 || (g.npieces && (g.npieces - 1) * g.piece16 >= g.n16))
 		return "npieces is not ceil(words / piece)";
 	per_sm = v->kind == SR_NC4 ? 8 : (unsigned long long)(v->ctas_sm < resident ? v->ctas_sm : resident);
-	if (g.grid < 1 || (g.npieces && g.grid > g.npieces) || g.grid > (unsigned long long)sms * per_sm)
+	if (g.grid < 1 || (g.npieces && g.grid > g.npieces) || g.grid > (unsigned long long)sms * per_sm ||
+	    (v->max_ctas > 0 && g.grid > (unsigned)v->max_ctas))
 		return "grid out of range";
 	if (v->kind == SR_NC4) {
 		unsigned long long want = (g.n16 + 1023) / 1024;
@@ -178,6 +179,8 @@ static void test_partition(void)
 		"ld:threads=128;unroll=4;tiles=3;ctas_sm=5;order=blocked", "ld:threads=512;unroll=16;tiles=64;ctas_sm=1",
 		"cpasync:threads=128;unroll=4;stages=2;ctas_sm=32;order=blocked", "bulk:warps=1;stages=2;stage_kb=1;ctas_sm=32",
 		"bulk:warps=8;stages=8;stage_kb=24;ctas_sm=1;order=blocked",
+		"bulk:warps=4;stages=3;stage_kb=16;ctas_sm=2;max_ctas=3", "ld:unroll=4;order=blocked;max_ctas=1",
+		"cpasync:threads=128;unroll=4;stages=6;ctas_sm=2;max_ctas=7",
 	};
 	static const size_t small[] = {1, 15, 16, 17, 31, 32, 48, 4095, 4096, 4097, 16383, 16384, 16400, 65536, 65552,
 				       1048576, 1048624, 3145735, 67112977};
@@ -231,6 +234,14 @@ static void test_partition(void)
 	      !sr_plan(&v, (size_t)1 << 31, 132, 0, &g) && g.grid == 1056 && !sr_plan(&v, 1 << 20, 132, 0, &g) &&
 		      g.grid == 64,
 	      "grid %u", g.grid);
+	sr_parse("bulk:max_ctas=3", &v);
+	CHECK("plan: max_ctas caps the grid (3 CTAs read 2 GiB, 21846 pieces of 32 KiB or 21845 each)",
+	      !sr_plan(&v, (size_t)1 << 31, 132, 3, &g) && g.grid == 3 && sr_cta_count(&g, 0) == 21846 &&
+		      sr_cta_count(&g, 2) == 21845,
+	      "grid %u, %llu pieces", g.grid, sr_cta_count(&g, 0));
+	CHECK("format writes max_ctas only when it is set",
+	      !strcmp(sr_format(&v, fmt, sizeof fmt), "bulk:warps=4;stages=4;stage_kb=32;ctas_sm=2;order=cyclic;max_ctas=3"),
+	      "%s", fmt);
 	sr_parse("ld:prefetch=3", &v);
 	CHECK("plan: ld's prefetch and bulk's stages reach the kernel", !sr_plan(&v, 1 << 20, 132, 2, &g) && g.prefetch == 3,
 	      "prefetch %d", g.prefetch);
