@@ -51,7 +51,7 @@ endif
 AGG_KEYS = $(if $(filter seed quick,$(PRESET)),blocks,n_seqs$(comma)n_heads$(comma)n_kv_heads$(comma)n_chunks$(comma)n_groups$(comma)group_chunks$(comma)suffix_len)
 
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-missing-field-initializers $(CFLAGS)
-LIB_SRC := $(filter-out tools/lib/gpu_backend.c tools/lib/gpu_none.c,$(wildcard tools/lib/*.c))
+LIB_SRC := $(filter-out tools/lib/gpu_backend.c tools/lib/gpu_none.c tools/lib/gpu_util.c,$(wildcard tools/lib/*.c))
 TOOLS := gen-configs run-kernel agg-blocks csv-join compare-runs
 BUILD ?= build
 BIN ?= bin
@@ -60,17 +60,19 @@ ifneq ($(NVCC),)
   KERNEL_SRC := $(wildcard kernels/*.cu)
   # host-side C of the kernels (planners), compiled as C11 like registry.c
   KERNEL_CSRC := $(filter-out kernels/registry.c,$(wildcard kernels/*.c))
-  GPU_OBJ := $(BUILD)/gpu_backend.o $(BUILD)/registry.o $(KERNEL_SRC:kernels/%.cu=$(BUILD)/kernels/%.o) \
+  GPU_OBJ := $(BUILD)/gpu_backend.o $(BUILD)/gpu_util.o $(BUILD)/registry.o $(KERNEL_SRC:kernels/%.cu=$(BUILD)/kernels/%.o) \
 	$(KERNEL_CSRC:kernels/%.c=$(BUILD)/kernels/%.c.o)
   RUN_LINK := $(NVCC) $(GENCODE)
   RUN_LIBS := -ldl -lpthread -lm
+  # the streaming-read candidates' bench (tools/bench-ceiling.c; make bench-ceiling)
+  TOOLS += bench-ceiling
 else
   GPU_OBJ := $(BUILD)/gpu_none.o
   RUN_LINK := $(CC)
   RUN_LIBS := -lpthread -lm
 endif
 
-.PHONY: all tools help test test-gpu fuzz results sweeps plots slurm compare interference clean results-dir FORCE
+.PHONY: all tools help test test-gpu bench-ceiling fuzz results sweeps plots slurm compare interference clean results-dir FORCE
 .DELETE_ON_ERROR:
 
 all: tools ## build the tools (and the GPU kernels when nvcc is present)
@@ -87,6 +89,10 @@ $(BUILD)/%.o: tools/%.c tools/lib/*.h kernels/*.h | $(BUILD)/lib
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 $(BUILD)/gpu_backend.o: tools/lib/gpu_backend.c tools/lib/*.h kernels/*.h | $(BUILD)/lib
 	$(CC) $(ALL_CFLAGS) -I$(CUDA_HOME)/include -c -o $@ $<
+$(BUILD)/gpu_util.o: tools/lib/gpu_util.c tools/lib/*.h | $(BUILD)/lib
+	$(CC) $(ALL_CFLAGS) -I$(CUDA_HOME)/include -c -o $@ $<
+$(BUILD)/bench-ceiling.o: tools/bench-ceiling.c tools/lib/*.h kernels/*.h | $(BUILD)/lib
+	$(CC) $(ALL_CFLAGS) -I$(CUDA_HOME)/include -c -o $@ $<
 $(BUILD)/gpu_none.o: tools/lib/gpu_none.c tools/lib/*.h | $(BUILD)/lib
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 $(BUILD)/registry.o: kernels/registry.c kernels/*.h | $(BUILD)/lib
@@ -98,6 +104,9 @@ $(BUILD)/kernels/%.o: kernels/%.cu kernels/*.h | $(BUILD)/lib
 $(BUILD)/libtools.a: $(LIB_SRC:tools/lib/%.c=$(BUILD)/lib/%.o)
 	ar rcs $@ $^
 $(BIN)/run-kernel: $(BUILD)/run-kernel.o $(GPU_OBJ) $(BUILD)/libtools.a | $(BIN)
+	$(RUN_LINK) $(filter-out -std=c11 -D_GNU_SOURCE -W%,$(ALL_CFLAGS)) -o $@ $^ $(RUN_LIBS)
+$(BIN)/bench-ceiling: $(BUILD)/bench-ceiling.o $(BUILD)/gpu_util.o $(BUILD)/kernels/stream_read.o \
+		$(BUILD)/kernels/stream_read_plan.c.o $(BUILD)/libtools.a | $(BIN)
 	$(RUN_LINK) $(filter-out -std=c11 -D_GNU_SOURCE -W%,$(ALL_CFLAGS)) -o $@ $^ $(RUN_LIBS)
 $(BIN)/%: $(BUILD)/%.o $(BUILD)/libtools.a | $(BIN)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ -lpthread -lm
@@ -131,6 +140,21 @@ endif
 
 test-gpu: tools ## validate every GPU kernel over the shape table, plus compute-sanitizer
 	@LOG_DIR=$(or $(OUT),$(BUILD)/test-gpu) tests/gpu/test_gpu.sh
+
+# The streaming-read candidates of kernels/stream_read.cu, each timed L2-cold
+# on 1 MiB .. 4 GiB (tools/bench-ceiling.c; under 2 minutes on an H200):
+# CSV in OUT (or BUILD)/bench-ceiling.csv, the best per size on stderr.  The
+# winner goes in the dispatch table of kernels/stream_read_plan.c
+# (docs/kernels/stream_read.md).  BENCH_FLAGS: e.g. --sizes 2G --variants 'nc4,bulk:stages=6'.
+BENCH_FLAGS ?=
+bench-ceiling: ## time every streaming-read candidate (run-kernel's ceiling) into OUT/bench-ceiling.csv
+ifeq ($(NVCC),)
+	@echo "bench-ceiling: needs nvcc (the CUDA toolkit) and a GPU" >&2; exit 1
+else
+	@$(MAKE) --no-print-directory $(BIN)/bench-ceiling
+	@mkdir -p $(or $(OUT),$(BUILD))
+	$(BIN)/bench-ceiling $(BENCH_FLAGS) -o $(or $(OUT),$(BUILD))/bench-ceiling.csv
+endif
 
 # --- results ------------------------------------------------------------------------
 # One sweep per (kernel, n_seqs): configs -> run-kernel -> agg-blocks, then a

@@ -13,8 +13,8 @@
  *    wgmma wait_group count, a named barrier's id and thread count) or an
  *    instruction's type (T = __nv_bfloat16 or __half).
  * Instructions by architecture: cp.async, ldmatrix, mma.sync sm_80+;
- * griddepcontrol, mbarrier tx-count, TMA, clusters sm_90+; wgmma sm_90a
- * (PTX_WGMMA, defined below).  pdl_trigger()/pdl_wait() are no-ops below
+ * griddepcontrol, mbarrier tx-count, TMA, bulk copies (PTX_BULK), clusters
+ * sm_90+; wgmma sm_90a (PTX_WGMMA, defined below).  pdl_trigger()/pdl_wait() are no-ops below
  * sm_90 so that one source builds for every GPU_ARCH.
  */
 #ifndef PTX_H
@@ -81,14 +81,22 @@ PTX_FN uint64_t createpolicy_evict_first(void)
 	return pol;
 }
 
-/* read-only (non-coherent) 16-byte load that does not allocate in L1 */
-PTX_FN uint4 ld_nc_na_v4(const uint4 *p)
+/* read-only (non-coherent) 16-byte load that does not allocate in L1;
+ * PF256: that also asks L2 to fetch the whole 256-byte block around the
+ * address (.L2::256B prefetch size, sm_75+): fewer, larger DRAM requests */
+template <bool PF256 = false> PTX_FN uint4 ld_nc_na_v4(const uint4 *p)
 {
 	uint4 v;
-	asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];\n"
-		     : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
-		     : "l"(p)
-		     : "memory");
+#define PTX_LD_NC_NA(PF)                                                           \
+	asm volatile("ld.global.nc.L1::no_allocate" PF ".v4.u32 {%0,%1,%2,%3}, [%4];\n" \
+		     : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)                      \
+		     : "l"(p)                                                          \
+		     : "memory")
+	if constexpr (PF256)
+		PTX_LD_NC_NA(".L2::256B");
+	else
+		PTX_LD_NC_NA("");
+#undef PTX_LD_NC_NA
 	return v;
 }
 
@@ -267,6 +275,12 @@ PTX_FN void mbar_arrive_expect_tx(uint32_t bar, uint32_t bytes)
 		     : "memory");
 }
 
+/* one plain arrival (a consumer releasing a stage to its producer) */
+PTX_FN void mbar_arrive(uint32_t bar)
+{
+	asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
+}
+
 /* spins until the phase of the given parity has completed */
 PTX_FN void mbar_wait(uint32_t bar, uint32_t parity)
 {
@@ -292,6 +306,31 @@ PTX_FN void tma_load_2d(uint32_t dst, const void *map, int x, int y, uint32_t ba
 		     "l"((uint64_t)map), "r"(x), "r"(y), "r"(bar)
 		     : "memory");
 }
+
+/* ---- bulk copies, 1-D (cp.async.bulk, sm_90; no tensor map) ----------------- */
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+#define PTX_BULK 1
+#else
+#define PTX_BULK 0
+#endif
+
+#if PTX_BULK
+/* bytes (a multiple of 16; src and dst 16-byte aligned) from global src into
+ * shared memory at dst by the copy engine, completing tx bytes on the
+ * mbarrier bar (expect them first: mbar_arrive_expect_tx) */
+PTX_FN void bulk_load_1d(uint32_t dst, const void *src, uint32_t bytes, uint32_t bar)
+{
+	asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n" ::"r"(dst),
+		     "l"(src), "r"(bytes), "r"(bar)
+		     : "memory");
+}
+
+/* asks L2 to fetch bytes (a multiple of 16) at global src; no completion */
+PTX_FN void bulk_prefetch_l2(const void *src, uint32_t bytes)
+{
+	asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(src), "r"(bytes) : "memory");
+}
+#endif /* PTX_BULK */
 
 /* ---- thread-block clusters and distributed shared memory (sm_90) ------------ */
 /* a cluster-wide barrier: release this CTA's memory, acquire the others' */

@@ -138,4 +138,22 @@ if [ -n "${HAVE_NVCC:-}" ]; then
 		"make -s GPU_ARCH=sm_80 BUILD=$T_ROOT/build-sm80 BIN=$T_ROOT/bin-sm80 tools > $T_ROOT/sm80.log 2>&1 ||
 		{ grep -v '^ptxas info' $T_ROOT/sm80.log | tail -n 20; exit 1; }"
 	check "run-kernel --list has the GPU kernels" "run-kernel --list | cut -f1 | grep -qx native && run-kernel --list | cut -f1 | grep -qx tk"
+	# bench-ceiling (the streaming-read candidates) is one of the tools
+	# where nvcc is; its bulk copies need sm_90, not sm_90a, and an sm_80
+	# image leaves them out (they refuse at run time)
+	check "GPU_ARCH=sm_90 builds bench-ceiling (bulk copies: sm_90, not sm_90a)" \
+		"make -s GPU_ARCH=sm_90 BUILD=$T_ROOT/build-sm90 BIN=$T_ROOT/bin-sm90 $T_ROOT/bin-sm90/bench-ceiling > $T_ROOT/sm90.log 2>&1 ||
+		{ grep -v '^ptxas info' $T_ROOT/sm90.log | tail -n 20; exit 1; }"
+	check "GPU_ARCH=sm_80 builds bench-ceiling too" "test -x $T_ROOT/bin-sm80/bench-ceiling"
+	check "bench-ceiling --list: the sweep (nc4 first), then dispatch" \
+		"bench-ceiling --list > $T_ROOT/sweep.txt && head -n1 $T_ROOT/sweep.txt | grep -qx nc4 &&
+		 tail -n1 $T_ROOT/sweep.txt | grep -qx dispatch && test \$(grep -c '^bulk:' $T_ROOT/sweep.txt) -ge 4"
+	check "bench-ceiling refuses a bad spec with a reason before touching a GPU (exit 2)" \
+		"bench-ceiling --variants 'nc4,bulk:stages=99' 2> $T_ROOT/bc.err; test \$? = 2 && grep -q 'bulk: stages must be 2..8' $T_ROOT/bc.err"
+	if gpu_kernels_without_gpu; then
+		check "bench-ceiling without a GPU says so (exit 1)" \
+			"bench-ceiling --check 2> $T_ROOT/bc2.err; test \$? = 1 && grep -q 'no CUDA GPU' $T_ROOT/bc2.err"
+	fi
 fi
+check "make bench-ceiling without nvcc says what it needs (exit 1)" \
+	"! make -s bench-ceiling NVCC= 2> $T_ROOT/bcm.err && grep -q 'needs nvcc' $T_ROOT/bcm.err"

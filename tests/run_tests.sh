@@ -72,10 +72,13 @@ unit_binary() {
 echo "== unit tests (plain, ASan+UBSan)"
 for flags in "-O2 -g" "$SAN_FLAGS"; do
 	unit_binary test_units unit "unit tests" "$flags" tests/unit/test_units.c \
-		tools/lib/{csv,err,num,inputs,tree,reference,ref_kernel,metrics,parallel}.c -- "$COURSE"
+		tools/lib/{csv,err,num,inputs,tree,reference,ref_kernel,metrics,parallel,bench}.c -- "$COURSE"
 	# prefix_stream's planner (plain C, no CUDA): plans and their invariants
 	unit_binary test_ps_plan plan "prefix_stream planner tests" "$flags" \
 		tests/unit/test_prefix_stream_plan.c kernels/prefix_stream_plan.c
+	# the streaming read's specs, dispatch table and partition (plain C, no CUDA)
+	unit_binary test_sr_plan stream_read "stream_read plan tests" "$flags" \
+		tests/unit/test_stream_read_plan.c kernels/stream_read_plan.c
 done
 
 suite_counts "unit tests"

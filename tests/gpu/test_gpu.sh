@@ -1,8 +1,9 @@
 #!/bin/bash
 # test_gpu.sh - `make test-gpu`: every GPU kernel validated against the fp64
 # reference over two shape tables (the single-prefix workload, then every
-# other workload form), then compute-sanitizer memcheck and racecheck on
-# small configs.
+# other workload form), every streaming-read candidate (run-kernel's
+# ceiling) checked to read each byte exactly once, then compute-sanitizer
+# memcheck and racecheck on small configs.
 # Needs a GPU.  KERNELS overrides the kernel list (default: all GPU kernels
 # of this build, registry variants included: KERNELS="prefix_stream
 # prefix_stream_mma" checks two).  Writes logs to ${OUT:-$TMPDIR}; last line
@@ -90,6 +91,29 @@ for table in shapes forms peak-common peak-group peak-suffix; do
 	done
 done
 
+# stream_read, run-kernel's read ceiling: every candidate of
+# kernels/stream_read.cu (bench-ceiling --list; `dispatch`, what
+# stream_read_launch() runs, included) folds exactly the bytes of awkward
+# sizes (0, 1, 15, 16, 17, ... 1 MiB + 48, 3 MiB + 7, 64 MiB + 4113) at the
+# 16-byte-aligned offsets 0, 16 and 48 of random data, as planned and on 3
+# CTAs (each reading many pieces: the rings wrap): the xor of its words and
+# tail bytes equals the host's, so every byte was read once and none past
+# the end (reading one twice cancels it).
+if [ -x "$BIN/bench-ceiling" ]; then
+	"$BIN/bench-ceiling" --check > "$LOG/stream_read-check.txt" 2> "$LOG/stream_read-check.err"
+	rc=$?
+	while IFS= read -r line; do
+		case $line in
+		ok\ *) ok "${line#ok }" ;;
+		FAIL\ *) fail "${line#FAIL }" ;;
+		skip\ *) echo "$line" ;;
+		esac
+	done < "$LOG/stream_read-check.txt"
+	[ "$rc" = 0 ] || [ "$rc" = 3 ] || fail "stream_read: bench-ceiling --check exit $rc: $(tail -n 3 "$LOG/stream_read-check.err")"
+else
+	fail "stream_read: $BIN/bench-ceiling missing (make tools builds it where nvcc is)"
+fi
+
 # compute-sanitizer on small configs: out-of-bounds and shared-memory races.
 # Each kernel gets rows that reach its code paths (split and unsplit grids,
 # merges, GQA, partial last chunks where it runs them); rows it refuses are
@@ -137,6 +161,25 @@ if command -v compute-sanitizer > /dev/null 2>&1; then
 			fi
 		done
 	done
+	# stream_read's candidates on small reads (tails, partial and several
+	# pieces a CTA): memcheck every one, racecheck those that stage through
+	# shared memory (cpasync, bulk)
+	if [ -x "$BIN/bench-ceiling" ]; then
+		san_sizes=1,17,4097,65552,300007
+		for tool in memcheck racecheck; do
+			pick=.
+			[ $tool = racecheck ] && pick='^(cpasync|bulk)'
+			variants=$("$BIN/bench-ceiling" --list | grep -E "$pick" | tr '\n' , | sed 's/,$//')
+			timeout "${SAN_TIMEOUT:-900}" compute-sanitizer --tool $tool --error-exitcode 9 "$BIN/bench-ceiling" --check \
+				--sizes "$san_sizes" --variants "$variants" > "$LOG/$tool-stream_read.txt" 2> "$LOG/$tool-stream_read.log"
+			rc=$?
+			if [ "$rc" = 0 ]; then
+				ok "stream_read: compute-sanitizer $tool clean ($(grep -c '^ok' "$LOG/$tool-stream_read.txt") variants)"
+			else
+				fail "stream_read: compute-sanitizer $tool (exit $rc): $(grep -m3 -E 'ERROR|error|Invalid|hazard|FAIL' "$LOG/$tool-stream_read.log" "$LOG/$tool-stream_read.txt" | tr '\n' ' ')"
+			fi
+		done
+	fi
 else
 	fail "compute-sanitizer not found"
 fi

@@ -4,8 +4,10 @@
  * thread count of parallel_for, the chunk tables, the CPU reference against
  * an independent naive computation, the per-row error, and the work items of
  * the two-phase GPU kernels (kernels/chunk_items.h: their index math, run on
- * the CPU, against the tables and the naive computation).
+ * the CPU, against the tables and the naive computation), and how many
+ * input copies keep the L2 cold (bench_cold_copies).
  * Prints "ok NAME" / "FAIL NAME: why" per check; exit status = failures. */
+#include "../../tools/lib/bench.h"
 #include "../../tools/lib/csv.h"
 #include "../../tools/lib/err.h"
 #include "../../tools/lib/inputs.h"
@@ -680,6 +682,27 @@ static void test_thread_count(void)
 	free(ref1), free(ref);
 }
 
+/* --- cold L2: input copies to rotate over (run-kernel, bench-ceiling) --- */
+static void test_cold_copies(void)
+{
+	const size_t l2 = 60 << 20; /* an H200's 60 MiB */
+	CHECK("cold copies: 1 MiB on a 60 MiB L2 rotates over 241 (4 x L2 between reuses, + 1)",
+	      bench_cold_copies(1 << 20, l2, 0) == 241, "%ld", bench_cold_copies(1 << 20, l2, 0));
+	CHECK("cold copies: 2 GiB (more than 4 x L2 already) over 2", bench_cold_copies((size_t)2 << 30, l2, 0) == 2,
+	      "%ld", bench_cold_copies((size_t)2 << 30, l2, 0));
+	CHECK("cold copies: at most 65536, and 1 when hot",
+	      bench_cold_copies(256, l2, 0) == 65536 && bench_cold_copies(1 << 20, l2, 1) == 1, "%ld",
+	      bench_cold_copies(256, l2, 0));
+	long bad = 0;
+	for (size_t s = 256; s < ((size_t)8 << 30); s = s * 3 + 256) {
+		long n = bench_cold_copies(s, l2, 0);
+		if (n < 65536 && (double)(n - 1) * (double)s < 4.0 * l2)
+			bad = (long)s;
+	}
+	CHECK("cold copies: always >= 4 x L2 read between two uses of one copy (below the cap)", bad == 0,
+	      "not at %ld bytes", bad);
+}
+
 int main(int argc, char **argv)
 {
 	err_init("test_units");
@@ -694,6 +717,7 @@ int main(int argc, char **argv)
 	test_chunk_items();
 	test_row_error();
 	test_thread_count();
+	test_cold_copies();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed != 0;
 }

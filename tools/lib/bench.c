@@ -96,3 +96,12 @@ void sampler_finish(struct sampler *s, long launches, struct bench_result *r)
 	free(s->t);
 	free(s->clock);
 }
+
+long bench_cold_copies(size_t stride, size_t l2_bytes, int l2_hot)
+{
+	long want;
+	if (l2_hot || stride == 0)
+		return 1;
+	want = (long)ceil(4.0 * (double)l2_bytes / (double)stride) + 1;
+	return want > 65536 ? 65536 : want;
+}

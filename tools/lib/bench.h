@@ -12,6 +12,8 @@
 
 #include "inputs.h"
 
+#include <stddef.h>
+
 struct bench_opts {
 	int warmup;            /* launches before the first sample */
 	int min_samples, max_samples;
@@ -58,5 +60,11 @@ long sampler_batch(const struct bench_opts *o, double est_launch_ms);
 void sampler_finish(struct sampler *s, long launches, struct bench_result *r);
 
 double wall_seconds(void);
+
+/* Cold L2: how many copies of a `stride`-byte input (the bytes between two
+ * copies) to rotate over so that at least 4x the L2 size is read between
+ * two uses of one copy (one copy of a large input already is that), at most
+ * 65536; 1 when l2_hot.  The caller may keep fewer when memory runs short. */
+long bench_cold_copies(size_t stride, size_t l2_bytes, int l2_hot);
 
 #endif

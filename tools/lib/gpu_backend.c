@@ -5,81 +5,28 @@
  * ("sets", each K then V in one allocation) that consecutive launches never
  * find their K/V in L2 (at least 4x the L2 size between reuses), unless
  * --l2 hot asks for the seed's back-to-back method.  Timing: CUDA events
- * around batches of launches (bench.h has the sampling rule); the SM clock
- * and throttle reasons come from NVML, loaded with dlopen so that no build
- * or test needs the driver.  --launch graph replays batches captured in a
- * CUDA graph instead of launching from the host.  Ceilings: the read
- * ceiling (kernels/stream_read.cu) is timed per config on its own bytes;
+ * around batches of launches (bench.h has the sampling rule, gpu_util.c
+ * runs it); the SM clock and throttle reasons come from NVML, loaded with
+ * dlopen so that no build or test needs the driver (gpu_util.c).
+ * --launch graph replays batches captured in a CUDA graph instead of
+ * launching from the host.  Ceilings: the read ceiling
+ * (kernels/stream_read.cu) is timed per config on its own bytes;
  * the tensor-core ceiling (kernels/mma_peak.cu) once per process.  The
  * device's peaks come from its attributes (gpu_peaks()).
  */
 #include "backend.h"
 #include "err.h"
+#include "gpu_util.h"
 #include "metrics.h"
 #include "../../kernels/attn.h"
 #include "../../kernels/mma_peak.h"
 #include "../../kernels/stream_read.h"
 
 #include <cuda_runtime_api.h>
-#include <dlfcn.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CK(call) check_cuda((call), #call, __FILE__, __LINE__)
-
-static void check_cuda(cudaError_t e, const char *what, const char *file, int line)
-{
-	if (e != cudaSuccess)
-		die(EXIT_INPUT, "CUDA error at %s:%d: %s: %s", file, line, what, cudaGetErrorString(e));
-}
-
-/* --- NVML, optional ------------------------------------------------------ */
-typedef int (*nvml_fn_void)(void);
-typedef int (*nvml_fn_pci)(const char *, void **);
-typedef int (*nvml_fn_clock)(void *, int, unsigned *);
-typedef int (*nvml_fn_reasons)(void *, unsigned long long *);
-static struct {
-	void *dev;
-	nvml_fn_clock clock;
-	nvml_fn_reasons reasons;
-} nvml;
-
-/* Throttle reasons that make a sample unrepresentative: HW slowdown, SW and
- * HW thermal slowdown, HW power brake (nvml.h clocksEventReasons). */
-#define THROTTLE_BAD (0x8ull | 0x20ull | 0x40ull | 0x80ull)
-
-static void nvml_open(int device)
-{
-	void *h = dlopen("libnvidia-ml.so.1", RTLD_NOW);
-	char bus[32];
-	if (!h)
-		return;
-	nvml_fn_void init = (nvml_fn_void)dlsym(h, "nvmlInit_v2");
-	nvml_fn_pci by_pci = (nvml_fn_pci)dlsym(h, "nvmlDeviceGetHandleByPciBusId_v2");
-	nvml.clock = (nvml_fn_clock)dlsym(h, "nvmlDeviceGetClockInfo");
-	nvml.reasons = (nvml_fn_reasons)dlsym(h, "nvmlDeviceGetCurrentClocksEventReasons");
-	if (!nvml.reasons)
-		nvml.reasons = (nvml_fn_reasons)dlsym(h, "nvmlDeviceGetCurrentClocksThrottleReasons");
-	if (!init || !by_pci || !nvml.clock || init() != 0 ||
-	    cudaDeviceGetPCIBusId(bus, sizeof bus, device) != cudaSuccess || by_pci(bus, &nvml.dev) != 0)
-		nvml.dev = NULL;
-}
-
-static void nvml_read(double *mhz, int *throttled)
-{
-	unsigned clk = 0;
-	unsigned long long why = 0;
-	*mhz = 0;
-	*throttled = 0;
-	if (!nvml.dev)
-		return;
-	if (nvml.clock(nvml.dev, 1 /* NVML_CLOCK_SM */, &clk) == 0)
-		*mhz = clk;
-	if (nvml.reasons && nvml.reasons(nvml.dev, &why) == 0)
-		*throttled = (why & THROTTLE_BAD) != 0;
-}
 
 /* --- device -------------------------------------------------------------- */
 static struct cudaDeviceProp prop;
@@ -220,9 +167,7 @@ static struct backend_config *gpu_prepare(const struct inputs *in, const struct 
 	CK(cudaMemGetInfo(&free_b, &total_b));
 	/* enough sets that >= 4x L2 is read between two uses of one set (one set
 	 * of a large config is already more than that) */
-	want = o->l2_hot ? 1 : (long)ceil(4.0 * prop.l2CacheSize / (double)g->stride) + 1;
-	if (want > 65536)
-		want = 65536;
+	want = bench_cold_copies(g->stride, (size_t)prop.l2CacheSize, o->l2_hot);
 	/* keep half of free memory for workspaces */
 	while (want > 1 && (size_t)want * g->stride > free_b / 2)
 		want--;
@@ -300,72 +245,21 @@ static void launch(struct launcher *l)
 		    cudaGetErrorString((cudaError_t)e));
 }
 
-/* Per-launch ms of n launches between two events: launched one by one from
- * the host, or as one replay of exec (graph mode). */
-static double time_launches(struct launcher *l, cudaGraphExec_t exec, long n)
-{
-	float ms;
-	CK(cudaEventRecord(l->g->ev0, l->g->stream));
-	if (exec)
-		CK(cudaGraphLaunch(exec, l->g->stream));
-	else
-		for (long i = 0; i < n; i++)
-			launch(l);
-	CK(cudaEventRecord(l->g->ev1, l->g->stream));
-	CK(cudaEventSynchronize(l->g->ev1));
-	CK(cudaEventElapsedTime(&ms, l->g->ev0, l->g->ev1));
-	return (double)ms / (double)n;
-}
+static void launch_cb(void *l) { launch(l); }
 
-/* Graph mode: one CUDA graph holds a whole batch of launches (whole
- * rotations of the K/V sets, so replays stay L2-cold), and a sample is
- * one replay.  It removes the host's per-launch cost, as serving systems do
- * for decode; stream mode (the default) launches back to back like the seed. */
-static cudaGraphExec_t capture_batch(struct launcher *l, long n)
+/* What gpu_measure() needs to time l: its stream and events, and whole
+ * rotations of the K/V sets for graph batches (so replays stay L2-cold). */
+static struct gpu_timing timing_of(struct launcher *l)
 {
-	cudaGraph_t graph;
-	cudaGraphExec_t exec;
-	cudaError_t e;
-
-	CK(cudaStreamBeginCapture(l->g->stream, cudaStreamCaptureModeThreadLocal));
-	for (long i = 0; i < n; i++)
-		launch(l);
-	CK(cudaStreamEndCapture(l->g->stream, &graph));
-	e = cudaGraphInstantiate(&exec, graph, 0);
-	cudaGraphDestroy(graph);
-	if (e != cudaSuccess)
-		die(EXIT_INPUT, "%s: cannot run as a CUDA graph (--launch graph): %s",
-		    l->k ? l->k->name : l->peak ? "mma_peak" : "stream_read", cudaGetErrorString(e));
-	return exec;
+	struct gpu_timing t = { l->g->stream, l->g->ev0, l->g->ev1, launch_cb, l,
+				l->k ? l->k->name : l->peak ? "mma_peak" : "stream_read", l->peak ? 1 : l->g->nsets };
+	return t;
 }
 
 static void measure(struct launcher *l, const struct bench_opts *o, struct bench_result *r)
 {
-	struct sampler s;
-	long batch;
-	double est, t, mhz;
-	int hot;
-	cudaGraphExec_t exec = NULL;
-
-	for (int i = 0; i < o->warmup; i++)
-		launch(l);
-	est = time_launches(l, NULL, 1);
-	batch = sampler_batch(o, est);
-	if (o->graph) {
-		/* whole rotations, so no set comes back sooner than nsets launches */
-		if (!l->peak)
-			batch = (batch + l->g->nsets - 1) / l->g->nsets * l->g->nsets;
-		exec = capture_batch(l, batch);
-		(void)time_launches(l, exec, batch); /* the first replay uploads the graph */
-	}
-	sampler_init(&s, o);
-	do {
-		t = time_launches(l, exec, batch);
-		nvml_read(&mhz, &hot);
-	} while (sampler_add(&s, t, mhz, hot));
-	sampler_finish(&s, batch, r);
-	if (exec)
-		CK(cudaGraphExecDestroy(exec));
+	struct gpu_timing t = timing_of(l);
+	gpu_measure(&t, o, r);
 }
 
 static int gpu_run(struct backend_config *g, const struct attn_kernel *k,
@@ -440,7 +334,8 @@ static double gpu_ceiling_tflops(struct backend_config *g, const struct bench_op
 		if ((e = mma_peak_plan(&plan)) != 0)
 			die(EXIT_INPUT, "CUDA error preparing mma_peak: %s", cudaGetErrorString((cudaError_t)e));
 		launch(&l); /* first launch: module load, clocks up */
-		double ms = time_launches(&l, NULL, 1);
+		struct gpu_timing t = timing_of(&l);
+		double ms = gpu_time_launches(&t, NULL, 1);
 		if (ms > 0)
 			l.iters = (long)(l.iters * PEAK_LAUNCH_MS / ms);
 		l.iters = l.iters < 16 ? 16 : l.iters > (1L << 30) ? 1L << 30 : l.iters;
