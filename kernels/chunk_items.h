@@ -32,6 +32,12 @@
  * multiply-high divisions (ci_div) with host-made constants: numerators are
  * < 2^31 (CHUNK_ITEMS_CHECK keeps them there).
  *
+ * The launch is written here once too: struct chunk_params (both kernels'
+ * parameters), chunk_params_make() (fills them from attn_args) and, in CUDA,
+ * chunk_forward() (the grid, then the merge); a kernel's launcher adds its
+ * check(), its scale, its kernels, block size and shared memory.  Their
+ * workspace is attn_chunk_partials_bytes() (merge.h).
+ *
  * Plain C (the host plan and the decode run in the C unit tests too); in
  * CUDA the decode reads the tables with __ldg.
  */
@@ -39,6 +45,11 @@
 #define CHUNK_ITEMS_H
 
 #include "attn.h"
+#include "merge.h"
+
+#ifdef __CUDACC__
+#include <cuda_runtime.h>
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -222,7 +233,80 @@ CI_FN int chunk_part_row(const struct chunk_items *ci, const struct chunk_item *
 	return it->part_row0 + hh * ci->n_seqs + sl;
 }
 
+/* ---- the launch: parameters and grid, the same for native and tk ---------- */
+struct chunk_params {
+	const void *q;                 /* [S][H][128] T */
+	const void *k;                 /* pool [*][KVH][64][128] T */
+	const void *v;                 /* pool [*][KVH][64][128] T */
+	const struct attn_node *nodes; /* the tree (attn_tree.nodes, device) */
+	const int *node_chunks;        /* pool index of each node's chunks */
+	void *po;                      /* partials o  [NP][H][S][128] T (merge.h, o_dtype = T) */
+	float *pml;                    /* partials ml [NP][H][S][2] */
+	struct chunk_items ci;         /* the item decomposition */
+	float scale;                   /* the factor on q.k, the kernel's own (its launcher):
+					* 1/sqrt(d_head), times log2(e) for a kernel in exp2 */
+};
+
+/* Fills *p and *pp (the partials in a->work, merge.h) from a, p->scale =
+ * scale; NULL, or a one-line reason when a has no workspace or device
+ * tables or its host tree is not the shape's (the kernel's check() passed).
+ * The grid is p->ci.n_blocks blocks. */
+static inline const char *chunk_params_make(struct chunk_params *p, struct attn_partials *pp,
+					    const struct attn_args *a, float scale)
+{
+	if (a->work == NULL || a->tree.nodes == NULL || a->tree.node_chunks == NULL)
+		return "no workspace or device tables";
+	const char *why = chunk_items_plan(&p->ci, &a->s, a->host_tree);
+	if (why != NULL)
+		return why;
+	*pp = attn_chunk_partials(a);
+	p->q = a->q;
+	p->k = a->k;
+	p->v = a->v;
+	p->nodes = a->tree.nodes;
+	p->node_chunks = a->tree.node_chunks;
+	p->po = pp->o;
+	p->pml = pp->ml;
+	p->scale = scale;
+	return NULL;
+}
+
 #ifdef __cplusplus
+}
+#endif
+
+#ifdef __CUDACC__
+/* Enqueues kernel K over p's grid, `threads` threads and `smem` bytes of
+ * dynamic shared memory per block; the error of the launch.  Above the
+ * default 48 KB the limit is raised once per kernel (a host call per launch
+ * is host time that back-to-back timing of small configs would count). */
+template <void (*K)(struct chunk_params)>
+static cudaError_t chunk_enqueue(const struct chunk_params *p, int threads, int smem, cudaStream_t st)
+{
+	static bool attr_set = false;
+	if (smem > 48 * 1024 && !attr_set) {
+		cudaError_t e = cudaFuncSetAttribute(K, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+		if (e != cudaSuccess)
+			return e;
+		attr_set = true;
+	}
+	K<<<dim3((unsigned)p->ci.n_blocks), threads, smem, st>>>(*p);
+	return cudaGetLastError();
+}
+
+/* A forward pass of a chunk kernel, once chunk_params_make() has made p and
+ * pp: the kernel of a's dtype (K_BF16 or K_FP16) by chunk_enqueue(), then
+ * the merge of pp into a->out.  Returns a cudaError_t. */
+template <void (*K_BF16)(struct chunk_params), void (*K_FP16)(struct chunk_params)>
+static int chunk_forward(const struct attn_args *a, const struct chunk_params *p,
+			 const struct attn_partials *pp, int threads, int smem, struct CUstream_st *stream)
+{
+	cudaStream_t st = (cudaStream_t)stream;
+	cudaError_t e = a->s.dtype == ATTN_BF16 ? chunk_enqueue<K_BF16>(p, threads, smem, st)
+						: chunk_enqueue<K_FP16>(p, threads, smem, st);
+	if (e != cudaSuccess)
+		return (int)e;
+	return attn_merge_launch(pp, a->out, stream);
 }
 #endif
 

@@ -102,18 +102,7 @@ static_assert(NV_SM_W % 128 == 0 && NV_W_BYTES % 128 == 0, "aligned scratch");
 static_assert(NV_SMEM_BYTES <= 113 * 1024, "2 blocks per 228 KB SM");
 static_assert(NV_THREADS == 2 * 64, "softmax: two lanes per row of a 16-row tile");
 
-/* ---- parameters ------------------------------------------------------------ */
-struct native_params {
-	const void *q;                 /* [S][H][128] T */
-	const void *k;                 /* pool [*][KVH][64][128] T */
-	const void *v;                 /* pool [*][KVH][64][128] T */
-	const struct attn_node *nodes; /* the tree (attn_tree.nodes, device) */
-	const int *node_chunks;        /* pool index of each node's chunks */
-	void *po;                      /* partials o  [NP][H][S][128] T (merge.h, o_dtype = T) */
-	float *pml;                    /* partials ml [NP][H][S][2] */
-	struct chunk_items ci;         /* the item decomposition (chunk_items.h) */
-	float scale;
-};
+/* ---- parameters: struct chunk_params (chunk_items.h), scale = 1/sqrt(d_head) */
 
 /* ---- device helpers -------------------------------------------------------- */
 template <typename T> static __device__ __forceinline__ T to_t(float x);
@@ -175,7 +164,7 @@ static __device__ __forceinline__ void load_kv(T *dk, T *dv, const T *k, const T
 /* ---- kernel ---------------------------------------------------------------- */
 template <typename T>
 __global__ void __launch_bounds__(NV_THREADS, 2)
-	native_kernel(const __grid_constant__ struct native_params p)
+	native_kernel(const __grid_constant__ struct chunk_params p)
 {
 	using namespace nvcuda;
 	extern __shared__ __align__(128) unsigned char smem[];
@@ -304,58 +293,20 @@ static const char *native_check(const struct attn_shape *s)
 	return NULL;
 }
 
-static size_t native_workspace(const struct attn_shape *s)
-{
-	return attn_chunk_partials_bytes(s); /* o in the input dtype (merge.h) */
-}
-
-template <typename T>
-static cudaError_t native_enqueue(const struct native_params *p, dim3 grid, cudaStream_t st)
-{
-	/* once per instantiation: a host call per launch is host time that
-	 * back-to-back timing of small configs would count */
-	static bool attr_set = false;
-	if (!attr_set) {
-		cudaError_t e = cudaFuncSetAttribute(native_kernel<T>,
-						     cudaFuncAttributeMaxDynamicSharedMemorySize,
-						     NV_SMEM_BYTES);
-		if (e != cudaSuccess)
-			return e;
-		attr_set = true;
-	}
-	native_kernel<T><<<grid, NV_THREADS, NV_SMEM_BYTES, st>>>(*p);
-	return cudaGetLastError();
-}
-
 static int native_launch(const struct attn_args *a, struct CUstream_st *stream)
 {
-	const struct attn_shape *s = &a->s;
-	struct native_params p;
-	if (native_check(s) != NULL || a->work == NULL || a->tree.nodes == NULL ||
-	    a->tree.node_chunks == NULL || chunk_items_plan(&p.ci, s, a->host_tree) != NULL)
+	struct chunk_params p;
+	struct attn_partials pp;
+	if (native_check(&a->s) != NULL || chunk_params_make(&p, &pp, a, a->scale) != NULL)
 		return (int)cudaErrorInvalidValue;
-	struct attn_partials pp = attn_chunk_partials(a);
-	p.q = a->q;
-	p.k = a->k;
-	p.v = a->v;
-	p.nodes = a->tree.nodes;
-	p.node_chunks = a->tree.node_chunks;
-	p.po = pp.o;
-	p.pml = pp.ml;
-	p.scale = a->scale;
-	dim3 grid((unsigned)p.ci.n_blocks);
-	cudaStream_t st = (cudaStream_t)stream;
-	cudaError_t e = s->dtype == ATTN_BF16 ? native_enqueue<__nv_bfloat16>(&p, grid, st)
-					      : native_enqueue<__half>(&p, grid, st);
-	if (e != cudaSuccess)
-		return (int)e;
-	return attn_merge_launch(&pp, a->out, stream);
+	return chunk_forward<native_kernel<__nv_bfloat16>, native_kernel<__half>>(a, &p, &pp, NV_THREADS,
+									  NV_SMEM_BYTES, stream);
 }
 
 extern "C" const struct attn_kernel attn_kernel_native = {
 	"native",
 	"ChunkAttention two-phase: chunk-first over shared chunks, seq-first over suffixes (WMMA 16x16x16, 4 warps) + merge",
 	native_check,
-	native_workspace,
+	attn_chunk_partials_bytes, /* o in the input dtype (merge.h) */
 	native_launch,
 };

@@ -120,18 +120,8 @@ static_assert(TK_PV_SPLIT == 1 || TK_PV_SPLIT == 2 || TK_PV_SPLIT == 4,
 /* named barriers (0 is __syncthreads); each: 64 arrive + 64 sync = 128 */
 enum { BAR_FULLQ0 = 1, BAR_FULLQ1 = 2, BAR_K = 3, BAR_V = 4 };
 
-/* ---- parameters ------------------------------------------------------------ */
-struct tk_params {
-	const void *q;                 /* [S][H][128] T */
-	const void *k;                 /* pool [*][KVH][64][128] T */
-	const void *v;                 /* pool [*][KVH][64][128] T */
-	const struct attn_node *nodes; /* the tree (attn_tree.nodes, device) */
-	const int *node_chunks;        /* pool index of each node's chunks */
-	void *po;                      /* partials o  [NP][H][S][128] T (merge.h, o_dtype = T) */
-	float *pml;                    /* partials ml [NP][H][S][2] */
-	struct chunk_items ci;         /* the item decomposition (chunk_items.h) */
-	float scale_log2;              /* scale * log2(e): scores go straight to exp2 */
-};
+/* ---- parameters: struct chunk_params (chunk_items.h), its scale
+ * 1/sqrt(d_head) * log2(e) (tk_launch): scores go straight to exp2 */
 
 /* ---- device helpers -------------------------------------------------------- */
 /* byte offset of 16-byte piece `ch` of row `row` in a swizzled 256-byte-row tile */
@@ -214,7 +204,7 @@ static __device__ __forceinline__ void load_kv_tile(uint32_t dst, const T *src, 
 /* ---- kernel ---------------------------------------------------------------- */
 template <typename T>
 __global__ void __launch_bounds__(TK_THREADS, TK_BLOCKS_PER_SM)
-	tk_kernel(const __grid_constant__ struct tk_params p)
+	tk_kernel(const __grid_constant__ struct chunk_params p)
 {
 	extern __shared__ __align__(128) unsigned char smem[];
 	const int lin = (int)blockIdx.x;
@@ -321,7 +311,7 @@ __global__ void __launch_bounds__(TK_THREADS, TK_BLOCKS_PER_SM)
 		for (int j = 0; j < TK_CHUNK / 8; j++)
 #pragma unroll
 			for (int e = 0; e < 4; e++)
-				sacc[j][e] *= p.scale_log2;
+				sacc[j][e] *= p.scale; /* times log2(e) */
 		if (it.valid < TK_CHUNK) {
 			/* a suffix's partial last chunk: keys >= valid -> -inf (a
 			 * select), so P there is exactly 0; key 0 is always valid */
@@ -448,58 +438,21 @@ static const char *tk_check(const struct attn_shape *s)
 	return NULL;
 }
 
-static size_t tk_workspace(const struct attn_shape *s)
-{
-	return attn_chunk_partials_bytes(s); /* o in the input dtype (merge.h) */
-}
-
-template <typename T>
-static cudaError_t tk_enqueue(const struct tk_params *p, dim3 grid, cudaStream_t st)
-{
-	/* once per instantiation: a host call per launch is host time that
-	 * back-to-back timing of small configs would count */
-	static bool attr_set = false;
-	if (TK_SMEM_BYTES > 48 * 1024 && !attr_set) {
-		cudaError_t e = cudaFuncSetAttribute(tk_kernel<T>,
-						     cudaFuncAttributeMaxDynamicSharedMemorySize,
-						     TK_SMEM_BYTES);
-		if (e != cudaSuccess)
-			return e;
-		attr_set = true;
-	}
-	tk_kernel<T><<<grid, TK_THREADS, TK_SMEM_BYTES, st>>>(*p);
-	return cudaGetLastError();
-}
-
 static int tk_launch(const struct attn_args *a, struct CUstream_st *stream)
 {
-	const struct attn_shape *s = &a->s;
-	struct tk_params p;
-	if (tk_check(s) != NULL || a->work == NULL || a->tree.nodes == NULL ||
-	    a->tree.node_chunks == NULL || chunk_items_plan(&p.ci, s, a->host_tree) != NULL)
+	struct chunk_params p;
+	struct attn_partials pp;
+	if (tk_check(&a->s) != NULL ||
+	    chunk_params_make(&p, &pp, a, a->scale * 1.4426950408889634f /* log2(e) */) != NULL)
 		return (int)cudaErrorInvalidValue;
-	struct attn_partials pp = attn_chunk_partials(a);
-	p.q = a->q;
-	p.k = a->k;
-	p.v = a->v;
-	p.nodes = a->tree.nodes;
-	p.node_chunks = a->tree.node_chunks;
-	p.po = pp.o;
-	p.pml = pp.ml;
-	p.scale_log2 = a->scale * 1.4426950408889634f;
-	dim3 grid((unsigned)p.ci.n_blocks);
-	cudaStream_t st = (cudaStream_t)stream;
-	cudaError_t e = s->dtype == ATTN_BF16 ? tk_enqueue<__nv_bfloat16>(&p, grid, st)
-					      : tk_enqueue<__half>(&p, grid, st);
-	if (e != cudaSuccess)
-		return (int)e;
-	return attn_merge_launch(&pp, a->out, stream);
+	return chunk_forward<tk_kernel<__nv_bfloat16>, tk_kernel<__half>>(a, &p, &pp, TK_THREADS,
+									  TK_SMEM_BYTES, stream);
 }
 
 extern "C" const struct attn_kernel attn_kernel_tk = {
 	"tk",
 	"4-warp two-phase chunk kernel (2 mma.sync compute + 2 cp.async load warps; shared chunks once, suffixes per sequence) + merge",
 	tk_check,
-	tk_workspace,
+	attn_chunk_partials_bytes, /* o in the input dtype (merge.h) */
 	tk_launch,
 };

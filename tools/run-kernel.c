@@ -452,41 +452,46 @@ static double ceiling_tflops(const struct backend *b, struct backend_config *c)
 	return v;
 }
 
+/* One peak of backend b's rows: *v and from[n] hold the device's value and
+ * how it was derived (backend peaks(); *v 0: unknown, from then says why,
+ * `unknown` the device's reason as the warning words it).  The flag
+ * (flag_name) wins when set; else an unknown device value becomes def, the
+ * H100 datasheet's, and a GPU says once, here, that the column `eff` is
+ * against it. */
+static void resolve_peak(const struct backend *b, double *v, char *from, size_t n, double flag,
+			 const char *flag_name, const char *unknown, double def, const char *unit,
+			 const char *eff)
+{
+	if (flag > 0) {
+		*v = flag;
+		snprintf(from, n, "%s", flag_name);
+	} else if (!(*v > 0)) {
+		*v = def;
+		snprintf(from, n, "default (H100 SXM datasheet)%s",
+			 b->peaks ? "" : ": the CPU backend has no device peaks");
+		if (b->peaks)
+			warnx("%s: %s; %s is against %.1f %s (H100 SXM datasheet); %s sets it",
+			      b->device_name(), unknown, eff, def, unit, flag_name);
+	}
+}
+
 /* The peaks of backend bi's rows, each a flag (--peak-tflops/--peak-gbps),
- * else the device's own (backend peaks()), else the H100 defaults; a GPU
- * whose peak is unknown says so once, here. */
+ * else the device's own (backend peaks()), else the H100 defaults. */
 static void resolve_peaks(int bi)
 {
 	const struct backend *b = backends[bi];
 	struct device_peaks d, *p = &bpeaks[bi];
+	char gbps_unknown[sizeof d.gbps_from + 48];
 
 	memset(&d, 0, sizeof d);
 	if (b->peaks)
 		b->peaks(&d);
 	*p = d;
-	if (peak_tflops_flag > 0) {
-		p->tflops = peak_tflops_flag;
-		snprintf(p->tflops_from, sizeof p->tflops_from, "--peak-tflops");
-	} else if (!(d.tflops > 0)) {
-		p->tflops = PEAK_TFLOPS_DEFAULT;
-		snprintf(p->tflops_from, sizeof p->tflops_from, "default (H100 SXM datasheet)%s",
-			 b->peaks ? "" : ": the CPU backend has no device peaks");
-		if (b->peaks)
-			warnx("%s: %s; compute_eff_pct is against %.1f TFLOP/s (H100 SXM datasheet); "
-			      "--peak-tflops sets it", b->device_name(), d.tflops_from, PEAK_TFLOPS_DEFAULT);
-	}
-	if (peak_gbps_flag > 0) {
-		p->gbps = peak_gbps_flag;
-		snprintf(p->gbps_from, sizeof p->gbps_from, "--peak-gbps");
-	} else if (!(d.gbps > 0)) {
-		p->gbps = PEAK_GBPS_DEFAULT;
-		snprintf(p->gbps_from, sizeof p->gbps_from, "default (H100 SXM datasheet)%s",
-			 b->peaks ? "" : ": the CPU backend has no device peaks");
-		if (b->peaks)
-			warnx("%s: memory clock or bus width unknown (%s); kv_mem_eff_pct is against %.1f GB/s "
-			      "(H100 SXM datasheet); --peak-gbps sets it", b->device_name(), d.gbps_from,
-			      PEAK_GBPS_DEFAULT);
-	}
+	snprintf(gbps_unknown, sizeof gbps_unknown, "memory clock or bus width unknown (%s)", d.gbps_from);
+	resolve_peak(b, &p->tflops, p->tflops_from, sizeof p->tflops_from, peak_tflops_flag, "--peak-tflops",
+		     d.tflops_from, PEAK_TFLOPS_DEFAULT, "TFLOP/s", "compute_eff_pct");
+	resolve_peak(b, &p->gbps, p->gbps_from, sizeof p->gbps_from, peak_gbps_flag, "--peak-gbps",
+		     gbps_unknown, PEAK_GBPS_DEFAULT, "GB/s", "kv_mem_eff_pct");
 }
 
 /* --peaks: one CSV row per backend of -k, what its rows would use. */

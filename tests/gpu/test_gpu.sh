@@ -114,6 +114,21 @@ else
 	fail "stream_read: $BIN/bench-ceiling missing (make tools builds it where nvcc is)"
 fi
 
+# the peaks' device path (make test covers the flags and the CPU's
+# defaults): each peak the device's own, or on a card whose value is not
+# known the default with its warning, beside the other peak's flag
+k1=${kernels%% *}
+tf=$("$BIN/run-kernel" --peaks -k "$k1" --peak-gbps 300 2> "$LOG/peaks.err" | awk -F, '$1 == "cuda" { print $5 "|" $6 }')
+gb=$("$BIN/run-kernel" --peaks -k "$k1" --peak-tflops 50 2>> "$LOG/peaks.err" | awk -F, '$1 == "cuda" { print $5 "|" $6 }')
+if { echo "$tf" | grep -qE '^[0-9]+ SMs x [0-9]+ MHz x [0-9]+ dense bf16 FLOP/clk/SM \(sm_[0-9]+\)\|--peak-gbps$' ||
+	{ echo "$tf" | grep -qx 'default (H100 SXM datasheet)|--peak-gbps' && grep -q 'compute_eff_pct is against 989.0 TFLOP/s' "$LOG/peaks.err"; }; } &&
+	{ echo "$gb" | grep -qE '^--peak-tflops\|[0-9]+ MHz x [0-9]+-bit bus x 2 \(DDR\) / 8$' ||
+	{ echo "$gb" | grep -qx -- '--peak-tflops|default (H100 SXM datasheet)' && grep -q 'kv_mem_eff_pct is against 3350.0 GB/s' "$LOG/peaks.err"; }; }; then
+	ok "peaks: the device's own beside the other's flag ($tf; $gb)"
+else
+	fail "peaks: want the device's own beside the other's flag, got '$tf' and '$gb': $(head -n 2 "$LOG/peaks.err" | tr '\n' ' ')"
+fi
+
 # compute-sanitizer on small configs: out-of-bounds and shared-memory races.
 # Each kernel gets rows that reach its code paths (split and unsplit grids,
 # merges, GQA, partial last chunks where it runs them); rows it refuses are
