@@ -167,12 +167,14 @@ results: ## run the sweeps, aggregate, join and plot into results/<gpu>/ (CPU: r
 	@$(MAKE) --no-print-directory tools
 	@$(LOCKED) $(MAKE) --no-print-directory $(PARALLEL) RESULTS_GOAL=results $(RESULTS)/plots.stamp
 	@echo "results: $(RESULTS)/ (CSVs, plots/, provenance.txt)"
+	@tools/keep-rows.sh --summary refused results $(SWEEPS:%=$(RESULTS)/%.prov.txt)
 
 sweeps: ## the CSVs and provenance of `make results`, no figures (for GPU nodes without gnuplot)
 	@env/require.sh cc make $(if $(NVCC),c++)
 	@$(MAKE) --no-print-directory tools
 	@$(LOCKED) $(MAKE) --no-print-directory $(PARALLEL) RESULTS_GOAL=sweeps $(N_SEQS:%=$(RESULTS)/joined-n%.csv) $(RESULTS)/provenance.txt
 	@echo "sweeps: $(RESULTS)/ (CSVs, provenance.txt); draw the figures with 'make plots'"
+	@tools/keep-rows.sh --summary refused sweeps $(SWEEPS:%=$(RESULTS)/%.prov.txt)
 
 # The settings a sweep depends on besides the tools, in a file rewritten only
 # when they change: a new PRESET, DTYPE or RUN_FLAGS re-runs the sweeps (a
@@ -206,20 +208,30 @@ $(RESULTS)/configs-n%.csv: $(BIN)/gen-configs $(RESULTS)/settings.txt
 # Ask for both files (make R/tk-n32.sweep.csv R/tk-n32.prov.txt, as the Slurm
 # tasks do): Make checks only the targets it is asked for.
 #
+# Exit 3 with rows the kernel refused (run-kernel --refusals: its check()
+# does not run the shape - a documented limit, e.g. prefix_stream's 256
+# query rows per K/V head) keeps the rows it measured when there is one and
+# every other config row was refused: the refused rows' lines are in
+# KERNEL-nN.refused.txt and the record says `refused_rows: N of M`
+# (tools/keep-rows.sh, the peers' rule too).  A row that failed validation,
+# a CUDA error, a skipped row, no row at all, a crash or a signal fail the
+# sweep and leave no file: each is a bug here.  RUN_KERNEL= for a stand-in.
+#
 # Several GPUs (GPUS="0 1 2 3"): `make results` runs this make with -j4, and
 # every sweep holds one GPU of GPUS for its run (tools/gpu-slot.sh: the first
 # free one, by flock; CUDA_VISIBLE_DEVICES=that GPU), so four sweeps run at
 # once, never two on one GPU; the record gets `device: N`.  The files are a
 # serial run's: Make's rules alone say what is stale.  A failed sweep stops
 # new ones (make -k keeps going) and leaves the others' files whole.
-SWEEP_CMD = $(BIN)/run-kernel -k $(firstword $(subst -n, ,$*)) $(RUN_FLAGS) -o $(RESULTS)/$*.sweep.csv $<
+RUN_KERNEL ?= $(BIN)/run-kernel
+SWEEP_CMD = $(RUN_KERNEL) -k $(firstword $(subst -n, ,$*)) $(RUN_FLAGS) --refusals $(RESULTS)/$*.refused.txt -o $(RESULTS)/$*.sweep.csv $<
 PARALLEL = -j$(if $(GPU_LIST),$(words $(sort $(GPU_LIST))),1)
 GPU_SLOT = tools/gpu-slot.sh -t $* -r $(RESULTS)/$*.prov.txt.tmp.0 '$(GPU_LIST)'
 .SECONDEXPANSION:
-$(RESULTS)/%.sweep.csv $(RESULTS)/%.prov.txt: $(RESULTS)/configs-n$$(lastword $$(subst -n, ,$$*)).csv $(BIN)/run-kernel $(RESULTS)/settings.txt $(if $(FORCE),FORCE)
-	@rm -f $(RESULTS)/$*.prov.txt
+$(RESULTS)/%.sweep.csv $(RESULTS)/%.prov.txt: $(RESULTS)/configs-n$$(lastword $$(subst -n, ,$$*)).csv $(RUN_KERNEL) $(RESULTS)/settings.txt $(if $(FORCE),FORCE)
+	@rm -f $(RESULTS)/$*.prov.txt $(RESULTS)/$*.refused.txt
 	@{ tools/provenance.sh "$(SWEEP_CMD)" && echo "settings: $(SETTINGS)"; } > $(RESULTS)/$*.prov.txt.tmp.0
-	$(GPU_SLOT) $(SWEEP_CMD) || { rc=$$?; rm -f $(RESULTS)/$*.prov.txt.tmp.0; exit $$rc; }
+	$(GPU_SLOT) $(SWEEP_CMD) || tools/keep-rows.sh refused $(or $(RESULTS_GOAL),make) $$? $< $(RESULTS)/$*.sweep.csv $(RESULTS)/$*.prov.txt.tmp.0
 	@mv -f $(RESULTS)/$*.prov.txt.tmp.0 $(RESULTS)/$*.prov.txt
 
 $(RESULTS)/%.agg.csv: $(RESULTS)/%.sweep.csv $(BIN)/agg-blocks
@@ -276,8 +288,7 @@ peers: ## time the peers (FlashInfer, PyTorch SDPA: tools/run-peer) into results
 	goals=$$(for n in $(N_SEQS); do for p in $$run; do printf ' $(RESULTS)/%s-n%s.sweep.csv $(RESULTS)/%s-n%s.agg.csv' $$p $$n $$p $$n; done; done); \
 	$(LOCKED) $(MAKE) --no-print-directory $(PARALLEL) PEERS="$$run" RESULTS_GOAL=peers $$goals || exit 1; \
 	echo "peers: $(RESULTS)/ ($$run: PEER-nN.sweep.csv); 'make plots' draws them with the kernels"; \
-	for n in $(N_SEQS); do for p in $$run; do f=$(RESULTS)/$$p-n$$n; \
-		[ ! -f $$f.failed.txt ] || echo "peers: $$p-n$$n: $$(sed -n 's/^failed_rows: \([0-9]* of [0-9]*\).*/\1/p' $$f.prov.txt) rows not measured (the peer failed them), each with its reason in $$f.failed.txt"; done; done
+	tools/keep-rows.sh --summary failed peers $$(for n in $(N_SEQS); do for p in $$run; do echo $(RESULTS)/$$p-n$$n.prov.txt; done; done)
 
 # The peers' sweeps, each with its record as the kernels' (PEER-nN.prov.txt,
 # plus the peers' packages) and on one GPU of GPUS as they are (gpu-slot.sh):
@@ -286,17 +297,15 @@ peers: ## time the peers (FlashInfer, PyTorch SDPA: tools/run-peer) into results
 # the rows that were measured - each one validated - when there is at least
 # one: the rows not measured, each with its reason, go to PEER-nN.failed.txt
 # (run-peer --failures) and the record says `failed_rows: N`, so a library's
-# failure on some shapes is data, not a lost sweep.  Every other failure (bad
-# input, a crash, a signal, exit 3 with no row) leaves no file, as for the
-# kernels' sweeps.  (A kernel's failed row is a bug here: its sweep fails.)
+# failure on some shapes is data, not a lost sweep (tools/keep-rows.sh, the
+# kernels' rule too).  Every other failure (bad input, a crash, a signal,
+# exit 3 with no row) leaves no file, as for the kernels' sweeps.  (A
+# kernel's failed row is a bug here: its sweep fails; only its refused rows
+# are kept out.)
 $(PEER_SWEEPS): $(RESULTS)/%.sweep.csv: $(RESULTS)/configs-n$$(lastword $$(subst -n, ,$$*)).csv $(RUN_PEER) $(BIN)/run-kernel $(RESULTS)/settings.txt $(if $(FORCE),FORCE)
 	@rm -f $(RESULTS)/$*.prov.txt $(RESULTS)/$*.failed.txt
 	@{ tools/provenance.sh "$(PEER_CMD)" && echo "settings: $(SETTINGS)" && $(RUN_PEER) --list | cut -f1,3 | sed 's/^/peer: /'; } > $(RESULTS)/$*.prov.txt.tmp.0
-	$(GPU_SLOT) $(PEER_CMD) || { rc=$$?; f=$(RESULTS)/$*.failed.txt; \
-		if [ $$rc = 3 ] && [ -s $$f ] && [ -f $@ ] && [ "$$(wc -l < $@)" -ge 2 ]; then \
-			echo "failed_rows: $$(($$(wc -l < $<) - $$(wc -l < $@))) of $$(($$(wc -l < $<) - 1)) (not measured: $*.failed.txt says why)" >> $(RESULTS)/$*.prov.txt.tmp.0; \
-			echo "peers: $*: $$(($$(wc -l < $@) - 1)) row(s) measured and kept; the rows not measured are in $$f" >&2; \
-		else rm -f $(RESULTS)/$*.prov.txt.tmp.0 $$f; exit $$rc; fi; }
+	$(GPU_SLOT) $(PEER_CMD) || tools/keep-rows.sh failed peers $$? $< $@ $(RESULTS)/$*.prov.txt.tmp.0
 	@mv -f $(RESULTS)/$*.prov.txt.tmp.0 $(RESULTS)/$*.prov.txt
 
 # A login node has no GPU, so the CPU defaults above must not leak into the

@@ -9,6 +9,8 @@
 #   configs-nN.csv            gen-configs (made on the login node by jobs/submit.sh)
 #   KERNEL-nN.sweep.csv       one slice's rows (an array task: make OUT/KERNEL-nN.sweep.csv)
 #   KERNEL-nN.prov.txt        where that slice was measured, written by the task that did
+#   KERNEL-nN.refused.txt     the rows the kernel refused (shapes it does not run), when any:
+#                             the slice keeps the rest (refused_rows: in its record)
 #   KERNEL-nN.agg.csv, joined-nN.csv, plots/, provenance.txt (the slices' records), merge.txt
 #                             made by the merge job (make OUT/plots.stamp)
 # and the Slurm bookkeeping in OUT/slurm/:
@@ -141,6 +143,7 @@ sweep_slice() {
 	slice_done "$csv" || { sweep_say "$s: make succeeded but $csv is not whole"; return 1; }
 	rm -f "$out/slurm/$s.failed"
 	sweep_say "$s: done: $csv ($(($(wc -l <"$csv") - 1)) rows)"
+	"$SWEEP_ROOT/tools/keep-rows.sh" --summary refused "${SWEEP_PROG:-jobs}" "${csv%.sweep.csv}.prov.txt" >&2
 }
 
 # sweep_slices OUT KERNEL:N...: the slices, through sweep_slice each, over this job's GPUs

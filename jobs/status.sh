@@ -58,7 +58,9 @@ for sl in "${all[@]}"; do
 		printf '  %-24s %s\n' "$s" "$q"
 		n_run=$((n_run + 1))
 	elif slice_done "$out/$s.sweep.csv"; then
-		printf '  %-24s done   %s rows\n' "$s" "$(($(wc -l <"$out/$s.sweep.csv") - 1))"
+		refused=$(sed -n 's/^refused_rows: \([0-9]*\) of .*/\1/p' "$out/$s.prov.txt")
+		printf '  %-24s done   %s rows%s\n' "$s" "$(($(wc -l <"$out/$s.sweep.csv") - 1))" \
+			"${refused:+ ($refused refused by the kernel: $s.refused.txt says why)}"
 		n_done=$((n_done + 1))
 	elif [ -f "$out/slurm/$s.failed" ]; then
 		printf '  %-24s FAILED exit %s, job %s, log %s\n' "$s" "$(sed -n 's/^exit: //p' "$out/slurm/$s.failed")" \

@@ -95,6 +95,15 @@ check "jobs: sweep_slices on a job's 3 GPUs (CUDA_VISIBLE_DEVICES=4,5,6): at onc
 	 slots_ok $M/job.log 2 && ! cut -d' ' -f2 $M/job.log | grep -vqx '[456]' && test \$(wc -l < $M/job.log) = 3 &&
 	 for n in 8 16; do test \$(wc -l < $RJ/ref-n\$n.sweep.csv) = 12 && test -s $RJ/ref-n\$n.prov.txt || exit 1; done &&
 	 grep -qx 'exit: 2' $RJ/slurm/nosuchkernel-n8.failed && ! ls $RJ | grep -q nosuchkernel && grep -q 'slice nosuchkernel-n8 FAILED (exit 2)' $M/job.err"
+# A slice whose kernel refuses some rows (the stand-in of tests/pipeline_cases.sh) is done as
+# `make sweeps` makes it: the task says which rows and where, the merge finds nothing stale.
+RJR=$M/job-refused
+check "jobs: a slice whose kernel refuses rows is done, its refusals named; not stale for the merge" \
+	"( export SWEEP_ROOT=$ROOT PRESET=quick RUN_FLAGS='$FAST_FLAGS' RUN_KERNEL=$T_ROOT/kernel-stub RK_REAL=$TOOLS_BIN/run-kernel && . jobs/lib.sh &&
+	   sweep_make $RJR ref 8 -s $RJR/configs-n8.csv && sweep_slices $RJR ref:8 > /dev/null 2> $M/job-refused.err && ! slice_stale $RJR ref 8 ) &&
+	 test \$(wc -l < $RJR/ref-n8.sweep.csv) = 8 && test \$(wc -l < $RJR/ref-n8.refused.txt) = 4 && test ! -e $RJR/slurm/ref-n8.failed &&
+	 grep -qxF 'jobs: ref-n8: done: $RJR/ref-n8.sweep.csv (7 rows)' $M/job-refused.err &&
+	 grep -qxF 'jobs: ref-n8: 4 of 11 rows refused (the kernel does not run them), each with its reason in $RJR/ref-n8.refused.txt' $M/job-refused.err"
 check "make slurm passes GPUS_PER_JOB; submit.sh asks each task for that many GPUs of the type" \
 	"make -n slurm GPUS_PER_JOB=4 | grep -qxE \"jobs/submit.sh +GPUS_PER_JOB='4' *\" &&
 	 jobs/submit.sh --dry-run GPUS_PER_JOB=4 KERNELS=tk,native N_SEQS=32,64,128 OUT=$M/dry 2>&1 | grep -q -- '--gpus=h100-80:4 --array=0-1 ' &&

@@ -127,6 +127,72 @@ check "a partial file of other settings is not resumed" \
 	 test \$(wc -l < $K/s2.csv) = 12 && ! grep -q '^1,2\$' $K/s2.csv && test ! -e $K/s2.csv.partial"
 check "no temp files left in results" "! ls $R | grep -q tmp"
 
+# The journal keeps the rows a config did not write ("#note TAG LINE"): a resumed run counts
+# them (exit 3) and lists a refused one in --refusals FILE as a whole run would. ref refuses no
+# shape, so a refusal by a GPU kernel's check() stands in the journal of a killed run: config
+# 2's row made a refused one, then a failed one.
+check "a killed sweep's journal: a refused row stays refused when it resumes (exit 3, --refusals)" \
+	"F='--iters 20 --min-iters 20 --min-time 0.3 --max-time 0.5' &&
+	 { run-kernel -q -k ref \$F --refusals $K/r.txt -o $K/s3.csv $K/c.csv 2> /dev/null & p=\$!; } &&
+	 n=0; until grep -q '^#done 3\$' $K/s3.csv.partial 2> /dev/null || [ \$n -ge 600 ]; do sleep 0.05; n=\$((n + 1)); done;
+	 kill -TERM \$p; wait \$p; test ! -e $K/s3.csv && test ! -e $K/r.txt && sed -n 1,7p $K/s3.csv.partial > $K/journal &&
+	 line='run-kernel: $K/c.csv:3: stand-in: a shape it does not run; row skipped' &&
+	 awk -v l=\"\$line\" 'NR == 4 { print \"#note refused \" l; next } { print }' $K/journal > $K/s3.csv.partial &&
+	 { run-kernel -q -k ref \$F --refusals $K/r.txt -o $K/s3.csv $K/c.csv 2> $K/err3; test \$? = 3; } &&
+	 test \"\$(cat $K/r.txt)\" = \"\$line\" && test \$(wc -l < $K/s3.csv) = 11 && test ! -e $K/s3.csv.partial &&
+	 grep -qxF \"\$line\" $K/err3 && tail -n1 $K/err3 | grep -qxF 'run-kernel: 1 row(s) refused by the kernel: shapes it does not run (see above)' &&
+	 awk -v l='run-kernel: $K/c.csv:3: ref FAILED validation; row not written' 'NR == 4 { print \"#note failed \" l; next } { print }' $K/journal > $K/s3.csv.partial &&
+	 { run-kernel -q -k ref \$F --refusals $K/r.txt -o $K/s3.csv $K/c.csv 2> $K/err4; test \$? = 3; } && test ! -e $K/r.txt &&
+	 grep -qF 'c.csv:3: ref FAILED validation; row not written' $K/err4 && tail -n1 $K/err4 | grep -qF '1 row(s) failed or were skipped'"
+
+# make's kernel sweep rule with a stand-in for run-kernel (RUN_KERNEL=): a kernel that runs
+# the single-prefix rows only (the real run-kernel's ref on them), its check() refusing the
+# rest as prefix_stream's refuses suffixes. Exit 3 with every row measured or refused keeps
+# the sweep, the refused rows listed in KERNEL-nN.refused.txt and counted in the record; a
+# failed row beside them, no row measured or a crash leave no file.
+cat > "$T_ROOT/kernel-stub" <<'STUB'
+#!/bin/bash
+# STUB=fail: the last row not run failed validation instead; none: every row refused; crash: exit 1
+args=() refusals='' in=${!#} t=$(mktemp -d)
+trap 'rm -rf "$t"' EXIT
+while [ $# -gt 1 ]; do case $1 in --refusals) refusals=$2; shift 2 ;; *) args+=("$1"); shift ;; esac; done
+awk -F, -v stub="${STUB:-}" -v f="$in" -v t="$t" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; print > (t "/run"); next }
+	stub != "none" && $c["n_kv_heads"] == $c["n_heads"] && $c["suffix_len"] == 0 && $c["group_chunks"] == 0 { print > (t "/run"); next }
+	{ print "run-kernel: " f ":" NR ": stand-in: runs the single-prefix workload only; row skipped" > (t "/no") }' "$in"
+[ "${STUB:-}" = fail ] && sed -i '$s/: stand-in: .*/: stand-in FAILED validation: rel_err 1; row not written/' "$t/no"
+"$RK_REAL" "${args[@]}" "$t/run" || exit
+cat "$t/no" >&2
+[ "${STUB:-}" = fail ] && sed -i '$d' "$t/no"
+cp "$t/no" "$refusals"
+[ "${STUB:-}" = crash ] && exit 1
+exit 3
+STUB
+chmod +x "$T_ROOT/kernel-stub"
+RR=$P/refused
+KMK="make -s RESULTS=$RR RESULTS_NAME=cpu N_SEQS=8 RUN_FLAGS='--iters 2 --min-time 0 --max-time 0.1'"
+check "make sweeps: a kernel's refused rows listed, the rows it measured kept, the sweep made" \
+	"RK_REAL=$TOOLS_BIN/run-kernel $KMK RUN_KERNEL=$T_ROOT/kernel-stub sweeps > $P/ref.out 2> $P/ref.err &&
+	 test \$(wc -l < $RR/ref-n8.sweep.csv) = 8 && test \$(wc -l < $RR/ref-n8.refused.txt) = 4 &&
+	 grep -qxF 'run-kernel: $RR/configs-n8.csv:9: stand-in: runs the single-prefix workload only; row skipped' $RR/ref-n8.refused.txt &&
+	 grep -qxF 'refused_rows: 4 of 11 (the kernel does not run them: ref-n8.refused.txt says why)' $RR/ref-n8.prov.txt &&
+	 grep -qxF '  refused_rows: 4 of 11 (the kernel does not run them: ref-n8.refused.txt says why)' $RR/provenance.txt &&
+	 grep -qxF 'sweeps: ref-n8: 7 row(s) measured and kept; the rows refused are in $RR/ref-n8.refused.txt' $P/ref.err &&
+	 tail -n1 $P/ref.out | grep -qxF 'sweeps: ref-n8: 4 of 11 rows refused (the kernel does not run them), each with its reason in $RR/ref-n8.refused.txt' &&
+	 test -s $RR/ref-n8.agg.csv && test -s $RR/joined-n8.csv && $KMK RUN_KERNEL=$T_ROOT/kernel-stub -q $RR/ref-n8.sweep.csv $RR/ref-n8.prov.txt"
+check "make sweeps: the sweep made again with nothing refused leaves no refused.txt" \
+	"$KMK FORCE=1 $RR/ref-n8.sweep.csv $RR/ref-n8.prov.txt 2> /dev/null && test ! -e $RR/ref-n8.refused.txt &&
+	 test \$(wc -l < $RR/ref-n8.sweep.csv) = 12 && ! grep -q refused_rows $RR/ref-n8.prov.txt"
+for stub in fail none crash; do
+	case $stub in
+	fail) why="a row that failed validation beside the refused ones" ;;
+	none) why="every row refused (none measured)" ;;
+	crash) why="a crash after the rows" ;;
+	esac
+	check "make sweeps: $why leaves no file" \
+		"rm -rf $RR && ! STUB=$stub RK_REAL=$TOOLS_BIN/run-kernel $KMK RUN_KERNEL=$T_ROOT/kernel-stub sweeps > /dev/null 2> $P/ref-$stub.err &&
+		 test \"\$(ls $RR | tr '\n' ' ')\" = 'configs-n8.csv settings.txt '"
+done
+
 # The GPU kernels build wherever nvcc is (CI has nvcc but no GPU);
 # make test passes HAVE_NVCC.
 if [ -n "${HAVE_NVCC:-}" ]; then

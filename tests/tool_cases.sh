@@ -121,6 +121,16 @@ t "run: context over 2^31 tokens" 1 'run-kernel -k ref -o out.csv' 'n_heads,n_ch
 t "run: absurd suffix" 1 'run-kernel -k ref -o out.csv' 'n_heads,n_chunks,suffix_len\n1,1,99999999999\n' '' "^run-kernel: stdin:2: column 'suffix_len'"
 t "run: interrupted run leaves no temp file" 0 'gen-configs --preset seed | timeout -s INT 1 run-kernel -q -k ref -o out.csv; ls' '' 'stderr\nstdin\nstdout\n' ''
 t "run: a row failing validation is not written, exit 3" 3 'run-kernel -q -k ref --max-rel-err 0 -o out.csv; rc=$?; test $(wc -l < out.csv) = 1 && exit $rc' 'n_heads,n_chunks\n1,1\n' '' '^run-kernel: stdin:2: ref FAILED validation: rel_err .*, max_row_err .* at seq [0-9]+ head 0 \(tolerance 0e\+00; bf16, n_seqs 32, n_heads 1, n_kv_heads 1, n_chunks 1, suffix_len 0\); row not written'
+# --refusals FILE lists the rows a kernel refused (its check()); ref refuses no shape, so
+# here: no file (an old one removed), a failed row is not listed, the name checked first
+# (a refusal's own line: tests/pipeline_cases.sh, from a resume journal; on a GPU, test-gpu)
+t "run: --refusals: nothing refused, no file (an old one removed)" 0 'touch r.txt && run-kernel -q -k ref --iters 1 --refusals r.txt -o out.csv && test ! -e r.txt && ls' 'n_heads,n_chunks\n1,1\n' 'out.csv\nstderr\nstdin\nstdout\n' ''
+t "run: --refusals: a row failing validation is not a refusal (exit 3, no file)" 3 'run-kernel -q -k ref --max-rel-err 0 --refusals r.txt -o out.csv; rc=$?; test ! -e r.txt && test $(wc -l < out.csv) = 1 && exit $rc' 'n_heads,n_chunks\n1,1\n' '' '^run-kernel: 1 row\(s\) failed or were skipped \(see above\)$'
+t "run: --refusals ''" 2 "run-kernel -k ref --refusals '' -o out.csv" 'n_heads,n_chunks\n1,1\n' '' "^run-kernel: --refusals '': empty file name$"
+t "run: --refusals - (stdout is the rows')" 2 'run-kernel -k ref --refusals -' 'n_heads,n_chunks\n1,1\n' '' "^run-kernel: --refusals '-': a file name, not stdout"
+t "run: --refusals and -o the same file" 2 'run-kernel -k ref --refusals out.csv -o out.csv' 'n_heads,n_chunks\n1,1\n' '' "^run-kernel: --refusals and -o name the same file 'out.csv'$"
+t "run: --refusals to a directory is refused before any row runs" 1 'mkdir d && run-kernel -k ref --refusals d -o out.csv' 'n_heads,n_chunks\n1,1\n' '' '^run-kernel: d: cannot write: Is a directory$'
+t "run: --refusals in a missing folder is refused before any row runs" 1 'run-kernel -k ref --refusals no/r.txt -o out.csv' 'n_heads,n_chunks\n1,1\n' '' '^run-kernel: no/r.txt: cannot create: No such file or directory$'
 t "run: bad --max-rel-err" 2 'run-kernel -k ref --max-rel-err 2' '' '' "--max-rel-err '2': out of range"
 t "run: progress counts configs and the time left" 0 'run-kernel -k ref --iters 1 > /dev/null 2> err; sed "s/ bf16: .*; about/ bf16 about/" err' 'n_heads,n_chunks\n1,1\n1,2\n' 'run-kernel: [1/2] ref           n_seqs 32 n_heads 1/1 n_chunks 1 suffix 0 bf16 about 0 s left\nrun-kernel: [2/2] ref           n_seqs 32 n_heads 1/1 n_chunks 2 suffix 0 bf16 about 0 s left\n' ''
 t "run: sampling lasts --min-time" 0 'run-kernel -q -k ref --min-time 0.3 --noise 100 | csvcol samples /dev/stdin | awk "{ exit !(\$1 >= 10) }"' 'n_heads,n_chunks,chunk_size,d_head\n1,1,8,8\n' '' ''

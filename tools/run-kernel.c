@@ -9,8 +9,10 @@
  * kernel: one launch on a poisoned output, validated against the reference,
  * and only then timed (bench.h).  A row that fails validation is reported on
  * stderr and not written - a wrong kernel's speed is not a result - and the
- * run ends with exit 3.  Input columns pass through; missing config columns
- * get their defaults (n_seqs 32, chunk_size 64, d_head 128, dtype bf16).
+ * run ends with exit 3; so does a row a kernel refuses (its check(): a shape
+ * it does not run), before any of its work is done, each such line also in
+ * --refusals FILE.  Input columns pass through; missing config columns get
+ * their defaults (n_seqs 32, chunk_size 64, d_head 128, dtype bf16).
  */
 #include "lib/backend.h"
 #include "lib/config.h"
@@ -23,7 +25,9 @@
 #include "lib/resume.h"
 #include "../kernels/attn.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <math.h>
 #include <stdio.h>
@@ -121,6 +125,9 @@ static void usage(FILE *f)
 		"row per (config, kernel) to stdout or -o FILE (written atomically).\n"
 		"  -k, --kernel LIST   kernels to run (--list shows them; 'all' = every one)\n"
 		"  -o, --output FILE   write here instead of stdout, only if the run succeeds\n"
+		"  --refusals FILE     also write the line of each row a kernel refused (a shape\n"
+		"                      its check() does not run; not a failed row) to FILE,\n"
+		"                      atomically at the end; no FILE when none was refused\n"
 		"  --warmup N          launches before timing (default 10 GPU, 1 CPU)\n"
 		"  --iters N           at most N timed samples (default 50)\n"
 		"  --min-iters N       at least N samples (default 10)\n"
@@ -154,7 +161,7 @@ static void usage(FILE *f)
 		"                      ceil_tflops, device and the peaks its rows would use\n"
 		"                      (on -k's backend; default the GPU)\n"
 		"Exit: 0 ok, 1 bad input or CUDA error, 2 usage, 3 a row failed validation\n"
-		"or could not run (too large, unsupported shape).\n",
+		"or could not run (too large, every sample throttled, refused by the kernel).\n",
 		PEAK_TFLOPS_DEFAULT, PEAK_GBPS_DEFAULT);
 }
 
@@ -211,6 +218,9 @@ static int ceiling_only; /* --ceiling-only: the read ceiling of each config, no 
 static long total_configs;  /* for the progress lines' [i/N] */
 static struct resume *resume; /* -o OUT: finished rows kept in OUT.partial (resume.h) */
 static double started;      /* wall clock at the first config */
+static const char *refusals_path; /* --refusals FILE */
+static char **refused;            /* the lines of the rows kernels refused */
+static long nrefused;
 
 /* "12 s" / "3.5 min" / "2.1 h": the time left after `done` configs (a
  * fraction while a config's kernels run), from the pace so far. */
@@ -551,7 +561,62 @@ static void print_ceilings(FILE *f, const int *used)
 	}
 }
 
-/* Runs every kernel on one config; writes the rows that validate. */
+/* A row not written, as its line on stderr (tag "refused": the kernel's
+ * check() refused the shape; "failed": anything else): counted (exit 3),
+ * refused ones also kept for --refusals.  Also how a resumed run takes the
+ * rows an earlier run of its journal did not write (resume.h). */
+static void row_not_written(void *ctx, const char *tag, const char *line)
+{
+	(void)ctx;
+	fprintf(stderr, "%s\n", line);
+	failures++;
+	if (!strcmp(tag, "refused")) {
+		refused = xrealloc(refused, (size_t)(nrefused + 1) * sizeof *refused);
+		refused[nrefused++] = xstrdup(line);
+	}
+}
+
+/* The same for a row of this run: "run-kernel: " and the message, kept in
+ * the resume journal with the config's rows. */
+static void not_written(const char *tag, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void not_written(const char *tag, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	size_t at = strlen(progname) + 2;
+	char *line = xmalloc(at + (size_t)n + 1);
+	sprintf(line, "%s: ", progname);
+	va_start(ap, fmt);
+	vsnprintf(line + at, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	row_not_written(NULL, tag, line);
+	if (resume)
+		resume_note(resume, tag, line);
+	free(line);
+}
+
+/* --refusals FILE: the refused rows' lines, written as -o writes (a temp
+ * file renamed into place); removed when no row was refused. */
+static void write_refusals(void)
+{
+	if (!refusals_path)
+		return;
+	if (!nrefused) {
+		if (unlink(refusals_path) != 0 && errno != ENOENT)
+			die(EXIT_INPUT, "%s: cannot remove: %s", refusals_path, strerror(errno));
+		return;
+	}
+	FILE *f = out_open(refusals_path);
+	for (long i = 0; i < nrefused; i++)
+		fprintf(f, "%s\n", refused[i]);
+	out_commit();
+}
+
+/* Runs every kernel on one config; writes the rows that validate.  A kernel
+ * that refuses the shape costs nothing: no inputs, reference or device
+ * copy are made for it. */
 static void run_config(FILE *f, const struct csv_table *t, long i, const struct layout *L,
 		       const struct kernel_choice *ks, int nk, long rowno)
 {
@@ -563,15 +628,23 @@ static void run_config(FILE *f, const struct csv_table *t, long i, const struct 
 	struct prepared prep[8] = { { 0 } };
 	const char *why = NULL, *where = t->path;
 	long line = t->lines[i];
+	int runs[64], nrun = 0; /* ks[j] runs the shape */
 
+	for (int j = 0; j < nk; j++) {
+		const char *no = ks[j].k->check(&s);
+		if (no)
+			not_written("refused", "%s:%ld: %s: %s; row skipped", where, line, ks[j].k->name, no);
+		nrun += runs[j] = !no;
+	}
+	if (!nrun)
+		return;
 	ref = malloc(nout * sizeof *ref);
 	out = malloc(nout * sizeof *out);
 	if (!ref || !out || inputs_make_profile(&in, &s, seed, profile) != 0) {
-		warnx("%s:%ld: inputs of %.1f GB do not fit in host memory; row skipped", where, line,
-		      host_bytes(&s) / 1e9);
+		not_written("failed", "%s:%ld: inputs of %.1f GB do not fit in host memory; row skipped",
+			    where, line, host_bytes(&s) / 1e9);
 		free(ref);
 		free(out);
-		failures++;
 		return;
 	}
 	reference_attention(&in, ref);
@@ -583,16 +656,17 @@ static void run_config(FILE *f, const struct csv_table *t, long i, const struct 
 		const struct attn_kernel *k = ks[j].k;
 		int bi = 0, rc;
 
+		if (!runs[j])
+			continue;
 		while (backends[bi] != ks[j].b)
 			bi++;
 		struct prepared *p = &prep[bi];
 		if (!p->tried) { /* the backend's copy of the inputs and its ceiling */
 			p->tried = 1;
 			p->c = ks[j].b->prepare(&in, &bopt, &why);
-			if (!p->c) {
-				warnx("%s:%ld: %s; %s rows skipped", where, line, why, ks[j].b->name);
-				failures++;
-			} else if (!no_ceiling) {
+			if (!p->c)
+				not_written("failed", "%s:%ld: %s; %s rows skipped", where, line, why, ks[j].b->name);
+			else if (!no_ceiling) {
 				p->ceil_gbps = ks[j].b->ceiling_gbps(p->c, &bopt);
 				p->ceil_tflops = ceiling_tflops(ks[j].b, p->c);
 			}
@@ -600,25 +674,22 @@ static void run_config(FILE *f, const struct csv_table *t, long i, const struct 
 		if (!p->c)
 			continue;
 		rc = ks[j].b->run(p->c, k, &bopt, out, &v, &r, &why);
-		if (rc < 0) {
-			warnx("%s:%ld: %s: %s; row skipped", where, line, k->name, why);
-			failures++;
+		if (rc < 0) { /* its workspace does not fit (check() said yes above) */
+			not_written("failed", "%s:%ld: %s: %s; row skipped", where, line, k->name, why);
 			continue;
 		}
 		if (rc > 0) { /* validated before timing: a wrong kernel is not timed */
-			warnx("%s:%ld: %s FAILED validation: rel_err %.3e, max_row_err %.3e at seq %d head "
-			      "%d (tolerance %.0e; %s, n_seqs %d, n_heads %d, n_kv_heads %d, n_chunks %d, "
-			      "suffix_len %d); row not written",
-			      where, line, k->name, chk.err.rel, chk.err.max_row, chk.err.worst_seq,
-			      chk.err.worst_head, chk.tol, dtype_name(s.dtype), s.n_seqs, s.n_heads,
-			      s.n_kv_heads, s.n_chunks, s.suffix_len);
-			failures++;
+			not_written("failed", "%s:%ld: %s FAILED validation: rel_err %.3e, max_row_err %.3e at "
+				    "seq %d head %d (tolerance %.0e; %s, n_seqs %d, n_heads %d, n_kv_heads %d, "
+				    "n_chunks %d, suffix_len %d); row not written",
+				    where, line, k->name, chk.err.rel, chk.err.max_row, chk.err.worst_seq,
+				    chk.err.worst_head, chk.tol, dtype_name(s.dtype), s.n_seqs, s.n_heads,
+				    s.n_kv_heads, s.n_chunks, s.suffix_len);
 			continue;
 		}
 		if (r.samples == 0) {
-			warnx("%s:%ld: %s: every sample was taken while the GPU throttled; row skipped",
-			      where, line, k->name);
-			failures++;
+			not_written("failed", "%s:%ld: %s: every sample was taken while the GPU throttled; row skipped",
+				    where, line, k->name);
 			continue;
 		}
 		struct row row = { &s, k->name, ks[j].b, &r,
@@ -726,9 +797,10 @@ int main(int argc, char **argv)
 {
 	enum { O_WARMUP = 256, O_ITERS, O_MIN_ITERS, O_MIN_TIME, O_MAX_TIME, O_NOISE, O_SAMPLE_MS, O_L2,
 	       O_NO_CEIL, O_LAUNCH, O_MAX_ERR, O_DEVICE, O_SEED, O_INPUTS, O_PEAK_TF, O_PEAK_GB, O_LIST,
-	       O_PEAKS, O_CEILINGS, O_COLUMNS, O_CEIL_ONLY };
+	       O_PEAKS, O_CEILINGS, O_COLUMNS, O_CEIL_ONLY, O_REFUSALS };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, 0, 'k' },      { "output", required_argument, 0, 'o' },
+		{ "refusals", required_argument, 0, O_REFUSALS },
 		{ "warmup", required_argument, 0, O_WARMUP }, { "iters", required_argument, 0, O_ITERS },
 		{ "min-iters", required_argument, 0, O_MIN_ITERS },
 		{ "min-time", required_argument, 0, O_MIN_TIME },
@@ -759,6 +831,13 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'k': kernels = optarg; break;
 		case 'o': output = optarg; break;
+		case O_REFUSALS:
+			if (!*optarg)
+				die_usage("--refusals '': empty file name");
+			if (!strcmp(optarg, "-"))
+				die_usage("--refusals '-': a file name, not stdout (stdout carries the rows)");
+			refusals_path = optarg;
+			break;
 		case 'q': quiet = 1; break;
 		case O_WARMUP: bopt.warmup = (int)opt_long("--warmup", optarg, 0, 100000); break;
 		case O_ITERS: bopt.max_samples = (int)opt_long("--iters", optarg, 1, 1000000); break;
@@ -805,6 +884,8 @@ int main(int argc, char **argv)
 		die_usage("-k KERNEL is required (run-kernel --list shows them)");
 	if (columns_only && ceiling_only)
 		die_usage("--columns and --ceiling-only do not go together");
+	if (refusals_path && output && !strcmp(refusals_path, output))
+		die_usage("--refusals and -o name the same file '%s'", output);
 	if (bopt.min_samples > bopt.max_samples)
 		bopt.min_samples = bopt.max_samples;
 	if (bopt.min_seconds > bopt.max_seconds)
@@ -862,6 +943,8 @@ int main(int argc, char **argv)
 
 	for (int i = 0; i < nfiles; i++)
 		total_configs += tabs[i].nrows;
+	if (refusals_path && !columns_only && !ceiling_only) /* written at the end: refused now if it cannot be */
+		out_check(refusals_path);
 	FILE *f = out_open(output);
 	write_header(f, &L, &tabs[0]);
 	if (columns_only) { /* the input is checked: its header is the answer */
@@ -885,7 +968,7 @@ int main(int argc, char **argv)
 		from_files &= strcmp(argv[i], "-") != 0;
 	if (output && strcmp(output, "-") && from_files) {
 		char *stamp = run_stamp(argv, tabs, nfiles);
-		resume = resume_open(output, stamp, f, &done);
+		resume = resume_open(output, stamp, f, &done, row_not_written, NULL);
 		free(stamp);
 	}
 	started = wall_seconds();
@@ -898,9 +981,13 @@ int main(int argc, char **argv)
 				resume_mark(resume, rowno);
 		}
 	out_commit();
-	if (resume)
+	write_refusals();
+	if (resume) /* after the refusals: a run that dies writing them can resume */
 		resume_finish(resume);
-	if (failures)
-		warnx("%d row(s) failed or were skipped (see above)", failures);
+	if (failures && nrefused == failures)
+		warnx("%d row(s) refused by the kernel: shapes it does not run (see above)", failures);
+	else if (failures)
+		warnx("%d row(s) failed or were skipped (see above)%s", failures,
+		      nrefused ? ", some refused by the kernel: shapes it does not run" : "");
 	return failures ? EXIT_INVALID : 0;
 }

@@ -71,9 +71,19 @@ for table in shapes forms peak-common peak-group peak-suffix; do
 	src=$table inputs=()
 	case $table in peak-*) src=peaks inputs=(--inputs "$table") ;; esac
 	rows=$(($(wc -l < "$LOG/$src.csv") - 1))
-	"$BIN/run-kernel" -k "$klist" "${quick[@]}" "${inputs[@]}" -o "$LOG/$table-results.csv" "$LOG/$src.csv" 2> "$LOG/$table.err"
+	"$BIN/run-kernel" -k "$klist" "${quick[@]}" "${inputs[@]}" --refusals "$LOG/$table-refused.txt" \
+		-o "$LOG/$table-results.csv" "$LOG/$src.csv" 2> "$LOG/$table.err"
 	rc=$?
 	[ "$rc" = 0 ] || [ "$rc" = 3 ] || fail "$table: run-kernel exit $rc: $(tail -n 3 "$LOG/$table.err")"
+	# --refusals: the refused rows' lines (check()'s reasons) as stderr said them, no other line
+	if [ -f "$LOG/$table-refused.txt" ]; then
+		if [ "$rc" = 3 ] && ! grep -vxFf "$LOG/$table.err" "$LOG/$table-refused.txt" > /dev/null &&
+			! grep -qv '; row skipped$' "$LOG/$table-refused.txt"; then
+			ok "$table: run-kernel --refusals lists the $(wc -l < "$LOG/$table-refused.txt") refused rows as stderr said them"
+		else
+			fail "$table: run-kernel --refusals (exit $rc): $(head -n 2 "$LOG/$table-refused.txt")"
+		fi
+	fi
 	for k in $kernels; do
 		n=$(validated "$k" "$LOG/$table-results.csv")
 		refused=$(grep -c -E ":[0-9]+: $k: .*; row skipped$" "$LOG/$table.err") # FILE:LINE: KERNEL: why

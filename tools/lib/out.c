@@ -148,37 +148,64 @@ static char *target_of(const char *path)
 	return real;
 }
 
-FILE *out_open(const char *path)
+/* Creates the temp file of -o PATH (after removing stale ones) and returns
+ * its descriptor, with its name in *tmp; -1 when PATH is written through
+ * (*final_out: where the rows end up).  Dies on what would make the final
+ * rename fail. */
+static int create_tmp(const char *path, char **final_out, char **tmp)
 {
 	struct stat st;
-	char *prefix;
+	char *final = target_of(path), *prefix;
+	int fd;
+
+	*final_out = final;
+	if (stat(final, &st) == 0 && S_ISDIR(st.st_mode))
+		die(EXIT_INPUT, "%s: cannot write: Is a directory", path);
+	if (stat(final, &st) == 0 && !S_ISREG(st.st_mode))
+		return -1;
+	prefix = tmp_prefix(final);
+	remove_stale(prefix);
+	*tmp = xmalloc(strlen(prefix) + 24);
+	sprintf(*tmp, "%s%ld", prefix, (long)getpid());
+	free(prefix);
+	/* mode 0666 less the umask, as any new file: results are for others to read */
+	fd = open(*tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
+	if (fd < 0) {
+		free(*tmp);
+		*tmp = NULL;
+		die(EXIT_INPUT, "%s: cannot create: %s", path, strerror(errno));
+	}
+	return fd;
+}
+
+FILE *out_open(const char *path)
+{
 	int fd;
 
 	if (!path || strcmp(path, "-") == 0)
 		return out = stdout;
-	final_path = target_of(path);
-	if (stat(final_path, &st) == 0 && S_ISDIR(st.st_mode))
-		die(EXIT_INPUT, "%s: cannot write: Is a directory", path);
-	if (stat(final_path, &st) == 0 && !S_ISREG(st.st_mode))
+	fd = create_tmp(path, &final_path, &tmp_path);
+	if (fd < 0)
 		return write_through(final_path);
-	prefix = tmp_prefix(final_path);
-	remove_stale(prefix);
-	tmp_path = xmalloc(strlen(prefix) + 24);
-	sprintf(tmp_path, "%s%ld", prefix, (long)getpid());
-	free(prefix);
-	/* mode 0666 less the umask, as any new file: results are for others to read */
-	fd = open(tmp_path, O_WRONLY | O_CREAT | O_EXCL, 0666);
-	if (fd < 0) {
-		free(tmp_path);
-		tmp_path = NULL;
-		die(EXIT_INPUT, "%s: cannot create: %s", path, strerror(errno));
-	}
 	err_set_cleanup(remove_tmp);
 	catch_signals();
 	out = fdopen(fd, "w");
 	if (!out)
 		die(EXIT_INPUT, "%s: %s", path, strerror(errno));
 	return out;
+}
+
+void out_check(const char *path)
+{
+	char *final, *tmp = NULL;
+	int fd = create_tmp(path, &final, &tmp);
+
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp);
+	}
+	free(tmp);
+	free(final);
 }
 
 void out_commit(void)

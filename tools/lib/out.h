@@ -11,7 +11,11 @@
 
 /* Opens the output: path NULL or "-" means stdout. */
 FILE *out_open(const char *path);
-/* Flushes and checks; renames the temp file into place.  Dies on error. */
+/* Flushes and checks; renames the temp file into place.  Dies on error.
+ * Then out_open may open the next output (one is pending at a time). */
 void out_commit(void);
+/* Refuses now (dies as out_open would) a path out_open would refuse: for
+ * an output written only at the end of a run, after another one. */
+void out_check(const char *path);
 
 #endif
