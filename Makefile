@@ -229,7 +229,7 @@ PARALLEL = -j$(if $(GPU_LIST),$(words $(sort $(GPU_LIST))),1)
 GPU_SLOT = tools/gpu-slot.sh -t $* -r $(RESULTS)/$*.prov.txt.tmp.0 '$(GPU_LIST)'
 .SECONDEXPANSION:
 $(RESULTS)/%.sweep.csv $(RESULTS)/%.prov.txt: $(RESULTS)/configs-n$$(lastword $$(subst -n, ,$$*)).csv $(RUN_KERNEL) $(RESULTS)/settings.txt $(if $(FORCE),FORCE)
-	@rm -f $(RESULTS)/$*.prov.txt $(RESULTS)/$*.refused.txt
+	@rm -f $(RESULTS)/$*.sweep.csv $(RESULTS)/$*.prov.txt $(RESULTS)/$*.refused.txt # an old sweep never outlives a failed re-run
 	@{ tools/provenance.sh "$(SWEEP_CMD)" && echo "settings: $(SETTINGS)"; } > $(RESULTS)/$*.prov.txt.tmp.0
 	$(GPU_SLOT) $(SWEEP_CMD) || tools/keep-rows.sh refused $(or $(RESULTS_GOAL),make) $$? $< $(RESULTS)/$*.sweep.csv $(RESULTS)/$*.prov.txt.tmp.0
 	@mv -f $(RESULTS)/$*.prov.txt.tmp.0 $(RESULTS)/$*.prov.txt
@@ -303,7 +303,7 @@ peers: ## time the peers (FlashInfer, PyTorch SDPA: tools/run-peer) into results
 # kernel's failed row is a bug here: its sweep fails; only its refused rows
 # are kept out.)
 $(PEER_SWEEPS): $(RESULTS)/%.sweep.csv: $(RESULTS)/configs-n$$(lastword $$(subst -n, ,$$*)).csv $(RUN_PEER) $(BIN)/run-kernel $(RESULTS)/settings.txt $(if $(FORCE),FORCE)
-	@rm -f $(RESULTS)/$*.prov.txt $(RESULTS)/$*.failed.txt
+	@rm -f $(RESULTS)/$*.sweep.csv $(RESULTS)/$*.prov.txt $(RESULTS)/$*.failed.txt
 	@{ tools/provenance.sh "$(PEER_CMD)" && echo "settings: $(SETTINGS)" && $(RUN_PEER) --list | cut -f1,3 | sed 's/^/peer: /'; } > $(RESULTS)/$*.prov.txt.tmp.0
 	$(GPU_SLOT) $(PEER_CMD) || tools/keep-rows.sh failed peers $$? $< $@ $(RESULTS)/$*.prov.txt.tmp.0
 	@mv -f $(RESULTS)/$*.prov.txt.tmp.0 $(RESULTS)/$*.prov.txt

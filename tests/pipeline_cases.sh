@@ -145,6 +145,29 @@ check "a killed sweep's journal: a refused row stays refused when it resumes (ex
 	 { run-kernel -q -k ref \$F --refusals $K/r.txt -o $K/s3.csv $K/c.csv 2> $K/err4; test \$? = 3; } && test ! -e $K/r.txt &&
 	 grep -qF 'c.csv:3: ref FAILED validation; row not written' $K/err4 && tail -n1 $K/err4 | grep -qF '1 row(s) failed or were skipped'"
 
+# tools/keep-rows.sh counts data rows, not lines: a configs file whose last line has no
+# newline (3 rows: 1 measured, 1 refused, 1 failed) must not be kept; one with a trailing
+# empty line (2 rows: 1 measured, 1 refused) must be.
+KR=$P/keep-rows
+mkdir -p $KR
+check "keep-rows.sh: rows, not lines (no final newline: a failed row still fails; a trailing empty line is no row)" "
+	printf 'n_heads,n_chunks\n1,1\n1,2\n1,3' > $KR/c3.csv && printf 'n_heads,n_chunks\n1,1\n' > $KR/s.sweep.csv &&
+	printf 'x:3: k: no; row skipped\n' > $KR/s.refused.txt && echo rec > $KR/rec &&
+	{ $ROOT/tools/keep-rows.sh refused test 3 $KR/c3.csv $KR/s.sweep.csv $KR/rec 2> /dev/null; test \$? = 3; } &&
+	test ! -e $KR/rec && test ! -e $KR/s.refused.txt &&
+	printf 'n_heads,n_chunks\n1,1\n1,2\n\n' > $KR/c2.csv && printf 'x:3: k: no; row skipped\n' > $KR/s.refused.txt &&
+	echo rec > $KR/rec && $ROOT/tools/keep-rows.sh refused test 3 $KR/c2.csv $KR/s.sweep.csv $KR/rec 2> /dev/null &&
+	grep -qxF 'refused_rows: 1 of 2 (the kernel does not run them: s.refused.txt says why)' $KR/rec"
+
+check "run-kernel --refusals: a FIFO named there is the user's, never removed when nothing is refused" "
+	mkfifo $KR/fifo && printf 'n_heads,n_chunks\n1,1\n' | run-kernel -q -k ref --iters 1 --refusals $KR/fifo > /dev/null && test -p $KR/fifo"
+
+check "run-kernel: --refusals and -o naming one file by two paths is a usage error (new or existing file)" "
+	cd $KR && printf 'n_heads,n_chunks\n1,1\n' > c1.csv &&
+	{ run-kernel -q -k ref --iters 1 -o new.csv --refusals ./new.csv c1.csv 2> /dev/null; test \$? = 2; } && test ! -e new.csv &&
+	: > old.csv && ln -s old.csv link.csv &&
+	{ run-kernel -q -k ref --iters 1 -o old.csv --refusals link.csv c1.csv 2> /dev/null; test \$? = 2; }"
+
 # make's kernel sweep rule with a stand-in for run-kernel (RUN_KERNEL=): a kernel that runs
 # the single-prefix rows only (the real run-kernel's ref on them), its check() refusing the
 # rest as prefix_stream's refuses suffixes. Exit 3 with every row measured or refused keeps

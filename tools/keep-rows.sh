@@ -51,14 +51,19 @@ if [ "${1:-}" = --summary ]; then
 	exit 0
 fi
 
+# data rows of a CSV (non-empty lines after the header: a last line without
+# its newline counts, a trailing empty line does not) and lines of a list
+rows_of() { awk 'NR > 1 && length' "$1" | wc -l; }
+lines_of() { awk 'length' "$1" | wc -l; }
+
 [ $# = 6 ] || { echo "keep-rows.sh: usage: keep-rows.sh KIND WHO RC CONFIGS SWEEP RECORD" >&2; exit 2; }
 kind=$1 who=$2 rc=$3 configs=$4 sweep=$5 record=$6
 words "$kind"
 name=${sweep%.sweep.csv}
 list=$name.$kind.txt
-if [ "$rc" = 3 ] && [ -s "$list" ] && [ -f "$sweep" ] && [ "$(wc -l < "$sweep")" -ge 2 ]; then
-	total=$(($(wc -l < "$configs") - 1)) measured=$(($(wc -l < "$sweep") - 1))
-	if [ "$kind" != refused ] || [ $((measured + $(wc -l < "$list"))) = "$total" ]; then
+if [ "$rc" = 3 ] && [ -s "$list" ] && [ -f "$sweep" ] && [ "$(rows_of "$sweep")" -ge 1 ]; then
+	total=$(rows_of "$configs") measured=$(rows_of "$sweep")
+	if [ "$kind" != refused ] || [ $((measured + $(lines_of "$list"))) = "$total" ]; then
 		echo "${kind}_rows: $((total - measured)) of $total ($reason: $(basename "$list") says why)" >> "$record" &&
 			echo "$who: $(basename "$name"): $measured row(s) measured and kept; the rows $rows are in $list" >&2 &&
 			exit 0
