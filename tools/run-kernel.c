@@ -33,7 +33,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /* The config columns (lib/config.h): a missing one takes its default. */
@@ -600,52 +599,12 @@ static void not_written(const char *tag, const char *fmt, ...)
 
 /* --refusals FILE: the refused rows' lines, written as -o writes (a temp
  * file renamed into place); removed when no row was refused. */
-/* path as its folder's real path + "/" + its last name (the file itself
- * need not exist); 0 when the folder does not resolve */
-static int canonical(const char *path, char *buf, size_t n)
-{
-	char dir[4096], real[4096];
-	const char *slash = strrchr(path, '/');
-	size_t dl = slash ? (size_t)(slash - path) : 0;
-	if (dl >= sizeof dir)
-		return 0;
-	if (slash) {
-		memcpy(dir, path, dl);
-		dir[dl] = 0;
-		if (!dl)
-			strcpy(dir, "/");
-	} else {
-		strcpy(dir, ".");
-	}
-	if (!realpath(dir, real))
-		return 0;
-	return snprintf(buf, n, "%s/%s", real, slash ? slash + 1 : path) < (int)n;
-}
-
-/* a and b name one file: the same string, the same folder and name
- * (`-o x --refusals ./x`), or the same device and inode (links) */
-static int same_file(const char *a, const char *b)
-{
-	char ca[8192], cb[8192];
-	struct stat sa, sb;
-	if (!strcmp(a, b))
-		return 1;
-	if (canonical(a, ca, sizeof ca) && canonical(b, cb, sizeof cb) && !strcmp(ca, cb))
-		return 1;
-	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
-
 static void write_refusals(void)
 {
 	if (!refusals_path)
 		return;
 	if (!nrefused) {
-		/* an old list goes; a link, FIFO or device named here is the
-		 * user's and stays (out_open writes through those, as for -o) */
-		struct stat st;
-		if (lstat(refusals_path, &st) == 0 && S_ISREG(st.st_mode) && unlink(refusals_path) != 0 &&
-		    errno != ENOENT)
-			die(EXIT_INPUT, "%s: cannot remove: %s", refusals_path, strerror(errno));
+		out_remove(refusals_path); /* an old list goes */
 		return;
 	}
 	FILE *f = out_open(refusals_path);
@@ -924,7 +883,7 @@ int main(int argc, char **argv)
 		die_usage("-k KERNEL is required (run-kernel --list shows them)");
 	if (columns_only && ceiling_only)
 		die_usage("--columns and --ceiling-only do not go together");
-	if (refusals_path && output && same_file(refusals_path, output))
+	if (refusals_path && output && out_same_file(refusals_path, output))
 		die_usage("--refusals and -o name the same file '%s'", output);
 	if (bopt.min_samples > bopt.max_samples)
 		bopt.min_samples = bopt.max_samples;

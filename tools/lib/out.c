@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -206,6 +207,47 @@ void out_check(const char *path)
 	}
 	free(tmp);
 	free(final);
+}
+
+/* path as its folder's real path + "/" + its last name (the file itself
+ * need not exist); 0 when the folder does not resolve */
+static int canonical(const char *path, char *buf, size_t n)
+{
+	char dir[4096], real[4096];
+	const char *slash = strrchr(path, '/');
+	size_t dl = slash ? (size_t)(slash - path) : 0;
+	if (dl >= sizeof dir)
+		return 0;
+	if (slash) {
+		memcpy(dir, path, dl);
+		dir[dl] = 0;
+		if (!dl)
+			strcpy(dir, "/");
+	} else {
+		strcpy(dir, ".");
+	}
+	if (!realpath(dir, real))
+		return 0;
+	return snprintf(buf, n, "%s/%s", real, slash ? slash + 1 : path) < (int)n;
+}
+
+int out_same_file(const char *a, const char *b)
+{
+	char ca[8192], cb[8192];
+	struct stat sa, sb;
+	if (!strcmp(a, b))
+		return 1;
+	if (canonical(a, ca, sizeof ca) && canonical(b, cb, sizeof cb) && !strcmp(ca, cb))
+		return 1;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+void out_remove(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && unlink(path) != 0 && errno != ENOENT)
+		die(EXIT_INPUT, "%s: cannot remove: %s", path, strerror(errno));
 }
 
 void out_commit(void)

@@ -17,5 +17,13 @@ void out_commit(void);
 /* Refuses now (dies as out_open would) a path out_open would refuse: for
  * an output written only at the end of a run, after another one. */
 void out_check(const char *path);
+/* Removes PATH when it is a regular file (an output with nothing to say
+ * this run); a link, FIFO or device named there is the user's and stays,
+ * as out_open writes through those.  Dies when the removal fails. */
+void out_remove(const char *path);
+/* a and b name one file: the same string, the same folder and name (`x`
+ * and `./x`, the file need not exist), or the same device and inode (a
+ * link to it) */
+int out_same_file(const char *a, const char *b);
 
 #endif
