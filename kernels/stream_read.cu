@@ -202,7 +202,11 @@ __global__ void __launch_bounds__(T) sr_cpasync_kernel(const uint4 *buf, const s
 
 /* ---- bulk: the copy engine into a ring of stages ------------------------------------ */
 /* Shared memory: g.stages "full" mbarriers (count 1 + the stage's tx bytes),
- * g.stages "empty" ones (count = consumer warps), then the stages.  Warp
+ * g.stages "empty" ones (count = consumer threads: each thread arrives
+ * after its own reads, so the copy engine's next write into the stage is
+ * ordered after every read by the mbarrier alone, as racecheck sees it;
+ * one arrive per warp after __syncwarp was flagged as a race), then the
+ * stages.  Warp
  * `nwc` (the last) is the producer: its lane 0 waits for a stage to be
  * empty, expects the piece's bytes and issues one cp.async.bulk for it. */
 __global__ void __launch_bounds__(32 * (SR_BULK_MAX_WARPS + 1), 1)
@@ -218,7 +222,7 @@ __global__ void __launch_bounds__(32 * (SR_BULK_MAX_WARPS + 1), 1)
 	if (threadIdx.x == 0) {
 		for (int s = 0; s < S; ++s) {
 			mbar_init(full + 8 * s, 1);
-			mbar_init(empty + 8 * s, (unsigned)nwc);
+			mbar_init(empty + 8 * s, (unsigned)nwc * 32u);
 		}
 		fence_mbar_init();
 	}
@@ -253,9 +257,7 @@ __global__ void __launch_bounds__(32 * (SR_BULK_MAX_WARPS + 1), 1)
 			}
 			for (; w < len; w += nc)
 				acc ^= fold4(s[w]);
-			__syncwarp();
-			if (lane == 0)
-				mbar_arrive(empty + 8 * slot);
+			mbar_arrive(empty + 8 * slot);
 			if (++slot == S)
 				slot = 0, ++round;
 		}

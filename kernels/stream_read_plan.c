@@ -19,7 +19,8 @@ static const struct {
 	size_t max_bytes;
 	const char *spec;
 } dispatch[] = {
-	{(size_t)-1, "nc4"},
+	{16u << 20, "nc4"},
+	{(size_t)-1, "ld:threads=256;unroll=16;tiles=1;ctas_sm=3;order=cyclic"},
 };
 
 int sr_dispatch_row(int i, size_t *max_bytes, const char **spec)
