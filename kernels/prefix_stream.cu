@@ -152,7 +152,9 @@ static ps_encode_fn ps_encoder(void)
 }
 
 /* k or v as a [pool chunks*n_kv_heads*64][128] matrix, read in 64 x 64 boxes
- * (128 bytes wide: the 128-byte swizzle's atom) */
+ * (128 bytes wide: the 128-byte swizzle's atom).  No L2 promotion: with
+ * 256-byte promotion (each 128-byte box row fetched with its other half)
+ * the big shapes ran 7 % slower (v8c in docs/kernels/prefix_stream.md). */
 static int ps_encode(CUtensorMap *m, const void *base, const struct attn_shape *s)
 {
 	const cuuint64_t dims[2] = {PS_D, (cuuint64_t)attn_pool_chunks(s) * s->n_kv_heads * PS_CHUNK};
@@ -162,7 +164,7 @@ static int ps_encode(CUtensorMap *m, const void *base, const struct attn_shape *
 	const CUresult r =
 		ps_encoder()(m, s->dtype == ATTN_FP16 ? CU_TENSOR_MAP_DATA_TYPE_FLOAT16 : CU_TENSOR_MAP_DATA_TYPE_BFLOAT16,
 			     2, (void *)base, dims, strides, box, es, CU_TENSOR_MAP_INTERLEAVE_NONE,
-			     CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+			     CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_NONE, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
 	return r == CUDA_SUCCESS ? 0 : (int)cudaErrorInvalidValue;
 }
 
