@@ -81,7 +81,7 @@ static const char *hydragen_check(const struct attn_shape *s)
 
 static sd_fn hydragen_fn(const struct attn_shape *s)
 {
-	return s->dtype == ATTN_BF16 ? sd_kernel<__nv_bfloat16, HG_MTS> : sd_kernel<__half, HG_MTS>;
+	return s->dtype == ATTN_BF16 ? sd_kernel<__nv_bfloat16, HG_MTS, true> : sd_kernel<__half, HG_MTS, true>;
 }
 
 /* The plan of a shape on a device of `slots` CTA slots: the tree's levels

@@ -95,6 +95,9 @@
 
 SOFTMAX_DEFINE(float, f, expf)
 SOFTMAX_DEFINE(double, d, exp)
+/* the same rule with m (and every exponent) in log2 units, for kernels that
+ * fold log2(e) into the score scale and exponentiate with exp2 */
+SOFTMAX_DEFINE(float, f2, exp2f)
 
 #undef SOFTMAX_DEFINE
 

@@ -51,6 +51,7 @@
 #include "attn.h"
 #include "merge.h"
 #include "ptx.h"
+#include "softmax_merge.h"
 
 /* ---- compile-time configuration ----------------------------------------- */
 #define SD_CHUNK 64     /* keys per chunk (attn_shape.chunk_size) */
@@ -61,6 +62,7 @@
 #ifndef SD_STAGES
 #define SD_STAGES 3     /* chunks of K+V in shared memory (2 in flight while one is used) */
 #endif
+#define SD_RESCALE_TAU 8.0f /* log2 units: a row's max is raised when a tile passes it by > 2^8 */
 /* No L2 eviction hint on K/V: sequences that share chunks may find them in
  * L2, as a serving system's decode kernel would.  (An evict_first policy on
  * the zero-filling cp.async also raised "illegal instruction" on the H200.) */
@@ -147,7 +149,7 @@ static __device__ __forceinline__ void sd_load_chunk(uint32_t sK, const T *k, co
 
 /* One CTA's work: row tile rt, split `split` of node `node` (segment-local),
  * K/V head kvh. */
-template <typename T, int MT>
+template <typename T, int MT, bool LAZY>
 static __device__ __forceinline__ void sd_cta(const sd_params &p, const sd_segment &sg, int rt,
 					      int split, int node, int kvh, unsigned char *smem)
 {
@@ -293,55 +295,115 @@ static __device__ __forceinline__ void sd_cta(const sd_params &p, const sd_segme
 				mma_m16n8k16<T>(sacc[2 * np + 1], qf[kk], bb[2], bb[3]);
 			}
 		}
-		/* scale to the log2 domain; keys >= valid -> -inf (a select: garbage
-		 * scores, NaN included, are dropped) */
+		if constexpr (LAZY) { /* hydragen: raw scores, FFMA + EX2, lazy rescale */
+			/* keys >= valid -> -inf (a select: garbage scores, NaN included,
+			 * are dropped); the scores stay raw: the scale folds into the
+			 * exponent's FFMA below */
+			if (valid < SD_CHUNK) {
 #pragma unroll
-		for (int j = 0; j < NT; j++)
+				for (int j = 0; j < NT; j++)
 #pragma unroll
-			for (int e = 0; e < 4; e++)
-				sacc[j][e] *= p.scale_log2;
-		if (valid < SD_CHUNK) {
+					for (int e = 0; e < 4; e++)
+						if (key0 + 8 * j + 2 * tq + (e & 1) >= valid)
+							sacc[j][e] = -INFINITY;
+			}
+			/* online softmax, rows g (c0, c1) and g+8 (c2, c3); m in log2
+			 * units, raised only when a tile's max passes it by more than
+			 * SD_RESCALE_TAU (softmax_raise_f2: P <= 256, the output rescaled
+			 * only in steps where some row of the warp raised its max) */
+			float mx0 = -INFINITY, mx1 = -INFINITY;
+#pragma unroll
+			for (int j = 0; j < NT; j++) {
+				mx0 = fmaxf(mx0, fmaxf(sacc[j][0], sacc[j][1]));
+				mx1 = fmaxf(mx1, fmaxf(sacc[j][2], sacc[j][3]));
+			}
+			float al0, al1;
+			int up;
+			{
+				softmax_state_f2 r0 = {m0, l0}, r1 = {m1, l1};
+				up = softmax_raise_f2(&r0, quad_max(mx0) * p.scale_log2, SD_RESCALE_TAU, &al0);
+				up |= softmax_raise_f2(&r1, quad_max(mx1) * p.scale_log2, SD_RESCALE_TAU, &al1);
+				m0 = r0.m;
+				m1 = r1.m;
+				l0 = r0.l;
+				l1 = r1.l;
+			}
+			if (__any_sync(0xffffffffu, up)) { /* warp-uniform */
+#pragma unroll
+				for (int j = 0; j < SD_D / 8; j++) {
+					oacc[j][0] *= al0;
+					oacc[j][1] *= al0;
+					oacc[j][2] *= al1;
+					oacc[j][3] *= al1;
+				}
+			}
+			/* all keys so far masked: subtract 0, so exp2(-inf) = 0, never -inf - -inf */
+			const float b0 = m0 == -INFINITY ? 0.0f : -m0;
+			const float b1 = m1 == -INFINITY ? 0.0f : -m1;
+			const float k2 = p.scale_log2;
+			float s0 = 0.0f, s1 = 0.0f;
+#pragma unroll
+			for (int j = 0; j < NT; j++) {
+				sacc[j][0] = ex2_approx(fmaf(sacc[j][0], k2, b0));
+				sacc[j][1] = ex2_approx(fmaf(sacc[j][1], k2, b0));
+				sacc[j][2] = ex2_approx(fmaf(sacc[j][2], k2, b1));
+				sacc[j][3] = ex2_approx(fmaf(sacc[j][3], k2, b1));
+				s0 += sacc[j][0] + sacc[j][1];
+				s1 += sacc[j][2] + sacc[j][3];
+			}
+			l0 += s0; /* per-lane partial sums: the quad is reduced once, at the end */
+			l1 += s1;
+		} else { /* paged: the eager step (the lazy one measured 1-2.6 % slower there) */
+			/* scale to the log2 domain; keys >= valid -> -inf (a select: garbage
+			 * scores, NaN included, are dropped) */
 #pragma unroll
 			for (int j = 0; j < NT; j++)
 #pragma unroll
 				for (int e = 0; e < 4; e++)
-					if (key0 + 8 * j + 2 * tq + (e & 1) >= valid)
-						sacc[j][e] = -INFINITY;
-		}
-		/* online softmax, rows g (c0, c1) and g+8 (c2, c3) */
-		float mx0 = -INFINITY, mx1 = -INFINITY;
+					sacc[j][e] *= p.scale_log2;
+			if (valid < SD_CHUNK) {
 #pragma unroll
-		for (int j = 0; j < NT; j++) {
-			mx0 = fmaxf(mx0, fmaxf(sacc[j][0], sacc[j][1]));
-			mx1 = fmaxf(mx1, fmaxf(sacc[j][2], sacc[j][3]));
-		}
-		mx0 = quad_max(mx0);
-		mx1 = quad_max(mx1);
-		const float mn0 = fmaxf(m0, mx0), mn1 = fmaxf(m1, mx1);
-		/* all keys so far masked: subtract 0, so exp2(-inf) = 0, never -inf - -inf */
-		const float b0 = mn0 == -INFINITY ? 0.0f : mn0;
-		const float b1 = mn1 == -INFINITY ? 0.0f : mn1;
-		const float al0 = exp2f(m0 - b0), al1 = exp2f(m1 - b1); /* m = -inf -> 0 */
-		m0 = mn0;
-		m1 = mn1;
-		float s0 = 0.0f, s1 = 0.0f;
+				for (int j = 0; j < NT; j++)
 #pragma unroll
-		for (int j = 0; j < NT; j++) {
-			sacc[j][0] = exp2f(sacc[j][0] - b0);
-			sacc[j][1] = exp2f(sacc[j][1] - b0);
-			sacc[j][2] = exp2f(sacc[j][2] - b1);
-			sacc[j][3] = exp2f(sacc[j][3] - b1);
-			s0 += sacc[j][0] + sacc[j][1];
-			s1 += sacc[j][2] + sacc[j][3];
-		}
-		l0 = l0 * al0 + s0; /* per-lane partial sums: the quad is reduced once, at the end */
-		l1 = l1 * al1 + s1;
+					for (int e = 0; e < 4; e++)
+						if (key0 + 8 * j + 2 * tq + (e & 1) >= valid)
+							sacc[j][e] = -INFINITY;
+			}
+			/* online softmax, rows g (c0, c1) and g+8 (c2, c3) */
+			float mx0 = -INFINITY, mx1 = -INFINITY;
 #pragma unroll
-		for (int j = 0; j < SD_D / 8; j++) {
-			oacc[j][0] *= al0;
-			oacc[j][1] *= al0;
-			oacc[j][2] *= al1;
-			oacc[j][3] *= al1;
+			for (int j = 0; j < NT; j++) {
+				mx0 = fmaxf(mx0, fmaxf(sacc[j][0], sacc[j][1]));
+				mx1 = fmaxf(mx1, fmaxf(sacc[j][2], sacc[j][3]));
+			}
+			mx0 = quad_max(mx0);
+			mx1 = quad_max(mx1);
+			const float mn0 = fmaxf(m0, mx0), mn1 = fmaxf(m1, mx1);
+			/* all keys so far masked: subtract 0, so exp2(-inf) = 0, never -inf - -inf */
+			const float b0 = mn0 == -INFINITY ? 0.0f : mn0;
+			const float b1 = mn1 == -INFINITY ? 0.0f : mn1;
+			const float al0 = exp2f(m0 - b0), al1 = exp2f(m1 - b1); /* m = -inf -> 0 */
+			m0 = mn0;
+			m1 = mn1;
+			float s0 = 0.0f, s1 = 0.0f;
+#pragma unroll
+			for (int j = 0; j < NT; j++) {
+				sacc[j][0] = exp2f(sacc[j][0] - b0);
+				sacc[j][1] = exp2f(sacc[j][1] - b0);
+				sacc[j][2] = exp2f(sacc[j][2] - b1);
+				sacc[j][3] = exp2f(sacc[j][3] - b1);
+				s0 += sacc[j][0] + sacc[j][1];
+				s1 += sacc[j][2] + sacc[j][3];
+			}
+			l0 = l0 * al0 + s0; /* per-lane partial sums: the quad is reduced once, at the end */
+			l1 = l1 * al1 + s1;
+#pragma unroll
+			for (int j = 0; j < SD_D / 8; j++) {
+				oacc[j][0] *= al0;
+				oacc[j][1] *= al0;
+				oacc[j][2] *= al1;
+				oacc[j][3] *= al1;
+			}
 		}
 		/* P in T, in mma's A-operand layout (the accumulator layout of S) */
 		uint32_t pa[KW / 16][4];
@@ -445,7 +507,7 @@ static __device__ __forceinline__ void sd_cta(const sd_params &p, const sd_segme
 /* The kernel: CTA blockIdx.x -> (segment, row tile, split, node, K/V head),
  * then the segment's m-tile count among those in MTS (bit MT set: MT
  * instantiated; one bit for a launcher with one MT per launch). */
-template <typename T, int MTS>
+template <typename T, int MTS, bool LAZY = false>
 __global__ void __launch_bounds__(SD_THREADS, 2) sd_kernel(const __grid_constant__ sd_params p)
 {
 	extern __shared__ __align__(128) unsigned char smem[];
@@ -460,11 +522,11 @@ __global__ void __launch_bounds__(SD_THREADS, 2) sd_kernel(const __grid_constant
 	b /= sg.splits;
 	const int node = b % sg.n_nodes, kvh = b / sg.n_nodes;
 	if ((MTS & 4) && sg.mt == 4)
-		sd_cta<T, 4>(p, sg, rt, split, node, kvh, smem);
+		sd_cta<T, 4, LAZY>(p, sg, rt, split, node, kvh, smem);
 	else if ((MTS & 2) && sg.mt == 2)
-		sd_cta<T, 2>(p, sg, rt, split, node, kvh, smem);
+		sd_cta<T, 2, LAZY>(p, sg, rt, split, node, kvh, smem);
 	else if (MTS & 1)
-		sd_cta<T, 1>(p, sg, rt, split, node, kvh, smem);
+		sd_cta<T, 1, LAZY>(p, sg, rt, split, node, kvh, smem);
 }
 
 /* ---- host helpers ------------------------------------------------------------ */
