@@ -96,11 +96,19 @@ const char *ps_plan_kernel(const struct attn_shape *s, const struct ps_device *d
  * the second CTA brings.)  Configs with H >= SMs run unsplit.  H here is
  * the grid's heads: the K/V heads (n_kv_heads; MHA: n_heads), one CTA row
  * of the grid per K/V head for all its g query heads. */
-static int plan_splits(int H, int C, int sms)
+static int plan_splits(int H, int C, int sms, int slots)
 {
 	if (H >= sms || H > PS_MAX_SPLIT_HEADS)
 		return 1;
 	int S = sms / H;
+	/* v8c (H200, measured): where one CTA an SM leaves the grid unsplit
+	 * (sms/2 < H < sms) and two CTAs fit an SM, S = 2 -- two CTAs an SM,
+	 * a cluster pair or global merge -- reads faster once each CTA keeps
+	 * >= 64 chunks: 128 x 128 0.965x / 0.983x the time (n_seqs 32 / 64),
+	 * 128 x 256 0.94x, 100 x 128 0.85x; at 32 chunks a CTA (128 x 64) the
+	 * merge costs more: 1.02-1.03x. */
+	if (S == 1 && 2 * H <= slots && C >= 2 * PS_S2_MIN_CHUNKS)
+		S = 2;
 	return S > C ? C : S;
 }
 
@@ -122,7 +130,7 @@ const char *ps_plan_grid(const struct attn_shape *s, const struct ps_device *d, 
 		if (S > 1 && (long long)S * H > pl->slots)
 			return "prefix_stream: this variant's n_kv_heads x splits CTAs do not fit on the device at once";
 	} else {
-		S = plan_splits(H, C, sms);
+		S = plan_splits(H, C, sms, pl->slots);
 	}
 	if (o->merge != PS_MERGE_AUTO && S == 1)
 		return "prefix_stream: this variant's merge needs a split grid (the shape plans one split: "

@@ -46,6 +46,7 @@ extern "C" {
 #define PS_MAX_SPLIT_HEADS 4096     /* K/V heads that may use S > 1 (the per-head meet counters) */
 #define PS_MAX_CLUSTER 8            /* portable cluster size */
 #define PS_PDL_DEFAULT 1            /* see ps_plan.pdl */
+#define PS_S2_MIN_CHUNKS 64          /* chunks a CTA keeps where the planner doubles S to 2 (plan_splits) */
 #define PS_SPREAD_SMEM (116 * 1024) /* > half an SM's 228 KiB: one CTA per SM */
 
 /* The kernel paths, the first index of the launcher's kernel table. */

@@ -205,7 +205,9 @@ static void test_representative(void)
 		{32, 32, 8, 2, 0, 256, 3, 1, 1, 1, 0, 3 * 32768 + 16384 + 64},     /* 4-clusters fit 32 of 40, 3-clusters 42 */
 		{32, 32, 64, 2, 0, 256, 4, 0, 1, 1, 0, 3 * 32768 + 16384 + 64},    /* ... but 3 would carry 6 chunks more */
 		{64, 64, 64, 2, 0, 256, 2, 1, 1, 1, 0, 3 * 32768 + 16384 + 64},    /* S = 2 pairs, spread */
-		{32, 128, 64, 2, 0, 256, 1, 0, 0, 0, 0, 3 * 32768 + 16384 + 64},   /* unsplit, no PDL */
+		{32, 128, 64, 2, 0, 256, 1, 0, 0, 0, 0, 3 * 32768 + 16384 + 64},   /* unsplit, no PDL: 32 chunks a CTA at S = 2 */
+		{32, 128, 128, 2, 0, 256, 2, 1, 0, 0, 0, 3 * 32768 + 16384 + 64},  /* v8c: S = 2, two CTAs an SM */
+		{64, 100, 256, 2, 0, 256, 2, 1, 0, 0, 0, 3 * 32768 + 16384 + 64},  /* v8c */
 		{32, 256, 256, 2, 0, 256, 1, 0, 0, 0, 0, 3 * 32768 + 16384 + 64},  /* 65536 blocks */
 		{64, 128, 2, 2, 0, 256, 1, 0, 0, 1, 0, 3 * 32768 + 16384 + 64},    /* short CTAs: PDL */
 		{64, 128, 3, 2, 0, 256, 1, 0, 0, 0, 0, 3 * 32768 + 16384 + 64},    /* 3 chunks a CTA: no PDL */
@@ -388,8 +390,13 @@ static const char *invariant(const struct attn_shape *s, const struct model *m, 
 		return "a chunk not owned by exactly one split, or an empty split";
 	if (bad_partition(n_rows, S, 0))
 		return "the merge's row slices do not partition the rows";
-	if (o->splits == 0 && S > 1 && ((long long)S * H > sms || H >= sms || H > PS_MAX_SPLIT_HEADS))
+	/* one CTA an SM, or (v8c) two where S = 1 would leave SMs idle and
+	 * each CTA keeps >= PS_S2_MIN_CHUNKS chunks */
+	const int two_an_sm = S == 2 && 2 * H > sms && H < sms && 2 * H <= pl->slots && C >= 2 * PS_S2_MIN_CHUNKS;
+	if (o->splits == 0 && S > 1 && !two_an_sm && ((long long)S * H > sms || H >= sms || H > PS_MAX_SPLIT_HEADS))
 		return "the planner split a grid that fills the SMs";
+	if (o->splits == 0 && S == 1 && 2 * H > sms && H < sms && 2 * H <= pl->slots && C >= 2 * PS_S2_MIN_CHUNKS)
+		return "the planner left a grid of more than half the SMs unsplit where two CTAs an SM fit";
 	if (o->splits > 0 && S != o->splits)
 		return "a forced split count not honoured";
 	if (S > 1 && !pl->cluster && (long long)S * H > pl->slots)
@@ -455,10 +462,13 @@ static int must_refuse(const struct attn_shape *s, const struct model *m, const 
 			      (long long)o->splits * H > def_pl->slots))
 		return 1;
 	/* the merge variants plan S as the default would before its cluster
-	 * search: min(C, SMs/H), 1 when H >= SMs */
-	const int S0 = H >= m->d.sms || H > PS_MAX_SPLIT_HEADS
-			       ? 1
-			       : (m->d.sms / H < s->n_chunks ? m->d.sms / H : s->n_chunks);
+	 * search: min(C, SMs/H), 1 when H >= SMs; 2 (v8c) where that is 1 but
+	 * two CTAs an SM fit and each keeps >= PS_S2_MIN_CHUNKS chunks */
+	int S0 = H >= m->d.sms || H > PS_MAX_SPLIT_HEADS
+			 ? 1
+			 : (m->d.sms / H < s->n_chunks ? m->d.sms / H : s->n_chunks);
+	if (S0 == 1 && H < m->d.sms && 2 * H <= def_pl->slots && s->n_chunks >= 2 * PS_S2_MIN_CHUNKS)
+		S0 = 2;
 	if (o->merge != PS_MERGE_AUTO && S0 == 1)
 		return 1;
 	if (o->merge == PS_MERGE_CLUSTER &&
