@@ -92,6 +92,13 @@ check "make results: a changed setting re-runs the sweeps" \
 	"! make -q RESULTS=$R RESULTS_NAME=cpu N_SEQS='8 32' RUN_FLAGS='--iters 4 --max-time 0.5' $R/plots.stamp"
 check "make plots redraws from CSVs" \
 	"rm -rf $R/plots && make -s plots RESULTS_DIRS=$R && test -s $R/plots/compare-n32/overview.png"
+# a peer that failed some configs (PEER-nN.failed.txt) stays out of the
+# figures (its blocks points would average other shapes), with one line
+check "make plots: a peer with failed configs is left out of the figures, said on stderr" \
+	"cp $R/ref-n32.agg.csv $R/peerx-n32.agg.csv && echo 'run-peer: x:3: peerx: failed' > $R/peerx-n32.failed.txt &&
+	 make -s plots RESULTS_DIRS=$R 2> $P/plots-peer.err; rc=\$?; rm -f $R/peerx-n32.agg.csv $R/peerx-n32.failed.txt;
+	 test \$rc = 0 && grep -qx 'draw-plots: peerx-n32 left out of the figures: 1 config(s) failed (peerx-n32.failed.txt)' $P/plots-peer.err &&
+	 test ! -e $R/plots/peerx-n32 && test -s $R/plots/compare-n32/overview.png"
 # make slurm passes on only what the user set: a login node's CPU defaults
 # (KERNELS=ref, PRESET=quick) must not reach the GPU jobs.
 check "make slurm passes the user's settings, not the CPU defaults" \

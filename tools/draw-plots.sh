@@ -57,7 +57,20 @@ fi
 
 shopt -s nullglob
 for n in $(ls "$dir" | sed -n 's/.*-n\([0-9]*\)\.agg\.csv$/\1/p' | sort -un); do
-	files=("$dir"/*-n"$n".agg.csv)
+	files=()
+	for f in "$dir"/*-n"$n".agg.csv; do
+		# a peer that failed some configs (make peers lists them in
+		# PEER-nN.failed.txt) is left out of the figures: its blocks points
+		# would average other shapes than the kernels' (its rows stay in
+		# the CSVs)
+		failed=${f%.agg.csv}.failed.txt
+		if [ -s "$failed" ]; then
+			echo "draw-plots: $(basename "${f%.agg.csv}") left out of the figures: $(grep -c . "$failed") config(s) failed ($(basename "$failed"))" >&2
+			continue
+		fi
+		files+=("$f")
+	done
+	[ ${#files[@]} -gt 0 ] || continue
 	first=${files[0]}
 	# the title's method from a kernel's sweep, not a peer's (run-peer times graphs by default)
 	for f in "${files[@]}"; do
@@ -81,26 +94,35 @@ for n in $(ls "$dir" | sed -n 's/.*-n\([0-9]*\)\.agg\.csv$/\1/p' | sort -un); do
 	others=$(for f in "${files[@]}"; do basename "$f" | sed "s/-n$n\.agg\.csv\$//"; done | grep -vx paged || true)
 	# peers (make peers) are not in the kernels' join: join them on here, so
 	# the speed-up figure has them too (an inner join: a config a peer
-	# lacks is dropped from this figure only)
+	# lacks is dropped from this figure only; a sweep with refused rows is
+	# left out of it, not its configs)
+	spd=$others
 	if [ -f "$joined" ]; then
 		keys=blocks
 		[ "$by_blocks" = 1 ] || keys=n_seqs,n_heads,n_kv_heads,n_chunks,n_groups,group_chunks,suffix_len
 		cp "$joined" "$tmp/joined-all-$n.csv"
+		spd=""
 		for k in $others; do
-			head -n1 "$joined" | tr , '\n' | grep -qx "latency_ms_$k" && continue
+			head -n1 "$joined" | tr , '\n' | grep -qx "latency_ms_$k" && { spd="$spd $k"; continue; }
+			# a kernel that refused some configs would drop them for all
+			if [ -s "$dir/$k-n$n.refused.txt" ]; then
+				echo "draw-plots: $k-n$n left out of the speed-up figure: $(grep -c . "$dir/$k-n$n.refused.txt") config(s) refused ($k-n$n.refused.txt)" >&2
+				continue
+			fi
+			spd="$spd $k"
 			"${BIN:-$root/bin}/csv-join" -k "$keys" --suffixes ",$k" -o "$tmp/joined-all-$n.csv.2" \
 				"$tmp/joined-all-$n.csv" "$dir/$k-n$n.agg.csv"
 			mv "$tmp/joined-all-$n.csv.2" "$tmp/joined-all-$n.csv"
 		done
 		joined=$tmp/joined-all-$n.csv
 	fi
-	if [ -f "$dir/paged-n$n.agg.csv" ] && [ -f "$joined" ] && [ -n "$others" ]; then
+	if [ -f "$dir/paged-n$n.agg.csv" ] && [ -f "$joined" ] && [ -n "$spd" ]; then
 		if [ "$by_blocks" = 1 ]; then
 			x=blocks xl="blocks = n_heads x n_chunks"
 		else
 			x=config xl="config (K/V heads / query heads, prefix + group level + suffix tokens)"
 		fi
-		gnuplot -c "$root/plot/speedup.gp" "$joined" "$tmp/speedup-n$n" "$title" "$x" "$xl" paged "" "$(printf "%s\n" "$others" | tr "\n" " ")"
+		gnuplot -c "$root/plot/speedup.gp" "$joined" "$tmp/speedup-n$n" "$title" "$x" "$xl" paged "" "$(echo $spd)"
 	fi
 	if [ "${gpu#CPU}" = "$gpu" ] && [ -n "$(course_files "$n")" ] && [ "$by_blocks" = 1 ]; then
 		cp "$tmp/list-$n" "$tmp/list-course-$n"
