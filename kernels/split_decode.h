@@ -295,28 +295,39 @@ static __device__ __forceinline__ void sd_cta(const sd_params &p, const sd_segme
 				mma_m16n8k16<T>(sacc[2 * np + 1], qf[kk], bb[2], bb[3]);
 			}
 		}
-		if constexpr (LAZY) { /* hydragen: raw scores, FFMA + EX2, lazy rescale */
-			/* keys >= valid -> -inf (a select: garbage scores, NaN included,
-			 * are dropped); the scores stay raw: the scale folds into the
-			 * exponent's FFMA below */
-			if (valid < SD_CHUNK) {
+		/* the eager step (paged) works on scores scaled to the log2 domain;
+		 * the lazy one (hydragen) keeps them raw: its scale folds into the
+		 * exponent's FFMA */
+		if constexpr (!LAZY) {
 #pragma unroll
-				for (int j = 0; j < NT; j++)
+			for (int j = 0; j < NT; j++)
 #pragma unroll
-					for (int e = 0; e < 4; e++)
-						if (key0 + 8 * j + 2 * tq + (e & 1) >= valid)
-							sacc[j][e] = -INFINITY;
-			}
-			/* online softmax, rows g (c0, c1) and g+8 (c2, c3); m in log2
-			 * units, raised only when a tile's max passes it by more than
-			 * SD_RESCALE_TAU (softmax_raise_f2: P <= 256, the output rescaled
-			 * only in steps where some row of the warp raised its max) */
-			float mx0 = -INFINITY, mx1 = -INFINITY;
+				for (int e = 0; e < 4; e++)
+					sacc[j][e] *= p.scale_log2;
+		}
+		/* keys >= valid -> -inf (a select: garbage scores, NaN included,
+		 * are dropped) */
+		if (valid < SD_CHUNK) {
 #pragma unroll
-			for (int j = 0; j < NT; j++) {
-				mx0 = fmaxf(mx0, fmaxf(sacc[j][0], sacc[j][1]));
-				mx1 = fmaxf(mx1, fmaxf(sacc[j][2], sacc[j][3]));
-			}
+			for (int j = 0; j < NT; j++)
+#pragma unroll
+				for (int e = 0; e < 4; e++)
+					if (key0 + 8 * j + 2 * tq + (e & 1) >= valid)
+						sacc[j][e] = -INFINITY;
+		}
+		/* online softmax, rows g (c0, c1) and g+8 (c2, c3): the tile's max */
+		float mx0 = -INFINITY, mx1 = -INFINITY;
+#pragma unroll
+		for (int j = 0; j < NT; j++) {
+			mx0 = fmaxf(mx0, fmaxf(sacc[j][0], sacc[j][1]));
+			mx1 = fmaxf(mx1, fmaxf(sacc[j][2], sacc[j][3]));
+		}
+		/* hydragen (LAZY): one FFMA + EX2 a score; m in log2 units, raised
+		 * only when a tile's max passes it by more than SD_RESCALE_TAU
+		 * (softmax_raise_f2: P <= 256), the output rescaled only in steps
+		 * where some row of the warp raised its max.  paged: the eager step
+		 * (the lazy one measured 1-2.6 % slower there) */
+		if constexpr (LAZY) {
 			float al0, al1;
 			int up;
 			{
@@ -353,29 +364,7 @@ static __device__ __forceinline__ void sd_cta(const sd_params &p, const sd_segme
 			}
 			l0 += s0; /* per-lane partial sums: the quad is reduced once, at the end */
 			l1 += s1;
-		} else { /* paged: the eager step (the lazy one measured 1-2.6 % slower there) */
-			/* scale to the log2 domain; keys >= valid -> -inf (a select: garbage
-			 * scores, NaN included, are dropped) */
-#pragma unroll
-			for (int j = 0; j < NT; j++)
-#pragma unroll
-				for (int e = 0; e < 4; e++)
-					sacc[j][e] *= p.scale_log2;
-			if (valid < SD_CHUNK) {
-#pragma unroll
-				for (int j = 0; j < NT; j++)
-#pragma unroll
-					for (int e = 0; e < 4; e++)
-						if (key0 + 8 * j + 2 * tq + (e & 1) >= valid)
-							sacc[j][e] = -INFINITY;
-			}
-			/* online softmax, rows g (c0, c1) and g+8 (c2, c3) */
-			float mx0 = -INFINITY, mx1 = -INFINITY;
-#pragma unroll
-			for (int j = 0; j < NT; j++) {
-				mx0 = fmaxf(mx0, fmaxf(sacc[j][0], sacc[j][1]));
-				mx1 = fmaxf(mx1, fmaxf(sacc[j][2], sacc[j][3]));
-			}
+		} else {
 			mx0 = quad_max(mx0);
 			mx1 = quad_max(mx1);
 			const float mn0 = fmaxf(m0, mx0), mn1 = fmaxf(m1, mx1);
