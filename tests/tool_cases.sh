@@ -239,3 +239,18 @@ t "gen: an empty list item is refused" 2 'gen-configs --n-heads 4,,8 --n-chunks 
 t "gen: a trailing comma is an empty item" 2 'gen-configs --n-seqs 4,' '' '' "^gen-configs: --n-seqs '4,': empty item in the list"
 t "gen: --dtype with too many entries" 2 'gen-configs --dtype bf16,fp16,bf16,fp16,bf16,fp16,bf16,fp16,bf16' '' '' "^gen-configs: --dtype 'bf16,fp16,bf16,fp16,bf16,fp16,bf16,fp16,bf16': more than 8 entries$"
 t "gen: 010 is decimal, and --help says so" 0 'gen-configs --pairs 1x1 --n-seqs 010 | cut -d, -f1 | tail -n1; gen-configs --help | grep -c "010 is ten"' '' '10\n1\n' ''
+
+# --- source-hash.sh: the sources' hash in each sweep's record ------------------------
+SH="$ROOT/tools/source-hash.sh"
+mkrepo='mkdir -p r/tools r/kernels && echo a > r/tools/x.sh && echo b > r/kernels/k.cu && echo all: > r/Makefile &&
+	git -C r init -q && git -C r -c user.name=t -c user.email=t@t add -A && git -C r -c user.name=t -c user.email=t@t commit -qm c'
+t "source-hash: a tree and its commit hash the same; Python caches do not count" 0 "$mkrepo && a=\$('$SH' r) &&
+	b=\$(cd r && '$SH' --commit HEAD) && mkdir r/tools/__pycache__ && echo z > r/tools/__pycache__/x.pyc && c=\$('$SH' r) &&
+	test \"\$a\" = \"\$b\" && test \"\$a\" = \"\$c\" && echo \"\$a\" | grep -Eqx '[0-9a-f]{16}' && echo ok" '' 'ok\n' ''
+t "source-hash: an edited kernel or a new tool changes it" 0 "$mkrepo && a=\$('$SH' r) && echo c >> r/kernels/k.cu && b=\$('$SH' r) &&
+	git -C r checkout -q -- kernels && echo n > r/tools/new.sh && c=\$('$SH' r) &&
+	test \"\$a\" != \"\$b\" && test \"\$a\" != \"\$c\" && test \"\$b\" != \"\$c\" && echo ok" '' 'ok\n' ''
+t "source-hash: not a commit" 1 "$mkrepo && cd r && '$SH' --commit nosuchrev" '' '' '^source-hash.sh: nosuchrev: not a commit$'
+t "source-hash: a folder without tools/" 1 "mkdir e && '$SH' e" '' '' '^source-hash.sh: e: no tools/ folder$'
+t "source-hash: --commit needs one REV" 2 "'$SH' --commit" '' '' '^usage: source-hash.sh'
+t "provenance: the record names the sources' hash" 0 "cd '$ROOT' && h=\$(tools/source-hash.sh) && tools/provenance.sh x | grep -qx \"source_tree: \$h (tools/source-hash.sh --commit REV gives a commit's)\" && echo ok" '' 'ok\n' ''

@@ -1,6 +1,6 @@
 #!/bin/sh
 # provenance.sh "COMMAND" - where a results folder came from, as key: value
-# lines: date, git commit, host, GPU (name, SM/memory clocks, driver), CPU,
+# lines: date, git commit, the sources' hash, host, GPU (name, SM/memory clocks, driver), CPU,
 # nvcc and compiler versions, Slurm job, loaded modules, the exact command
 # and, for a run-kernel command, the peaks its efficiencies are against.
 # Read-only: it queries, never changes, the GPU.
@@ -55,6 +55,10 @@ else
 	commit="unknown (not a git checkout)"
 fi
 echo "git_commit: $commit$dirty"
+# what the sources were, from their contents: matches `tools/source-hash.sh
+# --commit REV` of the commit the run had, whatever the copy's git said
+src=$("$(dirname "$0")/source-hash.sh" "$(dirname "$0")/.." 2> /dev/null) || src=unknown
+echo "source_tree: $src (tools/source-hash.sh --commit REV gives a commit's)"
 echo "host: $(hostname 2>/dev/null || echo "${HOSTNAME:-unknown}")"
 if nvidia-smi -L > /dev/null 2>&1; then
 	nvidia-smi --query-gpu=index,name,driver_version,clocks.sm,clocks.mem,clocks.max.sm,clocks.max.mem,memory.total,power.limit,temperature.gpu \
