@@ -24,9 +24,11 @@
  *             sequence r / g of head h*g + r % g, n_seqs x g <= 256 rows) --
  *             so every K/V byte is read from DRAM exactly once, for all g
  *             heads' queries (matrix-matrix).  S = min(C, SMs/n_kv_heads)
- *             (one CTA per SM; unsplit when n_kv_heads >= SMs), or a smaller
- *             S that lets the head's CTAs form one cluster (ps_plan_grid() in
- *             prefix_stream_plan.c).  Split grids launch one CTA per SM
+ *             (one CTA per SM; unsplit when n_kv_heads >= SMs; S = 2, two
+ *             CTAs an SM, where SMs/2 < n_kv_heads < SMs and each CTA keeps
+ *             >= 64 chunks), or a smaller S that lets the head's CTAs form
+ *             one cluster (ps_plan_grid() in prefix_stream_plan.c).  Split
+ *             grids of at most SMs CTAs launch one CTA per SM
  *             (PS_SPREAD_SMEM).
  *   pipeline  one stage = one chunk of one head = K tile + V tile, each a
  *             contiguous 16 KiB.  sm_90a: TMA (cp.async.bulk.tensor, a 2-D

@@ -62,7 +62,7 @@
 #ifndef SD_STAGES
 #define SD_STAGES 3     /* chunks of K+V in shared memory (2 in flight while one is used) */
 #endif
-#define SD_RESCALE_TAU 8.0f /* log2 units: a row's max is raised when a tile passes it by > 2^8 */
+#define SD_RESCALE_TAU 8.0f /* log2 units: a row's max is raised when a tile passes it by > 8 (a factor 2^8) */
 /* No L2 eviction hint on K/V: sequences that share chunks may find them in
  * L2, as a serving system's decode kernel would.  (An evict_first policy on
  * the zero-filling cp.async also raised "illegal instruction" on the H200.) */

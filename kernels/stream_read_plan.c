@@ -10,8 +10,8 @@
  * The first row whose max_bytes >= the read's size wins; the last row must
  * cover every size.  A spec is bench-ceiling's `variant:params` (e.g.
  * "bulk:warps=4;stages=4;stage_kb=32;ctas_sm=2;order=cyclic"): to make a
- * winner of `make bench-ceiling` the ceiling, replace "nc4" below with its
- * spec (one line), or split by size, e.g.
+ * winner of `make bench-ceiling` the ceiling, put its spec in the row of
+ * the sizes it wins (one line), or split by size, e.g.
  *	{64u << 20, "nc4"},
  *	{(size_t)-1, "bulk:warps=4;stages=4;stage_kb=32;ctas_sm=2;order=cyclic"},
  * tests/unit/test_stream_read_plan.c checks that every row parses. */

@@ -108,6 +108,18 @@ check "make plots: a killed run's plots.tmp folder is removed, plots/ is 0755 (u
 	"mkdir -p $R/plots.tmp.\$(hostname).2147483646 && touch $R/plots.tmp.\$(hostname).2147483646/overview.png &&
 	 mkdir -p $R/plots.tmp.\$(hostname).\$\$ && (umask 022 && make -s plots RESULTS_DIRS=$R > /dev/null) &&
 	 test \"\$(stat -c %a $R/plots)\" = 755 && test \$(ls -d $R/plots.tmp.* | wc -l) = 1 && rmdir $R/plots.tmp.\$(hostname).\$\$"
+# a sweep merged beside the join (not in joined-nN.csv) that refused some
+# configs stays out of the speed-up figure, not its configs: the kernels of
+# the join and a complete sweep beside it are drawn
+D=$P/results-refx
+check "draw-plots: a sweep beside the join with refused configs is left out of the speed-up figure, the rest drawn" \
+	"rm -rf $D && mkdir -p $D && cp $R/provenance.txt $D/ &&
+	 for k in ref paged extra refx; do sed \"s/,ref,/,\$k,/\" $R/ref-n32.agg.csv > $D/\$k-n32.agg.csv; done &&
+	 echo 'run-kernel: x:3: refx: refused' > $D/refx-n32.refused.txt &&
+	 tools/join-all.sh bin/csv-join blocks $D/joined-n32.csv $D/ref-n32.agg.csv $D/paged-n32.agg.csv &&
+	 tools/draw-plots.sh $D 2> $P/refx.err &&
+	 grep -qx 'draw-plots: refx-n32 left out of the speed-up figure: 1 config(s) refused (refx-n32.refused.txt)' $P/refx.err &&
+	 test \$(grep -c '^draw-plots:' $P/refx.err) = 1 && test -s $D/plots/speedup-n32/speedup.png && test -s $D/plots/refx-n32/overview.png"
 # Two makes at once in one folder take turns (flock): both succeed, and the
 # folder holds one dtype, the one settings.txt names.
 R2=$P/results-two

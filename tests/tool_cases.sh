@@ -245,11 +245,13 @@ SH="$ROOT/tools/source-hash.sh"
 mkrepo='mkdir -p r/tools r/kernels && echo a > r/tools/x.sh && echo b > r/kernels/k.cu && echo all: > r/Makefile &&
 	git -C r init -q && git -C r -c user.name=t -c user.email=t@t add -A && git -C r -c user.name=t -c user.email=t@t commit -qm c'
 t "source-hash: a tree and its commit hash the same; Python caches do not count" 0 "$mkrepo && a=\$('$SH' r) &&
-	b=\$(cd r && '$SH' --commit HEAD) && mkdir r/tools/__pycache__ && echo z > r/tools/__pycache__/x.pyc && c=\$('$SH' r) &&
+	b=\$(cd r && '$SH' --commit HEAD) && mkdir r/tools/__pycache__ && echo z > r/tools/__pycache__/x.pyc && echo z > r/tools/__pycache__/n.txt && echo z > r/tools/y.pyc && c=\$('$SH' r) &&
 	test \"\$a\" = \"\$b\" && test \"\$a\" = \"\$c\" && echo \"\$a\" | grep -Eqx '[0-9a-f]{16}' && echo ok" '' 'ok\n' ''
 t "source-hash: an edited kernel or a new tool changes it" 0 "$mkrepo && a=\$('$SH' r) && echo c >> r/kernels/k.cu && b=\$('$SH' r) &&
 	git -C r checkout -q -- kernels && echo n > r/tools/new.sh && c=\$('$SH' r) &&
 	test \"\$a\" != \"\$b\" && test \"\$a\" != \"\$c\" && test \"\$b\" != \"\$c\" && echo ok" '' 'ok\n' ''
+t "source-hash: --commit from a subfolder hashes the whole commit" 0 "$mkrepo && a=\$('$SH' r) && b=\$(cd r/kernels && '$SH' --commit HEAD) && test \"\$a\" = \"\$b\" && echo ok" '' 'ok\n' ''
+t "source-hash: an exported CDPATH does not move it" 0 "$mkrepo && mkdir -p c/r/tools && a=\$('$SH' r) && b=\$(CDPATH=\$PWD/c '$SH' r) && test \"\$a\" = \"\$b\" && echo ok" '' 'ok\n' ''
 t "source-hash: not a commit" 1 "$mkrepo && cd r && '$SH' --commit nosuchrev" '' '' '^source-hash.sh: nosuchrev: not a commit$'
 t "source-hash: a folder without tools/" 1 "mkdir e && '$SH' e" '' '' '^source-hash.sh: e: no tools/ folder$'
 t "source-hash: --commit needs one REV" 2 "'$SH' --commit" '' '' '^usage: source-hash.sh'

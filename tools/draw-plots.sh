@@ -94,8 +94,8 @@ for n in $(ls "$dir" | sed -n 's/.*-n\([0-9]*\)\.agg\.csv$/\1/p' | sort -un); do
 	others=$(for f in "${files[@]}"; do basename "$f" | sed "s/-n$n\.agg\.csv\$//"; done | grep -vx paged || true)
 	# peers (make peers) are not in the kernels' join: join them on here, so
 	# the speed-up figure has them too (an inner join: a config a peer
-	# lacks is dropped from this figure only; a sweep with refused rows is
-	# left out of it, not its configs)
+	# lacks is dropped from this figure only; a sweep beside the join with
+	# refused rows is left out of it, not its configs)
 	spd=$others
 	if [ -f "$joined" ]; then
 		keys=blocks
@@ -103,8 +103,10 @@ for n in $(ls "$dir" | sed -n 's/.*-n\([0-9]*\)\.agg\.csv$/\1/p' | sort -un); do
 		cp "$joined" "$tmp/joined-all-$n.csv"
 		spd=""
 		for k in $others; do
-			head -n1 "$joined" | tr , '\n' | grep -qx "latency_ms_$k" && { spd="$spd $k"; continue; }
-			# a kernel that refused some configs would drop them for all
+			head -n1 "$joined" | tr , '\n' | awk -v c="latency_ms_$k" '$0 == c { f = 1 } END { exit !f }' &&
+				{ spd="$spd $k"; continue; }
+			# a sweep not in joined-nN.csv (merged beside KERNELS') that
+			# refused some configs would drop them for all
 			if [ -s "$dir/$k-n$n.refused.txt" ]; then
 				echo "draw-plots: $k-n$n left out of the speed-up figure: $(grep -c . "$dir/$k-n$n.refused.txt") config(s) refused ($k-n$n.refused.txt)" >&2
 				continue

@@ -9,16 +9,18 @@
 # Exit: 0, 1 no such DIR or REV, 2 usage.
 set -eu
 hash_dir() {
-	(cd "$1" && find tools kernels Makefile -type f ! -name '*.pyc' ! -path '*/__pycache__/*' 2> /dev/null |
+	(CDPATH= cd -- "$1" && find tools kernels Makefile -type f ! -name '*.pyc' ! -path '*/__pycache__/*' 2> /dev/null |
 		LC_ALL=C sort | while IFS= read -r f; do sha256sum "$f"; done | sha256sum | cut -c1-16)
 }
 case "${1:-.}" in
 --commit)
 	[ $# -eq 2 ] || { echo "usage: source-hash.sh [DIR] | --commit REV" >&2; exit 2; }
 	git rev-parse --verify -q "$2^{commit}" > /dev/null || { echo "source-hash.sh: $2: not a commit" >&2; exit 1; }
+	top=$(git rev-parse --show-toplevel)
 	tmp=$(mktemp -d)
 	trap 'rm -rf "$tmp"' EXIT
-	git archive "$2" -- tools kernels Makefile | tar -x -C "$tmp"
+	git -C "$top" archive -o "$tmp/a.tar" "$2" -- tools kernels Makefile || exit 1
+	tar -xf "$tmp/a.tar" -C "$tmp" && rm "$tmp/a.tar"
 	hash_dir "$tmp"
 	;;
 -*)
