@@ -96,10 +96,12 @@
  * heads, cause open (docs/kernels/prefix_stream.md, v7).
  *
  * History: v1 cp.async + mma.sync with global partials, v3 TMA + wgmma, v5
- * S = SMs/H splits with a cluster merge, v6 (current) PDL, one CTA per SM and
+ * S = SMs/H splits with a cluster merge, v6 PDL, one CTA per SM and
  * cluster merges where all clusters fit (16 blocks 10.2 -> 7.3 us), v7 K/V
  * through the chunk pool's tables (attn_common_chunks), v8 GQA/MQA: the
- * grid per K/V head, its g heads' queries the tiles' rows.  The
+ * grid per K/V head, its g heads' queries the tiles' rows; v8a the softmax
+ * step, v8c (current) no L2 promotion on the tensor maps and S = 2 at
+ * SMs/2 < H < SMs (256 x 256 0.537 -> 0.495 ms).  The
  * version log with predictions and measurements: docs/kernels/prefix_stream.md.
  */
 #include <cuda.h>
