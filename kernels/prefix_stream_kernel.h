@@ -133,15 +133,8 @@ static __device__ __forceinline__ void ps_softmax_step(float (&s)[NT][4], float 
 #pragma unroll
 		for (int r = 0; r < 2; ++r)
 			up |= softmax_raise_f(&st[r], quad_max(mt[r]) * scale, PS_RESCALE_TAU, &a[r]);
-		if (__any_sync(0xffffffffu, up)) { /* warp-uniform: o is rescaled by every lane or none */
-#pragma unroll
-			for (int t = 0; t < 16; ++t) {
-				o[t][0] *= a[0];
-				o[t][1] *= a[0];
-				o[t][2] *= a[1];
-				o[t][3] *= a[1];
-			}
-		}
+		if (__any_sync(0xffffffffu, up)) /* warp-uniform: o is rescaled by every lane or none */
+			acc_scale_rows(o, a[0], a[1]);
 		const float k = scale * PS_LOG2E;
 		const float b0 = -st[0].m * PS_LOG2E, b1 = -st[1].m * PS_LOG2E;
 		float lt[2] = {0.f, 0.f};
@@ -183,13 +176,7 @@ static __device__ __forceinline__ void ps_softmax_step(float (&s)[NT][4], float 
 		float a1[2];
 		softmax_update_f(&st[0], mt[0], lt[0], &a1[0], &a2[0]);
 		softmax_update_f(&st[1], mt[1], lt[1], &a1[1], &a2[1]);
-#pragma unroll
-		for (int t = 0; t < 16; ++t) {
-			o[t][0] *= a1[0];
-			o[t][1] *= a1[0];
-			o[t][2] *= a1[1];
-			o[t][3] *= a1[1];
-		}
+		acc_scale_rows(o, a1[0], a1[1]);
 	}
 }
 

@@ -212,6 +212,21 @@ PTX_FN void mma_m16n8k16(float c[4], const uint32_t a[4], uint32_t b0, uint32_t 
 #undef PTX_MMA
 }
 
+/* N fp32 accumulator tiles in the m16n8 layout (wgmma's m64 fragment has it
+ * too): elements 0-1 are row g, 2-3 row g + 8; row g times a0, g + 8 times
+ * a1 (the online softmax's output rescale) */
+template <int N>
+PTX_FN void acc_scale_rows(float (&acc)[N][4], float a0, float a1)
+{
+#pragma unroll
+	for (int t = 0; t < N; ++t) {
+		acc[t][0] *= a0;
+		acc[t][1] *= a0;
+		acc[t][2] *= a1;
+		acc[t][3] *= a1;
+	}
+}
+
 /* two floats -> one register of two T (round to nearest; x in the low half):
  * an mma A fragment or a packed 16-bit store */
 template <typename T> PTX_FN uint32_t pack2(float x, float y);

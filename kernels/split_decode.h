@@ -339,15 +339,8 @@ static __device__ __forceinline__ void sd_cta(const sd_params &p, const sd_segme
 				l0 = r0.l;
 				l1 = r1.l;
 			}
-			if (__any_sync(0xffffffffu, up)) { /* warp-uniform */
-#pragma unroll
-				for (int j = 0; j < SD_D / 8; j++) {
-					oacc[j][0] *= al0;
-					oacc[j][1] *= al0;
-					oacc[j][2] *= al1;
-					oacc[j][3] *= al1;
-				}
-			}
+			if (__any_sync(0xffffffffu, up)) /* warp-uniform */
+				acc_scale_rows(oacc, al0, al1);
 			/* all keys so far masked: subtract 0, so exp2(-inf) = 0, never -inf - -inf */
 			const float b0 = m0 == -INFINITY ? 0.0f : -m0;
 			const float b1 = m1 == -INFINITY ? 0.0f : -m1;
@@ -386,6 +379,8 @@ static __device__ __forceinline__ void sd_cta(const sd_params &p, const sd_segme
 			}
 			l0 = l0 * al0 + s0; /* per-lane partial sums: the quad is reduced once, at the end */
 			l1 = l1 * al1 + s1;
+			/* acc_scale_rows (ptx.h), written out: the call changed paged's
+			 * register allocation and schedule (cuobjdump), unmeasured */
 #pragma unroll
 			for (int j = 0; j < SD_D / 8; j++) {
 				oacc[j][0] *= al0;
