@@ -349,7 +349,11 @@ static int ps_lookup(const struct attn_shape *s, const struct ps_opts *opts, str
 }
 
 /* ---------------------------------------------------------------- attn_kernel */
-static const char *ps_check_opts(const struct attn_shape *s, const struct ps_opts *o)
+/* Every entry below works on one launch's shape: a shape with more than
+ * 256 query rows per K/V head runs as sub-batches of sequences
+ * (ps_plan_batch_shape), all of one size but the last: those are the two
+ * shapes a check or a workspace asks about. */
+static const char *ps_check_batch(const struct attn_shape *s, const struct ps_opts *o)
 {
 	struct ps_entry *en;
 	if (ps_lookup(s, o, &en) != 0) {
@@ -359,7 +363,19 @@ static const char *ps_check_opts(const struct attn_shape *s, const struct ps_opt
 	return en->why;
 }
 
-static size_t ps_workspace_opts(const struct attn_shape *s, const struct ps_opts *o)
+static const char *ps_check_opts(const struct attn_shape *s, const struct ps_opts *o)
+{
+	const int per = ps_plan_batch_seqs(s);
+	const struct attn_shape first = ps_plan_batch_shape(s, 0); /* g > 256: refused here */
+	const char *why = ps_check_batch(&first, o);
+	if (!why && s->n_seqs % per != 0) {
+		const struct attn_shape last = ps_plan_batch_shape(s, s->n_seqs - s->n_seqs % per);
+		why = ps_check_batch(&last, o);
+	}
+	return why;
+}
+
+static size_t ps_workspace_batch(const struct attn_shape *s, const struct ps_opts *o)
 {
 	struct ps_entry *en;
 	if (ps_lookup(s, o, &en) != 0 || en->why)
@@ -367,7 +383,39 @@ static size_t ps_workspace_opts(const struct attn_shape *s, const struct ps_opts
 	return ps_plan_workspace(s, &en->pl);
 }
 
+static size_t ps_workspace_opts(const struct attn_shape *s, const struct ps_opts *o)
+{
+	const int per = ps_plan_batch_seqs(s);
+	const struct attn_shape first = ps_plan_batch_shape(s, 0);
+	size_t w = ps_workspace_batch(&first, o);
+	if (s->n_seqs % per != 0) { /* the batches run one after another: one workspace */
+		const struct attn_shape last = ps_plan_batch_shape(s, s->n_seqs - s->n_seqs % per);
+		const size_t wl = ps_workspace_batch(&last, o);
+		w = wl > w ? wl : w;
+	}
+	return w;
+}
+
+static int ps_launch_batch(const struct attn_args *a, struct CUstream_st *stream, const struct ps_opts *o);
+
 static int ps_launch_opts(const struct attn_args *a, struct CUstream_st *stream, const struct ps_opts *o)
+{
+	const int per = ps_plan_batch_seqs(&a->s);
+	const size_t row = (size_t)a->s.n_heads * PS_D; /* q and out elements of one sequence */
+	for (int seq0 = 0; seq0 < a->s.n_seqs; seq0 += per) {
+		struct attn_args b = *a;
+		b.s = ps_plan_batch_shape(&a->s, seq0);
+		b.q = (const char *)a->q + (size_t)seq0 * row * 2; /* bf16 / fp16 */
+		b.out = a->out + (size_t)seq0 * row;
+		const int e = ps_launch_batch(&b, stream, o);
+		if (e)
+			return e;
+	}
+	return 0;
+}
+
+/* one launch: a shape of at most 256 query rows per K/V head */
+static int ps_launch_batch(const struct attn_args *a, struct CUstream_st *stream, const struct ps_opts *o)
 {
 	struct ps_entry *en;
 	int e = ps_lookup(&a->s, o, &en);

@@ -27,8 +27,8 @@ const char *ps_plan_check(const struct attn_shape *s, const struct ps_device *d)
 		return "prefix_stream: chunk_size must be 64";
 	if (s->d_head != PS_D)
 		return "prefix_stream: d_head must be 128";
-	if (s->n_seqs < 1 || s->n_seqs > PS_MAX_ROWS)
-		return "prefix_stream: n_seqs must be 1..256";
+	if (s->n_seqs < 1)
+		return "prefix_stream: n_seqs must be >= 1";
 	if (s->n_heads < 1 || s->n_chunks < 1)
 		return "prefix_stream: n_heads and n_chunks must be >= 1";
 	if (s->n_kv_heads < 1 || s->n_kv_heads > s->n_heads || s->n_heads % s->n_kv_heads != 0)
@@ -41,9 +41,11 @@ const char *ps_plan_check(const struct attn_shape *s, const struct ps_device *d)
 		return "prefix_stream runs the single-prefix workload only (one prefix shared by every sequence: "
 		       "no group chunks, no suffix)";
 	/* GQA/MQA: a K/V head's tiles hold the n_seqs x g query rows that read
-	 * it, as MHA's hold n_seqs; the tile variants end at 256 rows */
-	if ((long long)s->n_seqs * ps_plan_group(s) > PS_MAX_ROWS)
-		return "prefix_stream: n_seqs x (n_heads / n_kv_heads) query rows per K/V head must be <= 256";
+	 * it, as MHA's hold n_seqs; the tile variants end at 256 rows, and
+	 * more run as sub-batches of whole sequences: one sequence's g rows
+	 * must fit */
+	if (ps_plan_group(s) > PS_MAX_ROWS)
+		return "prefix_stream: n_heads / n_kv_heads query heads per K/V head must be <= 256";
 	if (attn_pool_chunks(s) * s->n_kv_heads * PS_CHUNK > 0x7fffffffL)
 		return "prefix_stream: the pool's rows must fit the tensor map's 32-bit coordinates";
 	return NULL;
@@ -69,6 +71,8 @@ const char *ps_plan_kernel(const struct attn_shape *s, const struct ps_device *d
 		return "prefix_stream: K/V loads before the grid wait need the TMA path";
 
 	const int rows = ps_plan_rows(s);
+	if (rows > PS_MAX_ROWS) /* the launcher plans each sub-batch instead */
+		return "prefix_stream: more than 256 query rows per K/V head: plan each sub-batch (ps_plan_batch_shape)";
 	const int nqg = (rows + ps_rows[path] - 1) / ps_rows[path];
 	const int v = nqg <= ps_maxqg[path][0] ? 0 : nqg <= ps_maxqg[path][1] ? 1 : 2;
 	pl->path = path;

@@ -41,7 +41,8 @@ extern "C" {
 
 /* Query rows of one K/V head's tiles: n_seqs x g, g = n_heads / n_kv_heads
  * (row r is sequence r / g, query head kvh * g + r % g; MHA: g = 1, the
- * n_seqs sequences).  The tile variants go up to 256 rows. */
+ * n_seqs sequences).  The tile variants go up to 256 rows; more run as
+ * sub-batches of sequences (ps_plan_batch_seqs). */
 #define PS_MAX_ROWS 256
 #define PS_MAX_SPLIT_HEADS 4096     /* K/V heads that may use S > 1 (the per-head meet counters) */
 #define PS_MAX_CLUSTER 8            /* portable cluster size */
@@ -127,6 +128,27 @@ struct ps_plan {
  * (n_seqs x g); for a shape ps_plan_check() accepts. */
 static inline int ps_plan_group(const struct attn_shape *s) { return s->n_heads / s->n_kv_heads; }
 static inline int ps_plan_rows(const struct attn_shape *s) { return s->n_seqs * ps_plan_group(s); }
+
+/* Sub-batches: a shape with more than PS_MAX_ROWS query rows per K/V head
+ * (n_seqs x g) runs as consecutive launches, each over a batch of
+ * ps_plan_batch_seqs() sequences (the last batch takes the rest): the same
+ * problem for fewer sequences, q and out offset by the batch's first
+ * sequence, the same K/V (read once per batch; from L2 where it fits).  The
+ * kernel, the grid and the workspace are planned for each batch's shape
+ * (ps_plan_batch_shape), never for the whole shape. */
+static inline int ps_plan_batch_seqs(const struct attn_shape *s)
+{
+	const int g = ps_plan_group(s), per = g <= PS_MAX_ROWS ? PS_MAX_ROWS / g : 1;
+	return s->n_seqs < per ? s->n_seqs : per;
+}
+/* the shape of the batch that starts at sequence seq0 */
+static inline struct attn_shape ps_plan_batch_shape(const struct attn_shape *s, int seq0)
+{
+	struct attn_shape b = *s;
+	const int per = ps_plan_batch_seqs(s);
+	b.n_seqs = s->n_seqs - seq0 < per ? s->n_seqs - seq0 : per;
+	return b;
+}
 
 /* NULL if the kernel runs shape s on device d at all, else why not */
 const char *ps_plan_check(const struct attn_shape *s, const struct ps_device *d);

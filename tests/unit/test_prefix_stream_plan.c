@@ -90,11 +90,14 @@ static const char *plan(const struct attn_shape *s, const struct model *m, const
 	const char *why = ps_plan_check(s, &m->d);
 	memset(pl, 0, sizeof *pl);
 	memset(occ, 0, sizeof *occ);
+	/* more than 256 rows per K/V head: the launcher plans each sub-batch;
+	 * the first is the one of full size */
+	const struct attn_shape b = ps_plan_batch_shape(s, 0);
 	if (!why)
-		why = ps_plan_kernel(s, &m->d, o, pl);
+		why = ps_plan_kernel(&b, &m->d, o, pl);
 	if (!why) {
 		*occ = occupancy(m, pl);
-		why = ps_plan_grid(s, &m->d, o, occ, pl);
+		why = ps_plan_grid(&b, &m->d, o, occ, pl);
 	}
 	return why;
 }
@@ -137,6 +140,13 @@ static void test_check(void)
 		{"GQA 128 seqs x g 2 (256 rows)", {128, 8, 4, 2, 1, 0, 0, 64, 128, ATTN_BF16}},
 		{"GQA 64 seqs x g 4 (256 rows)", {64, 32, 8, 64, 1, 0, 0, 64, 128, ATTN_BF16}},
 		{"GQA with n_groups > 1 but no group chunks", {32, 8, 2, 4, 4, 0, 0, 64, 128, ATTN_BF16}},
+		/* more than 256 rows: sub-batches of whole sequences */
+		{"n_seqs 257 (sub-batches of 256 and 1)", {257, 8, 8, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
+		{"GQA 129 seqs x g 2 (258 rows)", {129, 8, 4, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
+		{"GQA 65 seqs x g 4 (260 rows)", {65, 32, 8, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
+		{"MQA 9 seqs x 32 heads (288 rows)", {9, 32, 1, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
+		{"MQA 256 seqs x 2 heads", {256, 2, 1, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
+		{"MQA 1 seq x 256 heads (256 rows, one sequence)", {1, 256, 1, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
 	};
 	for (int i = 0; i < (int)(sizeof good / sizeof good[0]); ++i) {
 		char name[96];
@@ -151,12 +161,7 @@ static void test_check(void)
 		{"chunk_size 32", {32, 8, 8, 4, 1, 0, 0, 32, 128, ATTN_BF16}},
 		{"d_head 64", {32, 8, 8, 4, 1, 0, 0, 64, 64, ATTN_BF16}},
 		{"n_seqs 0", {0, 8, 8, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
-		{"n_seqs 257", {257, 8, 8, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
 		{"n_chunks 0", {32, 8, 8, 0, 1, 0, 0, 64, 128, ATTN_BF16}},
-		{"GQA 129 seqs x g 2 (258 rows)", {129, 8, 4, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
-		{"GQA 65 seqs x g 4 (260 rows)", {65, 32, 8, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
-		{"MQA 9 seqs x 32 heads (288 rows)", {9, 32, 1, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
-		{"MQA 256 seqs x 2 heads", {256, 2, 1, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
 		{"n_kv_heads not dividing n_heads", {4, 8, 3, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
 		{"n_kv_heads 0", {4, 8, 0, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
 		{"n_kv_heads > n_heads", {4, 8, 16, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
@@ -165,6 +170,7 @@ static void test_check(void)
 		{"GQA with a suffix", {4, 8, 2, 4, 1, 0, 1, 64, 128, ATTN_BF16}},
 		{"GQA with group chunks", {4, 8, 2, 4, 2, 2, 0, 64, 128, ATTN_BF16}},
 		{"dtype 7", {32, 8, 8, 4, 1, 0, 0, 64, 128, (enum attn_dtype)7}},
+		{"MQA 512 query heads on 1 (one sequence's rows > 256)", {1, 512, 1, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
 	};
 	for (int i = 0; i < (int)(sizeof bad / sizeof bad[0]); ++i) {
 		char name[96];
@@ -178,11 +184,40 @@ static void test_check(void)
 	CHECK("check: an sm_80 GPU is refused", ps_plan_check(&s, &old) != NULL, "ran");
 	old.cc_major = 0;
 	CHECK("check: an unknown capability is taken as sm_90", ps_plan_check(&s, &old) == NULL, "refused");
-	/* the row limit's reason names the rows, not n_seqs alone */
-	struct attn_shape big = gqa_shape(64, 8, 1, 4, ATTN_BF16);
+	/* the row limit's reason names the query heads per K/V head */
+	struct attn_shape big = gqa_shape(1, 512, 1, 4, ATTN_BF16);
 	const char *why = ps_plan_check(&big, &h->d);
-	CHECK("check: 512 GQA rows refused with the row limit's reason", why && strstr(why, "query rows per K/V head"),
-	      "got %s", why ? why : "NULL");
+	CHECK("check: 512 query heads on one K/V head refused with the group limit's reason",
+	      why && strstr(why, "query heads per K/V head must be <= 256"), "got %s", why ? why : "NULL");
+	/* sub-batches: whole sequences of <= 256 rows, the last takes the rest */
+	struct {
+		int n_seqs, H, KVH, per, last;
+	} sb[] = {
+		{64, 64, 8, 32, 32}, /* g 8: 512 rows = 2 x 256 */
+		{65, 32, 8, 64, 1},  /* g 4: 260 rows = 256 + 4 */
+		{300, 4, 4, 256, 44}, /* MHA */
+		{3, 256, 1, 1, 1},   /* g 256: one sequence a batch */
+		{7, 32, 8, 7, 7},    /* 28 rows: one batch */
+	};
+	for (int i = 0; i < (int)(sizeof sb / sizeof sb[0]); ++i) {
+		const struct attn_shape t = gqa_shape(sb[i].n_seqs, sb[i].H, sb[i].KVH, 4, ATTN_BF16);
+		const int per = ps_plan_batch_seqs(&t);
+		const int n = (t.n_seqs + per - 1) / per;
+		const struct attn_shape f = ps_plan_batch_shape(&t, 0), l = ps_plan_batch_shape(&t, (n - 1) * per);
+		char name[128];
+		snprintf(name, sizeof name, "sub-batches: %d seqs x g %d -> %d a batch, the last %d", sb[i].n_seqs,
+			 sb[i].H / sb[i].KVH, sb[i].per, sb[i].last);
+		CHECK(name, per == sb[i].per && f.n_seqs == sb[i].per && l.n_seqs == sb[i].last &&
+				    ps_plan_rows(&f) <= PS_MAX_ROWS && f.n_heads == t.n_heads && f.n_chunks == t.n_chunks,
+		      "per %d, first %d, last %d", per, f.n_seqs, l.n_seqs);
+	}
+	/* the kernel planner takes one launch's shape only */
+	struct ps_plan pl0;
+	const struct ps_opts def0 = PS_OPTS_DEFAULT;
+	struct attn_shape two = gqa_shape(64, 64, 8, 4, ATTN_BF16);
+	why = ps_plan_kernel(&two, &h->d, &def0, &pl0);
+	CHECK("kernel plan: more than 256 rows asks for the sub-batches", why && strstr(why, "sub-batch"), "got %s",
+	      why ? why : "NULL");
 }
 
 /* --- representative plans ------------------------------------------------- */
@@ -379,10 +414,11 @@ static const char *invariant(const struct attn_shape *s, const struct model *m, 
 {
 	/* the grid's heads: K/V heads; the tiles' rows: n_seqs x g */
 	const int H = s->n_kv_heads, C = s->n_chunks, S = pl->splits, sms = m->d.sms;
-	const int g = s->n_heads / s->n_kv_heads, n_rows = s->n_seqs * g;
+	/* one launch: the first sub-batch's sequences (all of n_seqs when <= 256 rows) */
+	const int g = s->n_heads / s->n_kv_heads, n_rows = ps_plan_batch_seqs(s) * g;
 	const int rows = pl->path == PS_PATH_MMA ? 16 : 64;
 	if (pl->rows != n_rows || pl->gqa != (g > 1))
-		return "plan rows != n_seqs x g, or the GQA flag != (g > 1)";
+		return "plan rows != (sequences a launch) x g, or the GQA flag != (g > 1)";
 	if (n_rows > PS_MAX_ROWS)
 		return "more than 256 query rows per K/V head planned";
 	if (S < 1 || S > C)
@@ -445,8 +481,8 @@ static const char *invariant(const struct attn_shape *s, const struct model *m, 
 	const size_t ws = ps_plan_workspace(s, pl);
 	if ((ws == 0) != (S == 1 || pl->cluster) ||
 	    (ws && ws != (size_t)H * S * n_rows * (PS_D * 4 + 8)) ||
-	    (ws && ws != (size_t)s->n_heads * S * s->n_seqs * (PS_D * 4 + 8)))
-		return "workspace not KVH x S x rows (= H x S x n_seqs) x 520 bytes for a global merge (else 0)";
+	    (ws && ws != (size_t)s->n_heads * S * ps_plan_batch_seqs(s) * (PS_D * 4 + 8)))
+		return "workspace not KVH x S x rows (= H x S x sequences a launch) x 520 bytes for a global merge (else 0)";
 	return NULL;
 }
 
@@ -578,7 +614,7 @@ static void test_default_runs_everything(void)
 	long n = 0, refused = 0;
 	for (int mi = 0; mi < N_MODELS; ++mi)
 		for (int g = 1; g <= 64; g *= 2)
-			for (int ns = 1; ns * g <= 256; ns += 15)
+			for (int ns = 1; ns * g <= 1024; ns += 15) /* > 256 rows: sub-batches */
 				for (int H = 1; H <= 300; H += 13)
 					for (int C = 1; C <= 70; C += 3) {
 						struct attn_shape s = gqa_shape(ns, H * g, H, C, ATTN_BF16);
@@ -587,7 +623,7 @@ static void test_default_runs_everything(void)
 						++n;
 						refused += plan(&s, &models[mi], &def, &pl, &occ) != NULL;
 					}
-	CHECK("the default plans every accepted shape on every model (MHA and GQA up to 256 rows)", refused == 0,
+	CHECK("the default plans every accepted shape on every model (MHA and GQA up to 1024 rows)", refused == 0,
 	      "%ld of %ld refused", refused, n);
 }
 
