@@ -366,9 +366,9 @@ static const char *ps_check_batch(const struct attn_shape *s, const struct ps_op
 static const char *ps_check_opts(const struct attn_shape *s, const struct ps_opts *o)
 {
 	const int per = ps_plan_batch_seqs(s);
-	const struct attn_shape first = ps_plan_batch_shape(s, 0); /* g > 256: refused here */
+	const struct attn_shape first = ps_plan_batch_shape(s, 0); /* g > 256 or n_seqs < 1: refused here */
 	const char *why = ps_check_batch(&first, o);
-	if (!why && s->n_seqs % per != 0) {
+	if (!why && per > 0 && s->n_seqs % per != 0) {
 		const struct attn_shape last = ps_plan_batch_shape(s, s->n_seqs - s->n_seqs % per);
 		why = ps_check_batch(&last, o);
 	}
@@ -386,6 +386,8 @@ static size_t ps_workspace_batch(const struct attn_shape *s, const struct ps_opt
 static size_t ps_workspace_opts(const struct attn_shape *s, const struct ps_opts *o)
 {
 	const int per = ps_plan_batch_seqs(s);
+	if (per < 1) /* n_seqs < 1: refused by check() */
+		return 0;
 	const struct attn_shape first = ps_plan_batch_shape(s, 0);
 	size_t w = ps_workspace_batch(&first, o);
 	if (s->n_seqs % per != 0) { /* the batches run one after another: one workspace */
