@@ -403,6 +403,8 @@ static int ps_launch_batch(const struct attn_args *a, struct CUstream_st *stream
 static int ps_launch_opts(const struct attn_args *a, struct CUstream_st *stream, const struct ps_opts *o)
 {
 	const int per = ps_plan_batch_seqs(&a->s);
+	if (per < 1)
+		return (int)cudaErrorInvalidValue; /* n_seqs < 1: check() refuses it */
 	const size_t row = (size_t)a->s.n_heads * PS_D; /* q and out elements of one sequence */
 	for (int seq0 = 0; seq0 < a->s.n_seqs; seq0 += per) {
 		struct attn_args b = *a;
