@@ -50,7 +50,8 @@
  *             clusters fit on the chip at once; else through fp32 partials
  *             in the workspace and a per-K/V-head generation counter (one wave, so
  *             waiting is safe), each CTA then merging a slice of the query
- *             rows.  One launch per forward pass.
+ *             rows.  One launch per forward pass, or one per batch of
+ *             sequences above 256 query rows per K/V head (v9).
  *   launch    programmatic dependent launch where it pays (small or spread
  *             grids, short CTAs): CTAs trigger the next grid at entry and
  *             touch global memory only after griddepcontrol.wait, so the
@@ -68,8 +69,9 @@
  *                  blocks 2.15 GB -> 716 us.
  *
  * Limits: chunk_size 64, d_head 128, one prefix shared by all (no group
- * chunks, no suffix), n_seqs x n_heads/n_kv_heads <= 256 query rows per K/V
- * head (check() says so).  The
+ * chunks, no suffix), n_heads/n_kv_heads <= 256 query heads per K/V head
+ * (check() says so; more than 256 query rows per K/V head run as sub-batches
+ * of whole sequences, ps_plan_batch_shape).  The
  * global-merge per-head counters are module globals whose count returns to
  * zero at the end of each launch: do not run two such launches of this
  * kernel at once (different streams) on one device.  workspace() and
@@ -580,11 +582,13 @@ PS_KERNEL(prefix_stream_s8,
 	  {PS_PATH_AUTO, PS_MERGE_AUTO, 8, PS_PDL_AUTO})
 
 /* for reports (not part of the attn_kernel contract): the split count, path
- * and merge the default kernel's launch() uses for shape s */
+ * and merge the default kernel's launch() uses for shape s (above 256 query
+ * rows per K/V head: for its first, full-size sub-batch) */
 extern "C" int prefix_stream_plan(const struct attn_shape *s, int *splits, int *path, int *cluster)
 {
 	struct ps_entry *en;
-	int e = ps_lookup(s, &ps_opts_prefix_stream, &en);
+	const struct attn_shape b = ps_plan_batch_shape(s, 0);
+	int e = ps_lookup(&b, &ps_opts_prefix_stream, &en);
 	if (e)
 		return e;
 	if (en->why)

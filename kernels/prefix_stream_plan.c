@@ -70,9 +70,9 @@ const char *ps_plan_kernel(const struct attn_shape *s, const struct ps_device *d
 	if (o->pdl == 2 && path != PS_PATH_WGMMA_TMA)
 		return "prefix_stream: K/V loads before the grid wait need the TMA path";
 
-	const int rows = ps_plan_rows(s);
-	if (rows > PS_MAX_ROWS) /* the launcher plans each sub-batch instead */
+	if ((long long)s->n_seqs * ps_plan_group(s) > PS_MAX_ROWS) /* the launcher plans each sub-batch instead */
 		return "prefix_stream: more than 256 query rows per K/V head: plan each sub-batch (ps_plan_batch_shape)";
+	const int rows = ps_plan_rows(s);
 	const int nqg = (rows + ps_rows[path] - 1) / ps_rows[path];
 	const int v = nqg <= ps_maxqg[path][0] ? 0 : nqg <= ps_maxqg[path][1] ? 1 : 2;
 	pl->path = path;

@@ -138,6 +138,10 @@ static inline int ps_plan_rows(const struct attn_shape *s) { return s->n_seqs * 
  * (ps_plan_batch_shape), never for the whole shape. */
 static inline int ps_plan_batch_seqs(const struct attn_shape *s)
 {
+	/* a shape ps_plan_check() refuses for its heads (n_kv_heads < 1 or
+	 * > n_heads): one batch, so that the check says why */
+	if (s->n_kv_heads < 1 || s->n_heads < s->n_kv_heads)
+		return s->n_seqs;
 	const int g = ps_plan_group(s), per = g <= PS_MAX_ROWS ? PS_MAX_ROWS / g : 1;
 	return s->n_seqs < per ? s->n_seqs : per;
 }

@@ -100,6 +100,19 @@ for table in shapes forms peak-common peak-group peak-suffix; do
 		fi
 	done
 done
+# prefix_stream v9: the single-prefix GQA/MQA rows of the forms table with
+# more than 256 query rows per K/V head (sub-batches) are validated, not refused
+if echo " $kernels " | grep -q " prefix_stream "; then
+	big() { awk -F, -v k="$2" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+		(k == "" || $c["kernel"] == k) && $c["group_chunks"] == 0 && $c["suffix_len"] == 0 &&
+		$c["n_seqs"] * ($c["n_heads"] / $c["n_kv_heads"]) > 256 { n++ } END { print n + 0 }' "$1"; }
+	want=$(big "$LOG/forms.csv" "") got=$(big "$LOG/forms-results.csv" prefix_stream)
+	if [ "$want" -gt 0 ] && [ "$got" = "$want" ]; then
+		ok "prefix_stream: the $got single-prefix forms rows with > 256 query rows per K/V head validated (sub-batches)"
+	else
+		fail "prefix_stream: $got of $want single-prefix forms rows with > 256 query rows per K/V head validated"
+	fi
+fi
 
 # stream_read, run-kernel's read ceiling: every candidate of
 # kernels/stream_read.cu (bench-ceiling --list; `dispatch`, what

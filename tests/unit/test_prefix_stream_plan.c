@@ -177,6 +177,11 @@ static void test_check(void)
 		snprintf(name, sizeof name, "check: %s refused with a reason", bad[i].name);
 		const char *why = ps_plan_check(&bad[i].s, &h->d);
 		CHECK(name, why && strncmp(why, "prefix_stream", 13) == 0, "got %s", why ? why : "NULL");
+		/* the launcher's check() plans the first sub-batch: it must say the same */
+		const struct attn_shape b = ps_plan_batch_shape(&bad[i].s, 0);
+		const char *bwhy = ps_plan_check(&b, &h->d);
+		snprintf(name, sizeof name, "check: %s refused in its first sub-batch too", bad[i].name);
+		CHECK(name, bwhy && why && strcmp(bwhy, why) == 0, "got %s", bwhy ? bwhy : "NULL");
 	}
 	struct ps_device old = h->d;
 	old.cc_major = 8;
