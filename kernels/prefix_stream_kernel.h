@@ -375,14 +375,22 @@ static __device__ __forceinline__ uint32_t swz128(int r, int j, int rows)
 
 /* KGW key groups of warpgroups, NSUB steps of 32 keys each per chunk:
  * KGW * NSUB * 32 == 64.  NQG = ceil(n_rows/64) query warpgroups.  GQA:
- * rows are (sequence, query head) pairs of the K/V head (ps_qrow). */
-template <bool FP16, int KGW, int NSUB, int NSTAGE, bool TMA, bool GQA>
+ * rows are (sequence, query head) pairs of the K/V head (ps_qrow).
+ * WS (TMA only, v10): no __syncthreads per chunk.  Every thread arrives on
+ * a stage's "empty" mbarrier when its reads of the chunk there are done;
+ * warp 0, at the end of its chunk i, waits for chunk i - 1's release and
+ * loads chunk i - 1 + NSTAGE into that stage.  The warpgroups no longer meet
+ * every chunk: warpgroup 0 runs at most ~2 chunks ahead of the slowest, the
+ * others up to NSTAGE - 1 ahead of it.  (A producer warp of its own, 544
+ * threads, left 96 registers a thread and spilled: 5 warps on one SMSP.) */
+template <bool FP16, int KGW, int NSUB, int NSTAGE, bool TMA, bool GQA, bool WS>
 __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_constant__ ps_params p)
 {
 #if PTX_WGMMA
 	typedef typename ps_type<FP16>::T T;
 	constexpr int KEYS = 32;
 	static_assert(KGW * NSUB * KEYS == PS_CHUNK, "a chunk is 64 keys");
+	static_assert(TMA || !WS, "the producer warp issues TMA loads");
 	extern __shared__ __align__(1024) unsigned char smem[];
 
 	const int tid = threadIdx.x, nthr = blockDim.x;
@@ -401,8 +409,10 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 
 	const size_t head_off = (size_t)h * PS_TILE_BYTES;
 	const size_t chunk_stride = (size_t)KVH * PS_TILE_BYTES;
-	/* TMA: one mbarrier per stage, after the Q tiles */
+	/* TMA: one mbarrier per stage, after the Q tiles; WS: then one "empty"
+	 * mbarrier per stage (nthr arrivals: every thread) */
 	const uint32_t sbar = sq + nqg * 16384;
+	const uint32_t sempty = sbar + 8 * NSTAGE;
 	/* ---- prologue, shortest path to the first K/V bytes: the next launch
 	 * may start (PDL); thread 0 prefetches the tensor maps (kernel
 	 * parameters: no dependence on earlier kernels) and sets up the
@@ -414,8 +424,11 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 			prefetch_tensormap(&p.tmk);
 			prefetch_tensormap(&p.tmv);
 #pragma unroll
-			for (int st = 0; st < NSTAGE; ++st)
+			for (int st = 0; st < NSTAGE; ++st) {
 				mbar_init(sbar + 8 * st, 1);
+				if constexpr (WS)
+					mbar_init(sempty + 8 * st, (unsigned)nthr);
+			}
 			fence_mbar_init();
 		}
 	}
@@ -452,10 +465,11 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 	};
 
 	/* TMA: thread 0 asks for the first stages now (K/V first: they are the
-	 * long pole); the cp.async path queues them after Q */
+	 * long pole; WS: every stage, nothing to reuse yet); the cp.async path
+	 * queues them after Q */
 	if constexpr (TMA) {
 #pragma unroll
-		for (int st = 0; st < NSTAGE - 1; ++st)
+		for (int st = 0; st < (WS ? NSTAGE : NSTAGE - 1); ++st)
 			if (st < nk)
 				load_chunk(c0 + st, st);
 		if (p.kv_early)
@@ -470,7 +484,14 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 		cp_async16(sq + (r >> 6) * 16384 + swz128(r & 63, j, 64), src, ok ? 16 : 0);
 	}
 
-	if constexpr (TMA) {
+	if constexpr (WS) {
+		/* no __syncthreads in the loop: Q (copied by every thread) is
+		 * complete and visible to the tensor cores before it starts */
+		cp_async_commit();
+		cp_async_wait<0>();
+		fence_proxy_async_smem();
+		__syncthreads(); /* mbarrier init and Q visible to every thread */
+	} else if constexpr (TMA) {
 		cp_async_commit();
 		__syncthreads(); /* mbarrier init visible to every waiter */
 	} else {
@@ -491,7 +512,9 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 	const uint32_t sqg = sq + qg * 16384;
 
 	for (int i = 0; i < nk; ++i) {
-		if constexpr (TMA) {
+		if constexpr (WS) {
+			mbar_wait(sbar + 8 * (i % NSTAGE), (uint32_t)(i / NSTAGE) & 1u);
+		} else if constexpr (TMA) {
 			if (i == 0) {
 				cp_async_wait<0>(); /* Q */
 				fence_proxy_async_smem();
@@ -503,8 +526,8 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 			 * read through the async proxy */
 			fence_proxy_async_smem();
 		}
-		__syncthreads();
-		{
+		if constexpr (!WS) {
+			__syncthreads();
 			const int nc = i + NSTAGE - 1;
 			if (nc < nk)
 				load_chunk(c0 + nc, nc % NSTAGE);
@@ -549,6 +572,18 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 						    wg_desc(sv + dh * 8192 + (key0 + 16 * kk) * 128, 1024, 1024));
 			wg_commit();
 			wg_wait<0>();
+		}
+		if constexpr (WS) {
+			mbar_arrive(sempty + 8 * (i % NSTAGE)); /* this thread's reads of the stage are done */
+			/* warp 0 (load_chunk reads the chunk table warp-wide): chunk
+			 * i - 1's stage, once every thread has released it, takes
+			 * chunk i - 1 + NSTAGE */
+			const int nc = i - 1 + NSTAGE;
+			if (tid < 32 && i >= 1 && nc < nk) {
+				const int stage = (i - 1) % NSTAGE;
+				mbar_wait(sempty + 8 * stage, (uint32_t)((i - 1) / NSTAGE) & 1u);
+				load_chunk(c0 + nc, stage);
+			}
 		}
 	}
 

@@ -49,6 +49,12 @@ extern "C" {
 #define PS_PDL_DEFAULT 1            /* see ps_plan.pdl */
 #define PS_S2_MIN_CHUNKS 64          /* chunks a CTA keeps where the planner doubles S to 2 (plan_splits) */
 #define PS_SPREAD_SMEM (116 * 1024) /* > half an SM's 228 KiB: one CTA per SM */
+/* v10: the TMA path's tile variants 1 and 2 (> 64 rows) release stages on
+ * "empty" mbarriers instead of a __syncthreads per chunk (prefix_stream_
+ * wgmma_kernel's WS); -DPS_WS=0 builds them as before, for A/B runs */
+#ifndef PS_WS
+#define PS_WS 1
+#endif
 
 /* The kernel paths, the first index of the launcher's kernel table. */
 enum ps_path {
