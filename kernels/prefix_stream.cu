@@ -126,7 +126,7 @@ typedef void (*ps_kernel_fn)(const ps_params);
 #define PS_WGMMA_KERNELS(F, TMA, GQA)                                                             \
 	{prefix_stream_wgmma_kernel<F, 2, 1, 3, TMA, GQA, false>,                                 \
 	 prefix_stream_wgmma_kernel<F, 2, 1, 4, TMA, GQA, TMA && PS_WS>,                          \
-	 prefix_stream_wgmma_kernel<F, 1, 2, 4, TMA, GQA, TMA && PS_WS>}
+	 prefix_stream_wgmma_kernel<F, 1, 2, 4, TMA, GQA, false>}
 #define PS_KERNEL_TABLE(GQA)                                                                      \
 	{{PS_MMA_KERNELS(false, GQA), PS_MMA_KERNELS(true, GQA)},                                 \
 	 {PS_WGMMA_KERNELS(false, false, GQA), PS_WGMMA_KERNELS(true, false, GQA)},               \

@@ -82,7 +82,7 @@ const char *ps_plan_kernel(const struct attn_shape *s, const struct ps_device *d
 	pl->nqg = nqg;
 	pl->threads = nqg * ps_kg[path][v] * ps_group_threads[path];
 	const size_t qbytes = (size_t)ps_rows[path] * PS_D * 2;
-	const size_t bars = 64; /* mbarriers: a "full" and (v10, WS) an "empty" one per stage, <= 4 stages */
+	const size_t bars = 64; /* mbarriers: a "full" and (v10, variant 1) an "empty" one per stage, <= 4 stages */
 	pl->smem = (size_t)ps_nstage[path][v] * PS_STAGE_BYTES + (size_t)nqg * qbytes + bars;
 	/* the function's limit: its variant's largest use, at least the spread size */
 	const size_t smax = (size_t)ps_nstage[path][v] * PS_STAGE_BYTES + (size_t)ps_maxqg[path][v] * qbytes + bars;

@@ -187,8 +187,11 @@ if command -v compute-sanitizer > /dev/null 2>&1; then
 	#             134 CTAs, two an SM, a cluster pair not spread; s1 unsplit
 	#   9x32/1x4  (v9) MQA, 288 rows: two launches, 8 sequences (256 rows) and 1
 	#             (32 rows), one after another on the stream
+	#   100x2x16  (v10) 100 rows, wgmma 2 query warpgroups x 2 key groups with
+	#             stages released on empty mbarriers: s1 (16 chunks a CTA) and
+	#             s2 (8) refill every stage more than once
 	# (fp16 on four rows: the other half of the kernel table)
-	printf 'n_seqs,n_heads,n_kv_heads,n_chunks,n_groups,group_chunks,suffix_len,dtype\n65,2,2,3,1,0,0,bf16\n2,8,8,1,1,0,0,bf16\n7,4,4,64,1,0,0,fp16\n64,1,1,8,1,0,0,bf16\n256,3,3,5,1,0,0,fp16\n16,8,2,3,1,0,0,bf16\n3,16,4,1,1,0,0,fp16\n40,12,4,2,1,0,0,fp16\n7,32,1,32,1,0,0,bf16\n8,8,1,8,1,0,0,bf16\n1,67,67,128,1,0,0,bf16\n9,32,1,4,1,0,0,bf16\n' > "$LOG/small-prefix_stream.csv"
+	printf 'n_seqs,n_heads,n_kv_heads,n_chunks,n_groups,group_chunks,suffix_len,dtype\n65,2,2,3,1,0,0,bf16\n2,8,8,1,1,0,0,bf16\n7,4,4,64,1,0,0,fp16\n64,1,1,8,1,0,0,bf16\n256,3,3,5,1,0,0,fp16\n16,8,2,3,1,0,0,bf16\n3,16,4,1,1,0,0,fp16\n40,12,4,2,1,0,0,fp16\n7,32,1,32,1,0,0,bf16\n8,8,1,8,1,0,0,bf16\n1,67,67,128,1,0,0,bf16\n9,32,1,4,1,0,0,bf16\n100,2,2,16,1,0,0,bf16\n' > "$LOG/small-prefix_stream.csv"
 	for tool in memcheck racecheck; do
 		for k in $kernels; do
 			rowsfile=$LOG/small.csv
