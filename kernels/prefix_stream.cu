@@ -102,8 +102,10 @@
  * cluster merges where all clusters fit (16 blocks 10.2 -> 7.3 us), v7 K/V
  * through the chunk pool's tables (attn_common_chunks), v8 GQA/MQA: the
  * grid per K/V head, its g heads' queries the tiles' rows; v8a the softmax
- * step, v8c (current) no L2 promotion on the tensor maps and S = 2 at
- * SMs/2 < H < SMs (256 x 256 0.537 -> 0.495 ms).  The
+ * step, v8c no L2 promotion on the tensor maps and S = 2 at SMs/2 < H <
+ * SMs (256 x 256 0.537 -> 0.495 ms), v9 more than 256 query rows per K/V
+ * head as sub-batch launches, v10 (current) tile variant 1's stages
+ * released on empty mbarriers (no __syncthreads a chunk).  The
  * version log with predictions and measurements: docs/kernels/prefix_stream.md.
  */
 #include <cuda.h>
