@@ -390,7 +390,7 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 	typedef typename ps_type<FP16>::T T;
 	constexpr int KEYS = 32;
 	static_assert(KGW * NSUB * KEYS == PS_CHUNK, "a chunk is 64 keys");
-	static_assert(TMA || !WS, "the producer warp issues TMA loads");
+	static_assert(TMA || !WS, "the empty-mbarrier release is for the TMA path");
 	extern __shared__ __align__(1024) unsigned char smem[];
 
 	const int tid = threadIdx.x, nthr = blockDim.x;
