@@ -51,9 +51,9 @@ extern "C" {
 #define PS_SPREAD_SMEM (116 * 1024) /* > half an SM's 228 KiB: one CTA per SM */
 /* v10: the TMA path's tile variant 1 (65-128 rows) releases stages on
  * "empty" mbarriers instead of a __syncthreads per chunk (prefix_stream_
- * wgmma_kernel's WS; 32 x 1024 at n_seqs 128 0.404 -> 0.379 ms; variant 2
- * got 4 % slower with it and keeps the meet); -DPS_WS=0 builds variant 1 as
- * before, for A/B runs */
+ * wgmma_kernel's WS; validated, its speed not yet measured: see
+ * docs/kernels/prefix_stream.md v10); NVCCFLAGS+=-DPS_WS=0 in a clean build
+ * folder builds variant 1 as before, for A/B runs */
 #ifndef PS_WS
 #define PS_WS 1
 #endif
