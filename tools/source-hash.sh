@@ -8,13 +8,17 @@
 # a record's source_tree tells which commit it ran at whatever its git said.
 # Exit: 0, 1 no such DIR or REV, 2 usage.
 set -eu
+usage() {
+	echo "usage: source-hash.sh [DIR] | --commit REV" >&2
+	exit 2
+}
 hash_dir() {
 	(CDPATH= cd -- "$1" && find tools kernels Makefile -type f ! -name '*.pyc' ! -path '*/__pycache__/*' 2> /dev/null |
 		LC_ALL=C sort | while IFS= read -r f; do sha256sum "$f"; done | sha256sum | cut -c1-16)
 }
 case "${1:-.}" in
 --commit)
-	[ $# -eq 2 ] || { echo "usage: source-hash.sh [DIR] | --commit REV" >&2; exit 2; }
+	[ $# -eq 2 ] || usage
 	git rev-parse --verify -q "$2^{commit}" > /dev/null || { echo "source-hash.sh: $2: not a commit" >&2; exit 1; }
 	top=$(git rev-parse --show-toplevel)
 	tmp=$(mktemp -d)
@@ -24,11 +28,10 @@ case "${1:-.}" in
 	hash_dir "$tmp"
 	;;
 -*)
-	echo "usage: source-hash.sh [DIR] | --commit REV" >&2
-	exit 2
+	usage
 	;;
 *)
-	[ $# -le 1 ] || { echo "usage: source-hash.sh [DIR] | --commit REV" >&2; exit 2; }
+	[ $# -le 1 ] || usage
 	[ -d "${1:-.}/tools" ] || { echo "source-hash.sh: ${1:-.}: no tools/ folder" >&2; exit 1; }
 	hash_dir "${1:-.}"
 	;;
