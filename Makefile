@@ -1,8 +1,7 @@
 # Prefix-aware attention benchmark: tools, kernels, tests, results.
 # `make help` lists the targets.  Settings users change:
-# kernels swept by `make results` on a GPU: the presets of GQA, suffixes and
-# groups default to the kernels that run those forms (the others refuse them)
-KERNELS   ?= $(if $(filter suffix tree,$(PRESET)),native tk hydragen paged,native tk hydragen paged prefix_stream)
+# kernels swept by `make results` on a GPU (each runs every workload form)
+KERNELS   ?= native tk hydragen paged prefix_stream
 PRESET    ?= seed#                gen-configs preset on a GPU (CPU: quick)
 N_SEQS    ?= 32 64#               one sweep per value
 DTYPE     ?= bf16

@@ -68,10 +68,14 @@
  *                  (latency-bound), 4096 blocks 134 MB -> 45 us, 65536
  *                  blocks 2.15 GB -> 716 us.
  *
- * Limits: chunk_size 64, d_head 128, one prefix shared by all (no group
- * chunks, no suffix), n_heads/n_kv_heads <= 256 query heads per K/V head
- * (check() says so; more than 256 query rows per K/V head run as sub-batches
- * of whole sequences, ps_plan_batch_shape).  The
+ * Tree workloads (v13): group chunks and suffixes run as three launches --
+ * this kernel over the common prefix into partial slot 0, the levels after
+ * it on split_decode's grid (kernels/tree_levels.h, hydragen's core) into
+ * slots 1.., merge.cu's fold -- see "tree workloads" below.
+ *
+ * Limits: chunk_size 64, d_head 128, n_heads/n_kv_heads <= 256 query heads
+ * per K/V head (check() says so; more than 256 query rows per K/V head run
+ * as sub-batches of whole sequences, ps_plan_batch_shape).  The
  * global-merge per-head counters are module globals whose count returns to
  * zero at the end of each launch: do not run two such launches of this
  * kernel at once (different streams) on one device.  workspace() and
@@ -104,8 +108,9 @@
  * grid per K/V head, its g heads' queries the tiles' rows; v8a the softmax
  * step, v8c no L2 promotion on the tensor maps and S = 2 at SMs/2 < H <
  * SMs (256 x 256 0.537 -> 0.495 ms), v9 more than 256 query rows per K/V
- * head as sub-batch launches, v10 (current) tile variant 1's stages
- * released on empty mbarriers (no __syncthreads a chunk).  The
+ * head as sub-batch launches, v10 tile variant 1's stages released on
+ * empty mbarriers (no __syncthreads a chunk), v13 (current) tree workloads
+ * (the prefix into a partial slot, the other levels through tree_levels).  The
  * version log with predictions and measurements: docs/kernels/prefix_stream.md.
  */
 #include <cuda.h>
@@ -114,8 +119,11 @@
 #include <string.h>
 
 #include "attn.h"
+#include "level_plan.h"
+#include "merge.h"
 #include "prefix_stream_plan.h"
 #include "prefix_stream_kernel.h"
+#include "tree_levels.h" /* the tree's levels after the common prefix (v13) */
 
 /* ---------------------------------------------------------------- host */
 typedef void (*ps_kernel_fn)(const ps_params);
@@ -160,13 +168,14 @@ static ps_encode_fn ps_encoder(void)
 	return fn;
 }
 
-/* k or v as a [pool chunks*n_kv_heads*64][128] matrix, read in 64 x 64 boxes
+/* k or v as a [pool chunks*n_kv_heads*64][128] matrix (the whole pool of
+ * the forward pass's shape: a tree's prefix chunks are anywhere in it), read in 64 x 64 boxes
  * (128 bytes wide: the 128-byte swizzle's atom).  No L2 promotion: with
  * 256-byte promotion (each 128-byte box row fetched with its other half)
  * the big shapes ran 7 % slower (v8c in docs/kernels/prefix_stream.md). */
-static int ps_encode(CUtensorMap *m, const void *base, const struct attn_shape *s)
+static int ps_encode(CUtensorMap *m, const void *base, const struct attn_shape *s, long pool_chunks)
 {
-	const cuuint64_t dims[2] = {PS_D, (cuuint64_t)attn_pool_chunks(s) * s->n_kv_heads * PS_CHUNK};
+	const cuuint64_t dims[2] = {PS_D, (cuuint64_t)pool_chunks * s->n_kv_heads * PS_CHUNK};
 	const cuuint64_t strides[1] = {PS_D * 2};
 	const cuuint32_t box[2] = {64, 64};
 	const cuuint32_t es[2] = {1, 1};
@@ -290,8 +299,9 @@ static int ps_occupancy_of(int dev, ps_kernel_fn fn, const struct ps_plan *pl, c
  * tensor maps of the last K/V buffers launched with (run-kernel rotates
  * through several K/V copies, so those are encoded again on a change). */
 struct ps_entry {
-	CUtensorMap tmk, tmv;     /* valid for k, v below (TMA path) */
+	CUtensorMap tmk, tmv;     /* valid for k, v and pool below (TMA path) */
 	const void *k, *v;
+	long pool;                /* the maps' pool chunks */
 	const struct ps_opts *opts; /* the variant */
 	struct attn_shape s;
 	int dev;
@@ -353,11 +363,27 @@ static int ps_lookup(const struct attn_shape *s, const struct ps_opts *opts, str
 	return 0;
 }
 
+/* ---------------------------------------------------------------- tree workloads (v13) */
+/* A shape with group chunks or a suffix (ps_plan_is_tree): its common prefix
+ * runs as the single-prefix shape ps_plan_prefix_shape() does, every row of
+ * it written to partial slot 0 (ps_params.part_o); the other levels run on
+ * split_decode's grid -- hydragen's core, kernels/tree_levels.h -- into
+ * slots 1.. (level_plan_make from level 1, slot base 1); merge.cu folds
+ * every slot into out.  Three launches: prefix, levels, merge.
+ * Workspace: the slots (merge.h's layout), then, 256-byte aligned, the
+ * prefix's own (global-merge partials). */
+static size_t ps_levels_bytes(const struct attn_shape *s, const struct level_plan *lp)
+{
+	const size_t b = attn_partials_bytes_t(lp->n_parts, s->n_heads, s->n_seqs, PS_D, attn_chunk_part_dtype(s));
+	return (b + 255) & ~(size_t)255;
+}
+
 /* ---------------------------------------------------------------- attn_kernel */
-/* Every entry below works on one launch's shape: a shape with more than
- * 256 query rows per K/V head runs as sub-batches of sequences
- * (ps_plan_batch_shape), all of one size but the last: those are the two
- * shapes a check or a workspace asks about. */
+/* Every entry below works on one launch's shape: the common prefix's
+ * (ps_plan_prefix_shape: the shape itself for the single-prefix form); a
+ * shape with more than 256 query rows per K/V head runs as sub-batches of
+ * sequences (ps_plan_batch_shape), all of one size but the last: those are
+ * the two shapes a check or a workspace asks about. */
 static const char *ps_check_batch(const struct attn_shape *s, const struct ps_opts *o)
 {
 	struct ps_entry *en;
@@ -370,11 +396,15 @@ static const char *ps_check_batch(const struct attn_shape *s, const struct ps_op
 
 static const char *ps_check_opts(const struct attn_shape *s, const struct ps_opts *o)
 {
-	const int per = ps_plan_batch_seqs(s);
-	const struct attn_shape first = ps_plan_batch_shape(s, 0); /* g > 256 or n_seqs < 1: refused here */
-	const char *why = ps_check_batch(&first, o);
-	if (!why && per > 0 && s->n_seqs % per != 0) {
-		const struct attn_shape last = ps_plan_batch_shape(s, s->n_seqs - s->n_seqs % per);
+	const char *why = ps_plan_check_levels(s);
+	if (why)
+		return why;
+	const struct attn_shape c = ps_plan_prefix_shape(s);
+	const int per = ps_plan_batch_seqs(&c);
+	const struct attn_shape first = ps_plan_batch_shape(&c, 0); /* g > 256 or n_seqs < 1: refused here */
+	why = ps_check_batch(&first, o);
+	if (!why && per > 0 && c.n_seqs % per != 0) {
+		const struct attn_shape last = ps_plan_batch_shape(&c, c.n_seqs - c.n_seqs % per);
 		why = ps_check_batch(&last, o);
 	}
 	return why;
@@ -390,41 +420,76 @@ static size_t ps_workspace_batch(const struct attn_shape *s, const struct ps_opt
 
 static size_t ps_workspace_opts(const struct attn_shape *s, const struct ps_opts *o)
 {
-	const int per = ps_plan_batch_seqs(s);
-	if (per < 1) /* n_seqs < 1: refused by check() */
+	if (ps_check_opts(s, o) != NULL)
 		return 0;
-	const struct attn_shape first = ps_plan_batch_shape(s, 0);
+	const struct attn_shape c = ps_plan_prefix_shape(s);
+	const int per = ps_plan_batch_seqs(&c);
+	const struct attn_shape first = ps_plan_batch_shape(&c, 0);
 	size_t w = ps_workspace_batch(&first, o);
-	if (s->n_seqs % per != 0) { /* the batches run one after another: one workspace */
-		const struct attn_shape last = ps_plan_batch_shape(s, s->n_seqs - s->n_seqs % per);
+	if (c.n_seqs % per != 0) { /* the batches run one after another: one workspace */
+		const struct attn_shape last = ps_plan_batch_shape(&c, c.n_seqs - c.n_seqs % per);
 		const size_t wl = ps_workspace_batch(&last, o);
 		w = wl > w ? wl : w;
+	}
+	struct level_plan lp;
+	if (ps_plan_is_tree(s)) {
+		if (tree_levels_plan(s, ATTN_LEVEL_GROUP, 1, &lp) != 0) {
+			(void)cudaGetLastError();
+			return 0; /* the launch reports the error */
+		}
+		w += ps_levels_bytes(s, &lp);
 	}
 	return w;
 }
 
-static int ps_launch_batch(const struct attn_args *a, struct CUstream_st *stream, const struct ps_opts *o);
+static int ps_launch_batch(const struct attn_args *a, struct CUstream_st *stream, const struct ps_opts *o,
+			   long pool, const struct attn_partials *pp, int seq0);
 
 static int ps_launch_opts(const struct attn_args *a, struct CUstream_st *stream, const struct ps_opts *o)
 {
-	const int per = ps_plan_batch_seqs(&a->s);
-	if (per < 1)
-		return (int)cudaErrorInvalidValue; /* n_seqs < 1: check() refuses it */
-	const size_t row = (size_t)a->s.n_heads * PS_D; /* q and out elements of one sequence */
-	for (int seq0 = 0; seq0 < a->s.n_seqs; seq0 += per) {
+	const struct attn_shape *s = &a->s;
+	const struct attn_shape c = ps_plan_prefix_shape(s);
+	const int per = ps_plan_batch_seqs(&c);
+	if (per < 1 || ps_plan_check_levels(s) != NULL)
+		return (int)cudaErrorInvalidValue; /* check() refuses it */
+	const int tree = ps_plan_is_tree(s);
+	struct level_plan lp;
+	struct attn_partials pp;
+	memset(&pp, 0, sizeof pp);
+	void *work = a->work; /* the prefix's own workspace */
+	if (tree) {
+		const int e = tree_levels_plan(s, ATTN_LEVEL_GROUP, 1, &lp);
+		if (e)
+			return e;
+		if (a->work == NULL)
+			return (int)cudaErrorInvalidValue;
+		pp = attn_partials_at_t(a->work, lp.n_parts, s->n_heads, s->n_seqs, PS_D, attn_chunk_part_dtype(s));
+		work = (char *)a->work + ps_levels_bytes(s, &lp);
+	}
+	const long pool = attn_pool_chunks(s);
+	const size_t row = (size_t)s->n_heads * PS_D; /* q and out elements of one sequence */
+	for (int seq0 = 0; seq0 < c.n_seqs; seq0 += per) {
 		struct attn_args b = *a;
-		b.s = ps_plan_batch_shape(&a->s, seq0);
+		b.s = ps_plan_batch_shape(&c, seq0);
 		b.q = (const char *)a->q + (size_t)seq0 * row * 2; /* bf16 / fp16 */
 		b.out = a->out + (size_t)seq0 * row;
-		const int e = ps_launch_batch(&b, stream, o);
+		b.work = work;
+		const int e = ps_launch_batch(&b, stream, o, pool, tree ? &pp : NULL, seq0);
 		if (e)
 			return e;
 	}
-	return 0;
+	if (!tree)
+		return 0;
+	/* levels 1-2 into slots 1.., then the merge of every slot into out */
+	return tree_levels_launch(a, &lp, &pp, stream);
 }
 
-/* one launch: a shape of at most 256 query rows per K/V head */
-static int ps_launch_batch(const struct attn_args *a, struct CUstream_st *stream, const struct ps_opts *o)
+/* one launch: a shape of at most 256 query rows per K/V head, the
+ * sequences [seq0, seq0 + a->s.n_seqs) of the forward pass; its K/V pool
+ * has `pool` chunks; pp non-NULL: a tree workload's, the rows go to its
+ * slot 0 */
+static int ps_launch_batch(const struct attn_args *a, struct CUstream_st *stream, const struct ps_opts *o,
+			   long pool, const struct attn_partials *pp, int seq0)
 {
 	struct ps_entry *en;
 	int e = ps_lookup(&a->s, o, &en);
@@ -438,12 +503,14 @@ static int ps_launch_batch(const struct attn_args *a, struct CUstream_st *stream
 	ps_params p;
 	memset(&p, 0, sizeof p);
 	if (pl.path == PS_PATH_WGMMA_TMA) {
-		if (en->k != a->k || en->v != a->v) {
+		if (en->k != a->k || en->v != a->v || en->pool != pool) {
 			en->k = en->v = NULL;
-			if ((e = ps_encode(&en->tmk, a->k, &a->s)) != 0 || (e = ps_encode(&en->tmv, a->v, &a->s)) != 0)
+			if ((e = ps_encode(&en->tmk, a->k, &a->s, pool)) != 0 ||
+			    (e = ps_encode(&en->tmv, a->v, &a->s, pool)) != 0)
 				return e;
 			en->k = a->k;
 			en->v = a->v;
+			en->pool = pool;
 		}
 		p.tmk = en->tmk;
 		p.tmv = en->tmv;
@@ -465,6 +532,13 @@ static int ps_launch_batch(const struct attn_args *a, struct CUstream_st *stream
 	p.group_mul = p.group > 1 ? (unsigned)(0x100000000ULL / (unsigned)p.group) + 1u : 0u; /* ps_qrow */
 	p.po = NULL;
 	p.pml = NULL;
+	if (pp) {
+		p.part_o = pp->o;
+		p.part_ml = (float2 *)pp->ml;
+		p.part_seqs = pp->n_seqs;
+		p.part_seq0 = seq0;
+		p.part_fp16 = pp->o_dtype == ATTN_PART_FP16;
+	}
 	const ps_kernel_fn fn = en->fn;
 	const unsigned grid = (unsigned)a->s.n_kv_heads * (unsigned)pl.splits; /* K/V heads x S */
 	cudaStream_t st = (cudaStream_t)stream;
@@ -585,12 +659,14 @@ PS_KERNEL(prefix_stream_s8,
 	  {PS_PATH_AUTO, PS_MERGE_AUTO, 8, PS_PDL_AUTO})
 
 /* for reports (not part of the attn_kernel contract): the split count, path
- * and merge the default kernel's launch() uses for shape s (above 256 query
- * rows per K/V head: for its first, full-size sub-batch) */
+ * and merge the default kernel's launch() uses for shape s (for its common
+ * prefix; above 256 query rows per K/V head: for its first, full-size
+ * sub-batch) */
 extern "C" int prefix_stream_plan(const struct attn_shape *s, int *splits, int *path, int *cluster)
 {
 	struct ps_entry *en;
-	const struct attn_shape b = ps_plan_batch_shape(s, 0);
+	const struct attn_shape c = ps_plan_prefix_shape(s);
+	const struct attn_shape b = ps_plan_batch_shape(&c, 0);
 	int e = ps_lookup(&b, &ps_opts_prefix_stream, &en);
 	if (e)
 		return e;

@@ -14,19 +14,47 @@
  * Which path a launch takes is the plan's (kernels/prefix_stream_plan.h):
  * p.splits and p.cluster.  "Head" h is the CTA's K/V head and "rows" its
  * n_rows query rows throughout; only the stores to out go through ps_qrow
- * (the GQA flag: a row's (sequence, query head)).
+ * (the GQA flag: a row's (sequence, query head)).  On a tree workload
+ * (p.part_o, v13) those stores go to partial slot 0 instead (ps_part_row).
  */
 #ifndef PREFIX_STREAM_MERGE_H
 #define PREFIX_STREAM_MERGE_H
 
-/* out[ps_qrow(row)][4*d4 .. 4*d4+3] = acc / l: one merged (row, 4 columns) item */
+/* Tree workloads (p.part_o): the partial-slot row of out row q (= ps_qrow:
+ * sequence q / n_heads of this launch, query head q % n_heads) in slot 0 of
+ * merge.h's [n_parts][n_heads][n_seqs] rows, and the (m, l) it stores:
+ * (m + ln l, 1), the same state as (m, l, o) for o stored divided by l. */
+static __device__ __forceinline__ size_t ps_part_row(const ps_params &p, size_t q)
+{
+	const unsigned H = (unsigned)p.n_heads, seq = (unsigned)(q / H), head = (unsigned)(q - (size_t)seq * H);
+	return (size_t)head * (unsigned)p.part_seqs + (unsigned)p.part_seq0 + seq;
+}
+static __device__ __forceinline__ uint32_t ps_part_pack(const ps_params &p, float x, float y)
+{
+	return p.part_fp16 ? pack2<__half>(x, y) : pack2<__nv_bfloat16>(x, y);
+}
+static __device__ __forceinline__ void ps_store_part_ml(const ps_params &p, size_t prow, float m, float l)
+{
+	p.part_ml[prow] = make_float2(m + logf(l), 1.f);
+}
+
+/* out[ps_qrow(row)][4*d4 .. 4*d4+3] = acc / l: one merged (row, 4 columns)
+ * item (tree workloads: partial slot 0, with (m, l) from the d4 = 0 item) */
 template <bool GQA>
-static __device__ __forceinline__ void ps_store_out(const ps_params &p, int row, int H, int h, int d4, float l,
-						    const float (&acc)[4])
+static __device__ __forceinline__ void ps_store_out(const ps_params &p, int row, int H, int h, int d4, float m,
+						    float l, const float (&acc)[4])
 {
 	const float inv = 1.f / l;
-	*(float4 *)(p.out + ps_qrow<GQA>(p, row, H, h) * PS_D + d4 * 4) =
-		make_float4(acc[0] * inv, acc[1] * inv, acc[2] * inv, acc[3] * inv);
+	const size_t q = ps_qrow<GQA>(p, row, H, h);
+	if (p.part_o) {
+		const size_t prow = ps_part_row(p, q);
+		*(uint2 *)((char *)p.part_o + prow * PS_D * 2 + d4 * 8) =
+			make_uint2(ps_part_pack(p, acc[0] * inv, acc[1] * inv), ps_part_pack(p, acc[2] * inv, acc[3] * inv));
+		if (d4 == 0)
+			ps_store_part_ml(p, prow, m, l);
+		return;
+	}
+	*(float4 *)(p.out + q * PS_D + d4 * 4) = make_float4(acc[0] * inv, acc[1] * inv, acc[2] * inv, acc[3] * inv);
 }
 
 /* What every merge needs of the CTA, read once at the epilogue's start. */
@@ -133,7 +161,7 @@ static __device__ __forceinline__ void ps_merge_cluster(const ps_params &p, cons
 		for (int u = 0; u < 8; ++u)
 			if (u < S)
 				softmax_fold_f(&ms, acc, ml[u].x, ml[u].y, &ov[u].x, 4);
-		ps_store_out<GQA>(p, row, H, h, d4, ms.l, acc);
+		ps_store_out<GQA>(p, row, H, h, d4, ms.m, ms.l, acc);
 	}
 	/* keep this CTA's shared memory alive until every peer has read it */
 	cluster_sync();
@@ -156,7 +184,18 @@ static __device__ __forceinline__ void ps_write_rows(const ps_params &p, const p
 			const int col = (gidx & 3) * 2;
 			if (S == 1) {
 				const float inv = 1.f / st[half].l;
-				float *dst = p.out + ps_qrow<GQA>(p, row, H, h) * PS_D + col;
+				const size_t q = ps_qrow<GQA>(p, row, H, h);
+				if (p.part_o) { /* tree workloads: partial slot 0 */
+					const size_t prow = ps_part_row(p, q);
+					uint32_t *dst = (uint32_t *)((char *)p.part_o + prow * PS_D * 2) + col / 2;
+#pragma unroll
+					for (int t = 0; t < 16; ++t)
+						dst[t * 4] = ps_part_pack(p, o[t][2 * half] * inv, o[t][2 * half + 1] * inv);
+					if ((gidx & 3) == 0)
+						ps_store_part_ml(p, prow, st[half].m, st[half].l);
+					continue;
+				}
+				float *dst = p.out + q * PS_D + col;
 #pragma unroll
 				for (int t = 0; t < 16; ++t)
 					*(float2 *)(dst + t * 8) = make_float2(o[t][2 * half] * inv, o[t][2 * half + 1] * inv);
@@ -246,7 +285,7 @@ static __device__ __forceinline__ void ps_merge_global(const ps_params &p, const
 				softmax_fold_f(&ms, acc, ml[u].x, ml[u].y, &ov[u].x, 4);
 		}
 		if (G == 1) {
-			ps_store_out<GQA>(p, row, H, h, d4, ms.l, acc);
+			ps_store_out<GQA>(p, row, H, h, d4, ms.m, ms.l, acc);
 		} else {
 			float *w = scr + (size_t)t * 6;
 			w[0] = ms.m;
@@ -267,7 +306,7 @@ static __device__ __forceinline__ void ps_merge_global(const ps_params &p, const
 				const float *w = scr + (size_t)(g * items + it) * 6;
 				softmax_fold_f(&ms, acc, w[0], w[1], w + 2, 4);
 			}
-			ps_store_out<GQA>(p, row, H, h, d4, ms.l, acc);
+			ps_store_out<GQA>(p, row, H, h, d4, ms.m, ms.l, acc);
 		}
 	}
 }

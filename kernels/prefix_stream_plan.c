@@ -37,17 +37,36 @@ const char *ps_plan_check(const struct attn_shape *s, const struct ps_device *d)
 		return "prefix_stream: dtype must be bf16 or fp16";
 	if ((long long)s->n_heads * s->n_chunks > 0x7fffffffLL)
 		return "prefix_stream: n_heads x n_chunks too large";
-	if (s->group_chunks != 0 || s->suffix_len != 0)
-		return "prefix_stream runs the single-prefix workload only (one prefix shared by every sequence: "
-		       "no group chunks, no suffix)";
+	const char *why = ps_plan_check_levels(s);
+	if (why)
+		return why;
 	/* GQA/MQA: a K/V head's tiles hold the n_seqs x g query rows that read
 	 * it, as MHA's hold n_seqs; the tile variants end at 256 rows, and
 	 * more run as sub-batches of whole sequences: one sequence's g rows
 	 * must fit */
 	if (ps_plan_group(s) > PS_MAX_ROWS)
 		return "prefix_stream: n_heads / n_kv_heads query heads per K/V head must be <= 256";
+	return NULL;
+}
+
+const char *ps_plan_check_levels(const struct attn_shape *s)
+{
+	if (s->group_chunks < 0 || s->suffix_len < 0)
+		return "prefix_stream: group_chunks and suffix_len must be >= 0";
+	/* the common prefix's chunks are anywhere in the pool (the tables say
+	 * where): the tensor maps span the whole pool */
 	if (attn_pool_chunks(s) * s->n_kv_heads * PS_CHUNK > 0x7fffffffL)
 		return "prefix_stream: the pool's rows must fit the tensor map's 32-bit coordinates";
+	if (!ps_plan_is_tree(s))
+		return NULL;
+	/* the levels after the prefix run on split_decode's grid (kernels/
+	 * split_decode.h): its limits, as hydragen's check says them */
+	if (s->group_chunks > 0 && (s->n_groups < 1 || s->n_seqs % s->n_groups != 0))
+		return "prefix_stream: n_seqs must be a multiple of n_groups";
+	if ((long long)s->n_seqs * s->n_heads > 0x7fffffffLL / 64)
+		return "prefix_stream: group chunks or a suffix need n_seqs x n_heads < 2^25";
+	if ((long long)attn_seq_chunks(s) * PS_CHUNK >= (1LL << 30))
+		return "prefix_stream: a sequence's context must hold < 2^30 tokens";
 	return NULL;
 }
 

@@ -162,8 +162,26 @@ static inline struct attn_shape ps_plan_batch_shape(const struct attn_shape *s, 
 	return b;
 }
 
-/* NULL if the kernel runs shape s on device d at all, else why not */
+/* Tree workloads (v13): a shape with group chunks or a suffix runs its
+ * common prefix -- ps_plan_prefix_shape(), the same shape without them --
+ * through this kernel as every single-prefix shape (sub-batches and all),
+ * into partial slot 0; the other levels through split_decode's grid
+ * (level_plan.h), and merge.cu folds the slots (prefix_stream.cu). */
+static inline int ps_plan_is_tree(const struct attn_shape *s) { return s->group_chunks > 0 || s->suffix_len > 0; }
+static inline struct attn_shape ps_plan_prefix_shape(const struct attn_shape *s)
+{
+	struct attn_shape c = *s;
+	c.n_groups = 1;
+	c.group_chunks = 0;
+	c.suffix_len = 0;
+	return c;
+}
+
+/* NULL if the kernel runs shape s (any workload form) on device d at all,
+ * else why not; ps_plan_check_levels(): the part of it that is about the
+ * tree's levels and the pool (no device needed) */
 const char *ps_plan_check(const struct attn_shape *s, const struct ps_device *d);
+const char *ps_plan_check_levels(const struct attn_shape *s);
 /* path, tile variant, threads and shared memory of pl */
 const char *ps_plan_kernel(const struct attn_shape *s, const struct ps_device *d, const struct ps_opts *o,
 			   struct ps_plan *pl);

@@ -49,6 +49,7 @@
 #include <stdint.h>
 
 #include "attn.h"
+#include "level_plan.h"
 #include "merge.h"
 #include "ptx.h"
 #include "softmax_merge.h"
@@ -74,7 +75,6 @@
 #define SD_OSTRIDE (SD_D + 8) /* fp32 row stride of the epilogue scratch: conflict-free float2 writes */
 #define SD_SCRATCH_ROWS (SD_WARPS * 16) /* KS * MT * 16 = 64 rows for every MT */
 #define SD_SCRATCH_BYTES (SD_SCRATCH_ROWS * SD_OSTRIDE * 4 + SD_SCRATCH_ROWS * 8)
-#define SD_MAX_SEGMENTS 3 /* tree levels */
 
 static_assert(SD_D == 128 && SD_ROW_BYTES == 256, "swizzle assumes 16 pieces of 16 bytes per row");
 static_assert(SD_CHUNK == 64 && SD_WARPS == 4,
@@ -88,17 +88,7 @@ static_assert(2 * (SD_SMEM_BYTES(4) + 1024) <= 228 * 1024,
 static_assert((SD_OSTRIDE * 4) % 16 == 0, "float4 reads of scratch rows");
 
 /* ---- parameters ------------------------------------------------------------ */
-struct sd_segment {
-	int block_begin; /* its first CTA */
-	int n_nodes;     /* nodes (explicit: nodes[node_first ..]; else sequences) */
-	int node_first;
-	int rows;        /* query rows of each node: its sequences x g */
-	int row_tiles;   /* ceil(rows / (16 * mt)) */
-	int mt;          /* m-tiles per CTA: 1, 2 or 4 */
-	int splits;      /* CTAs per (row tile, node, K/V head), each a run of whole chunks */
-	int slot0;       /* partial slot of split 0; < 0: write out directly (splits == 1) */
-};
-
+/* struct sd_segment, sd_mt_for_rows(), SD_MAX_SEGMENTS: level_plan.h */
 struct sd_params {
 	const void *q;                  /* [S][H][128] T */
 	const void *k, *v;              /* pool [NP][KVH][64][128] T */
@@ -115,12 +105,6 @@ struct sd_params {
 	struct sd_segment seg[SD_MAX_SEGMENTS];
 	float scale_log2;               /* scale * log2(e): scores go straight to exp2 */
 };
-
-/* m-tiles for a node of `rows` query rows (more than 64: row tiles of 64) */
-static inline int sd_mt_for_rows(long long rows)
-{
-	return rows <= 16 ? 1 : rows <= 32 ? 2 : 4;
-}
 
 /* ---- device helpers -------------------------------------------------------- */
 /* byte offset of 16-byte piece `ch` of row `row` in a swizzled 256-byte-row tile */

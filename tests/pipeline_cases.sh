@@ -189,7 +189,7 @@ check "run-kernel: --refusals and -o naming one file by two paths is a usage err
 
 # make's kernel sweep rule with a stand-in for run-kernel (RUN_KERNEL=): a kernel that runs
 # the single-prefix rows only (the real run-kernel's ref on them), its check() refusing the
-# rest as prefix_stream's refuses suffixes. Exit 3 with every row measured or refused keeps
+# rest as a kernel's check() refuses a form it does not run. Exit 3 with every row measured or refused keeps
 # the sweep, the refused rows listed in KERNEL-nN.refused.txt and counted in the record; a
 # failed row beside them, no row measured or a crash leave no file.
 cat > "$T_ROOT/kernel-stub" <<'STUB'

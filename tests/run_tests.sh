@@ -76,6 +76,9 @@ for flags in "-O2 -g" "$SAN_FLAGS"; do
 	# prefix_stream's planner (plain C, no CUDA): plans and their invariants
 	unit_binary test_ps_plan plan "prefix_stream planner tests" "$flags" \
 		tests/unit/test_prefix_stream_plan.c kernels/prefix_stream_plan.c
+	# the split plan of a prefix tree's levels (hydragen; prefix_stream's levels after its prefix)
+	unit_binary test_level_plan level_plan "tree level planner tests" "$flags" \
+		tests/unit/test_level_plan.c kernels/level_plan.c tools/lib/tree.c
 	# the streaming read's specs, dispatch table and partition (plain C, no CUDA)
 	unit_binary test_sr_plan stream_read "stream_read plan tests" "$flags" \
 		tests/unit/test_stream_read_plan.c kernels/stream_read_plan.c

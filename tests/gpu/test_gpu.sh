@@ -48,7 +48,7 @@ quick=(--warmup 0 --iters 1 --min-iters 1 --max-time 0 --no-ceiling --l2 hot -q)
 	"$BIN/gen-configs" --pairs 8x16 --n-kv-heads 2 --n-groups 4 --group-chunks 2 --suffix-len 1,130 --n-seqs 16 --dtype bf16,fp16 | tail -n +2
 } > "$LOG/peaks.csv"
 # kernels that must run every form (the others validate or refuse each row)
-all_forms=${ALL_FORMS:-paged hydragen native tk}
+all_forms=${ALL_FORMS:-paged hydragen native tk prefix_stream}
 # a registry variant of another kernel of the list (NAME_*: prefix_stream_mma,
 # prefix_stream_s8, ...) forces one of that kernel's code paths and refuses,
 # with a reason, the single-prefix shapes where the path cannot run
@@ -159,7 +159,7 @@ fi
 # SAN_TIMEOUT seconds (a merge's meet that never completes).
 if command -v compute-sanitizer > /dev/null 2>&1; then
 	printf 'n_seqs,n_heads,n_kv_heads,n_chunks,n_groups,group_chunks,suffix_len\n65,2,2,3,1,0,0\n2,8,8,1,1,0,0\n3,8,2,1,1,0,37\n4,32,1,2,2,1,64\n130,8,2,2,2,1,65\n' > "$LOG/small.csv"
-	# prefix_stream and its variants (single prefix only): on a 132-SM
+	# prefix_stream and its variants: on a 132-SM
 	# Hopper (H100, H200) the rows reach, per variant, every device path:
 	#   65x2x3    cluster merge S = 3 (wgmma 2 warpgroups x 2 key groups; mma.sync
 	#             5 query warps); global_merge: global S = 3; s2: a pair; s1
@@ -190,8 +190,14 @@ if command -v compute-sanitizer > /dev/null 2>&1; then
 	#   100x2x16  (v10) 100 rows, wgmma 2 query warpgroups x 2 key groups with
 	#             stages released on empty mbarriers: s1 (16 chunks a CTA) and
 	#             s2 (8) refill every stage more than once
+	# and the tree forms (v13: the prefix into partial slot 0, the levels
+	# after it on split_decode's grid, merge.cu's fold):
+	#   3x8/2x1 +37     GQA, a partial suffix chunk: unsplit prefix (S = 1 store)
+	#   4x32/1x2 g2+64  MQA, 2 groups of 1 chunk and a full suffix chunk
+	#   130x8/2x2 g2+65 520 rows: three prefix sub-batches (slot 0 in slices)
+	#   16x4/4x32 +1    the prefix split S > 1, merged in the kernel, into slot 0
 	# (fp16 on four rows: the other half of the kernel table)
-	printf 'n_seqs,n_heads,n_kv_heads,n_chunks,n_groups,group_chunks,suffix_len,dtype\n65,2,2,3,1,0,0,bf16\n2,8,8,1,1,0,0,bf16\n7,4,4,64,1,0,0,fp16\n64,1,1,8,1,0,0,bf16\n256,3,3,5,1,0,0,fp16\n16,8,2,3,1,0,0,bf16\n3,16,4,1,1,0,0,fp16\n40,12,4,2,1,0,0,fp16\n7,32,1,32,1,0,0,bf16\n8,8,1,8,1,0,0,bf16\n1,67,67,128,1,0,0,bf16\n9,32,1,4,1,0,0,bf16\n100,2,2,16,1,0,0,bf16\n' > "$LOG/small-prefix_stream.csv"
+	printf 'n_seqs,n_heads,n_kv_heads,n_chunks,n_groups,group_chunks,suffix_len,dtype\n65,2,2,3,1,0,0,bf16\n2,8,8,1,1,0,0,bf16\n7,4,4,64,1,0,0,fp16\n64,1,1,8,1,0,0,bf16\n256,3,3,5,1,0,0,fp16\n16,8,2,3,1,0,0,bf16\n3,16,4,1,1,0,0,fp16\n40,12,4,2,1,0,0,fp16\n7,32,1,32,1,0,0,bf16\n8,8,1,8,1,0,0,bf16\n1,67,67,128,1,0,0,bf16\n9,32,1,4,1,0,0,bf16\n100,2,2,16,1,0,0,bf16\n3,8,2,1,1,0,37,bf16\n4,32,1,2,2,1,64,fp16\n130,8,2,2,2,1,65,bf16\n16,4,4,32,1,0,1,bf16\n' > "$LOG/small-prefix_stream.csv"
 	for tool in memcheck racecheck; do
 		for k in $kernels; do
 			rowsfile=$LOG/small.csv

@@ -147,6 +147,13 @@ static void test_check(void)
 		{"MQA 9 seqs x 32 heads (288 rows)", {9, 32, 1, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
 		{"MQA 256 seqs x 2 heads", {256, 2, 1, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
 		{"MQA 1 seq x 256 heads (256 rows, one sequence)", {1, 256, 1, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
+		/* v13: every workload form (the prefix here, the levels after it
+		 * on split_decode's grid) */
+		{"a suffix", {32, 8, 8, 4, 1, 0, 5, 64, 128, ATTN_BF16}},
+		{"group chunks", {32, 8, 8, 4, 2, 1, 0, 64, 128, ATTN_BF16}},
+		{"GQA with a suffix", {4, 8, 2, 4, 1, 0, 1, 64, 128, ATTN_BF16}},
+		{"GQA with group chunks and a suffix", {4, 8, 2, 4, 2, 2, 63, 64, 128, ATTN_BF16}},
+		{"MQA 300 seqs with a suffix (sub-batches of the prefix)", {300, 2, 1, 4, 3, 1, 130, 64, 128, ATTN_BF16}},
 	};
 	for (int i = 0; i < (int)(sizeof good / sizeof good[0]); ++i) {
 		char name[96];
@@ -165,10 +172,10 @@ static void test_check(void)
 		{"n_kv_heads not dividing n_heads", {4, 8, 3, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
 		{"n_kv_heads 0", {4, 8, 0, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
 		{"n_kv_heads > n_heads", {4, 8, 16, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
-		{"suffix", {32, 8, 8, 4, 1, 0, 5, 64, 128, ATTN_BF16}},
-		{"group chunks", {32, 8, 8, 4, 2, 1, 0, 64, 128, ATTN_BF16}},
-		{"GQA with a suffix", {4, 8, 2, 4, 1, 0, 1, 64, 128, ATTN_BF16}},
-		{"GQA with group chunks", {4, 8, 2, 4, 2, 2, 0, 64, 128, ATTN_BF16}},
+		{"n_groups not dividing n_seqs", {30, 8, 8, 4, 4, 1, 0, 64, 128, ATTN_BF16}},
+		{"n_groups 0 with group chunks", {32, 8, 8, 4, 0, 1, 0, 64, 128, ATTN_BF16}},
+		{"a negative suffix", {32, 8, 8, 4, 1, 0, -1, 64, 128, ATTN_BF16}},
+		{"n_seqs x n_heads > 2^25 with a suffix", {1 << 19, 128, 1, 4, 1, 0, 1, 64, 128, ATTN_BF16}},
 		{"dtype 7", {32, 8, 8, 4, 1, 0, 0, 64, 128, (enum attn_dtype)7}},
 		{"MQA 512 query heads on 1 (one sequence's rows > 256)", {1, 512, 1, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
 	};
@@ -177,9 +184,13 @@ static void test_check(void)
 		snprintf(name, sizeof name, "check: %s refused with a reason", bad[i].name);
 		const char *why = ps_plan_check(&bad[i].s, &h->d);
 		CHECK(name, why && strncmp(why, "prefix_stream", 13) == 0, "got %s", why ? why : "NULL");
-		/* the launcher's check() plans the first sub-batch: it must say the same */
-		const struct attn_shape b = ps_plan_batch_shape(&bad[i].s, 0);
-		const char *bwhy = ps_plan_check(&b, &h->d);
+		/* the launcher's check(): the levels' rules on the whole shape,
+		 * then the plan of its prefix's first sub-batch: it must say the same */
+		const struct attn_shape c = ps_plan_prefix_shape(&bad[i].s);
+		const struct attn_shape b = ps_plan_batch_shape(&c, 0);
+		const char *bwhy = ps_plan_check_levels(&bad[i].s);
+		if (!bwhy)
+			bwhy = ps_plan_check(&b, &h->d);
 		snprintf(name, sizeof name, "check: %s refused in its first sub-batch too", bad[i].name);
 		CHECK(name, bwhy && why && strcmp(bwhy, why) == 0, "got %s", bwhy ? bwhy : "NULL");
 	}
