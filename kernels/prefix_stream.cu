@@ -123,6 +123,7 @@
 #include "merge.h"
 #include "prefix_stream_plan.h"
 #include "prefix_stream_kernel.h"
+#include "prefix_stream_rows2_kernel.h"
 #include "tree_levels.h" /* the tree's levels after the common prefix (v13) */
 
 /* ---------------------------------------------------------------- host */
@@ -142,6 +143,10 @@ typedef void (*ps_kernel_fn)(const ps_params);
 	 {PS_WGMMA_KERNELS(false, false, GQA), PS_WGMMA_KERNELS(true, false, GQA)},               \
 	 {PS_WGMMA_KERNELS(false, true, GQA), PS_WGMMA_KERNELS(true, true, GQA)}}
 static const ps_kernel_fn ps_kernels[2][3][2][3] = {PS_KERNEL_TABLE(false), PS_KERNEL_TABLE(true)};
+/* v11, [gqa][dtype] (ps_plan.rows2) */
+static const ps_kernel_fn ps_rows2_kernels[2][2] = {
+	{prefix_stream_rows2_kernel<false, false>, prefix_stream_rows2_kernel<true, false>},
+	{prefix_stream_rows2_kernel<false, true>, prefix_stream_rows2_kernel<true, true>}};
 /* cuTensorMapEncodeTiled, fetched from the driver once (no -lcuda needed) */
 typedef CUresult (*ps_encode_fn)(CUtensorMap *, CUtensorMapDataType, cuuint32_t, void *, const cuuint64_t *,
 				 const cuuint64_t *, const cuuint32_t *, const cuuint32_t *, CUtensorMapInterleave,
@@ -348,7 +353,8 @@ static int ps_lookup(const struct attn_shape *s, const struct ps_opts *opts, str
 	if (!en->why)
 		en->why = ps_plan_kernel(s, &d, opts, &en->pl);
 	if (!en->why) {
-		en->fn = ps_kernels[en->pl.gqa][en->pl.path][s->dtype == ATTN_FP16][en->pl.variant];
+		en->fn = en->pl.rows2 ? ps_rows2_kernels[en->pl.gqa][s->dtype == ATTN_FP16]
+				      : ps_kernels[en->pl.gqa][en->pl.path][s->dtype == ATTN_FP16][en->pl.variant];
 		struct ps_occupancy occ;
 		if ((e = ps_occupancy_of(dev, en->fn, &en->pl, &d, &occ)) != 0) {
 			en->opts = NULL; /* not cached */
@@ -627,36 +633,40 @@ PS_KERNEL(prefix_stream,
 	  PS_OPTS_DEFAULT)
 PS_KERNEL(prefix_stream_mma,
 	  "prefix_stream on its sm_90 fallback path: mma.sync + ldmatrix, cp.async K/V loads (plan otherwise the default's)",
-	  {PS_PATH_MMA, PS_MERGE_AUTO, 0, PS_PDL_AUTO})
+	  {PS_PATH_MMA, PS_MERGE_AUTO, 0, PS_PDL_AUTO, 0})
 PS_KERNEL(prefix_stream_cpasync,
 	  "prefix_stream with wgmma but cp.async K/V loads instead of TMA (its path without the driver's encoder); needs sm_90a",
-	  {PS_PATH_WGMMA_CPASYNC, PS_MERGE_AUTO, 0, PS_PDL_AUTO})
+	  {PS_PATH_WGMMA_CPASYNC, PS_MERGE_AUTO, 0, PS_PDL_AUTO, 0})
 PS_KERNEL(prefix_stream_kv_early,
 	  "prefix_stream with PDL on every shape and the K/V TMA loads issued before the grid wait "
 	  "(valid only where the previous kernel in the stream never writes k/v, as in run-kernel)",
-	  {PS_PATH_AUTO, PS_MERGE_AUTO, 0, 2})
+	  {PS_PATH_AUTO, PS_MERGE_AUTO, 0, 2, 0})
 PS_KERNEL(prefix_stream_global_merge,
 	  "prefix_stream whose split grids always merge through fp32 partials and per-head counters; "
 	  "refuses shapes it plans unsplit",
-	  {PS_PATH_AUTO, PS_MERGE_GLOBAL, 0, PS_PDL_AUTO})
+	  {PS_PATH_AUTO, PS_MERGE_GLOBAL, 0, PS_PDL_AUTO, 0})
 PS_KERNEL(prefix_stream_cluster_merge,
 	  "prefix_stream whose split grids always merge as one cluster per head over DSMEM, all clusters "
 	  "co-resident or not; refuses shapes it plans unsplit or with > 8 splits",
-	  {PS_PATH_AUTO, PS_MERGE_CLUSTER, 0, PS_PDL_AUTO})
+	  {PS_PATH_AUTO, PS_MERGE_CLUSTER, 0, PS_PDL_AUTO, 0})
+PS_KERNEL(prefix_stream_rows2,
+	  "prefix_stream with v11's kernel at 129-256 query rows a K/V head (2 warpgroups x two 64-row blocks, "
+	  "interleaved QK^T/softmax/PV chains; TMA path); not yet run on a GPU; refuses shapes of fewer rows",
+	  {PS_PATH_AUTO, PS_MERGE_AUTO, 0, PS_PDL_AUTO, 1})
 PS_KERNEL(prefix_stream_s1, "prefix_stream unsplit: one CTA per head (the S = 1 epilogue on every shape)",
-	  {PS_PATH_AUTO, PS_MERGE_AUTO, 1, PS_PDL_AUTO})
+	  {PS_PATH_AUTO, PS_MERGE_AUTO, 1, PS_PDL_AUTO, 0})
 PS_KERNEL(prefix_stream_s2,
 	  "prefix_stream with exactly 2 splits per head, merge chosen as usual; refuses n_chunks < 2 "
 	  "and grids that cannot be co-resident",
-	  {PS_PATH_AUTO, PS_MERGE_AUTO, 2, PS_PDL_AUTO})
+	  {PS_PATH_AUTO, PS_MERGE_AUTO, 2, PS_PDL_AUTO, 0})
 PS_KERNEL(prefix_stream_s4,
 	  "prefix_stream with exactly 4 splits per head, merge chosen as usual; refuses n_chunks < 4 "
 	  "and grids that cannot be co-resident",
-	  {PS_PATH_AUTO, PS_MERGE_AUTO, 4, PS_PDL_AUTO})
+	  {PS_PATH_AUTO, PS_MERGE_AUTO, 4, PS_PDL_AUTO, 0})
 PS_KERNEL(prefix_stream_s8,
 	  "prefix_stream with exactly 8 splits per head, merge chosen as usual; refuses n_chunks < 8 "
 	  "and grids that cannot be co-resident",
-	  {PS_PATH_AUTO, PS_MERGE_AUTO, 8, PS_PDL_AUTO})
+	  {PS_PATH_AUTO, PS_MERGE_AUTO, 8, PS_PDL_AUTO, 0})
 
 /* for reports (not part of the attn_kernel contract): the split count, path
  * and merge the default kernel's launch() uses for shape s (for its common

@@ -374,6 +374,48 @@ __global__ void __launch_bounds__(512) prefix_stream_mma_kernel(const __grid_con
 __device__ int ps_wgmma_built = PTX_WGMMA; /* which path this device image has */
 
 #if PTX_WGMMA
+/* TMA path, thread 0: the tensor maps prefetched (kernel parameters: no
+ * dependence on earlier kernels), one "full" mbarrier a stage (one arrival
+ * plus the bytes) and, with EMPTY, one "empty" mbarrier a stage (nthr
+ * arrivals), made visible to the async proxy */
+template <int NSTAGE, bool EMPTY>
+static __device__ __forceinline__ void ps_tma_setup(const ps_params &p, uint32_t sbar, uint32_t sempty, int nthr)
+{
+	prefetch_tensormap(&p.tmk);
+	prefetch_tensormap(&p.tmv);
+#pragma unroll
+	for (int st = 0; st < NSTAGE; ++st) {
+		mbar_init(sbar + 8 * st, 1);
+		if constexpr (EMPTY)
+			mbar_init(sempty + 8 * st, (unsigned)nthr);
+	}
+	fence_mbar_init();
+}
+
+/* TMA path, thread 0: one chunk (pool rows row .. row + 63 of K and V) into
+ * the stage at dst as four 64 x 64 SW128 boxes, 32 KiB on mbarrier bar */
+static __device__ __forceinline__ void ps_tma_load_chunk(const ps_params &p, uint32_t dst, uint32_t bar, int row)
+{
+	mbar_arrive_expect_tx(bar, PS_STAGE_BYTES);
+#pragma unroll
+	for (int q4 = 0; q4 < 4; ++q4)
+		tma_load_2d(dst + q4 * 8192, (q4 < 2) ? &p.tmk : &p.tmv, (q4 & 1) * 64, row, bar);
+}
+
+/* P (scores exponentiated in place, n8 tiles in the accumulator layout) as
+ * the A fragments of k16 steps for the PV wgmma: KK steps of 16 keys */
+template <typename T, int KK>
+static __device__ __forceinline__ void ps_pack_p(const float (&s)[2 * KK][4], uint32_t (&pa)[KK][4])
+{
+#pragma unroll
+	for (int kk = 0; kk < KK; ++kk) {
+		pa[kk][0] = pack2<T>(s[2 * kk][0], s[2 * kk][1]);
+		pa[kk][1] = pack2<T>(s[2 * kk][2], s[2 * kk][3]);
+		pa[kk][2] = pack2<T>(s[2 * kk + 1][0], s[2 * kk + 1][1]);
+		pa[kk][3] = pack2<T>(s[2 * kk + 1][2], s[2 * kk + 1][3]);
+	}
+}
+
 /* byte offset of 16-byte column j (0..15) of row r in a SW128 [2][rows][64] tile */
 static __device__ __forceinline__ uint32_t swz128(int r, int j, int rows)
 {
@@ -429,17 +471,8 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 	 * stages' TMA loads before Q (see the load loop below). */
 	pdl_trigger();
 	if constexpr (TMA) {
-		if (tid == 0) {
-			prefetch_tensormap(&p.tmk);
-			prefetch_tensormap(&p.tmv);
-#pragma unroll
-			for (int st = 0; st < NSTAGE; ++st) {
-				mbar_init(sbar + 8 * st, 1);
-				if constexpr (WS)
-					mbar_init(sempty + 8 * st, (unsigned)nthr);
-			}
-			fence_mbar_init();
-		}
+		if (tid == 0)
+			ps_tma_setup<NSTAGE, WS>(p, sbar, sempty, nthr);
 	}
 	if (!(TMA && p.kv_early))
 		pdl_wait(); /* q, k, v may be written by the previous kernel */
@@ -453,14 +486,8 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 		const uint32_t dst = sbase + stage * PS_STAGE_BYTES;
 		const int pool_c = pool_index(c); /* every warp, in step */
 		if constexpr (TMA) {
-			if (tid == 0) {
-				const uint32_t bar = sbar + 8 * stage;
-				const int row = (pool_c * KVH + h) * PS_CHUNK;
-				mbar_arrive_expect_tx(bar, PS_STAGE_BYTES);
-#pragma unroll
-				for (int q4 = 0; q4 < 4; ++q4)
-					tma_load_2d(dst + q4 * 8192, (q4 < 2) ? &p.tmk : &p.tmv, (q4 & 1) * 64, row, bar);
-			}
+			if (tid == 0)
+				ps_tma_load_chunk(p, dst, sbar + 8 * stage, (pool_c * KVH + h) * PS_CHUNK);
 		} else {
 			const size_t pc = (size_t)pool_c * chunk_stride;
 			const char *ks = p.k + pc + head_off + ld_j * 16;
@@ -565,13 +592,7 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 			float a2[2]; /* 1: P is against the running max */
 			ps_softmax_step<4, true>(s, o, scale, st, a2);
 			uint32_t pa[2][4];
-#pragma unroll
-			for (int kk = 0; kk < 2; ++kk) {
-				pa[kk][0] = pack2<T>(s[2 * kk][0], s[2 * kk][1]);
-				pa[kk][1] = pack2<T>(s[2 * kk][2], s[2 * kk][3]);
-				pa[kk][2] = pack2<T>(s[2 * kk + 1][0], s[2 * kk + 1][1]);
-				pa[kk][3] = pack2<T>(s[2 * kk + 1][2], s[2 * kk + 1][3]);
-			}
+			ps_pack_p<T>(s, pa);
 			wg_fence();
 #pragma unroll
 			for (int kk = 0; kk < 2; ++kk)

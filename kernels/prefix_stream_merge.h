@@ -6,10 +6,13 @@
  *   ps_merge_key_groups  the KG key groups of one CTA, through shared memory
  *   ps_merge_cluster     S > 1, the head's S CTAs one cluster: each merges a
  *                        slice of the rows over distributed shared memory
+ *                        (ps_cluster_store, then ps_cluster_reduce)
  *   ps_write_rows        S == 1: the output; S > 1 global: this split's partial
  *   ps_meet_global       S > 1 global: the head's S CTAs meet on a counter
  *   ps_merge_global      then each merges a slice of the rows from the partials
  *
+ * ps_epilogue_2blocks chains the same paths for v11's kernel, whose
+ * threads hold two row blocks each.
  * Every merge folds with softmax_fold_f/softmax_update_f (softmax_merge.h).
  * Which path a launch takes is the plan's (kernels/prefix_stream_plan.h):
  * p.splits and p.cluster.  "Head" h is the CTA's K/V head and "rows" its
@@ -114,20 +117,18 @@ static __device__ __forceinline__ void ps_merge_key_groups(const ps_cta &c, floa
 
 #if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 900 /* clusters are sm_90+; ps_plan_check refuses older GPUs */
 /* S > 1 in a cluster (p.cluster): each CTA leaves its merged state (o, m, l
- * of all its rows) in its own shared memory, the cluster meets, and CTA j
- * merges query rows [j*n/S, (j+1)*n/S) over the S CTAs' shared memory
- * (distributed shared memory reads), then writes the output. */
-template <int GT, bool GQA>
-static __device__ __forceinline__ void ps_merge_cluster(const ps_params &p, const ps_cta &c, float (&o)[16][4],
-							softmax_state_f (&st)[2], int kgi, int row0, int gidx,
-							unsigned char *smem)
+ * of all its rows) in its own shared memory (ps_cluster_store, once per row
+ * block a thread holds), the cluster meets, and CTA j merges query rows
+ * [j*n/S, (j+1)*n/S) over the S CTAs' shared memory (distributed shared
+ * memory reads), then writes the output (ps_cluster_reduce).  npad: the
+ * padded rows of the CTA's tiles (its query groups' rows). */
+template <int GT>
+static __device__ __forceinline__ void ps_cluster_store(const ps_cta &c, float (&o)[16][4], softmax_state_f (&st)[2],
+							int kgi, int row0, int gidx, unsigned char *smem)
 {
-	const int tid = c.tid, nthr = c.nthr;
-	const int S = c.S, H = c.H, nqg = c.nqg, n_rows = c.n_rows, h = c.h, split = c.split;
-	const int npad = nqg * (GT == 32 ? 16 : 64);
+	const int npad = c.nqg * (GT == 32 ? 16 : 64);
 	float *st_o = (float *)smem;                                /* [npad][128] */
 	float2 *st_ml = (float2 *)(smem + (size_t)npad * PS_D * 4); /* [npad] */
-	__syncthreads(); /* the KG scratch is read by now */
 	if (kgi == 0) {
 #pragma unroll
 		for (int half = 0; half < 2; ++half) {
@@ -140,6 +141,16 @@ static __device__ __forceinline__ void ps_merge_cluster(const ps_params &p, cons
 				st_ml[row] = make_float2(st[half].m, st[half].l);
 		}
 	}
+}
+
+template <bool GQA>
+static __device__ __forceinline__ void ps_cluster_reduce(const ps_params &p, const ps_cta &c, int npad,
+							 unsigned char *smem)
+{
+	const int tid = c.tid, nthr = c.nthr;
+	const int S = c.S, H = c.H, n_rows = c.n_rows, h = c.h, split = c.split;
+	float *st_o = (float *)smem;
+	float2 *st_ml = (float2 *)(smem + (size_t)npad * PS_D * 4);
 	cluster_sync();
 	const int r0 = PS_SPLIT_BEGIN(split, n_rows, S);
 	const int R = PS_SPLIT_BEGIN(split + 1, n_rows, S) - r0;
@@ -165,6 +176,16 @@ static __device__ __forceinline__ void ps_merge_cluster(const ps_params &p, cons
 	}
 	/* keep this CTA's shared memory alive until every peer has read it */
 	cluster_sync();
+}
+
+template <int GT, bool GQA>
+static __device__ __forceinline__ void ps_merge_cluster(const ps_params &p, const ps_cta &c, float (&o)[16][4],
+							softmax_state_f (&st)[2], int kgi, int row0, int gidx,
+							unsigned char *smem)
+{
+	__syncthreads(); /* the KG scratch is read by now */
+	ps_cluster_store<GT>(c, o, st, kgi, row0, gidx, smem);
+	ps_cluster_reduce<GQA>(p, c, c.nqg * (GT == 32 ? 16 : 64), smem);
 }
 #endif
 
@@ -349,6 +370,38 @@ static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o
 #if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 900
 	ps_merge_cluster<GT, GQA>(p, c, o, st, kgi, row0, gidx, smem);
 #endif
+}
+
+/* The epilogue of v11's kernel (prefix_stream_rows2_kernel.h): a thread
+ * holds two 64-row blocks of one warpgroup (rows row0a, row0a + 8 and
+ * those + 64), no key groups; each merge path as ps_epilogue's, the
+ * per-thread stores once per block. */
+template <bool GQA>
+static __device__ __forceinline__ void ps_epilogue_2blocks(const ps_params &p, float (&oa)[16][4],
+							   softmax_state_f (&sta)[2], float (&ob)[16][4],
+							   softmax_state_f (&stb)[2], int row0a, int gidx, int h,
+							   int split, unsigned char *smem)
+{
+	const ps_cta c = {(int)threadIdx.x, (int)blockDim.x, p.splits, p.n_heads, p.nqg, p.n_rows, h, split};
+#pragma unroll
+	for (int r = 0; r < 2; ++r) {
+		sta[r].l = quad_sum(sta[r].l);
+		stb[r].l = quad_sum(stb[r].l);
+	}
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 900
+	if (c.S > 1 && p.cluster) {
+		ps_cluster_store<128>(c, oa, sta, 0, row0a, gidx, smem);
+		ps_cluster_store<128>(c, ob, stb, 0, row0a + 64, gidx, smem);
+		ps_cluster_reduce<GQA>(p, c, c.nqg * 64, smem);
+		return;
+	}
+#endif
+	ps_write_rows<GQA>(p, c, oa, sta, 0, row0a, gidx);
+	ps_write_rows<GQA>(p, c, ob, stb, 0, row0a + 64, gidx);
+	if (c.S == 1)
+		return;
+	ps_meet_global(c);
+	ps_merge_global<GQA>(p, c, smem);
 }
 
 #endif

@@ -106,6 +106,18 @@ const char *ps_plan_kernel(const struct attn_shape *s, const struct ps_device *d
 	/* the function's limit: its variant's largest use, at least the spread size */
 	const size_t smax = (size_t)ps_nstage[path][v] * PS_STAGE_BYTES + (size_t)ps_maxqg[path][v] * qbytes + bars;
 	pl->smem_attr = smax > PS_SPREAD_SMEM ? smax : PS_SPREAD_SMEM;
+	pl->rows2 = 0;
+	if (o->rows2) { /* v11: 2 warpgroups x two 64-row blocks, 4 stages, Q padded to 256 rows */
+		if (path != PS_PATH_WGMMA_TMA)
+			return "prefix_stream: this variant's kernel (v11) needs the TMA path (an sm_90a build and the driver's encoder)";
+		if (rows < PS_ROWS2_MIN_ROWS)
+			return "prefix_stream: this variant runs v11's kernel at 129-256 query rows a K/V head only";
+		pl->rows2 = 1;
+		pl->nqg = PS_ROWS2_BLOCKS;
+		pl->threads = PS_ROWS2_THREADS;
+		pl->smem = (size_t)PS_ROWS2_NSTAGE * PS_STAGE_BYTES + (size_t)PS_ROWS2_BLOCKS * qbytes + bars;
+		pl->smem_attr = pl->smem > PS_SPREAD_SMEM ? pl->smem : PS_SPREAD_SMEM;
+	}
 	if (pl->smem_attr > (size_t)d->smem_per_block)
 		return "prefix_stream: the device's shared memory per CTA is too small for this kernel";
 	return NULL;

@@ -436,6 +436,35 @@ PTX_FN void wgmma_m64n32k16_ss(float (&d)[4][4], uint64_t da, uint64_t db, int a
 #undef PTX_WG_QK
 }
 
+/* the 32 fp32 accumulators of an m64n64 wgmma tile, X[8][4], as asm in/out operands %0..%31 */
+#define PTX_ACC32_OUT(X)                                                                                         \
+	"+f"(X[0][0]), "+f"(X[0][1]), "+f"(X[0][2]), "+f"(X[0][3]), "+f"(X[1][0]), "+f"(X[1][1]), "+f"(X[1][2]),  \
+		"+f"(X[1][3]), "+f"(X[2][0]), "+f"(X[2][1]), "+f"(X[2][2]), "+f"(X[2][3]), "+f"(X[3][0]),         \
+		"+f"(X[3][1]), "+f"(X[3][2]), "+f"(X[3][3]), "+f"(X[4][0]), "+f"(X[4][1]), "+f"(X[4][2]),         \
+		"+f"(X[4][3]), "+f"(X[5][0]), "+f"(X[5][1]), "+f"(X[5][2]), "+f"(X[5][3]), "+f"(X[6][0]),         \
+		"+f"(X[6][1]), "+f"(X[6][2]), "+f"(X[6][3]), "+f"(X[7][0]), "+f"(X[7][1]), "+f"(X[7][2]),         \
+		"+f"(X[7][3])
+
+/* d[8][4] (+)= A(smem, K-major) x B(smem, K-major), m64n64k16; accumulate = 0
+ * overwrites d.  T = __nv_bfloat16 or __half. */
+template <typename T>
+PTX_FN void wgmma_m64n64k16_ss(float (&d)[8][4], uint64_t da, uint64_t db, int accumulate)
+{
+#define PTX_WG_QK64(TY)                                                                                          \
+	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"                                                \
+		     "wgmma.mma_async.sync.aligned.m64n64k16.f32." TY "." TY " "                                  \
+		     "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,"                                    \
+		     "%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, %32, %33, p, 1, 1, 0, 0;\n}\n" \
+		     : PTX_ACC32_OUT(d)                                                                         \
+		     : "l"(da), "l"(db), "r"(accumulate)                                                          \
+		     : "memory")
+	if constexpr (ptx_is_half<T>::value)
+		PTX_WG_QK64("f16");
+	else
+		PTX_WG_QK64("bf16");
+#undef PTX_WG_QK64
+}
+
 /* o[8 tiles][4] += A(registers) x B(smem, N-major), m64n64k16 */
 template <typename T>
 PTX_FN void wgmma_m64n64k16_rs(float (*o)[4], const uint32_t (&a)[4], uint64_t db)
@@ -446,12 +475,7 @@ PTX_FN void wgmma_m64n64k16_rs(float (*o)[4], const uint32_t (&a)[4], uint64_t d
 		     "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,"                                    \
 		     "%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, "                         \
 		     "{%32,%33,%34,%35}, %36, p, 1, 1, 1;\n}\n"                                                  \
-		     : "+f"(o[0][0]), "+f"(o[0][1]), "+f"(o[0][2]), "+f"(o[0][3]), "+f"(o[1][0]), "+f"(o[1][1]),  \
-		       "+f"(o[1][2]), "+f"(o[1][3]), "+f"(o[2][0]), "+f"(o[2][1]), "+f"(o[2][2]), "+f"(o[2][3]),  \
-		       "+f"(o[3][0]), "+f"(o[3][1]), "+f"(o[3][2]), "+f"(o[3][3]), "+f"(o[4][0]), "+f"(o[4][1]),  \
-		       "+f"(o[4][2]), "+f"(o[4][3]), "+f"(o[5][0]), "+f"(o[5][1]), "+f"(o[5][2]), "+f"(o[5][3]),  \
-		       "+f"(o[6][0]), "+f"(o[6][1]), "+f"(o[6][2]), "+f"(o[6][3]), "+f"(o[7][0]), "+f"(o[7][1]),  \
-		       "+f"(o[7][2]), "+f"(o[7][3])                                                               \
+		     : PTX_ACC32_OUT(o)                                                                         \
 		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1)                                \
 		     : "memory")
 	if constexpr (ptx_is_half<T>::value)

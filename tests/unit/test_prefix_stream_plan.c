@@ -108,15 +108,16 @@ static const struct {
 	struct ps_opts o;
 } variants[] = {
 	{"prefix_stream", PS_OPTS_DEFAULT},
-	{"prefix_stream_mma", {PS_PATH_MMA, PS_MERGE_AUTO, 0, PS_PDL_AUTO}},
-	{"prefix_stream_cpasync", {PS_PATH_WGMMA_CPASYNC, PS_MERGE_AUTO, 0, PS_PDL_AUTO}},
-	{"prefix_stream_kv_early", {PS_PATH_AUTO, PS_MERGE_AUTO, 0, 2}},
-	{"prefix_stream_global_merge", {PS_PATH_AUTO, PS_MERGE_GLOBAL, 0, PS_PDL_AUTO}},
-	{"prefix_stream_cluster_merge", {PS_PATH_AUTO, PS_MERGE_CLUSTER, 0, PS_PDL_AUTO}},
-	{"prefix_stream_s1", {PS_PATH_AUTO, PS_MERGE_AUTO, 1, PS_PDL_AUTO}},
-	{"prefix_stream_s2", {PS_PATH_AUTO, PS_MERGE_AUTO, 2, PS_PDL_AUTO}},
-	{"prefix_stream_s4", {PS_PATH_AUTO, PS_MERGE_AUTO, 4, PS_PDL_AUTO}},
-	{"prefix_stream_s8", {PS_PATH_AUTO, PS_MERGE_AUTO, 8, PS_PDL_AUTO}},
+	{"prefix_stream_mma", {PS_PATH_MMA, PS_MERGE_AUTO, 0, PS_PDL_AUTO, 0}},
+	{"prefix_stream_cpasync", {PS_PATH_WGMMA_CPASYNC, PS_MERGE_AUTO, 0, PS_PDL_AUTO, 0}},
+	{"prefix_stream_kv_early", {PS_PATH_AUTO, PS_MERGE_AUTO, 0, 2, 0}},
+	{"prefix_stream_global_merge", {PS_PATH_AUTO, PS_MERGE_GLOBAL, 0, PS_PDL_AUTO, 0}},
+	{"prefix_stream_cluster_merge", {PS_PATH_AUTO, PS_MERGE_CLUSTER, 0, PS_PDL_AUTO, 0}},
+	{"prefix_stream_s1", {PS_PATH_AUTO, PS_MERGE_AUTO, 1, PS_PDL_AUTO, 0}},
+	{"prefix_stream_s2", {PS_PATH_AUTO, PS_MERGE_AUTO, 2, PS_PDL_AUTO, 0}},
+	{"prefix_stream_s4", {PS_PATH_AUTO, PS_MERGE_AUTO, 4, PS_PDL_AUTO, 0}},
+	{"prefix_stream_s8", {PS_PATH_AUTO, PS_MERGE_AUTO, 8, PS_PDL_AUTO, 0}},
+	{"prefix_stream_rows2", {PS_PATH_AUTO, PS_MERGE_AUTO, 0, PS_PDL_AUTO, 1}},
 };
 #define N_VARIANTS ((int)(sizeof variants / sizeof variants[0]))
 
@@ -402,7 +403,7 @@ static void test_gqa(void)
 	      "%s S %d", why ? why : "", pl.splits);
 	/* forced variants on GQA shapes: s8 on 2 K/V heads (16 CTAs), and
 	 * s8 refused where n_kv_heads x 8 CTAs cannot be co-resident */
-	const struct ps_opts s8 = {PS_PATH_AUTO, PS_MERGE_AUTO, 8, PS_PDL_AUTO};
+	const struct ps_opts s8 = {PS_PATH_AUTO, PS_MERGE_AUTO, 8, PS_PDL_AUTO, 0};
 	why = plan(&s, &models[0], &s8, &pl, &occ);
 	CHECK("plan h100 GQA prefix_stream_s8: 8 splits per K/V head", !why && pl.splits == 8, "%s S %d",
 	      why ? why : "", pl.splits);
@@ -487,7 +488,14 @@ static const char *invariant(const struct attn_shape *s, const struct model *m, 
 		return "the automatic path does not follow the image and the encoder";
 	if (pl->threads < 32 || pl->threads > 512 || pl->threads % 32)
 		return "threads outside 32..512 or not whole warps";
-	if (pl->nqg * rows < n_rows || (pl->nqg - 1) * rows >= n_rows)
+	if (pl->rows2 != (o->rows2 != 0))
+		return "v11's kernel planned where the variant did not ask for it, or not where it did";
+	if (pl->rows2) {
+		if (pl->path != PS_PATH_WGMMA_TMA || n_rows < PS_ROWS2_MIN_ROWS || pl->nqg != PS_ROWS2_BLOCKS ||
+		    pl->threads != PS_ROWS2_THREADS ||
+		    pl->smem < (size_t)PS_ROWS2_NSTAGE * PS_STAGE_BYTES + PS_ROWS2_BLOCKS * 64 * 256)
+			return "v11's kernel off the TMA path, below 129 rows, or not 4 blocks x 256 threads x 4 stages";
+	} else if (pl->nqg * rows < n_rows || (pl->nqg - 1) * rows >= n_rows)
 		return "query groups do not cover the rows (n_seqs x g) tightly";
 	if (pl->smem > pl->smem_attr || ps_plan_dyn_smem(pl, pl->spread) > pl->smem_attr ||
 	    pl->smem_attr > (size_t)m->d.smem_per_block)
@@ -509,6 +517,9 @@ static int must_refuse(const struct attn_shape *s, const struct model *m, const 
 	if (o->path == PS_PATH_WGMMA_CPASYNC && !m->d.sm90a)
 		return 1;
 	if (o->pdl == 2 && (!m->d.sm90a || !m->d.tma))
+		return 1;
+	/* v11's kernel: the TMA path, 129-256 rows in the first sub-batch */
+	if (o->rows2 && (!m->d.sm90a || !m->d.tma || def_pl->rows < PS_ROWS2_MIN_ROWS))
 		return 1;
 	const int H = s->n_kv_heads; /* the grid's heads */
 	if (o->splits > 1 && (o->splits > s->n_chunks || H > PS_MAX_SPLIT_HEADS ||

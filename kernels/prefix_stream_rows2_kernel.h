@@ -1,0 +1,182 @@
+/* prefix_stream_rows2_kernel.h - prefix_stream's v11 kernel for 129-256
+ * query rows a K/V head (the compute-heavy regime: issue 11, item 2), on the
+ * TMA path (sm_90a).  Included by kernels/prefix_stream.cu after
+ * prefix_stream_kernel.h (ps_params, the softmax step, the chunk index, the
+ * epilogue's merges).  Reached through the registry variant
+ * prefix_stream_rows2 (ps_opts.rows2) until a GPU run has validated and
+ * timed it: docs/kernels/prefix_stream.md, v11.
+ *
+ * Why: v9/v10 give a warpgroup 64 rows and one chain per chunk step --
+ * QK^T, wait, softmax, PV, wait -- so the tensor pipe idles through every
+ * softmax; with 4 warpgroups of 128 registers a thread there was no room
+ * for a second tile in flight (ncu at 32 x 1024, n_seqs 256: 1.08 eligible
+ * warps a scheduler, issue 46 % busy, 311-410 TFLOP/s of ~880).
+ *
+ * How: 2 warpgroups (256 threads, up to 255 registers: one CTA an SM), each
+ * owning 128 rows as two 64-row blocks A and B (rows 128 w .. +63 and
+ * 128 w + 64 .. +63).  Per chunk (64 keys), both blocks' chains
+ * interleaved so that one block's softmax runs while the other's tensor
+ * work does:
+ *   QK_A, QK_B issued (wgmma m64n64k16 over the whole chunk: 8 k-steps
+ *   each, Q and K from shared memory);
+ *   wait<1> (QK_A done): softmax A, P_A packed, PV_A issued (m64n64k16,
+ *     P from registers, V from shared memory);
+ *   wait<1> (QK_B done): softmax B while PV_A runs, PV_B issued;
+ *   wait<0>: every group retired inside the iteration (a group in flight
+ *     across the loop's back edge makes ptxas serialize every wgmma of the
+ *     kernel: warnings C7514/C7515).
+ * Registers: o 2 x 64, scores 2 x 32, P 16, states 8.  Loads: v10's scheme
+ * -- thread 0 issues each chunk's four 64 x 64 TMA boxes on the stage's
+ * "full" mbarrier; every thread arrives on the stage's "empty" mbarrier
+ * when its reads are retired; warp 0, after chunk i, waits for chunk
+ * i - 1's release and refills that stage with chunk i - 1 + NSTAGE.
+ * Epilogue: ps_epilogue_2blocks (prefix_stream_merge.h), the same merge
+ * paths as every other kernel, per block.
+ * Rows past n_rows (129-192 rows: all of block B of warpgroup 1) are zero
+ * query rows computed and dropped; a copy of the loop without that block
+ * is a later step. */
+#ifndef PREFIX_STREAM_ROWS2_KERNEL_H
+#define PREFIX_STREAM_ROWS2_KERNEL_H
+
+#include "prefix_stream_kernel.h"
+
+/* QK^T of one 64-row block against the whole 64-key chunk at sk: wgmma
+ * m64n64k16, Q (sqb) and K both K-major SW128 [2][64][64] tiles, one group */
+#if PTX_WGMMA
+template <typename T>
+static __device__ __forceinline__ void ps_rows2_qk(float (&s)[8][4], uint32_t sqb, uint32_t sk)
+{
+#pragma unroll
+	for (int ks = 0; ks < 8; ++ks) {
+		const uint32_t off = (ks >> 2) * 8192 + (ks & 3) * 32;
+		wgmma_m64n64k16_ss<T>(s, wg_desc(sqb + off, 16, 1024), wg_desc(sk + off, 16, 1024), ks);
+	}
+	wg_commit();
+}
+
+/* the online-softmax step of one block's scores (P into pa, k16-major as
+ * the PV wgmma's A fragments), then its PV issued as one group */
+template <typename T>
+static __device__ __forceinline__ void ps_rows2_softmax_pv(float (&s)[8][4], float (&o)[16][4],
+							   softmax_state_f (&st)[2], float scale, uint32_t sv)
+{
+	float a2[2]; /* 1: P is against the running max (the lazy step) */
+	ps_softmax_step<8, true>(s, o, scale, st, a2);
+	uint32_t pa[4][4];
+	ps_pack_p<T>(s, pa);
+	wg_fence(); /* o (rescaled) and pa were written by ordinary instructions */
+#pragma unroll
+	for (int kk = 0; kk < 4; ++kk)
+#pragma unroll
+		for (int dh = 0; dh < 2; ++dh)
+			wgmma_m64n64k16_rs<T>(&o[dh * 8], pa[kk], wg_desc(sv + dh * 8192 + 16 * kk * 128, 1024, 1024));
+	wg_commit();
+}
+#endif
+
+template <bool FP16, bool GQA>
+__global__ void __launch_bounds__(PS_ROWS2_THREADS, 1) prefix_stream_rows2_kernel(const __grid_constant__ ps_params p)
+{
+#if PTX_WGMMA
+	typedef typename ps_type<FP16>::T T;
+	constexpr int NSTAGE = PS_ROWS2_NSTAGE, NTHR = PS_ROWS2_THREADS;
+	extern __shared__ __align__(1024) unsigned char smem[];
+
+	const int tid = threadIdx.x;
+	const int wgi = tid >> 7, gidx = tid & 127, lane = tid & 31, wq = gidx >> 5;
+	const int S = p.splits, H = p.n_heads, n_rows = p.n_rows;
+	const int KVH = GQA ? p.n_kv_heads : H; /* the pool's heads */
+	const int h = blockIdx.x / S, split = blockIdx.x - h * S; /* h: K/V head */
+	const int c0 = PS_SPLIT_BEGIN(split, p.n_chunks, S);
+	const int nk = PS_SPLIT_BEGIN(split + 1, p.n_chunks, S) - c0;
+
+	const uint32_t sbase = smem_u32(smem);
+	const uint32_t sq = sbase + NSTAGE * PS_STAGE_BYTES; /* Q: PS_ROWS2_BLOCKS x [2][64][64] SW128 */
+	if ((sbase & 1023u) != 0)
+		__trap(); /* the swizzle atoms must start on 1024-byte boundaries */
+	const uint32_t sbar = sq + PS_ROWS2_BLOCKS * 16384; /* "full" mbarriers, one a stage */
+	const uint32_t sempty = sbar + 8 * NSTAGE;         /* "empty" mbarriers (NTHR arrivals) */
+
+	/* prologue as prefix_stream_wgmma_kernel's: the next launch may start,
+	 * thread 0 prefetches the maps and sets up the barriers, K/V first */
+	pdl_trigger();
+	if (tid == 0)
+		ps_tma_setup<NSTAGE, true>(p, sbar, sempty, NTHR);
+	if (!p.kv_early)
+		pdl_wait(); /* q, k, v may be written by the previous kernel */
+	ps_chunk_index pool_index = { p.chunks, p.n_chunks, -1, 0, 0 };
+	auto load_chunk = [&](int c, int stage) {
+		const int pool_c = pool_index(c); /* every thread of the calling warp, in step */
+		if (tid == 0)
+			ps_tma_load_chunk(p, sbase + stage * PS_STAGE_BYTES, sbar + 8 * stage, (pool_c * KVH + h) * PS_CHUNK);
+	};
+	if (tid < 32) {
+#pragma unroll
+		for (int st = 0; st < NSTAGE; ++st)
+			if (st < nk)
+				load_chunk(c0 + st, st);
+	}
+	if (p.kv_early)
+		pdl_wait(); /* k, v are read-only for the kernels around this one */
+
+	/* Q: every block's 64 rows, rows past n_rows zero */
+	for (int i = tid; i < PS_ROWS2_BLOCKS * 64 * 16; i += NTHR) {
+		const int r = i >> 4, j = i & 15;
+		const bool ok = r < n_rows;
+		const char *src = p.q + (ok ? ps_qrow<GQA>(p, r, H, h) * (PS_D * 2) + j * 16 : 0);
+		cp_async16(sq + (r >> 6) * 16384 + swz128(r & 63, j, 64), src, ok ? 16 : 0);
+	}
+	cp_async_commit();
+	cp_async_wait<0>();
+	fence_proxy_async_smem(); /* Q, written through the generic proxy, read by the tensor cores */
+	__syncthreads();          /* mbarrier init and Q visible to every thread */
+
+	float oa[16][4], ob[16][4];
+#pragma unroll
+	for (int i = 0; i < 16; ++i) {
+		oa[i][0] = oa[i][1] = oa[i][2] = oa[i][3] = 0.f;
+		ob[i][0] = ob[i][1] = ob[i][2] = ob[i][3] = 0.f;
+	}
+	softmax_state_f sta[2] = {softmax_init_f(), softmax_init_f()};
+	softmax_state_f stb[2] = {softmax_init_f(), softmax_init_f()};
+	const float scale = p.scale;
+	const uint32_t sqa = sq + (2 * wgi) * 16384, sqb = sqa + 16384;
+
+	for (int i = 0; i < nk; ++i) {
+		const int stage = i % NSTAGE;
+		mbar_wait(sbar + 8 * stage, (uint32_t)(i / NSTAGE) & 1u);
+		const uint32_t sk = sbase + stage * PS_STAGE_BYTES, sv = sk + PS_TILE_BYTES;
+		float sa[8][4], sb[8][4];
+#pragma unroll
+		for (int t = 0; t < 8; ++t) {
+			sa[t][0] = sa[t][1] = sa[t][2] = sa[t][3] = 0.f;
+			sb[t][0] = sb[t][1] = sb[t][2] = sb[t][3] = 0.f;
+		}
+		wg_fence();
+		ps_rows2_qk<T>(sa, sqa, sk);
+		ps_rows2_qk<T>(sb, sqb, sk);
+		wg_wait<1>(); /* QK_A retired (QK_B may run) */
+		ps_rows2_softmax_pv<T>(sa, oa, sta, scale, sv);
+		wg_wait<1>(); /* QK_B retired (PV_A may run) */
+		ps_rows2_softmax_pv<T>(sb, ob, stb, scale, sv);
+		wg_wait<0>(); /* PV_A, PV_B retired: nothing in flight across the back edge */
+		mbar_arrive(sempty + 8 * stage); /* this thread's reads of the stage are done */
+		/* warp 0 (load_chunk reads the chunk table warp-wide): chunk
+		 * i - 1's stage, once every thread has released it, takes chunk
+		 * i - 1 + NSTAGE */
+		const int nc = i - 1 + NSTAGE;
+		if (tid < 32 && i >= 1 && nc < nk) {
+			const int ps = (i - 1) % NSTAGE;
+			mbar_wait(sempty + 8 * ps, (uint32_t)((i - 1) / NSTAGE) & 1u);
+			load_chunk(c0 + nc, ps);
+		}
+	}
+
+	__syncthreads(); /* stage buffers (and Q) free from here on */
+	ps_epilogue_2blocks<GQA>(p, oa, sta, ob, stb, (2 * wgi) * 64 + wq * 16 + (lane >> 2), gidx, h, split, smem);
+#else
+	__trap(); /* built without sm_90a: the planner never picks this kernel there */
+#endif
+}
+
+#endif
