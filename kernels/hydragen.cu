@@ -73,8 +73,10 @@ static const char *hydragen_check(const struct attn_shape *s)
 static size_t hydragen_workspace(const struct attn_shape *s)
 {
 	struct level_plan pl;
-	if (hydragen_check(s) != NULL || tree_levels_plan(s, ATTN_LEVEL_COMMON, 0, &pl) != 0) {
-		(void)cudaGetLastError();
+	if (hydragen_check(s) != NULL)
+		return 0;
+	if (tree_levels_plan(s, ATTN_LEVEL_COMMON, 0, &pl) != 0) {
+		(void)cudaGetLastError(); /* the launch reports it */
 		return 0;
 	}
 	if (pl.n_parts <= 1)

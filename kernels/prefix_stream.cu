@@ -143,10 +143,11 @@ typedef void (*ps_kernel_fn)(const ps_params);
 	 {PS_WGMMA_KERNELS(false, false, GQA), PS_WGMMA_KERNELS(true, false, GQA)},               \
 	 {PS_WGMMA_KERNELS(false, true, GQA), PS_WGMMA_KERNELS(true, true, GQA)}}
 static const ps_kernel_fn ps_kernels[2][3][2][3] = {PS_KERNEL_TABLE(false), PS_KERNEL_TABLE(true)};
-/* v11, [gqa][dtype] (ps_plan.rows2) */
-static const ps_kernel_fn ps_rows2_kernels[2][2] = {
-	{prefix_stream_rows2_kernel<false, false>, prefix_stream_rows2_kernel<true, false>},
-	{prefix_stream_rows2_kernel<false, true>, prefix_stream_rows2_kernel<true, true>}};
+/* v11, [key groups: ps_plan.rows2 - 1][gqa][dtype] */
+#define PS_ROWS2_KERNELS(KG)                                                                      \
+	{{prefix_stream_rows2_kernel<false, false, KG>, prefix_stream_rows2_kernel<true, false, KG>}, \
+	 {prefix_stream_rows2_kernel<false, true, KG>, prefix_stream_rows2_kernel<true, true, KG>}}
+static const ps_kernel_fn ps_rows2_kernels[2][2][2] = {PS_ROWS2_KERNELS(false), PS_ROWS2_KERNELS(true)};
 /* cuTensorMapEncodeTiled, fetched from the driver once (no -lcuda needed) */
 typedef CUresult (*ps_encode_fn)(CUtensorMap *, CUtensorMapDataType, cuuint32_t, void *, const cuuint64_t *,
 				 const cuuint64_t *, const cuuint32_t *, const cuuint32_t *, CUtensorMapInterleave,
@@ -353,7 +354,7 @@ static int ps_lookup(const struct attn_shape *s, const struct ps_opts *opts, str
 	if (!en->why)
 		en->why = ps_plan_kernel(s, &d, opts, &en->pl);
 	if (!en->why) {
-		en->fn = en->pl.rows2 ? ps_rows2_kernels[en->pl.gqa][s->dtype == ATTN_FP16]
+		en->fn = en->pl.rows2 ? ps_rows2_kernels[en->pl.rows2 - 1][en->pl.gqa][s->dtype == ATTN_FP16]
 				      : ps_kernels[en->pl.gqa][en->pl.path][s->dtype == ATTN_FP16][en->pl.variant];
 		struct ps_occupancy occ;
 		if ((e = ps_occupancy_of(dev, en->fn, &en->pl, &d, &occ)) != 0) {
@@ -456,21 +457,23 @@ static int ps_launch_opts(const struct attn_args *a, struct CUstream_st *stream,
 	const struct attn_shape *s = &a->s;
 	const struct attn_shape c = ps_plan_prefix_shape(s);
 	const int per = ps_plan_batch_seqs(&c);
-	if (per < 1 || ps_plan_check_levels(s) != NULL)
-		return (int)cudaErrorInvalidValue; /* check() refuses it */
+	if (per < 1 || ps_plan_check_levels(s) != NULL || a->host_tree == NULL)
+		return (int)cudaErrorInvalidValue; /* check() refuses it; the tables are the harness's */
 	const int tree = ps_plan_is_tree(s);
 	struct level_plan lp;
 	struct attn_partials pp;
 	memset(&pp, 0, sizeof pp);
 	void *work = a->work; /* the prefix's own workspace */
 	if (tree) {
-		const int e = tree_levels_plan(s, ATTN_LEVEL_GROUP, 1, &lp);
+		int e = tree_levels_plan(s, ATTN_LEVEL_GROUP, 1, &lp);
 		if (e)
 			return e;
 		if (a->work == NULL)
 			return (int)cudaErrorInvalidValue;
 		pp = attn_partials_at_t(a->work, lp.n_parts, s->n_heads, s->n_seqs, PS_D, attn_chunk_part_dtype(s));
 		work = (char *)a->work + ps_levels_bytes(s, &lp);
+		if ((e = tree_levels_check(a, &lp, &pp)) != 0) /* before anything is enqueued */
+			return e;
 	}
 	const long pool = attn_pool_chunks(s);
 	const size_t row = (size_t)s->n_heads * PS_D; /* q and out elements of one sequence */
@@ -650,8 +653,9 @@ PS_KERNEL(prefix_stream_cluster_merge,
 	  "co-resident or not; refuses shapes it plans unsplit or with > 8 splits",
 	  {PS_PATH_AUTO, PS_MERGE_CLUSTER, 0, PS_PDL_AUTO, 0})
 PS_KERNEL(prefix_stream_rows2,
-	  "prefix_stream with v11's kernel at 129-256 query rows a K/V head (2 warpgroups x two 64-row blocks, "
-	  "interleaved QK^T/softmax/PV chains; TMA path); not yet run on a GPU; refuses shapes of fewer rows",
+	  "prefix_stream with v11's kernel at 65-256 query rows a K/V head (2 warpgroups x two 64-row blocks, "
+	  "interleaved QK^T/softmax/PV chains; at <= 128 rows two key groups; TMA path); not yet run on a GPU; "
+	  "refuses shapes of fewer rows",
 	  {PS_PATH_AUTO, PS_MERGE_AUTO, 0, PS_PDL_AUTO, 1})
 PS_KERNEL(prefix_stream_s1, "prefix_stream unsplit: one CTA per head (the S = 1 epilogue on every shape)",
 	  {PS_PATH_AUTO, PS_MERGE_AUTO, 1, PS_PDL_AUTO, 0})

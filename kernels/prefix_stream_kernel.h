@@ -54,10 +54,12 @@ struct ps_params {
 	int n_kv_heads; /* the grid's heads: K/V heads */
 	int group;      /* g = n_heads / n_kv_heads query heads per K/V head */
 	unsigned group_mul; /* floor(2^32 / g) + 1 (g >= 2): r / g = __umulhi(r, group_mul) while r * g < 2^32 */
-	/* tree workloads (v13): non-NULL part_o sends the common prefix's rows
-	 * to partial slot 0 of merge.h's layout instead of out (ps_store_part*),
+	/* tree workloads (v13; read by every kernel's epilogue): non-NULL
+	 * part_o sends the common prefix's rows to partial slot 0 of merge.h's
+	 * layout instead of out (ps_part_row, prefix_stream_merge.h),
 	 * normalized as (m + ln l, 1, o / l); the tree's other levels fill the
-	 * later slots and merge.cu folds them all (prefix_stream.cu, ps_tree_*) */
+	 * later slots and merge.cu folds them all (prefix_stream.cu, "tree
+	 * workloads") */
 	void *part_o;     /* o  [n_parts][n_heads][part_seqs][128], the input dtype */
 	float2 *part_ml;  /* ml [n_parts][n_heads][part_seqs] */
 	int part_seqs;    /* the forward pass's n_seqs (a sub-batch's rows are a slice of it) */

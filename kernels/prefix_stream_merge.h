@@ -29,7 +29,9 @@
  * (m + ln l, 1), the same state as (m, l, o) for o stored divided by l. */
 static __device__ __forceinline__ size_t ps_part_row(const ps_params &p, size_t q)
 {
-	const unsigned H = (unsigned)p.n_heads, seq = (unsigned)(q / H), head = (unsigned)(q - (size_t)seq * H);
+	/* q < n_seqs x n_heads < 2^25 on a tree workload (ps_plan_check_levels):
+	 * a 32-bit division */
+	const unsigned H = (unsigned)p.n_heads, q32 = (unsigned)q, seq = q32 / H, head = q32 - seq * H;
 	return (size_t)head * (unsigned)p.part_seqs + (unsigned)p.part_seq0 + seq;
 }
 static __device__ __forceinline__ uint32_t ps_part_pack(const ps_params &p, float x, float y)
@@ -374,12 +376,13 @@ static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o
 
 /* The epilogue of v11's kernel (prefix_stream_rows2_kernel.h): a thread
  * holds two 64-row blocks of one warpgroup (rows row0a, row0a + 8 and
- * those + 64), no key groups; each merge path as ps_epilogue's, the
- * per-thread stores once per block. */
-template <bool GQA>
+ * those + 64); KG key groups (2: the warpgroups took alternate chunks of
+ * the same rows, block b being query group b) merged first; then each merge
+ * path as ps_epilogue's, the per-thread stores once per block. */
+template <int KG, bool GQA>
 static __device__ __forceinline__ void ps_epilogue_2blocks(const ps_params &p, float (&oa)[16][4],
 							   softmax_state_f (&sta)[2], float (&ob)[16][4],
-							   softmax_state_f (&stb)[2], int row0a, int gidx, int h,
+							   softmax_state_f (&stb)[2], int kgi, int row0a, int gidx, int h,
 							   int split, unsigned char *smem)
 {
 	const ps_cta c = {(int)threadIdx.x, (int)blockDim.x, p.splits, p.n_heads, p.nqg, p.n_rows, h, split};
@@ -388,16 +391,22 @@ static __device__ __forceinline__ void ps_epilogue_2blocks(const ps_params &p, f
 		sta[r].l = quad_sum(sta[r].l);
 		stb[r].l = quad_sum(stb[r].l);
 	}
+	if constexpr (KG > 1) {
+		ps_merge_key_groups<KG, 128>(c, oa, sta, kgi, 0, gidx, smem);
+		ps_merge_key_groups<KG, 128>(c, ob, stb, kgi, 1, gidx, smem);
+	}
 #if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 900
 	if (c.S > 1 && p.cluster) {
-		ps_cluster_store<128>(c, oa, sta, 0, row0a, gidx, smem);
-		ps_cluster_store<128>(c, ob, stb, 0, row0a + 64, gidx, smem);
+		if constexpr (KG > 1)
+			__syncthreads(); /* the key groups' scratch is read by now */
+		ps_cluster_store<128>(c, oa, sta, kgi, row0a, gidx, smem);
+		ps_cluster_store<128>(c, ob, stb, kgi, row0a + 64, gidx, smem);
 		ps_cluster_reduce<GQA>(p, c, c.nqg * 64, smem);
 		return;
 	}
 #endif
-	ps_write_rows<GQA>(p, c, oa, sta, 0, row0a, gidx);
-	ps_write_rows<GQA>(p, c, ob, stb, 0, row0a + 64, gidx);
+	ps_write_rows<GQA>(p, c, oa, sta, kgi, row0a, gidx);
+	ps_write_rows<GQA>(p, c, ob, stb, kgi, row0a + 64, gidx);
 	if (c.S == 1)
 		return;
 	ps_meet_global(c);

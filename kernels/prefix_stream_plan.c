@@ -51,8 +51,15 @@ const char *ps_plan_check(const struct attn_shape *s, const struct ps_device *d)
 
 const char *ps_plan_check_levels(const struct attn_shape *s)
 {
-	if (s->group_chunks < 0 || s->suffix_len < 0)
-		return "prefix_stream: group_chunks and suffix_len must be >= 0";
+	/* first what the pool's count below needs to be computable */
+	if (s->chunk_size != PS_CHUNK)
+		return "prefix_stream: chunk_size must be 64";
+	if (s->n_seqs < 1 || s->n_kv_heads < 1 || s->n_chunks < 0)
+		return NULL; /* ps_plan_check says why */
+	if (s->group_chunks < 0 || s->suffix_len < 0 || s->suffix_len > (1 << 30))
+		return "prefix_stream: group_chunks and suffix_len must be >= 0 (suffix_len <= 2^30)";
+	if (s->group_chunks > 0 && s->n_groups < 1)
+		return "prefix_stream: n_seqs must be a multiple of n_groups";
 	/* the common prefix's chunks are anywhere in the pool (the tables say
 	 * where): the tensor maps span the whole pool */
 	if (attn_pool_chunks(s) * s->n_kv_heads * PS_CHUNK > 0x7fffffffL)
@@ -61,7 +68,7 @@ const char *ps_plan_check_levels(const struct attn_shape *s)
 		return NULL;
 	/* the levels after the prefix run on split_decode's grid (kernels/
 	 * split_decode.h): its limits, as hydragen's check says them */
-	if (s->group_chunks > 0 && (s->n_groups < 1 || s->n_seqs % s->n_groups != 0))
+	if (s->group_chunks > 0 && s->n_seqs % s->n_groups != 0)
 		return "prefix_stream: n_seqs must be a multiple of n_groups";
 	if ((long long)s->n_seqs * s->n_heads > 0x7fffffffLL / 64)
 		return "prefix_stream: group chunks or a suffix need n_seqs x n_heads < 2^25";
@@ -111,11 +118,12 @@ const char *ps_plan_kernel(const struct attn_shape *s, const struct ps_device *d
 		if (path != PS_PATH_WGMMA_TMA)
 			return "prefix_stream: this variant's kernel (v11) needs the TMA path (an sm_90a build and the driver's encoder)";
 		if (rows < PS_ROWS2_MIN_ROWS)
-			return "prefix_stream: this variant runs v11's kernel at 129-256 query rows a K/V head only";
-		pl->rows2 = 1;
-		pl->nqg = PS_ROWS2_BLOCKS;
+			return "prefix_stream: this variant runs v11's kernel at 65-256 query rows a K/V head only";
+		const int kg = rows <= PS_ROWS2_KG_MAX_ROWS;
+		pl->rows2 = kg ? 2 : 1;
+		pl->nqg = kg ? PS_ROWS2_KG_BLOCKS : PS_ROWS2_BLOCKS;
 		pl->threads = PS_ROWS2_THREADS;
-		pl->smem = (size_t)PS_ROWS2_NSTAGE * PS_STAGE_BYTES + (size_t)PS_ROWS2_BLOCKS * qbytes + bars;
+		pl->smem = (size_t)PS_ROWS2_NSTAGE * PS_STAGE_BYTES + (size_t)pl->nqg * qbytes + bars;
 		pl->smem_attr = pl->smem > PS_SPREAD_SMEM ? pl->smem : PS_SPREAD_SMEM;
 	}
 	if (pl->smem_attr > (size_t)d->smem_per_block)

@@ -58,14 +58,17 @@ extern "C" {
 #define PS_WS 1
 #endif
 
-/* v11 (kernels/prefix_stream_rows2_kernel.h): 129-256 query rows a K/V head
+/* v11 (kernels/prefix_stream_rows2_kernel.h): 65-256 query rows a K/V head
  * on the TMA path as 2 warpgroups x two 64-row blocks with interleaved
- * chains; chosen only where ps_opts.rows2 asks for it (the registry variant
+ * chains (at 65-128 rows the warpgroups as two key groups on the same
+ * rows); chosen only where ps_opts.rows2 asks for it (the registry variant
  * prefix_stream_rows2) until a GPU run has validated and timed it */
 #define PS_ROWS2_THREADS 256
 #define PS_ROWS2_NSTAGE 4
 #define PS_ROWS2_BLOCKS 4 /* 64-row blocks of Q (2 a warpgroup), padded past n_rows */
-#define PS_ROWS2_MIN_ROWS 129
+#define PS_ROWS2_KG_BLOCKS 2 /* 65-128 rows: both warpgroups on blocks 0-1, alternate chunks */
+#define PS_ROWS2_MIN_ROWS 65
+#define PS_ROWS2_KG_MAX_ROWS 128
 
 /* The kernel paths, the first index of the launcher's kernel table. */
 enum ps_path {
@@ -112,7 +115,7 @@ struct ps_opts {
 	int merge;  /* enum ps_merge; GLOBAL and CLUSTER refuse shapes with S = 1 */
 	int splits; /* 0: the planner's S; N >= 1: exactly N splits (refused where N cannot run) */
 	int pdl;    /* PS_PDL_AUTO, or a ps_plan.pdl mode (sm_90a images only) */
-	int rows2;  /* 1: v11's kernel (PS_ROWS2_*) for 129-256 rows; refuses other shapes */
+	int rows2;  /* 1: v11's kernel (PS_ROWS2_*) for 65-256 rows; refuses other shapes */
 };
 #define PS_OPTS_DEFAULT { PS_PATH_AUTO, PS_MERGE_AUTO, 0, PS_PDL_AUTO, 0 }
 
@@ -122,7 +125,8 @@ struct ps_plan {
 	int gqa;          /* 1: g > 1, the GQA instantiation (rows map to (sequence, head)) */
 	int rows;         /* query rows per K/V head: n_seqs x g (ps_plan_rows) */
 	int variant;      /* tile variant 0..2 (by rows) */
-	int rows2;        /* 1: v11's kernel instead of the path's variant 2 (ps_opts.rows2) */
+	int rows2;        /* 1: v11's kernel instead of the path's variant 2 (ps_opts.rows2);
+			   * 2: its key-group form instead of variant 1 (65-128 rows) */
 	int nqg;          /* query groups: ceil(rows / rows per group) */
 	int threads;
 	size_t smem;      /* dynamic shared memory the kernel needs */

@@ -1,4 +1,4 @@
-/* prefix_stream_rows2_kernel.h - prefix_stream's v11 kernel for 129-256
+/* prefix_stream_rows2_kernel.h - prefix_stream's v11 kernel for 65-256
  * query rows a K/V head (the compute-heavy regime: issue 11, item 2), on the
  * TMA path (sm_90a).  Included by kernels/prefix_stream.cu after
  * prefix_stream_kernel.h (ps_params, the softmax step, the chunk index, the
@@ -34,7 +34,7 @@
  * paths as every other kernel, per block.
  * Rows past n_rows (129-192 rows: all of block B of warpgroup 1) are zero
  * query rows computed and dropped; a copy of the loop without that block
- * is a later step. */
+ * is a later step.  65-128 rows: the key-group form (KG2, below). */
 #ifndef PREFIX_STREAM_ROWS2_KERNEL_H
 #define PREFIX_STREAM_ROWS2_KERNEL_H
 
@@ -74,12 +74,20 @@ static __device__ __forceinline__ void ps_rows2_softmax_pv(float (&s)[8][4], flo
 }
 #endif
 
-template <bool FP16, bool GQA>
+/* KG2 (65-128 rows): both warpgroups hold all the rows (blocks 0 and 1) and
+ * take alternate chunks as two key groups, merged at the end
+ * (ps_merge_key_groups per block); NSTAGE is even, so chunk i's stage only
+ * ever holds chunks of i's warpgroup, which refills it itself once its 128
+ * threads have retired their reads (a named barrier of the warpgroup; no
+ * empty mbarrier). */
+template <bool FP16, bool GQA, bool KG2>
 __global__ void __launch_bounds__(PS_ROWS2_THREADS, 1) prefix_stream_rows2_kernel(const __grid_constant__ ps_params p)
 {
 #if PTX_WGMMA
 	typedef typename ps_type<FP16>::T T;
 	constexpr int NSTAGE = PS_ROWS2_NSTAGE, NTHR = PS_ROWS2_THREADS;
+	constexpr int NB = KG2 ? PS_ROWS2_KG_BLOCKS : PS_ROWS2_BLOCKS; /* Q's 64-row blocks */
+	static_assert(!KG2 || NSTAGE % 2 == 0, "a stage must hold one warpgroup's chunks only");
 	extern __shared__ __align__(1024) unsigned char smem[];
 
 	const int tid = threadIdx.x;
@@ -91,10 +99,10 @@ __global__ void __launch_bounds__(PS_ROWS2_THREADS, 1) prefix_stream_rows2_kerne
 	const int nk = PS_SPLIT_BEGIN(split + 1, p.n_chunks, S) - c0;
 
 	const uint32_t sbase = smem_u32(smem);
-	const uint32_t sq = sbase + NSTAGE * PS_STAGE_BYTES; /* Q: PS_ROWS2_BLOCKS x [2][64][64] SW128 */
+	const uint32_t sq = sbase + NSTAGE * PS_STAGE_BYTES; /* Q: NB x [2][64][64] SW128 */
 	if ((sbase & 1023u) != 0)
 		__trap(); /* the swizzle atoms must start on 1024-byte boundaries */
-	const uint32_t sbar = sq + PS_ROWS2_BLOCKS * 16384; /* "full" mbarriers, one a stage */
+	const uint32_t sbar = sq + NB * 16384;             /* "full" mbarriers, one a stage */
 	const uint32_t sempty = sbar + 8 * NSTAGE;         /* "empty" mbarriers (NTHR arrivals) */
 
 	/* prologue as prefix_stream_wgmma_kernel's: the next launch may start,
@@ -106,8 +114,8 @@ __global__ void __launch_bounds__(PS_ROWS2_THREADS, 1) prefix_stream_rows2_kerne
 		pdl_wait(); /* q, k, v may be written by the previous kernel */
 	ps_chunk_index pool_index = { p.chunks, p.n_chunks, -1, 0, 0 };
 	auto load_chunk = [&](int c, int stage) {
-		const int pool_c = pool_index(c); /* every thread of the calling warp, in step */
-		if (tid == 0)
+		const int pool_c = pool_index(c); /* every thread of the one calling warp, in step */
+		if (lane == 0)
 			ps_tma_load_chunk(p, sbase + stage * PS_STAGE_BYTES, sbar + 8 * stage, (pool_c * KVH + h) * PS_CHUNK);
 	};
 	if (tid < 32) {
@@ -120,7 +128,7 @@ __global__ void __launch_bounds__(PS_ROWS2_THREADS, 1) prefix_stream_rows2_kerne
 		pdl_wait(); /* k, v are read-only for the kernels around this one */
 
 	/* Q: every block's 64 rows, rows past n_rows zero */
-	for (int i = tid; i < PS_ROWS2_BLOCKS * 64 * 16; i += NTHR) {
+	for (int i = tid; i < NB * 64 * 16; i += NTHR) {
 		const int r = i >> 4, j = i & 15;
 		const bool ok = r < n_rows;
 		const char *src = p.q + (ok ? ps_qrow<GQA>(p, r, H, h) * (PS_D * 2) + j * 16 : 0);
@@ -140,9 +148,10 @@ __global__ void __launch_bounds__(PS_ROWS2_THREADS, 1) prefix_stream_rows2_kerne
 	softmax_state_f sta[2] = {softmax_init_f(), softmax_init_f()};
 	softmax_state_f stb[2] = {softmax_init_f(), softmax_init_f()};
 	const float scale = p.scale;
-	const uint32_t sqa = sq + (2 * wgi) * 16384, sqb = sqa + 16384;
+	const int blk0 = KG2 ? 0 : 2 * wgi; /* this warpgroup's first row block */
+	const uint32_t sqa = sq + blk0 * 16384, sqb = sqa + 16384;
 
-	for (int i = 0; i < nk; ++i) {
+	for (int i = KG2 ? wgi : 0; i < nk; i += KG2 ? 2 : 1) {
 		const int stage = i % NSTAGE;
 		mbar_wait(sbar + 8 * stage, (uint32_t)(i / NSTAGE) & 1u);
 		const uint32_t sk = sbase + stage * PS_STAGE_BYTES, sv = sk + PS_TILE_BYTES;
@@ -160,6 +169,17 @@ __global__ void __launch_bounds__(PS_ROWS2_THREADS, 1) prefix_stream_rows2_kerne
 		wg_wait<1>(); /* QK_B retired (PV_A may run) */
 		ps_rows2_softmax_pv<T>(sb, ob, stb, scale, sv);
 		wg_wait<0>(); /* PV_A, PV_B retired: nothing in flight across the back edge */
+		if constexpr (KG2) {
+			/* the warpgroup's reads of the stage are done: its warp 0
+			 * refills it with its chunk i + NSTAGE */
+			if (wgi == 0)
+				bar_sync<1, 128>();
+			else
+				bar_sync<2, 128>();
+			if (gidx < 32 && i + NSTAGE < nk)
+				load_chunk(c0 + i + NSTAGE, stage);
+			continue;
+		}
 		mbar_arrive(sempty + 8 * stage); /* this thread's reads of the stage are done */
 		/* warp 0 (load_chunk reads the chunk table warp-wide): chunk
 		 * i - 1's stage, once every thread has released it, takes chunk
@@ -173,7 +193,11 @@ __global__ void __launch_bounds__(PS_ROWS2_THREADS, 1) prefix_stream_rows2_kerne
 	}
 
 	__syncthreads(); /* stage buffers (and Q) free from here on */
-	ps_epilogue_2blocks<GQA>(p, oa, sta, ob, stb, (2 * wgi) * 64 + wq * 16 + (lane >> 2), gidx, h, split, smem);
+	/* (head, split) again from the block index: kept through the loop, the
+	 * key-group form spilled them (8 bytes, nvcc 13.0) */
+	const int eh = (int)blockIdx.x / p.splits, esplit = (int)blockIdx.x - eh * p.splits;
+	ps_epilogue_2blocks<KG2 ? 2 : 1, GQA>(p, oa, sta, ob, stb, KG2 ? wgi : 0, blk0 * 64 + wq * 16 + (lane >> 2),
+					     gidx, eh, esplit, smem);
 #else
 	__trap(); /* built without sm_90a: the planner never picks this kernel there */
 #endif

@@ -49,8 +49,7 @@ extern "C" int tree_levels_plan(const struct attn_shape *s, int first_level, int
 	return 0;
 }
 
-extern "C" int tree_levels_launch(const struct attn_args *a, const struct level_plan *pl, const struct attn_partials *pp,
-				  struct CUstream_st *stream)
+extern "C" int tree_levels_check(const struct attn_args *a, const struct level_plan *pl, const struct attn_partials *pp)
 {
 	const struct attn_shape *s = &a->s;
 	const struct attn_tree *ht = a->host_tree;
@@ -65,6 +64,16 @@ extern "C" int tree_levels_launch(const struct attn_args *a, const struct level_
 		if (sg->slot0 >= 0 && (pp->o == NULL || sg->slot0 + sg->splits > pp->n_parts))
 			return (int)cudaErrorInvalidValue;
 	}
+	return 0;
+}
+
+extern "C" int tree_levels_launch(const struct attn_args *a, const struct level_plan *pl, const struct attn_partials *pp,
+				  struct CUstream_st *stream)
+{
+	const int e = tree_levels_check(a, pl, pp);
+	if (e)
+		return e;
+	const struct attn_shape *s = &a->s;
 	struct sd_params p = sd_params_of(a, pp);
 	p.nodes = a->tree.nodes;
 	p.node_chunks = a->tree.node_chunks;

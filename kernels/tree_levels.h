@@ -24,6 +24,11 @@ extern "C" {
  * the last few plans are cached.  Returns a cudaError_t. */
 int tree_levels_plan(const struct attn_shape *s, int first_level, int slot_base, struct level_plan *out);
 
+/* 0 if a's tree tables are the tree plan pl assumed and pp holds its
+ * slots, else cudaErrorInvalidValue (tree_levels_launch checks it too; a
+ * caller that enqueues work of its own first asks before it) */
+int tree_levels_check(const struct attn_args *a, const struct level_plan *pl, const struct attn_partials *pp);
+
 /* Enqueues the grid of plan pl over a's tree tables, its partials into pp's
  * slots (a segment with slot0 < 0: straight to a->out), then, when pp holds
  * more than one slot, merge.cu's fold of every slot into a->out.  The

@@ -488,13 +488,15 @@ static const char *invariant(const struct attn_shape *s, const struct model *m, 
 		return "the automatic path does not follow the image and the encoder";
 	if (pl->threads < 32 || pl->threads > 512 || pl->threads % 32)
 		return "threads outside 32..512 or not whole warps";
-	if (pl->rows2 != (o->rows2 != 0))
+	if ((pl->rows2 != 0) != (o->rows2 != 0))
 		return "v11's kernel planned where the variant did not ask for it, or not where it did";
 	if (pl->rows2) {
-		if (pl->path != PS_PATH_WGMMA_TMA || n_rows < PS_ROWS2_MIN_ROWS || pl->nqg != PS_ROWS2_BLOCKS ||
-		    pl->threads != PS_ROWS2_THREADS ||
-		    pl->smem < (size_t)PS_ROWS2_NSTAGE * PS_STAGE_BYTES + PS_ROWS2_BLOCKS * 64 * 256)
-			return "v11's kernel off the TMA path, below 129 rows, or not 4 blocks x 256 threads x 4 stages";
+		/* 129-256 rows: 4 blocks; 65-128: the key-group form, 2 blocks */
+		const int kg = n_rows <= PS_ROWS2_KG_MAX_ROWS, nb = kg ? PS_ROWS2_KG_BLOCKS : PS_ROWS2_BLOCKS;
+		if (pl->path != PS_PATH_WGMMA_TMA || n_rows < PS_ROWS2_MIN_ROWS || pl->rows2 != (kg ? 2 : 1) ||
+		    pl->nqg != nb || pl->nqg * 64 < n_rows || pl->threads != PS_ROWS2_THREADS ||
+		    pl->smem < (size_t)PS_ROWS2_NSTAGE * PS_STAGE_BYTES + (size_t)nb * 64 * 256)
+			return "v11's kernel off the TMA path, below 65 rows, or not its blocks x 256 threads x 4 stages";
 	} else if (pl->nqg * rows < n_rows || (pl->nqg - 1) * rows >= n_rows)
 		return "query groups do not cover the rows (n_seqs x g) tightly";
 	if (pl->smem > pl->smem_attr || ps_plan_dyn_smem(pl, pl->spread) > pl->smem_attr ||
