@@ -123,7 +123,9 @@ const char *ps_plan_kernel(const struct attn_shape *s, const struct ps_device *d
 		pl->rows2 = kg ? 2 : 1;
 		pl->nqg = kg ? PS_ROWS2_KG_BLOCKS : PS_ROWS2_BLOCKS;
 		pl->threads = PS_ROWS2_THREADS;
-		pl->smem = (size_t)PS_ROWS2_NSTAGE * PS_STAGE_BYTES + (size_t)pl->nqg * qbytes + bars;
+		const int nstage = kg ? PS_ROWS2_KG_NSTAGE : PS_ROWS2_NSTAGE;
+		/* a "full" and an "empty" mbarrier a stage */
+		pl->smem = (size_t)nstage * PS_STAGE_BYTES + (size_t)pl->nqg * qbytes + (size_t)nstage * 16;
 		pl->smem_attr = pl->smem > PS_SPREAD_SMEM ? pl->smem : PS_SPREAD_SMEM;
 	}
 	if (pl->smem_attr > (size_t)d->smem_per_block)

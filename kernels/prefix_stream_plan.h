@@ -67,6 +67,7 @@ extern "C" {
 #define PS_ROWS2_NSTAGE 4
 #define PS_ROWS2_BLOCKS 4 /* 64-row blocks of Q (2 a warpgroup), padded past n_rows */
 #define PS_ROWS2_KG_BLOCKS 2 /* 65-128 rows: both warpgroups on blocks 0-1, alternate chunks */
+#define PS_ROWS2_KG_NSTAGE 6 /* there: even (a stage holds one warpgroup's chunks), 3 a warpgroup */
 #define PS_ROWS2_MIN_ROWS 65
 #define PS_ROWS2_KG_MAX_ROWS 128
 

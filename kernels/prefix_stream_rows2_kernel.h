@@ -76,7 +76,8 @@ static __device__ __forceinline__ void ps_rows2_softmax_pv(float (&s)[8][4], flo
 
 /* KG2 (65-128 rows): both warpgroups hold all the rows (blocks 0 and 1) and
  * take alternate chunks as two key groups, merged at the end
- * (ps_merge_key_groups per block); NSTAGE is even, so chunk i's stage only
+ * (ps_merge_key_groups per block); NSTAGE is even (6: three chunks ahead a
+ * warpgroup, as the 4-block form's one pipeline of 4), so chunk i's stage only
  * ever holds chunks of i's warpgroup, which refills it itself once its 128
  * threads have retired their reads (a named barrier of the warpgroup; no
  * empty mbarrier). */
@@ -85,7 +86,7 @@ __global__ void __launch_bounds__(PS_ROWS2_THREADS, 1) prefix_stream_rows2_kerne
 {
 #if PTX_WGMMA
 	typedef typename ps_type<FP16>::T T;
-	constexpr int NSTAGE = PS_ROWS2_NSTAGE, NTHR = PS_ROWS2_THREADS;
+	constexpr int NSTAGE = KG2 ? PS_ROWS2_KG_NSTAGE : PS_ROWS2_NSTAGE, NTHR = PS_ROWS2_THREADS;
 	constexpr int NB = KG2 ? PS_ROWS2_KG_BLOCKS : PS_ROWS2_BLOCKS; /* Q's 64-row blocks */
 	static_assert(!KG2 || NSTAGE % 2 == 0, "a stage must hold one warpgroup's chunks only");
 	extern __shared__ __align__(1024) unsigned char smem[];

@@ -197,15 +197,17 @@ if command -v compute-sanitizer > /dev/null 2>&1; then
 	#   130x8/2x2 g2+65 520 rows: three prefix sub-batches (slot 0 in slices)
 	#   16x4/4x32 +1    the prefix split S > 1, merged in the kernel, into slot 0
 	# and v11's kernel (prefix_stream_rows2; 65-256 rows, the others refused):
-	#   256x3x5 (cluster S = 5), 7x32/1x32 (224 rows, global S = 32, G = 2),
-	#   130x140x1 (unsplit: 140 K/V heads), 40x32/8x16 (GQA g 4, 160 rows:
+	#   256x3x5 (cluster S = 5), 7x32/1x32 (224 rows, global S = 32, G = 1),
+	#   130x140x12 (unsplit: 140 K/V heads, 12 chunks a CTA: every stage
+	#   refilled twice), 40x32/8x16 (GQA g 4, 160 rows:
 	#   block B of warpgroup 1 all padding; fp16; a cluster); its key-group
 	#   form at 65-128 rows: 65x2x3 (cluster S = 3), 40x12/4x2 (GQA, a
-	#   pair), 100x2x16 (s1/s2-like long CTAs: stages refilled), 128x1x64
-	#   (global S = 64, one chunk a CTA: warpgroup 1 has none), 100x140x1
-	#   (unsplit, one chunk: warpgroup 1's key group empty)
+	#   pair), 128x1x64 (global S = 64, G = 4, one chunk a CTA: warpgroup 1
+	#   has none), 100x140x1 (unsplit, one chunk: warpgroup 1's key group
+	#   empty), 100x140x12 (unsplit, 6 chunks a warpgroup on 6 stages: its
+	#   own refills)
 	# (fp16 on four rows: the other half of the kernel table)
-	printf 'n_seqs,n_heads,n_kv_heads,n_chunks,n_groups,group_chunks,suffix_len,dtype\n65,2,2,3,1,0,0,bf16\n2,8,8,1,1,0,0,bf16\n7,4,4,64,1,0,0,fp16\n64,1,1,8,1,0,0,bf16\n256,3,3,5,1,0,0,fp16\n16,8,2,3,1,0,0,bf16\n3,16,4,1,1,0,0,fp16\n40,12,4,2,1,0,0,fp16\n7,32,1,32,1,0,0,bf16\n8,8,1,8,1,0,0,bf16\n1,67,67,128,1,0,0,bf16\n9,32,1,4,1,0,0,bf16\n100,2,2,16,1,0,0,bf16\n3,8,2,1,1,0,37,bf16\n4,32,1,2,2,1,64,fp16\n130,8,2,2,2,1,65,bf16\n16,4,4,32,1,0,1,bf16\n130,140,140,1,1,0,0,bf16\n40,32,8,16,1,0,0,fp16\n128,1,1,64,1,0,0,bf16\n100,140,140,1,1,0,0,fp16\n' > "$LOG/small-prefix_stream.csv"
+	printf 'n_seqs,n_heads,n_kv_heads,n_chunks,n_groups,group_chunks,suffix_len,dtype\n65,2,2,3,1,0,0,bf16\n2,8,8,1,1,0,0,bf16\n7,4,4,64,1,0,0,fp16\n64,1,1,8,1,0,0,bf16\n256,3,3,5,1,0,0,fp16\n16,8,2,3,1,0,0,bf16\n3,16,4,1,1,0,0,fp16\n40,12,4,2,1,0,0,fp16\n7,32,1,32,1,0,0,bf16\n8,8,1,8,1,0,0,bf16\n1,67,67,128,1,0,0,bf16\n9,32,1,4,1,0,0,bf16\n100,2,2,16,1,0,0,bf16\n3,8,2,1,1,0,37,bf16\n4,32,1,2,2,1,64,fp16\n130,8,2,2,2,1,65,bf16\n16,4,4,32,1,0,1,bf16\n130,140,140,12,1,0,0,bf16\n40,32,8,16,1,0,0,fp16\n128,1,1,64,1,0,0,bf16\n100,140,140,1,1,0,0,fp16\n100,140,140,12,1,0,0,bf16\n' > "$LOG/small-prefix_stream.csv"
 	for tool in memcheck racecheck; do
 		for k in $kernels; do
 			rowsfile=$LOG/small.csv

@@ -493,10 +493,17 @@ static const char *invariant(const struct attn_shape *s, const struct model *m, 
 	if (pl->rows2) {
 		/* 129-256 rows: 4 blocks; 65-128: the key-group form, 2 blocks */
 		const int kg = n_rows <= PS_ROWS2_KG_MAX_ROWS, nb = kg ? PS_ROWS2_KG_BLOCKS : PS_ROWS2_BLOCKS;
+		const int ns = kg ? PS_ROWS2_KG_NSTAGE : PS_ROWS2_NSTAGE;
+		/* the epilogue's scratch, in the stages (and Q): the cluster merge's
+		 * states, the key groups' exchange (kg) */
+		const size_t scratch_cluster = (size_t)nb * 64 * (PS_D * 4 + 8), scratch_kg = kg ? (size_t)nb * 68 * 128 * 4 : 0;
 		if (pl->path != PS_PATH_WGMMA_TMA || n_rows < PS_ROWS2_MIN_ROWS || pl->rows2 != (kg ? 2 : 1) ||
-		    pl->nqg != nb || pl->nqg * 64 < n_rows || pl->threads != PS_ROWS2_THREADS ||
-		    pl->smem < (size_t)PS_ROWS2_NSTAGE * PS_STAGE_BYTES + (size_t)nb * 64 * 256)
-			return "v11's kernel off the TMA path, below 65 rows, or not its blocks x 256 threads x 4 stages";
+		    pl->nqg != nb || pl->nqg * 64 < n_rows || pl->threads != PS_ROWS2_THREADS || ns % 2 != 0 ||
+		    pl->smem < (size_t)ns * PS_STAGE_BYTES + (size_t)nb * 64 * 256 + (size_t)ns * 16 ||
+		    scratch_cluster > (size_t)ns * PS_STAGE_BYTES + (size_t)nb * 64 * 256 ||
+		    scratch_kg > (size_t)ns * PS_STAGE_BYTES)
+			return "v11's kernel off the TMA path, below 65 rows, or not its blocks x 256 threads x its stages, "
+			       "or its epilogue's scratch past the stages";
 	} else if (pl->nqg * rows < n_rows || (pl->nqg - 1) * rows >= n_rows)
 		return "query groups do not cover the rows (n_seqs x g) tightly";
 	if (pl->smem > pl->smem_attr || ps_plan_dyn_smem(pl, pl->spread) > pl->smem_attr ||
@@ -520,7 +527,7 @@ static int must_refuse(const struct attn_shape *s, const struct model *m, const 
 		return 1;
 	if (o->pdl == 2 && (!m->d.sm90a || !m->d.tma))
 		return 1;
-	/* v11's kernel: the TMA path, 129-256 rows in the first sub-batch */
+	/* v11's kernel: the TMA path, 65-256 rows in the first sub-batch */
 	if (o->rows2 && (!m->d.sm90a || !m->d.tma || def_pl->rows < PS_ROWS2_MIN_ROWS))
 		return 1;
 	const int H = s->n_kv_heads; /* the grid's heads */
