@@ -77,12 +77,17 @@ ATTN_PARTIALS_FN size_t attn_part_dtype_size(int o_dtype)
 	return 2;
 }
 
+/* bytes rounded up to 256: where the next array of a workspace starts */
+ATTN_PARTIALS_FN size_t attn_round256(size_t bytes)
+{
+	return (bytes + 255) & ~(size_t)255;
+}
+
 /* Byte offset of ml inside the workspace (o's bytes rounded up to 256). */
 ATTN_PARTIALS_FN size_t attn_partials_ml_offset_t(int n_parts, int n_heads, int n_seqs,
 						   int d_head, int o_dtype)
 {
-	size_t ob = (size_t)n_parts * n_heads * n_seqs * d_head * attn_part_dtype_size(o_dtype);
-	return (ob + 255) & ~(size_t)255;
+	return attn_round256((size_t)n_parts * n_heads * n_seqs * d_head * attn_part_dtype_size(o_dtype));
 }
 
 /* Workspace bytes for P partials of every (seq, head), o stored as o_dtype. */

@@ -381,8 +381,7 @@ static int ps_lookup(const struct attn_shape *s, const struct ps_opts *opts, str
  * prefix's own (global-merge partials). */
 static size_t ps_levels_bytes(const struct attn_shape *s, const struct level_plan *lp)
 {
-	const size_t b = attn_partials_bytes_t(lp->n_parts, s->n_heads, s->n_seqs, PS_D, attn_chunk_part_dtype(s));
-	return (b + 255) & ~(size_t)255;
+	return attn_round256(attn_partials_bytes_t(lp->n_parts, s->n_heads, s->n_seqs, PS_D, attn_chunk_part_dtype(s)));
 }
 
 /* ---------------------------------------------------------------- attn_kernel */

@@ -122,13 +122,19 @@ static __device__ __forceinline__ void ps_merge_key_groups(const ps_cta &c, floa
  * of all its rows) in its own shared memory (ps_cluster_store, once per row
  * block a thread holds), the cluster meets, and CTA j merges query rows
  * [j*n/S, (j+1)*n/S) over the S CTAs' shared memory (distributed shared
- * memory reads), then writes the output (ps_cluster_reduce).  npad: the
- * padded rows of the CTA's tiles (its query groups' rows). */
+ * memory reads), then writes the output (ps_cluster_reduce).  The states
+ * take ps_cluster_npad() rows: the padded rows of the CTA's query groups. */
+template <int GT>
+static __device__ __forceinline__ int ps_cluster_npad(const ps_cta &c)
+{
+	return c.nqg * (GT == 32 ? 16 : 64);
+}
+
 template <int GT>
 static __device__ __forceinline__ void ps_cluster_store(const ps_cta &c, float (&o)[16][4], softmax_state_f (&st)[2],
 							int kgi, int row0, int gidx, unsigned char *smem)
 {
-	const int npad = c.nqg * (GT == 32 ? 16 : 64);
+	const int npad = ps_cluster_npad<GT>(c);
 	float *st_o = (float *)smem;                                /* [npad][128] */
 	float2 *st_ml = (float2 *)(smem + (size_t)npad * PS_D * 4); /* [npad] */
 	if (kgi == 0) {
@@ -145,10 +151,10 @@ static __device__ __forceinline__ void ps_cluster_store(const ps_cta &c, float (
 	}
 }
 
-template <bool GQA>
-static __device__ __forceinline__ void ps_cluster_reduce(const ps_params &p, const ps_cta &c, int npad,
-							 unsigned char *smem)
+template <int GT, bool GQA>
+static __device__ __forceinline__ void ps_cluster_reduce(const ps_params &p, const ps_cta &c, unsigned char *smem)
 {
+	const int npad = ps_cluster_npad<GT>(c);
 	const int tid = c.tid, nthr = c.nthr;
 	const int S = c.S, H = c.H, n_rows = c.n_rows, h = c.h, split = c.split;
 	float *st_o = (float *)smem;
@@ -187,7 +193,7 @@ static __device__ __forceinline__ void ps_merge_cluster(const ps_params &p, cons
 {
 	__syncthreads(); /* the KG scratch is read by now */
 	ps_cluster_store<GT>(c, o, st, kgi, row0, gidx, smem);
-	ps_cluster_reduce<GQA>(p, c, c.nqg * (GT == 32 ? 16 : 64), smem);
+	ps_cluster_reduce<GT, GQA>(p, c, smem);
 }
 #endif
 
@@ -401,7 +407,7 @@ static __device__ __forceinline__ void ps_epilogue_2blocks(const ps_params &p, f
 			__syncthreads(); /* the key groups' scratch is read by now */
 		ps_cluster_store<128>(c, oa, sta, kgi, row0a, gidx, smem);
 		ps_cluster_store<128>(c, ob, stb, kgi, row0a + 64, gidx, smem);
-		ps_cluster_reduce<GQA>(p, c, c.nqg * 64, smem);
+		ps_cluster_reduce<128, GQA>(p, c, smem);
 		return;
 	}
 #endif

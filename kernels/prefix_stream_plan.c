@@ -58,7 +58,9 @@ const char *ps_plan_check_levels(const struct attn_shape *s)
 		return NULL; /* ps_plan_check says why */
 	if (s->group_chunks < 0 || s->suffix_len < 0 || s->suffix_len > (1 << 30))
 		return "prefix_stream: group_chunks and suffix_len must be >= 0 (suffix_len <= 2^30)";
-	if (s->group_chunks > 0 && s->n_groups < 1)
+	/* the levels after the prefix run on split_decode's grid (kernels/
+	 * split_decode.h): its limits, as hydragen's check says them */
+	if (s->group_chunks > 0 && (s->n_groups < 1 || s->n_seqs % s->n_groups != 0))
 		return "prefix_stream: n_seqs must be a multiple of n_groups";
 	/* the common prefix's chunks are anywhere in the pool (the tables say
 	 * where): the tensor maps span the whole pool */
@@ -66,10 +68,6 @@ const char *ps_plan_check_levels(const struct attn_shape *s)
 		return "prefix_stream: the pool's rows must fit the tensor map's 32-bit coordinates";
 	if (!ps_plan_is_tree(s))
 		return NULL;
-	/* the levels after the prefix run on split_decode's grid (kernels/
-	 * split_decode.h): its limits, as hydragen's check says them */
-	if (s->group_chunks > 0 && s->n_seqs % s->n_groups != 0)
-		return "prefix_stream: n_seqs must be a multiple of n_groups";
 	if ((long long)s->n_seqs * s->n_heads > 0x7fffffffLL / 64)
 		return "prefix_stream: group chunks or a suffix need n_seqs x n_heads < 2^25";
 	if ((long long)attn_seq_chunks(s) * PS_CHUNK >= (1LL << 30))
@@ -114,7 +112,7 @@ const char *ps_plan_kernel(const struct attn_shape *s, const struct ps_device *d
 	const size_t smax = (size_t)ps_nstage[path][v] * PS_STAGE_BYTES + (size_t)ps_maxqg[path][v] * qbytes + bars;
 	pl->smem_attr = smax > PS_SPREAD_SMEM ? smax : PS_SPREAD_SMEM;
 	pl->rows2 = 0;
-	if (o->rows2) { /* v11: 2 warpgroups x two 64-row blocks, 4 stages, Q padded to 256 rows */
+	if (o->rows2) { /* v11: 2 warpgroups x two 64-row blocks (4 stages, Q padded to 256 rows), or KG2 (6 stages, 128 rows) */
 		if (path != PS_PATH_WGMMA_TMA)
 			return "prefix_stream: this variant's kernel (v11) needs the TMA path (an sm_90a build and the driver's encoder)";
 		if (rows < PS_ROWS2_MIN_ROWS)
