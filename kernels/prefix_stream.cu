@@ -50,8 +50,10 @@
  *             clusters fit on the chip at once; else through fp32 partials
  *             in the workspace and a per-K/V-head generation counter (one wave, so
  *             waiting is safe), each CTA then merging a slice of the query
- *             rows.  One launch per forward pass, or one per batch of
- *             sequences above 256 query rows per K/V head (v9).
+ *             rows.  One launch per forward pass; above 256 query rows
+ *             per K/V head the grid's second dimension is batches of
+ *             whole sequences (v12), each batch its own heads for the
+ *             splits, merges and counters.
  *   launch    programmatic dependent launch where it pays (small or spread
  *             grids, short CTAs): CTAs trigger the next grid at entry and
  *             touch global memory only after griddepcontrol.wait, so the
@@ -75,7 +77,7 @@
  *
  * Limits: chunk_size 64, d_head 128, n_heads/n_kv_heads <= 256 query heads
  * per K/V head (check() says so; more than 256 query rows per K/V head run
- * as sub-batches of whole sequences, ps_plan_batch_shape).  The
+ * as batches of whole sequences in the same launch, ps_plan_batches).  The
  * global-merge per-head counters are module globals whose count returns to
  * zero at the end of each launch: do not run two such launches of this
  * kernel at once (different streams) on one device.  workspace() and
@@ -109,8 +111,9 @@
  * step, v8c no L2 promotion on the tensor maps and S = 2 at SMs/2 < H <
  * SMs (256 x 256 0.537 -> 0.495 ms), v9 more than 256 query rows per K/V
  * head as sub-batch launches, v10 tile variant 1's stages released on
- * empty mbarriers (no __syncthreads a chunk), v13 (current) tree workloads
- * (the prefix into a partial slot, the other levels through tree_levels).  The
+ * empty mbarriers (no __syncthreads a chunk), v13 tree workloads (the
+ * prefix into a partial slot, the other levels through tree_levels), v12
+ * (current; after v13) the sub-batches as the grid's y in one launch.  The
  * version log with predictions and measurements: docs/kernels/prefix_stream.md.
  */
 #include <cuda.h>
@@ -385,43 +388,21 @@ static size_t ps_levels_bytes(const struct attn_shape *s, const struct level_pla
 }
 
 /* ---------------------------------------------------------------- attn_kernel */
-/* Every entry below works on one launch's shape: the common prefix's
- * (ps_plan_prefix_shape: the shape itself for the single-prefix form); a
- * shape with more than 256 query rows per K/V head runs as sub-batches of
- * sequences (ps_plan_batch_shape), all of one size but the last: those are
- * the two shapes a check or a workspace asks about. */
-static const char *ps_check_batch(const struct attn_shape *s, const struct ps_opts *o)
-{
-	struct ps_entry *en;
-	if (ps_lookup(s, o, &en) != 0) {
-		(void)cudaGetLastError();
-		return NULL; /* a CUDA error: let the launch report it */
-	}
-	return en->why;
-}
-
+/* Every entry below plans the one launch of the common prefix
+ * (ps_plan_prefix_shape: the shape itself for the single-prefix form; more
+ * than 256 query rows per K/V head as batches of that launch, v12). */
 static const char *ps_check_opts(const struct attn_shape *s, const struct ps_opts *o)
 {
 	const char *why = ps_plan_check_levels(s);
 	if (why)
 		return why;
 	const struct attn_shape c = ps_plan_prefix_shape(s);
-	const int per = ps_plan_batch_seqs(&c);
-	const struct attn_shape first = ps_plan_batch_shape(&c, 0); /* g > 256 or n_seqs < 1: refused here */
-	why = ps_check_batch(&first, o);
-	if (!why && per > 0 && c.n_seqs % per != 0) {
-		const struct attn_shape last = ps_plan_batch_shape(&c, c.n_seqs - c.n_seqs % per);
-		why = ps_check_batch(&last, o);
-	}
-	return why;
-}
-
-static size_t ps_workspace_batch(const struct attn_shape *s, const struct ps_opts *o)
-{
 	struct ps_entry *en;
-	if (ps_lookup(s, o, &en) != 0 || en->why)
-		return 0;
-	return ps_plan_workspace(s, &en->pl);
+	if (ps_lookup(&c, o, &en) != 0) {
+		(void)cudaGetLastError();
+		return NULL; /* a CUDA error: let the launch report it */
+	}
+	return en->why;
 }
 
 static size_t ps_workspace_opts(const struct attn_shape *s, const struct ps_opts *o)
@@ -429,14 +410,10 @@ static size_t ps_workspace_opts(const struct attn_shape *s, const struct ps_opts
 	if (ps_check_opts(s, o) != NULL)
 		return 0;
 	const struct attn_shape c = ps_plan_prefix_shape(s);
-	const int per = ps_plan_batch_seqs(&c);
-	const struct attn_shape first = ps_plan_batch_shape(&c, 0);
-	size_t w = ps_workspace_batch(&first, o);
-	if (c.n_seqs % per != 0) { /* the batches run one after another: one workspace */
-		const struct attn_shape last = ps_plan_batch_shape(&c, c.n_seqs - c.n_seqs % per);
-		const size_t wl = ps_workspace_batch(&last, o);
-		w = wl > w ? wl : w;
-	}
+	struct ps_entry *en;
+	if (ps_lookup(&c, o, &en) != 0 || en->why)
+		return 0;
+	size_t w = ps_plan_workspace(&c, &en->pl);
 	struct level_plan lp;
 	if (ps_plan_is_tree(s)) {
 		if (tree_levels_plan(s, ATTN_LEVEL_GROUP, 1, &lp) != 0) {
@@ -448,21 +425,20 @@ static size_t ps_workspace_opts(const struct attn_shape *s, const struct ps_opts
 	return w;
 }
 
-static int ps_launch_batch(const struct attn_args *a, struct CUstream_st *stream, const struct ps_opts *o,
-			   long pool, const struct attn_partials *pp, int seq0);
+static int ps_launch_prefix(const struct attn_args *a, struct CUstream_st *stream, const struct ps_opts *o,
+			    long pool, const struct attn_partials *pp);
 
 static int ps_launch_opts(const struct attn_args *a, struct CUstream_st *stream, const struct ps_opts *o)
 {
 	const struct attn_shape *s = &a->s;
-	const struct attn_shape c = ps_plan_prefix_shape(s);
-	const int per = ps_plan_batch_seqs(&c);
-	if (per < 1 || ps_plan_check_levels(s) != NULL || a->host_tree == NULL)
+	if (ps_plan_check_levels(s) != NULL || a->host_tree == NULL)
 		return (int)cudaErrorInvalidValue; /* check() refuses it; the tables are the harness's */
 	const int tree = ps_plan_is_tree(s);
 	struct level_plan lp;
 	struct attn_partials pp;
 	memset(&pp, 0, sizeof pp);
-	void *work = a->work; /* the prefix's own workspace */
+	struct attn_args b = *a;
+	b.s = ps_plan_prefix_shape(s);
 	if (tree) {
 		int e = tree_levels_plan(s, ATTN_LEVEL_GROUP, 1, &lp);
 		if (e)
@@ -470,34 +446,21 @@ static int ps_launch_opts(const struct attn_args *a, struct CUstream_st *stream,
 		if (a->work == NULL)
 			return (int)cudaErrorInvalidValue;
 		pp = attn_partials_at_t(a->work, lp.n_parts, s->n_heads, s->n_seqs, PS_D, attn_chunk_part_dtype(s));
-		work = (char *)a->work + ps_levels_bytes(s, &lp);
+		b.work = (char *)a->work + ps_levels_bytes(s, &lp); /* the prefix's own workspace */
 		if ((e = tree_levels_check(a, &lp, &pp)) != 0) /* before anything is enqueued */
 			return e;
 	}
-	const long pool = attn_pool_chunks(s);
-	const size_t row = (size_t)s->n_heads * PS_D; /* q and out elements of one sequence */
-	for (int seq0 = 0; seq0 < c.n_seqs; seq0 += per) {
-		struct attn_args b = *a;
-		b.s = ps_plan_batch_shape(&c, seq0);
-		b.q = (const char *)a->q + (size_t)seq0 * row * 2; /* bf16 / fp16 */
-		b.out = a->out + (size_t)seq0 * row;
-		b.work = work;
-		const int e = ps_launch_batch(&b, stream, o, pool, tree ? &pp : NULL, seq0);
-		if (e)
-			return e;
-	}
-	if (!tree)
-		return 0;
+	const int e = ps_launch_prefix(&b, stream, o, attn_pool_chunks(s), tree ? &pp : NULL);
+	if (e || !tree)
+		return e;
 	/* levels 1-2 into slots 1.., then the merge of every slot into out */
 	return tree_levels_launch(a, &lp, &pp, stream);
 }
 
-/* one launch: a shape of at most 256 query rows per K/V head, the
- * sequences [seq0, seq0 + a->s.n_seqs) of the forward pass; its K/V pool
- * has `pool` chunks; pp non-NULL: a tree workload's, the rows go to its
- * slot 0 */
-static int ps_launch_batch(const struct attn_args *a, struct CUstream_st *stream, const struct ps_opts *o,
-			   long pool, const struct attn_partials *pp, int seq0)
+/* the one launch of the common prefix's shape a->s (its K/V pool has
+ * `pool` chunks); pp non-NULL: a tree workload's, the rows go to its slot 0 */
+static int ps_launch_prefix(const struct attn_args *a, struct CUstream_st *stream, const struct ps_opts *o,
+			    long pool, const struct attn_partials *pp)
 {
 	struct ps_entry *en;
 	int e = ps_lookup(&a->s, o, &en);
@@ -528,7 +491,9 @@ static int ps_launch_batch(const struct attn_args *a, struct CUstream_st *stream
 	p.k = (const char *)a->k;
 	p.v = (const char *)a->v;
 	p.out = a->out;
-	p.n_rows = pl.rows; /* n_seqs x g */
+	p.n_rows = pl.rows; /* a batch's n_seqs x g */
+	p.n_rows_last = pl.rows_last;
+	p.batch_qrows = (unsigned)ps_plan_batch_seqs(&a->s) * (unsigned)a->s.n_heads;
 	p.n_heads = a->s.n_heads;
 	p.n_chunks = a->s.n_chunks;
 	p.nqg = pl.nqg;
@@ -544,23 +509,22 @@ static int ps_launch_batch(const struct attn_args *a, struct CUstream_st *stream
 		p.part_o = pp->o;
 		p.part_ml = (float2 *)pp->ml;
 		p.part_seqs = pp->n_seqs;
-		p.part_seq0 = seq0;
 		p.part_fp16 = pp->o_dtype == ATTN_PART_FP16;
 	}
 	const ps_kernel_fn fn = en->fn;
-	const unsigned grid = (unsigned)a->s.n_kv_heads * (unsigned)pl.splits; /* K/V heads x S */
+	const unsigned grid = (unsigned)a->s.n_kv_heads * (unsigned)pl.splits; /* K/V heads x S, x batches */
 	cudaStream_t st = (cudaStream_t)stream;
 	if (pl.splits > 1 && !pl.cluster) {
 		if (!a->work)
 			return (int)cudaErrorInvalidValue;
-		const size_t n = (size_t)a->s.n_kv_heads * pl.splits * pl.rows;
+		const size_t n = (size_t)a->s.n_kv_heads * pl.batches * pl.splits * pl.rows;
 		p.po = (float *)a->work;
 		p.pml = (float2 *)((char *)a->work + n * PS_D * sizeof(float));
 	}
 	p.kv_early = pl.pdl == 2;
 	cudaLaunchConfig_t cfg;
 	memset(&cfg, 0, sizeof cfg);
-	cfg.gridDim = dim3(grid);
+	cfg.gridDim = dim3(grid, (unsigned)pl.batches);
 	cfg.blockDim = dim3(pl.threads);
 	cfg.dynamicSmemBytes = ps_plan_dyn_smem(&pl, pl.spread);
 	cfg.stream = st;
@@ -673,14 +637,12 @@ PS_KERNEL(prefix_stream_s8,
 
 /* for reports (not part of the attn_kernel contract): the split count, path
  * and merge the default kernel's launch() uses for shape s (for its common
- * prefix; above 256 query rows per K/V head: for its first, full-size
- * sub-batch) */
+ * prefix) */
 extern "C" int prefix_stream_plan(const struct attn_shape *s, int *splits, int *path, int *cluster)
 {
 	struct ps_entry *en;
 	const struct attn_shape c = ps_plan_prefix_shape(s);
-	const struct attn_shape b = ps_plan_batch_shape(&c, 0);
-	int e = ps_lookup(&b, &ps_opts_prefix_stream, &en);
+	int e = ps_lookup(&c, &ps_opts_prefix_stream, &en);
 	if (e)
 		return e;
 	if (en->why)

@@ -40,9 +40,9 @@ struct ps_params {
 	const char *q, *k, *v; /* q [n_seqs][n_heads][128]; k, v: the pool [*][n_kv_heads][64][128] */
 	const int *chunks;     /* [C] pool index of each prefix chunk (attn_common_chunks) */
 	float *out;            /* [n_seqs][n_heads][128] */
-	float *po;   /* [n_kv_heads*S][n_rows][128] unnormalized partial o */
-	float2 *pml; /* [n_kv_heads*S][n_rows] (m, l) */
-	int n_rows;  /* query rows per K/V head: n_seqs x g (MHA: n_seqs) */
+	float *po;   /* [batches*n_kv_heads*S][n_rows][128] unnormalized partial o */
+	float2 *pml; /* [batches*n_kv_heads*S][n_rows] (m, l) */
+	int n_rows;  /* query rows per K/V head of a batch: its n_seqs x g (MHA: n_seqs) */
 	int n_heads, n_chunks, nqg, splits;
 	int cluster; /* S > 1: 1 = the head's S CTAs are one cluster (DSMEM merge),
 		      * 0 = global partials + per-head counter (one wave) */
@@ -62,10 +62,19 @@ struct ps_params {
 	 * workloads") */
 	void *part_o;     /* o  [n_parts][n_heads][part_seqs][128], the input dtype */
 	float2 *part_ml;  /* ml [n_parts][n_heads][part_seqs] */
-	int part_seqs;    /* the forward pass's n_seqs (a sub-batch's rows are a slice of it) */
-	int part_seq0;    /* this launch's first sequence */
+	int part_seqs;    /* the forward pass's n_seqs */
 	int part_fp16;    /* o stored as fp16 (else bf16): the input dtype */
+	/* batches (v12; the grid's y): batch b = blockIdx.y holds n_rows rows
+	 * (the last n_rows_last) and starts at q/out row b * batch_qrows */
+	int n_rows_last;
+	unsigned batch_qrows; /* a batch's sequences x n_heads */
 };
+
+/* this CTA's batch's query rows: p.n_rows, the last batch's p.n_rows_last */
+static __device__ __forceinline__ int ps_batch_rows(const ps_params &p)
+{
+	return blockIdx.y + 1 == gridDim.y ? p.n_rows_last : p.n_rows;
+}
 
 /* ---------------------------------------------------------------- helpers */
 /* the input element type: bf16 or fp16 */
@@ -78,7 +87,7 @@ template <> struct ps_type<true> {
 
 /* Row r of K/V head h's tiles as an index of q's and out's [n_seqs][n_heads]
  * rows (H = n_heads): MHA sequence r, head h; GQA sequence r / g, head
- * h * g + r % g.  0 <= r < 256, 2 <= g <= 256: the division is a multiply
+ * h * g + r % g; sequences counted from the CTA's batch's first.  0 <= r < 256, 2 <= g <= 256: the division is a multiply
  * by the host's group_mul (exact while r * g < 2^32).  The GQA form is
  * written for the register allocator of the mma.sync kernel's 512-thread
  * variant (127 of 128 registers in MHA): with r / g, or with h * g in 32
@@ -87,11 +96,12 @@ template <> struct ps_type<true> {
 template <bool GQA>
 static __device__ __forceinline__ size_t ps_qrow(const ps_params &p, int r, int H, int h)
 {
+	const size_t b0 = (size_t)blockIdx.y * p.batch_qrows; /* the batch's first row (v12) */
 	if constexpr (GQA) {
 		const unsigned g = (unsigned)p.group, sq = __umulhi((unsigned)r, p.group_mul);
-		return ((size_t)sq * H + ((unsigned)r - sq * g)) + (size_t)h * g;
+		return ((size_t)sq * H + ((unsigned)r - sq * g)) + (size_t)h * g + b0;
 	} else {
-		return (size_t)r * H + h;
+		return (size_t)r * H + h + b0;
 	}
 }
 
@@ -235,7 +245,7 @@ __global__ void __launch_bounds__(512) prefix_stream_mma_kernel(const __grid_con
 
 	const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
 	const int nthr = blockDim.x;
-	const int S = p.splits, H = p.n_heads, nqg = p.nqg, n_rows = p.n_rows;
+	const int S = p.splits, H = p.n_heads, nqg = p.nqg, n_rows = ps_batch_rows(p);
 	const int KVH = GQA ? p.n_kv_heads : H; /* the pool's heads */
 	const int h = blockIdx.x / S, split = blockIdx.x - h * S; /* h: K/V head */
 	const int c0 = PS_SPLIT_BEGIN(split, p.n_chunks, S);
@@ -448,7 +458,7 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 
 	const int tid = threadIdx.x, nthr = blockDim.x;
 	const int wgi = tid >> 7, gidx = tid & 127, lane = tid & 31, wq = gidx >> 5;
-	const int S = p.splits, H = p.n_heads, nqg = p.nqg, n_rows = p.n_rows;
+	const int S = p.splits, H = p.n_heads, nqg = p.nqg, n_rows = ps_batch_rows(p);
 	const int KVH = GQA ? p.n_kv_heads : H; /* the pool's heads */
 	const int h = blockIdx.x / S, split = blockIdx.x - h * S; /* h: K/V head */
 	const int c0 = PS_SPLIT_BEGIN(split, p.n_chunks, S);

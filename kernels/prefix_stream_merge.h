@@ -24,7 +24,7 @@
 #define PREFIX_STREAM_MERGE_H
 
 /* Tree workloads (p.part_o): the partial-slot row of out row q (= ps_qrow:
- * sequence q / n_heads of this launch, query head q % n_heads) in slot 0 of
+ * sequence q / n_heads, query head q % n_heads) in slot 0 of
  * merge.h's [n_parts][n_heads][n_seqs] rows, and the (m, l) it stores:
  * (m + ln l, 1), the same state as (m, l, o) for o stored divided by l. */
 static __device__ __forceinline__ size_t ps_part_row(const ps_params &p, size_t q)
@@ -32,7 +32,7 @@ static __device__ __forceinline__ size_t ps_part_row(const ps_params &p, size_t 
 	/* q < n_seqs x n_heads < 2^25 on a tree workload (ps_plan_check_levels):
 	 * a 32-bit division */
 	const unsigned H = (unsigned)p.n_heads, q32 = (unsigned)q, seq = q32 / H, head = q32 - seq * H;
-	return (size_t)head * (unsigned)p.part_seqs + (unsigned)p.part_seq0 + seq;
+	return (size_t)head * (unsigned)p.part_seqs + seq;
 }
 static __device__ __forceinline__ uint32_t ps_part_pack(const ps_params &p, float x, float y)
 {
@@ -65,9 +65,21 @@ static __device__ __forceinline__ void ps_store_out(const ps_params &p, int row,
 /* What every merge needs of the CTA, read once at the epilogue's start. */
 struct ps_cta {
 	int tid, nthr;         /* threadIdx.x, blockDim.x */
-	int S, H, nqg, n_rows; /* p.splits, p.n_heads, p.nqg, p.n_rows */
+	int S, H, nqg, n_rows; /* p.splits, p.n_heads, p.nqg, the batch's rows (ps_batch_rows) */
 	int h, split;          /* this CTA's K/V head and split */
+	int hb;                /* its (batch, K/V head): the partials' and the counters' head */
 };
+static __device__ __forceinline__ ps_cta ps_cta_of(const ps_params &p, int h, int split)
+{
+	return {(int)threadIdx.x, (int)blockDim.x, p.splits, p.n_heads, p.nqg, ps_batch_rows(p), h, split,
+		(int)blockIdx.y * p.n_kv_heads + h};
+}
+/* partial row of (c's head, split sp, row): every batch strided by the
+ * first's rows (p.n_rows), so the last batch's fewer rows fit in place */
+static __device__ __forceinline__ size_t ps_part_idx(const ps_params &p, const ps_cta &c, int sp, int row)
+{
+	return ((size_t)c.hb * c.S + sp) * (unsigned)p.n_rows + row;
+}
 
 /* The thread layout every function here assumes.  A "group" of GT threads
  * (a warp for mma.sync, a warpgroup for wgmma) owns 16 (GT 32) or 64
@@ -229,7 +241,7 @@ static __device__ __forceinline__ void ps_write_rows(const ps_params &p, const p
 				for (int t = 0; t < 16; ++t)
 					*(float2 *)(dst + t * 8) = make_float2(o[t][2 * half] * inv, o[t][2 * half + 1] * inv);
 			} else {
-				const size_t pidx = ((size_t)h * S + split) * n_rows + row;
+				const size_t pidx = ps_part_idx(p, c, split, row);
 				float *dst = p.po + pidx * PS_D + col;
 #pragma unroll
 				for (int t = 0; t < 16; ++t)
@@ -243,7 +255,7 @@ static __device__ __forceinline__ void ps_write_rows(const ps_params &p, const p
 
 /* The S CTAs of head h meet once all have written their partials (all
  * resident: one wave, launched cooperatively or with PDL; see ps_plan.coop).
- * ps_head_ctr[h]: arrivals in the low 16 bits, a generation above.  The last
+ * ps_head_ctr[hb] (per batch and K/V head): arrivals in the low 16 bits, a generation above.  The last
  * of the S to arrive zeroes the count and bumps the generation (ready for
  * the next launch), the others wait for the bump: one release + one atomic
  * round trip per CTA. */
@@ -252,7 +264,7 @@ static __device__ __forceinline__ void ps_meet_global(const ps_cta &c)
 	const int S = c.S;
 	__syncthreads();
 	if (c.tid == 0) {
-		unsigned *ctr = &ps_head_ctr[c.h];
+		unsigned *ctr = &ps_head_ctr[c.hb];
 		fence_acq_rel_gpu(); /* release this CTA's partials (bar.sync above) */
 		const unsigned old = atom_add_relaxed_gpu_u32(ctr, 1u);
 		if ((old & 0xffffu) == (unsigned)S - 1u) {
@@ -286,7 +298,6 @@ static __device__ __forceinline__ void ps_merge_global(const ps_params &p, const
 	if (G > S)
 		G = S;
 	const float4 *po4 = (const float4 *)p.po;
-	const size_t head_base = (size_t)h * S;
 	float *scr = (float *)smem;
 
 	for (int t = tid; t < items * G; t += nthr) {
@@ -301,7 +312,7 @@ static __device__ __forceinline__ void ps_merge_global(const ps_params &p, const
 #pragma unroll
 			for (int u = 0; u < 4; ++u) {
 				if (sp + u * G < S) {
-					const size_t pidx = (head_base + sp + u * G) * n_rows + row;
+					const size_t pidx = ps_part_idx(p, c, sp + u * G, row);
 					ml[u] = __ldcg(p.pml + pidx);
 					ov[u] = __ldcg(po4 + pidx * 32 + d4);
 				} else {
@@ -355,7 +366,7 @@ static __device__ __forceinline__ void ps_epilogue(const ps_params &p, float (&o
 						   int kgi, int qg, int row0, int gidx, int h,
 						   int split, unsigned char *smem)
 {
-	const ps_cta c = {(int)threadIdx.x, (int)blockDim.x, p.splits, p.n_heads, p.nqg, p.n_rows, h, split};
+	const ps_cta c = ps_cta_of(p, h, split);
 #pragma unroll
 	for (int r = 0; r < 2; ++r) {
 		st[r].l = quad_sum(st[r].l);
@@ -391,7 +402,7 @@ static __device__ __forceinline__ void ps_epilogue_2blocks(const ps_params &p, f
 							   softmax_state_f (&stb)[2], int kgi, int row0a, int gidx, int h,
 							   int split, unsigned char *smem)
 {
-	const ps_cta c = {(int)threadIdx.x, (int)blockDim.x, p.splits, p.n_heads, p.nqg, p.n_rows, h, split};
+	const ps_cta c = ps_cta_of(p, h, split);
 #pragma unroll
 	for (int r = 0; r < 2; ++r) {
 		sta[r].l = quad_sum(sta[r].l);

@@ -42,7 +42,7 @@ const char *ps_plan_check(const struct attn_shape *s, const struct ps_device *d)
 		return why;
 	/* GQA/MQA: a K/V head's tiles hold the n_seqs x g query rows that read
 	 * it, as MHA's hold n_seqs; the tile variants end at 256 rows, and
-	 * more run as sub-batches of whole sequences: one sequence's g rows
+	 * more run as batches of whole sequences: one sequence's g rows
 	 * must fit */
 	if (ps_plan_group(s) > PS_MAX_ROWS)
 		return "prefix_stream: n_heads / n_kv_heads query heads per K/V head must be <= 256";
@@ -94,9 +94,13 @@ const char *ps_plan_kernel(const struct attn_shape *s, const struct ps_device *d
 	if (o->pdl == 2 && path != PS_PATH_WGMMA_TMA)
 		return "prefix_stream: K/V loads before the grid wait need the TMA path";
 
-	if ((long long)s->n_seqs * ps_plan_group(s) > PS_MAX_ROWS) /* the launcher plans each sub-batch instead */
-		return "prefix_stream: more than 256 query rows per K/V head: plan each sub-batch (ps_plan_batch_shape)";
-	const int rows = ps_plan_rows(s);
+	/* the kernel is planned for the rows of the first (largest) batch */
+	const int batches = ps_plan_batches(s), per = ps_plan_batch_seqs(s), g = ps_plan_group(s);
+	if (batches > PS_MAX_BATCHES)
+		return "prefix_stream: more than 65535 batches of sequences (n_seqs / (256 / (n_heads / n_kv_heads)))";
+	const int rows = per * g;
+	pl->batches = batches;
+	pl->rows_last = (s->n_seqs - (batches - 1) * per) * g;
 	const int nqg = (rows + ps_rows[path] - 1) / ps_rows[path];
 	const int v = nqg <= ps_maxqg[path][0] ? 0 : nqg <= ps_maxqg[path][1] ? 1 : 2;
 	pl->path = path;
@@ -159,7 +163,10 @@ static int plan_splits(int H, int C, int sms, int slots)
 const char *ps_plan_grid(const struct attn_shape *s, const struct ps_device *d, const struct ps_opts *o,
 			 const struct ps_occupancy *occ, struct ps_plan *pl)
 {
-	const int H = s->n_kv_heads, C = s->n_chunks, sms = d->sms; /* the grid: H x S CTAs */
+	/* the grid: H x S CTAs, H = the K/V heads x the batches (each its own
+	 * heads for the splits, merges and counters) */
+	const long long hb = (long long)s->n_kv_heads * (pl->batches > 0 ? pl->batches : 1);
+	const int H = hb > 0x7fffffffLL ? 0x7fffffff : (int)hb, C = s->n_chunks, sms = d->sms;
 	const int max_cluster = d->max_cluster < PS_MAX_CLUSTER ? d->max_cluster : PS_MAX_CLUSTER;
 	if (occ->ctas_per_sm < 1)
 		return "prefix_stream: no CTA of this kernel fits on an SM";
@@ -170,9 +177,9 @@ const char *ps_plan_grid(const struct attn_shape *s, const struct ps_device *d, 
 		if (S > C)
 			return "prefix_stream: this variant's split count is more than n_chunks";
 		if (S > 1 && H > PS_MAX_SPLIT_HEADS)
-			return "prefix_stream: split grids need n_kv_heads <= 4096";
+			return "prefix_stream: split grids need n_kv_heads x batches <= 4096";
 		if (S > 1 && (long long)S * H > pl->slots)
-			return "prefix_stream: this variant's n_kv_heads x splits CTAs do not fit on the device at once";
+			return "prefix_stream: this variant's n_kv_heads x batches x splits CTAs do not fit on the device at once";
 	} else {
 		S = plan_splits(H, C, sms, pl->slots);
 	}
@@ -247,7 +254,7 @@ size_t ps_plan_workspace(const struct attn_shape *s, const struct ps_plan *pl)
 {
 	if (pl->splits <= 1 || pl->cluster)
 		return 0;
-	/* per (K/V head, split, row); = n_heads x S x n_seqs rows */
-	const size_t n = (size_t)s->n_kv_heads * pl->splits * pl->rows;
+	/* per (batch, K/V head, split, row): every batch strided by the first's rows */
+	const size_t n = (size_t)s->n_kv_heads * pl->batches * pl->splits * pl->rows;
 	return n * PS_D * sizeof(float) + n * 2 * sizeof(float); /* o, then (m, l) */
 }

@@ -42,9 +42,9 @@ extern "C" {
 /* Query rows of one K/V head's tiles: n_seqs x g, g = n_heads / n_kv_heads
  * (row r is sequence r / g, query head kvh * g + r % g; MHA: g = 1, the
  * n_seqs sequences).  The tile variants go up to 256 rows; more run as
- * sub-batches of sequences (ps_plan_batch_seqs). */
+ * batches of sequences in the same launch (ps_plan_batches). */
 #define PS_MAX_ROWS 256
-#define PS_MAX_SPLIT_HEADS 4096     /* K/V heads that may use S > 1 (the per-head meet counters) */
+#define PS_MAX_SPLIT_HEADS 4096     /* K/V heads x batches that may use S > 1 (the per-head meet counters) */
 #define PS_MAX_CLUSTER 8            /* portable cluster size */
 #define PS_PDL_DEFAULT 1            /* see ps_plan.pdl */
 #define PS_S2_MIN_CHUNKS 64          /* chunks a CTA keeps where the planner doubles S to 2 (plan_splits) */
@@ -124,7 +124,9 @@ struct ps_plan {
 	/* the kernel: ps_plan_kernel() */
 	int path;         /* enum ps_path */
 	int gqa;          /* 1: g > 1, the GQA instantiation (rows map to (sequence, head)) */
-	int rows;         /* query rows per K/V head: n_seqs x g (ps_plan_rows) */
+	int rows;         /* query rows per K/V head of a batch: ps_plan_batch_seqs x g (MHA: the sequences) */
+	int rows_last;    /* those of the last batch (= rows with one batch) */
+	int batches;      /* ps_plan_batches: the grid's second dimension */
 	int variant;      /* tile variant 0..2 (by rows) */
 	int rows2;        /* 1: v11's kernel instead of the path's variant 2 (ps_opts.rows2);
 			   * 2: its key-group form instead of variant 1 (65-128 rows) */
@@ -134,7 +136,7 @@ struct ps_plan {
 	size_t smem_attr; /* cudaFuncAttributeMaxDynamicSharedMemorySize for its function */
 	/* the grid: ps_plan_grid() */
 	int splits;  /* S: CTA (kvh, j) owns chunks [PS_SPLIT_BEGIN(j, C, S), PS_SPLIT_BEGIN(j + 1, C, S));
-		      * the grid is n_kv_heads x S */
+		      * the grid is (n_kv_heads x S) x batches */
 	int cluster; /* S > 1: 1 = cluster/DSMEM merge, 0 = global partials + counters (one wave) */
 	int spread;  /* 1: launch with PS_SPREAD_SMEM so that no two CTAs share an SM */
 	int pdl;     /* 0 off, 1 PDL (every global access after the grid wait), 2 PDL with K/V before it */
@@ -153,34 +155,39 @@ struct ps_plan {
 static inline int ps_plan_group(const struct attn_shape *s) { return s->n_heads / s->n_kv_heads; }
 static inline int ps_plan_rows(const struct attn_shape *s) { return s->n_seqs * ps_plan_group(s); }
 
-/* Sub-batches: a shape with more than PS_MAX_ROWS query rows per K/V head
- * (n_seqs x g) runs as consecutive launches, each over a batch of
- * ps_plan_batch_seqs() sequences (the last batch takes the rest): the same
- * problem for fewer sequences, q and out offset by the batch's first
- * sequence, the same K/V (read once per batch; from L2 where it fits).  The
- * kernel, the grid and the workspace are planned for each batch's shape
- * (ps_plan_batch_shape), never for the whole shape. */
-static inline int ps_plan_batch_seqs(const struct attn_shape *s)
+/* Batches (v12): a shape with more than PS_MAX_ROWS query rows per K/V head
+ * (n_seqs x g) runs as ps_plan_batches() batches of whole sequences, all in
+ * one launch: the grid's second dimension is the batch, CTA (kvh, j, b)
+ * computes the rows of the ps_plan_batch_seqs() sequences of batch b (the
+ * last batch takes the rest) against the same K/V as every other batch (read
+ * by each; concurrently, so from L2 after the first).  The batches are as
+ * even as whole sequences allow (n_seqs 320 at g 1: two of 160, not 256 +
+ * 64), so the first batch's rows -- the plan's -- are the fewest that every
+ * batch fits in. */
+static inline int ps_plan_batch_max(const struct attn_shape *s)
+{
+	const int g = s->n_heads / s->n_kv_heads;
+	return g <= PS_MAX_ROWS ? PS_MAX_ROWS / g : 1;
+}
+static inline int ps_plan_batches(const struct attn_shape *s)
 {
 	/* a shape ps_plan_check() refuses for its heads (n_kv_heads < 1 or
-	 * > n_heads): one batch, so that the check says why */
-	if (s->n_kv_heads < 1 || s->n_heads < s->n_kv_heads)
-		return s->n_seqs;
-	const int g = ps_plan_group(s), per = g <= PS_MAX_ROWS ? PS_MAX_ROWS / g : 1;
-	return s->n_seqs < per ? s->n_seqs : per;
+	 * > n_heads) or sequences: one batch, so that the check says why */
+	if (s->n_kv_heads < 1 || s->n_heads < s->n_kv_heads || s->n_seqs < 1)
+		return 1;
+	const int per = ps_plan_batch_max(s);
+	return (int)(((long long)s->n_seqs + per - 1) / per);
 }
-/* the shape of the batch that starts at sequence seq0 */
-static inline struct attn_shape ps_plan_batch_shape(const struct attn_shape *s, int seq0)
+static inline int ps_plan_batch_seqs(const struct attn_shape *s)
 {
-	struct attn_shape b = *s;
-	const int per = ps_plan_batch_seqs(s);
-	b.n_seqs = s->n_seqs - seq0 < per ? s->n_seqs - seq0 : per;
-	return b;
+	const int b = ps_plan_batches(s);
+	return (int)(((long long)s->n_seqs + b - 1) / b);
 }
+#define PS_MAX_BATCHES 65535 /* the grid's y dimension */
 
 /* Tree workloads (v13): a shape with group chunks or a suffix runs its
  * common prefix -- ps_plan_prefix_shape(), the same shape without them --
- * through this kernel as every single-prefix shape (sub-batches and all),
+ * through this kernel as every single-prefix shape (batches and all),
  * into partial slot 0; the other levels through split_decode's grid
  * (level_plan.h), and merge.cu folds the slots (prefix_stream.cu). */
 static inline int ps_plan_is_tree(const struct attn_shape *s) { return s->group_chunks > 0 || s->suffix_len > 0; }

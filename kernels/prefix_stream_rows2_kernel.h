@@ -93,7 +93,7 @@ __global__ void __launch_bounds__(PS_ROWS2_THREADS, 1) prefix_stream_rows2_kerne
 
 	const int tid = threadIdx.x;
 	const int wgi = tid >> 7, gidx = tid & 127, lane = tid & 31, wq = gidx >> 5;
-	const int S = p.splits, H = p.n_heads, n_rows = p.n_rows;
+	const int S = p.splits, H = p.n_heads, n_rows = ps_batch_rows(p);
 	const int KVH = GQA ? p.n_kv_heads : H; /* the pool's heads */
 	const int h = blockIdx.x / S, split = blockIdx.x - h * S; /* h: K/V head */
 	const int c0 = PS_SPLIT_BEGIN(split, p.n_chunks, S);

@@ -37,6 +37,10 @@ quick=(--warmup 0 --iters 1 --min-iters 1 --max-time 0 --no-ceiling --l2 hot -q)
 	"$BIN/gen-configs" --pairs 4x2 --n-kv-heads 1,4 --suffix-len 4096 --n-seqs 1,3 --dtype bf16,fp16 | tail -n +2
 	"$BIN/gen-configs" --pairs 32x4 --n-kv-heads 8 --n-groups 16 --group-chunks 1 --suffix-len 5 --n-seqs 16 | tail -n +2
 	"$BIN/gen-configs" --pairs 8x3 --n-kv-heads 2,8 --n-groups 4 --group-chunks 0,2 --suffix-len 0,63 --n-seqs 256 --dtype bf16,fp16 | tail -n +2
+	# uneven batches of sequences (prefix_stream v12): 10 x g 64 = 3 batches
+	# of 4, 4, 2 sequences; MHA 257 and 300 sequences = 129 + 128, 150 + 150
+	"$BIN/gen-configs" --pairs 64x16 --n-kv-heads 1 --n-seqs 10 --dtype bf16,fp16 | tail -n +2
+	"$BIN/gen-configs" --pairs 4x8 --n-seqs 257,300 | tail -n +2
 } > "$LOG/forms.csv"
 # Table 3, the log-sum-exp combination of the parts: inputs whose largest
 # scores sit in one tree level only (--inputs peak-LEVEL: that level's K
@@ -100,15 +104,15 @@ for table in shapes forms peak-common peak-group peak-suffix; do
 		fi
 	done
 done
-# prefix_stream v9: the single-prefix GQA/MQA rows of the forms table with
-# more than 256 query rows per K/V head (sub-batches) are validated, not refused
+# prefix_stream v12: the single-prefix rows of the forms table with more
+# than 256 query rows per K/V head (batches of one launch) are validated, not refused
 if echo " $kernels " | grep -q " prefix_stream "; then
 	big() { awk -F, -v k="$2" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
 		(k == "" || $c["kernel"] == k) && $c["group_chunks"] == 0 && $c["suffix_len"] == 0 &&
 		$c["n_seqs"] * ($c["n_heads"] / $c["n_kv_heads"]) > 256 { n++ } END { print n + 0 }' "$1"; }
 	want=$(big "$LOG/forms.csv" "") got=$(big "$LOG/forms-results.csv" prefix_stream)
 	if [ "$want" -gt 0 ] && [ "$got" = "$want" ]; then
-		ok "prefix_stream: the $got single-prefix forms rows with > 256 query rows per K/V head validated (sub-batches)"
+		ok "prefix_stream: the $got single-prefix forms rows with > 256 query rows per K/V head validated (batches)"
 	else
 		fail "prefix_stream: $got of $want single-prefix forms rows with > 256 query rows per K/V head validated"
 	fi
@@ -185,8 +189,11 @@ if command -v compute-sanitizer > /dev/null 2>&1; then
 	#   8x8/1x8   MQA g 8, 64 rows: cluster S = 8; global_merge: global S = 8, G = 1
 	#   1x67x128  (v8c) S = 2 where one CTA an SM would leave the grid unsplit:
 	#             134 CTAs, two an SM, a cluster pair not spread; s1 unsplit
-	#   9x32/1x4  (v9) MQA, 288 rows: two launches, 8 sequences (256 rows) and 1
-	#             (32 rows), one after another on the stream
+	#   9x32/1x4  (v12) MQA, 288 rows: one launch of 2 batches, 5 sequences
+	#             (160 rows) and 4 (128), the grid's y; cluster S = 4
+	#   10x64/1x16 (v12) g 64: 3 batches of 4, 4, 2 sequences (256, 256, 128
+	#             rows); cluster S = 8 a batch; global_merge: global S = 16,
+	#             the partials and counters per batch
 	#   100x2x16  (v10) 100 rows, wgmma 2 query warpgroups x 2 key groups with
 	#             stages released on empty mbarriers: s1 (16 chunks a CTA) and
 	#             s2 (8) refill every stage more than once
@@ -194,7 +201,7 @@ if command -v compute-sanitizer > /dev/null 2>&1; then
 	# after it on split_decode's grid, merge.cu's fold):
 	#   3x8/2x1 +37     GQA, a partial suffix chunk: unsplit prefix (S = 1 store)
 	#   4x32/1x2 g2+64  MQA, 2 groups of 1 chunk and a full suffix chunk
-	#   130x8/2x2 g2+65 520 rows: three prefix sub-batches (slot 0 in slices)
+	#   130x8/2x2 g2+65 520 rows: three prefix batches (slot 0 in slices)
 	#   16x4/4x32 +1    the prefix split S > 1, merged in the kernel, into slot 0
 	# and v11's kernel (prefix_stream_rows2; 65-256 rows, the others refused):
 	#   256x3x5 (cluster S = 5), 7x32/1x32 (224 rows, global S = 32, G = 1),
@@ -207,7 +214,7 @@ if command -v compute-sanitizer > /dev/null 2>&1; then
 	#   empty), 100x140x12 (unsplit, 6 chunks a warpgroup on 6 stages: its
 	#   own refills)
 	# (fp16 on four rows: the other half of the kernel table)
-	printf 'n_seqs,n_heads,n_kv_heads,n_chunks,n_groups,group_chunks,suffix_len,dtype\n65,2,2,3,1,0,0,bf16\n2,8,8,1,1,0,0,bf16\n7,4,4,64,1,0,0,fp16\n64,1,1,8,1,0,0,bf16\n256,3,3,5,1,0,0,fp16\n16,8,2,3,1,0,0,bf16\n3,16,4,1,1,0,0,fp16\n40,12,4,2,1,0,0,fp16\n7,32,1,32,1,0,0,bf16\n8,8,1,8,1,0,0,bf16\n1,67,67,128,1,0,0,bf16\n9,32,1,4,1,0,0,bf16\n100,2,2,16,1,0,0,bf16\n3,8,2,1,1,0,37,bf16\n4,32,1,2,2,1,64,fp16\n130,8,2,2,2,1,65,bf16\n16,4,4,32,1,0,1,bf16\n130,140,140,12,1,0,0,bf16\n40,32,8,16,1,0,0,fp16\n128,1,1,64,1,0,0,bf16\n100,140,140,1,1,0,0,fp16\n100,140,140,12,1,0,0,bf16\n' > "$LOG/small-prefix_stream.csv"
+	printf 'n_seqs,n_heads,n_kv_heads,n_chunks,n_groups,group_chunks,suffix_len,dtype\n65,2,2,3,1,0,0,bf16\n2,8,8,1,1,0,0,bf16\n7,4,4,64,1,0,0,fp16\n64,1,1,8,1,0,0,bf16\n256,3,3,5,1,0,0,fp16\n16,8,2,3,1,0,0,bf16\n3,16,4,1,1,0,0,fp16\n40,12,4,2,1,0,0,fp16\n7,32,1,32,1,0,0,bf16\n8,8,1,8,1,0,0,bf16\n1,67,67,128,1,0,0,bf16\n9,32,1,4,1,0,0,bf16\n100,2,2,16,1,0,0,bf16\n3,8,2,1,1,0,37,bf16\n4,32,1,2,2,1,64,fp16\n130,8,2,2,2,1,65,bf16\n16,4,4,32,1,0,1,bf16\n130,140,140,12,1,0,0,bf16\n40,32,8,16,1,0,0,fp16\n128,1,1,64,1,0,0,bf16\n100,140,140,1,1,0,0,fp16\n100,140,140,12,1,0,0,bf16\n10,64,1,16,1,0,0,fp16\n' > "$LOG/small-prefix_stream.csv"
 	for tool in memcheck racecheck; do
 		for k in $kernels; do
 			rowsfile=$LOG/small.csv

@@ -90,14 +90,12 @@ static const char *plan(const struct attn_shape *s, const struct model *m, const
 	const char *why = ps_plan_check(s, &m->d);
 	memset(pl, 0, sizeof *pl);
 	memset(occ, 0, sizeof *occ);
-	/* more than 256 rows per K/V head: the launcher plans each sub-batch;
-	 * the first is the one of full size */
-	const struct attn_shape b = ps_plan_batch_shape(s, 0);
+	/* more than 256 rows per K/V head: batches of the same launch */
 	if (!why)
-		why = ps_plan_kernel(&b, &m->d, o, pl);
+		why = ps_plan_kernel(s, &m->d, o, pl);
 	if (!why) {
 		*occ = occupancy(m, pl);
-		why = ps_plan_grid(&b, &m->d, o, occ, pl);
+		why = ps_plan_grid(s, &m->d, o, occ, pl);
 	}
 	return why;
 }
@@ -141,8 +139,8 @@ static void test_check(void)
 		{"GQA 128 seqs x g 2 (256 rows)", {128, 8, 4, 2, 1, 0, 0, 64, 128, ATTN_BF16}},
 		{"GQA 64 seqs x g 4 (256 rows)", {64, 32, 8, 64, 1, 0, 0, 64, 128, ATTN_BF16}},
 		{"GQA with n_groups > 1 but no group chunks", {32, 8, 2, 4, 4, 0, 0, 64, 128, ATTN_BF16}},
-		/* more than 256 rows: sub-batches of whole sequences */
-		{"n_seqs 257 (sub-batches of 256 and 1)", {257, 8, 8, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
+		/* more than 256 rows: batches of whole sequences */
+		{"n_seqs 257 (batches of 129 and 128)", {257, 8, 8, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
 		{"GQA 129 seqs x g 2 (258 rows)", {129, 8, 4, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
 		{"GQA 65 seqs x g 4 (260 rows)", {65, 32, 8, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
 		{"MQA 9 seqs x 32 heads (288 rows)", {9, 32, 1, 4, 1, 0, 0, 64, 128, ATTN_BF16}},
@@ -154,7 +152,7 @@ static void test_check(void)
 		{"group chunks", {32, 8, 8, 4, 2, 1, 0, 64, 128, ATTN_BF16}},
 		{"GQA with a suffix", {4, 8, 2, 4, 1, 0, 1, 64, 128, ATTN_BF16}},
 		{"GQA with group chunks and a suffix", {4, 8, 2, 4, 2, 2, 63, 64, 128, ATTN_BF16}},
-		{"MQA 300 seqs with a suffix (sub-batches of the prefix)", {300, 2, 1, 4, 3, 1, 130, 64, 128, ATTN_BF16}},
+		{"MQA 300 seqs with a suffix (batches of the prefix)", {300, 2, 1, 4, 3, 1, 130, 64, 128, ATTN_BF16}},
 	};
 	for (int i = 0; i < (int)(sizeof good / sizeof good[0]); ++i) {
 		char name[96];
@@ -186,13 +184,12 @@ static void test_check(void)
 		const char *why = ps_plan_check(&bad[i].s, &h->d);
 		CHECK(name, why && strncmp(why, "prefix_stream", 13) == 0, "got %s", why ? why : "NULL");
 		/* the launcher's check(): the levels' rules on the whole shape,
-		 * then the plan of its prefix's first sub-batch: it must say the same */
+		 * then the plan of its prefix: it must say the same */
 		const struct attn_shape c = ps_plan_prefix_shape(&bad[i].s);
-		const struct attn_shape b = ps_plan_batch_shape(&c, 0);
 		const char *bwhy = ps_plan_check_levels(&bad[i].s);
 		if (!bwhy)
-			bwhy = ps_plan_check(&b, &h->d);
-		snprintf(name, sizeof name, "check: %s refused in its first sub-batch too", bad[i].name);
+			bwhy = ps_plan_check(&c, &h->d);
+		snprintf(name, sizeof name, "check: %s refused as its prefix's launch too", bad[i].name);
 		CHECK(name, bwhy && why && strcmp(bwhy, why) == 0, "got %s", bwhy ? bwhy : "NULL");
 	}
 	struct ps_device old = h->d;
@@ -206,35 +203,47 @@ static void test_check(void)
 	const char *why = ps_plan_check(&big, &h->d);
 	CHECK("check: 512 query heads on one K/V head refused with the group limit's reason",
 	      why && strstr(why, "query heads per K/V head must be <= 256"), "got %s", why ? why : "NULL");
-	/* sub-batches: whole sequences of <= 256 rows, the last takes the rest */
+	/* batches (v12): whole sequences of <= 256 rows, as even as they allow,
+	 * the last takes the rest; one launch */
 	struct {
-		int n_seqs, H, KVH, per, last;
+		int n_seqs, H, KVH, batches, per, last;
 	} sb[] = {
-		{64, 64, 8, 32, 32}, /* g 8: 512 rows = 2 x 256 */
-		{65, 32, 8, 64, 1},  /* g 4: 260 rows = 256 + 4 */
-		{300, 4, 4, 256, 44}, /* MHA */
-		{3, 256, 1, 1, 1},   /* g 256: one sequence a batch */
-		{7, 32, 8, 7, 7},    /* 28 rows: one batch */
+		{64, 64, 8, 2, 32, 32},  /* g 8: 512 rows = 2 x 256 */
+		{65, 32, 8, 2, 33, 32},  /* g 4: 260 rows = 132 + 128, not 256 + 4 */
+		{300, 4, 4, 2, 150, 150}, /* MHA */
+		{257, 1, 1, 2, 129, 128},
+		{3, 256, 1, 3, 1, 1},    /* g 256: one sequence a batch */
+		{5, 64, 1, 2, 3, 2},     /* g 64: 4 a batch at most */
+		{1000, 64, 1, 250, 4, 4},
+		{7, 32, 8, 1, 7, 7},     /* 28 rows: one batch */
+		{9, 8, 1, 1, 9, 9},      /* 72 rows */
 	};
 	for (int i = 0; i < (int)(sizeof sb / sizeof sb[0]); ++i) {
 		const struct attn_shape t = gqa_shape(sb[i].n_seqs, sb[i].H, sb[i].KVH, 4, ATTN_BF16);
-		const int per = ps_plan_batch_seqs(&t);
-		const int n = (t.n_seqs + per - 1) / per;
-		const struct attn_shape f = ps_plan_batch_shape(&t, 0), l = ps_plan_batch_shape(&t, (n - 1) * per);
-		char name[128];
-		snprintf(name, sizeof name, "sub-batches: %d seqs x g %d -> %d a batch, the last %d", sb[i].n_seqs,
-			 sb[i].H / sb[i].KVH, sb[i].per, sb[i].last);
-		CHECK(name, per == sb[i].per && f.n_seqs == sb[i].per && l.n_seqs == sb[i].last &&
-				    ps_plan_rows(&f) <= PS_MAX_ROWS && f.n_heads == t.n_heads && f.n_chunks == t.n_chunks,
-		      "per %d, first %d, last %d", per, f.n_seqs, l.n_seqs);
+		const int g = sb[i].H / sb[i].KVH, B = ps_plan_batches(&t), per = ps_plan_batch_seqs(&t);
+		struct ps_plan bp;
+		const struct ps_opts def = PS_OPTS_DEFAULT;
+		memset(&bp, 0, sizeof bp);
+		const char *bwhy = ps_plan_kernel(&t, &h->d, &def, &bp);
+		char name[160];
+		snprintf(name, sizeof name, "batches: %d seqs x g %d -> %d batches of %d, the last %d (one launch)",
+			 sb[i].n_seqs, g, sb[i].batches, sb[i].per, sb[i].last);
+		CHECK(name, B == sb[i].batches && per == sb[i].per && !bwhy && bp.batches == B && bp.rows == per * g &&
+				    bp.rows_last == sb[i].last * g && bp.rows <= PS_MAX_ROWS &&
+				    (B - 1) * per + sb[i].last == sb[i].n_seqs,
+		      "%d batches of %d, plan %s: %d batches, rows %d, last %d", B, per, bwhy ? bwhy : "ok", bp.batches,
+		      bp.rows, bp.rows_last);
 	}
-	/* the kernel planner takes one launch's shape only */
-	struct ps_plan pl0;
-	const struct ps_opts def0 = PS_OPTS_DEFAULT;
-	struct attn_shape two = gqa_shape(64, 64, 8, 4, ATTN_BF16);
-	why = ps_plan_kernel(&two, &h->d, &def0, &pl0);
-	CHECK("kernel plan: more than 256 rows asks for the sub-batches", why && strstr(why, "sub-batch"), "got %s",
-	      why ? why : "NULL");
+	/* the batches are the grid's heads too: 2 batches of 8 K/V heads split
+	 * as 16 heads would */
+	struct ps_plan p2, p16;
+	struct ps_occupancy o2, o16;
+	struct attn_shape two = gqa_shape(64, 64, 8, 256, ATTN_BF16), sixteen = gqa_shape(32, 128, 16, 256, ATTN_BF16);
+	const char *w2 = plan(&two, &models[0], &variants[0].o, &p2, &o2);
+	const char *w16 = plan(&sixteen, &models[0], &variants[0].o, &p16, &o16);
+	CHECK("batches: 2 batches x 8 K/V heads split as 16 K/V heads", !w2 && !w16 && p2.batches == 2 &&
+	      p16.batches == 1 && p2.splits == p16.splits && p2.cluster == p16.cluster,
+	      "%s / %s: S %d / %d", w2 ? w2 : "ok", w16 ? w16 : "ok", p2.splits, p16.splits);
 }
 
 /* --- representative plans ------------------------------------------------- */
@@ -429,15 +438,17 @@ static int bad_partition(int n, int S, int need_nonempty)
 static const char *invariant(const struct attn_shape *s, const struct model *m, const struct ps_opts *o,
 			     const struct ps_plan *pl, const struct ps_occupancy *occ)
 {
-	/* the grid's heads: K/V heads; the tiles' rows: n_seqs x g */
-	const int H = s->n_kv_heads, C = s->n_chunks, S = pl->splits, sms = m->d.sms;
-	/* one launch: the first sub-batch's sequences (all of n_seqs when <= 256 rows) */
-	const int g = s->n_heads / s->n_kv_heads, n_rows = ps_plan_batch_seqs(s) * g;
+	/* the grid's heads: K/V heads x batches; the tiles' rows: a batch's n_seqs x g */
+	const int B = ps_plan_batches(s), H = s->n_kv_heads * B, C = s->n_chunks, S = pl->splits, sms = m->d.sms;
+	const int g = s->n_heads / s->n_kv_heads, per = ps_plan_batch_seqs(s), n_rows = per * g;
 	const int rows = pl->path == PS_PATH_MMA ? 16 : 64;
 	if (pl->rows != n_rows || pl->gqa != (g > 1))
-		return "plan rows != (sequences a launch) x g, or the GQA flag != (g > 1)";
-	if (n_rows > PS_MAX_ROWS)
-		return "more than 256 query rows per K/V head planned";
+		return "plan rows != (sequences a batch) x g, or the GQA flag != (g > 1)";
+	if (pl->batches != B || pl->rows_last != (s->n_seqs - (B - 1) * per) * g || pl->rows_last < 1 ||
+	    pl->rows_last > n_rows)
+		return "batches or the last batch's rows not the whole sequences left";
+	if (n_rows > PS_MAX_ROWS || (B > 1 && (per - 1) * g > PS_MAX_ROWS - g))
+		return "more than 256 query rows per K/V head planned, or batches more uneven than whole sequences";
 	if (S < 1 || S > C)
 		return "splits outside [1, n_chunks]";
 	if (bad_partition(C, S, 1))
@@ -514,8 +525,9 @@ static const char *invariant(const struct attn_shape *s, const struct model *m, 
 	const size_t ws = ps_plan_workspace(s, pl);
 	if ((ws == 0) != (S == 1 || pl->cluster) ||
 	    (ws && ws != (size_t)H * S * n_rows * (PS_D * 4 + 8)) ||
-	    (ws && ws != (size_t)s->n_heads * S * ps_plan_batch_seqs(s) * (PS_D * 4 + 8)))
-		return "workspace not KVH x S x rows (= H x S x sequences a launch) x 520 bytes for a global merge (else 0)";
+	    (ws && ws != (size_t)s->n_heads * B * S * per * (PS_D * 4 + 8)))
+		return "workspace not KVH x batches x S x rows (= H x batches x S x sequences a batch) x 520 bytes "
+		       "for a global merge (else 0)";
 	return NULL;
 }
 
@@ -527,10 +539,10 @@ static int must_refuse(const struct attn_shape *s, const struct model *m, const 
 		return 1;
 	if (o->pdl == 2 && (!m->d.sm90a || !m->d.tma))
 		return 1;
-	/* v11's kernel: the TMA path, 65-256 rows in the first sub-batch */
+	/* v11's kernel: the TMA path, 65-256 rows in the first batch */
 	if (o->rows2 && (!m->d.sm90a || !m->d.tma || def_pl->rows < PS_ROWS2_MIN_ROWS))
 		return 1;
-	const int H = s->n_kv_heads; /* the grid's heads */
+	const int H = s->n_kv_heads * ps_plan_batches(s); /* the grid's heads */
 	if (o->splits > 1 && (o->splits > s->n_chunks || H > PS_MAX_SPLIT_HEADS ||
 			      (long long)o->splits * H > def_pl->slots))
 		return 1;
@@ -570,7 +582,8 @@ static const char *twin_differs(const struct attn_shape *s, const struct model *
 	if (pl->gqa != 1 || tp.gqa != 0 || pl->rows != tp.rows || pl->path != tp.path || pl->variant != tp.variant ||
 	    pl->nqg != tp.nqg || pl->threads != tp.threads || pl->smem != tp.smem || pl->smem_attr != tp.smem_attr ||
 	    pl->splits != tp.splits || pl->cluster != tp.cluster || pl->spread != tp.spread || pl->pdl != tp.pdl ||
-	    pl->coop != tp.coop || pl->slots != tp.slots || ps_plan_workspace(s, pl) != ps_plan_workspace(&t, &tp))
+	    pl->coop != tp.coop || pl->slots != tp.slots || pl->batches != tp.batches || pl->rows_last != tp.rows_last ||
+	    ps_plan_workspace(s, pl) != ps_plan_workspace(&t, &tp))
 		return "plans differently from its MHA twin";
 	return NULL;
 }
@@ -650,7 +663,7 @@ static void test_default_runs_everything(void)
 	long n = 0, refused = 0;
 	for (int mi = 0; mi < N_MODELS; ++mi)
 		for (int g = 1; g <= 64; g *= 2)
-			for (int ns = 1; ns * g <= 1024; ns += 15) /* > 256 rows: sub-batches */
+			for (int ns = 1; ns * g <= 1024; ns += 15) /* > 256 rows: batches */
 				for (int H = 1; H <= 300; H += 13)
 					for (int C = 1; C <= 70; C += 3) {
 						struct attn_shape s = gqa_shape(ns, H * g, H, C, ATTN_BF16);
