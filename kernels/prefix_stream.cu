@@ -616,10 +616,14 @@ PS_KERNEL(prefix_stream_cluster_merge,
 	  "co-resident or not; refuses shapes it plans unsplit or with > 8 splits",
 	  {PS_PATH_AUTO, PS_MERGE_CLUSTER, 0, PS_PDL_AUTO, 0})
 PS_KERNEL(prefix_stream_rows2,
-	  "prefix_stream with v11's kernel at 65-256 query rows a K/V head (2 warpgroups x two 64-row blocks, "
-	  "interleaved QK^T/softmax/PV chains; at <= 128 rows two key groups; TMA path); not yet run on a GPU; "
+	  "prefix_stream with v11's kernel at 65-256 query rows a K/V head, the default's choice there (2 warpgroups x "
+	  "two 64-row blocks, interleaved QK^T/softmax/PV chains; at <= 128 rows two key groups; TMA path); "
 	  "refuses shapes of fewer rows",
 	  {PS_PATH_AUTO, PS_MERGE_AUTO, 0, PS_PDL_AUTO, 1})
+PS_KERNEL(prefix_stream_4wg,
+	  "prefix_stream without v11's kernel: at 65-256 query rows a K/V head the wgmma kernel's 4-warpgroup tiles "
+	  "(the default before v11); refuses shapes where the default does not use v11's kernel",
+	  {PS_PATH_AUTO, PS_MERGE_AUTO, 0, PS_PDL_AUTO, -1})
 PS_KERNEL(prefix_stream_s1, "prefix_stream unsplit: one CTA per head (the S = 1 epilogue on every shape)",
 	  {PS_PATH_AUTO, PS_MERGE_AUTO, 1, PS_PDL_AUTO, 0})
 PS_KERNEL(prefix_stream_s2,

@@ -116,11 +116,15 @@ const char *ps_plan_kernel(const struct attn_shape *s, const struct ps_device *d
 	const size_t smax = (size_t)ps_nstage[path][v] * PS_STAGE_BYTES + (size_t)ps_maxqg[path][v] * qbytes + bars;
 	pl->smem_attr = smax > PS_SPREAD_SMEM ? smax : PS_SPREAD_SMEM;
 	pl->rows2 = 0;
-	if (o->rows2) { /* v11: 2 warpgroups x two 64-row blocks (4 stages, Q padded to 256 rows), or KG2 (6 stages, 128 rows) */
-		if (path != PS_PATH_WGMMA_TMA)
-			return "prefix_stream: this variant's kernel (v11) needs the TMA path (an sm_90a build and the driver's encoder)";
-		if (rows < PS_ROWS2_MIN_ROWS)
-			return "prefix_stream: this variant runs v11's kernel at 65-256 query rows a K/V head only";
+	const int v11 = path == PS_PATH_WGMMA_TMA && rows >= PS_ROWS2_MIN_ROWS;
+	if (o->rows2 < 0 && !v11)
+		return "prefix_stream: this variant (the 4-warpgroup tiles instead of v11's kernel) differs from the default "
+		       "only at 65-256 query rows a K/V head on the TMA path";
+	if (o->rows2 > 0 && path != PS_PATH_WGMMA_TMA)
+		return "prefix_stream: this variant's kernel (v11) needs the TMA path (an sm_90a build and the driver's encoder)";
+	if (o->rows2 > 0 && !v11)
+		return "prefix_stream: this variant runs v11's kernel at 65-256 query rows a K/V head only";
+	if (o->rows2 >= 0 && v11) { /* v11: 2 warpgroups x two 64-row blocks (4 stages, Q padded to 256 rows), or KG2 (6 stages, 128 rows) */
 		const int kg = rows <= PS_ROWS2_KG_MAX_ROWS;
 		pl->rows2 = kg ? 2 : 1;
 		pl->nqg = kg ? PS_ROWS2_KG_BLOCKS : PS_ROWS2_BLOCKS;

@@ -61,8 +61,10 @@ extern "C" {
 /* v11 (kernels/prefix_stream_rows2_kernel.h): 65-256 query rows a K/V head
  * on the TMA path as 2 warpgroups x two 64-row blocks with interleaved
  * chains (at 65-128 rows the warpgroups as two key groups on the same
- * rows); chosen only where ps_opts.rows2 asks for it (the registry variant
- * prefix_stream_rows2) until a GPU run has validated and timed it */
+ * rows); the default there since its H200 run (0.83-0.90x the time from
+ * 128 chunks a K/V head up, 0.95-1.08x below: docs/kernels/prefix_stream.md
+ * v11); ps_opts.rows2 = -1 (the registry variant prefix_stream_4wg) keeps
+ * the wgmma kernel's tile variants 1-2 there instead */
 #define PS_ROWS2_THREADS 256
 #define PS_ROWS2_NSTAGE 4
 #define PS_ROWS2_BLOCKS 4 /* 64-row blocks of Q (2 a warpgroup), padded past n_rows */
@@ -116,7 +118,8 @@ struct ps_opts {
 	int merge;  /* enum ps_merge; GLOBAL and CLUSTER refuse shapes with S = 1 */
 	int splits; /* 0: the planner's S; N >= 1: exactly N splits (refused where N cannot run) */
 	int pdl;    /* PS_PDL_AUTO, or a ps_plan.pdl mode (sm_90a images only) */
-	int rows2;  /* 1: v11's kernel (PS_ROWS2_*) for 65-256 rows; refuses other shapes */
+	int rows2;  /* 0: v11's kernel (PS_ROWS2_*) at 65-256 rows on the TMA path; 1: the same,
+		     * refusing other shapes; -1: never (tile variants 1-2; refuses < 65 rows) */
 };
 #define PS_OPTS_DEFAULT { PS_PATH_AUTO, PS_MERGE_AUTO, 0, PS_PDL_AUTO, 0 }
 
@@ -128,7 +131,7 @@ struct ps_plan {
 	int rows_last;    /* those of the last batch (= rows with one batch) */
 	int batches;      /* ps_plan_batches: the grid's second dimension */
 	int variant;      /* tile variant 0..2 (by rows) */
-	int rows2;        /* 1: v11's kernel instead of the path's variant 2 (ps_opts.rows2);
+	int rows2;        /* 1: v11's kernel instead of the path's variant 2 (ps_opts.rows2 >= 0);
 			   * 2: its key-group form instead of variant 1 (65-128 rows) */
 	int nqg;          /* query groups: ceil(rows / rows per group) */
 	int threads;

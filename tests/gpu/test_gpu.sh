@@ -203,7 +203,9 @@ if command -v compute-sanitizer > /dev/null 2>&1; then
 	#   4x32/1x2 g2+64  MQA, 2 groups of 1 chunk and a full suffix chunk
 	#   130x8/2x2 g2+65 520 rows: three prefix batches (slot 0 in slices)
 	#   16x4/4x32 +1    the prefix split S > 1, merged in the kernel, into slot 0
-	# and v11's kernel (prefix_stream_rows2; 65-256 rows, the others refused):
+	# and v11's kernel (the default's at 65-256 rows since its H200 run;
+	# prefix_stream_4wg runs these rows on the 4-warpgroup tiles before it,
+	# prefix_stream_rows2 refuses the others):
 	#   256x3x5 (cluster S = 5), 7x32/1x32 (224 rows, global S = 32, G = 1),
 	#   130x140x12 (unsplit: 140 K/V heads, 12 chunks a CTA: every stage
 	#   refilled twice), 40x32/8x16 (GQA g 4, 160 rows:

@@ -116,6 +116,7 @@ static const struct {
 	{"prefix_stream_s4", {PS_PATH_AUTO, PS_MERGE_AUTO, 4, PS_PDL_AUTO, 0}},
 	{"prefix_stream_s8", {PS_PATH_AUTO, PS_MERGE_AUTO, 8, PS_PDL_AUTO, 0}},
 	{"prefix_stream_rows2", {PS_PATH_AUTO, PS_MERGE_AUTO, 0, PS_PDL_AUTO, 1}},
+	{"prefix_stream_4wg", {PS_PATH_AUTO, PS_MERGE_AUTO, 0, PS_PDL_AUTO, -1}},
 };
 #define N_VARIANTS ((int)(sizeof variants / sizeof variants[0]))
 
@@ -274,9 +275,12 @@ static void test_representative(void)
 		{64, 128, 2, 2, 0, 256, 1, 0, 0, 1, 0, 3 * 32768 + 16384 + 64},    /* short CTAs: PDL */
 		{64, 128, 3, 2, 0, 256, 1, 0, 0, 0, 0, 3 * 32768 + 16384 + 64},    /* 3 chunks a CTA: no PDL */
 		{1, 1, 1, 2, 0, 256, 1, 0, 0, 1, 0, 3 * 32768 + 16384 + 64},       /* one CTA */
-		{65, 8, 64, 2, 1, 512, 16, 0, 1, 1, 0, 4 * 32768 + 2 * 16384 + 64}, /* S > 8: global */
-		{256, 32, 64, 2, 2, 512, 4, 0, 1, 1, 0, 4 * 32768 + 4 * 16384 + 64},
-		{256, 200, 64, 2, 2, 512, 1, 0, 0, 0, 0, 4 * 32768 + 4 * 16384 + 64},
+		/* 65-256 rows: v11's kernel (256 threads; 65-128 rows its key-group
+		 * form on 6 stages, else 4 stages and 4 row blocks), "full" and
+		 * "empty" mbarriers a stage */
+		{65, 8, 64, 2, 1, 256, 16, 0, 1, 1, 0, 6 * 32768 + 2 * 16384 + 6 * 16}, /* S > 8: global */
+		{256, 32, 64, 2, 2, 256, 4, 0, 1, 1, 0, 4 * 32768 + 4 * 16384 + 4 * 16},
+		{256, 200, 64, 2, 2, 256, 1, 0, 0, 0, 0, 4 * 32768 + 4 * 16384 + 4 * 16},
 	};
 	const struct ps_opts def = PS_OPTS_DEFAULT;
 	for (int i = 0; i < (int)(sizeof w / sizeof w[0]); ++i) {
@@ -333,23 +337,24 @@ static void test_gqa(void)
 	 * with S = min(C, SMs / n_kv_heads), the tiles' rows n_seqs x g; the
 	 * expected values worked out by hand from the rules in
 	 * prefix_stream_plan.c (wgmma: 64 rows a warpgroup, variant by query
-	 * warpgroups <= 1 / <= 2 / <= 4). */
+	 * warpgroups <= 1 / <= 2 / <= 4; from 65 rows v11's kernel: 256
+	 * threads, 6 stages at <= 128 rows, else 4). */
 	static const struct want_gqa w[] = {
 		/* n  H   KVH C    rows pa v nqg thr  S  cl sp pdl coop smem */
 		/* the gqa preset's (32, 8) at n_seqs 32: 128 rows, 4 warpgroups;
 		 * S = 132 / 8 = 16 (not 132 / 32 = 4); 8-clusters would carry 8
 		 * chunks, not <= 4 + 1: global, spread (128 CTAs) */
-		{32, 32, 8, 64, 128, 2, 1, 2, 512, 16, 0, 1, 1, 0, 4 * 32768 + 2 * 16384 + 64},
+		{32, 32, 8, 64, 128, 2, 1, 2, 256, 16, 0, 1, 1, 0, 6 * 32768 + 2 * 16384 + 6 * 16},
 		/* ... at n_seqs 64: 256 rows, 4 warpgroups x 2 steps a chunk */
-		{64, 32, 8, 64, 256, 2, 2, 4, 512, 16, 0, 1, 1, 0, 4 * 32768 + 4 * 16384 + 64},
+		{64, 32, 8, 64, 256, 2, 2, 4, 256, 16, 0, 1, 1, 0, 4 * 32768 + 4 * 16384 + 4 * 16},
 		/* (64, 8) at n_seqs 32: g 8, 256 rows; 16 chunks: S 16 -> 8-clusters
 		 * carry 2 chunks a CTA (<= 1 + 1) and 16 fit >= 8 + 2: cluster S 8 */
-		{32, 64, 8, 16, 256, 2, 2, 4, 512, 8, 1, 1, 1, 0, 4 * 32768 + 4 * 16384 + 64},
+		{32, 64, 8, 16, 256, 2, 2, 4, 256, 8, 1, 1, 1, 0, 4 * 32768 + 4 * 16384 + 4 * 16},
 		/* (32, 4) at n_seqs 32: g 8, 256 rows; S = min(256, 33) = 33 */
-		{32, 32, 4, 256, 256, 2, 2, 4, 512, 33, 0, 1, 1, 0, 4 * 32768 + 4 * 16384 + 64},
+		{32, 32, 4, 256, 256, 2, 2, 4, 256, 33, 0, 1, 1, 0, 4 * 32768 + 4 * 16384 + 4 * 16},
 		/* MQA, 8 sequences x 32 heads = 256 rows on one K/V head: S 16 ->
 		 * one 8-cluster carries 2 chunks a CTA (<= 1 + 1), 16 fit */
-		{8, 32, 1, 16, 256, 2, 2, 4, 512, 8, 1, 1, 1, 0, 4 * 32768 + 4 * 16384 + 64},
+		{8, 32, 1, 16, 256, 2, 2, 4, 256, 8, 1, 1, 1, 0, 4 * 32768 + 4 * 16384 + 4 * 16},
 		/* 64 rows on 4 K/V heads, 4 chunks: 4-clusters (32 fit >= 5) */
 		{8, 32, 4, 4, 64, 2, 0, 1, 256, 4, 1, 1, 1, 0, 3 * 32768 + 16384 + 64},
 		/* 12 K/V heads (g 4, 16 rows): S = 132 / 12 = 11, global, spread */
@@ -359,7 +364,7 @@ static void test_gqa(void)
 		/* g 3 (12 heads on 4), 7 sequences: 21 rows; 3 chunks: 3-clusters */
 		{7, 12, 4, 3, 21, 2, 0, 1, 256, 3, 1, 1, 1, 0, 3 * 32768 + 16384 + 64},
 		/* 128 sequences x g 2 = the 256-row limit */
-		{128, 8, 4, 2, 256, 2, 2, 4, 512, 2, 1, 1, 1, 0, 4 * 32768 + 4 * 16384 + 64},
+		{128, 8, 4, 2, 256, 2, 2, 4, 256, 2, 1, 1, 1, 0, 4 * 32768 + 4 * 16384 + 4 * 16},
 	};
 	const struct ps_opts def = PS_OPTS_DEFAULT;
 	for (int i = 0; i < (int)(sizeof w / sizeof w[0]); ++i) {
@@ -499,8 +504,10 @@ static const char *invariant(const struct attn_shape *s, const struct model *m, 
 		return "the automatic path does not follow the image and the encoder";
 	if (pl->threads < 32 || pl->threads > 512 || pl->threads % 32)
 		return "threads outside 32..512 or not whole warps";
-	if ((pl->rows2 != 0) != (o->rows2 != 0))
-		return "v11's kernel planned where the variant did not ask for it, or not where it did";
+	/* v11's kernel: the default's at 65-256 rows on the TMA path */
+	if ((pl->rows2 != 0) != (o->rows2 >= 0 && pl->path == PS_PATH_WGMMA_TMA && n_rows >= PS_ROWS2_MIN_ROWS))
+		return "v11's kernel planned off 65-256 rows on the TMA path or where the variant asked for the 4-warpgroup tiles, "
+		       "or not planned there";
 	if (pl->rows2) {
 		/* 129-256 rows: 4 blocks; 65-128: the key-group form, 2 blocks */
 		const int kg = n_rows <= PS_ROWS2_KG_MAX_ROWS, nb = kg ? PS_ROWS2_KG_BLOCKS : PS_ROWS2_BLOCKS;
@@ -540,8 +547,8 @@ static int must_refuse(const struct attn_shape *s, const struct model *m, const 
 	if (o->pdl == 2 && (!m->d.sm90a || !m->d.tma))
 		return 1;
 	/* v11's kernel: the TMA path, 65-256 rows in the first batch */
-	if (o->rows2 && (!m->d.sm90a || !m->d.tma || def_pl->rows < PS_ROWS2_MIN_ROWS))
-		return 1;
+	if (o->rows2 != 0 && (!m->d.sm90a || !m->d.tma || def_pl->rows < PS_ROWS2_MIN_ROWS))
+		return 1; /* and the 4-warpgroup variant: it equals the default there */
 	const int H = s->n_kv_heads * ps_plan_batches(s); /* the grid's heads */
 	if (o->splits > 1 && (o->splits > s->n_chunks || H > PS_MAX_SPLIT_HEADS ||
 			      (long long)o->splits * H > def_pl->slots))
