@@ -393,9 +393,13 @@ static size_t ps_levels_bytes(const struct attn_shape *s, const struct level_pla
  * than 256 query rows per K/V head as batches of that launch, v12). */
 static const char *ps_check_opts(const struct attn_shape *s, const struct ps_opts *o)
 {
+	if (o->tree != PS_TREE_AUTO && !ps_plan_is_tree(s))
+		return "prefix_stream: this variant differs from the default only on tree shapes (group chunks or a suffix)";
 	const char *why = ps_plan_check_levels(s);
 	if (why)
 		return why;
+	/* the prefix's shape is checked (and planned) even where the level
+	 * grid runs it (ps_plan_tree_own() 0): one set of limits for both */
 	const struct attn_shape c = ps_plan_prefix_shape(s);
 	struct ps_entry *en;
 	if (ps_lookup(&c, o, &en) != 0) {
@@ -409,12 +413,19 @@ static size_t ps_workspace_opts(const struct attn_shape *s, const struct ps_opts
 {
 	if (ps_check_opts(s, o) != NULL)
 		return 0;
+	struct level_plan lp;
+	if (ps_plan_is_tree(s) && !ps_plan_tree_own(s, o)) { /* the whole tree on the level grid */
+		if (tree_levels_plan(s, ATTN_LEVEL_COMMON, 0, &lp) != 0) {
+			(void)cudaGetLastError();
+			return 0; /* the launch reports the error */
+		}
+		return lp.n_parts > 1 ? ps_levels_bytes(s, &lp) : 0;
+	}
 	const struct attn_shape c = ps_plan_prefix_shape(s);
 	struct ps_entry *en;
 	if (ps_lookup(&c, o, &en) != 0 || en->why)
 		return 0;
 	size_t w = ps_plan_workspace(&c, &en->pl);
-	struct level_plan lp;
 	if (ps_plan_is_tree(s)) {
 		if (tree_levels_plan(s, ATTN_LEVEL_GROUP, 1, &lp) != 0) {
 			(void)cudaGetLastError();
@@ -437,6 +448,19 @@ static int ps_launch_opts(const struct attn_args *a, struct CUstream_st *stream,
 	struct level_plan lp;
 	struct attn_partials pp;
 	memset(&pp, 0, sizeof pp);
+	if (tree && !ps_plan_tree_own(s, o)) {
+		/* v14: the whole tree, common prefix included, on the level grid
+		 * (hydragen's plan and launch): one grid, then the merge */
+		int e = tree_levels_plan(s, ATTN_LEVEL_COMMON, 0, &lp);
+		if (e)
+			return e;
+		if (lp.n_parts > 1) {
+			if (a->work == NULL)
+				return (int)cudaErrorInvalidValue;
+			pp = attn_partials_at_t(a->work, lp.n_parts, s->n_heads, s->n_seqs, PS_D, attn_chunk_part_dtype(s));
+		}
+		return tree_levels_launch(a, &lp, &pp, stream);
+	}
 	struct attn_args b = *a;
 	b.s = ps_plan_prefix_shape(s);
 	if (tree) {
@@ -624,6 +648,14 @@ PS_KERNEL(prefix_stream_4wg,
 	  "prefix_stream without v11's kernel: at 65-256 query rows a K/V head the wgmma kernel's 4-warpgroup tiles "
 	  "(the default before v11); refuses shapes where the default does not use v11's kernel",
 	  {PS_PATH_AUTO, PS_MERGE_AUTO, 0, PS_PDL_AUTO, -1})
+PS_KERNEL(prefix_stream_tree_own,
+	  "prefix_stream with a tree's common prefix always through its own kernel (partial slot 0, the levels after it "
+	  "on the split-decode grid, one merge: v13); refuses single-prefix shapes",
+	  {PS_PATH_AUTO, PS_MERGE_AUTO, 0, PS_PDL_AUTO, 0, PS_TREE_OWN})
+PS_KERNEL(prefix_stream_tree_grid,
+	  "prefix_stream with every level of a tree, the common prefix too, on the split-decode grid (hydragen's plan); "
+	  "refuses single-prefix shapes",
+	  {PS_PATH_AUTO, PS_MERGE_AUTO, 0, PS_PDL_AUTO, 0, PS_TREE_GRID})
 PS_KERNEL(prefix_stream_s1, "prefix_stream unsplit: one CTA per head (the S = 1 epilogue on every shape)",
 	  {PS_PATH_AUTO, PS_MERGE_AUTO, 1, PS_PDL_AUTO, 0})
 PS_KERNEL(prefix_stream_s2,
@@ -638,21 +670,3 @@ PS_KERNEL(prefix_stream_s8,
 	  "prefix_stream with exactly 8 splits per head, merge chosen as usual; refuses n_chunks < 8 "
 	  "and grids that cannot be co-resident",
 	  {PS_PATH_AUTO, PS_MERGE_AUTO, 8, PS_PDL_AUTO, 0})
-
-/* for reports (not part of the attn_kernel contract): the split count, path
- * and merge the default kernel's launch() uses for shape s (for its common
- * prefix) */
-extern "C" int prefix_stream_plan(const struct attn_shape *s, int *splits, int *path, int *cluster)
-{
-	struct ps_entry *en;
-	const struct attn_shape c = ps_plan_prefix_shape(s);
-	int e = ps_lookup(&c, &ps_opts_prefix_stream, &en);
-	if (e)
-		return e;
-	if (en->why)
-		return (int)cudaErrorInvalidValue;
-	*splits = en->pl.splits;
-	*path = en->pl.path;
-	*cluster = en->pl.cluster;
-	return 0;
-}

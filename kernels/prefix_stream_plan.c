@@ -75,6 +75,18 @@ const char *ps_plan_check_levels(const struct attn_shape *s)
 	return NULL;
 }
 
+int ps_plan_tree_own(const struct attn_shape *s, const struct ps_opts *o)
+{
+	if (!ps_plan_is_tree(s))
+		return 0;
+	if (o->tree != PS_TREE_AUTO)
+		return o->tree == PS_TREE_OWN;
+	/* the levels' chunks of one K/V head: the groups' and the suffixes' */
+	const long long levels = attn_pool_chunks(s) - (long long)s->n_chunks;
+	return s->n_chunks >= PS_TREE_OWN_MIN_CHUNKS &&
+	       levels <= (long long)PS_TREE_OWN_MAX_LEVELS_PER_PREFIX * s->n_chunks;
+}
+
 const char *ps_plan_kernel(const struct attn_shape *s, const struct ps_device *d, const struct ps_opts *o,
 			   struct ps_plan *pl)
 {

@@ -120,8 +120,20 @@ struct ps_opts {
 	int pdl;    /* PS_PDL_AUTO, or a ps_plan.pdl mode (sm_90a images only) */
 	int rows2;  /* 0: v11's kernel (PS_ROWS2_*) at 65-256 rows on the TMA path; 1: the same,
 		     * refusing other shapes; -1: never (tile variants 1-2; refuses < 65 rows) */
+	int tree;   /* enum ps_tree: how a tree shape runs its common prefix (ps_plan_tree) */
 };
-#define PS_OPTS_DEFAULT { PS_PATH_AUTO, PS_MERGE_AUTO, 0, PS_PDL_AUTO, 0 }
+#define PS_OPTS_DEFAULT { PS_PATH_AUTO, PS_MERGE_AUTO, 0, PS_PDL_AUTO, 0, PS_TREE_AUTO }
+
+/* A tree shape's common prefix (v14): through this kernel into partial slot
+ * 0, the levels after it on split_decode's grid (v13: "own"), or as one more
+ * level of that grid, the whole tree in one grid (hydragen's plan: "grid").
+ * The variants that force one refuse single-prefix shapes. */
+enum ps_tree { PS_TREE_AUTO = 0, PS_TREE_OWN = 1, PS_TREE_GRID = 2 };
+/* measured (H200, session 8; docs/kernels/prefix_stream.md v14): the own
+ * kernel pays from a 32K-token prefix (512 chunks) while the levels after it
+ * hold at most twice its chunks, and loses at 2K-8K prefixes */
+#define PS_TREE_OWN_MIN_CHUNKS 256
+#define PS_TREE_OWN_MAX_LEVELS_PER_PREFIX 2
 
 struct ps_plan {
 	/* the kernel: ps_plan_kernel() */
@@ -202,6 +214,12 @@ static inline struct attn_shape ps_plan_prefix_shape(const struct attn_shape *s)
 	c.suffix_len = 0;
 	return c;
 }
+
+/* For a tree shape (ps_plan_is_tree): 1 if its common prefix runs through
+ * this kernel (PS_TREE_OWN), 0 if the whole tree runs on split_decode's grid
+ * (PS_TREE_GRID); o->tree forces one, PS_TREE_AUTO chooses by the rule above.
+ * 0 for a single-prefix shape (nothing to choose). */
+int ps_plan_tree_own(const struct attn_shape *s, const struct ps_opts *o);
 
 /* NULL if the kernel runs shape s (any workload form) on device d at all,
  * else why not; ps_plan_check_levels(): the part of it that is about the

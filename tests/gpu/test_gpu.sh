@@ -197,8 +197,10 @@ if command -v compute-sanitizer > /dev/null 2>&1; then
 	#   100x2x16  (v10) 100 rows, wgmma 2 query warpgroups x 2 key groups with
 	#             stages released on empty mbarriers: s1 (16 chunks a CTA) and
 	#             s2 (8) refill every stage more than once
-	# and the tree forms (v13: the prefix into partial slot 0, the levels
-	# after it on split_decode's grid, merge.cu's fold):
+	# and the tree forms (v13, prefix_stream_tree_own: the prefix into partial
+	# slot 0, the levels after it on split_decode's grid, merge.cu's fold; the
+	# default and prefix_stream_tree_grid run these short prefixes as one
+	# more level of that grid, v14):
 	#   3x8/2x1 +37     GQA, a partial suffix chunk: unsplit prefix (S = 1 store)
 	#   4x32/1x2 g2+64  MQA, 2 groups of 1 chunk and a full suffix chunk
 	#   130x8/2x2 g2+65 520 rows: three prefix batches (slot 0 in slices)

@@ -683,8 +683,46 @@ static void test_default_runs_everything(void)
 	      "%ld of %ld refused", refused, n);
 }
 
+/* v14: a tree shape's common prefix through the own kernel or on the level
+ * grid (ps_plan_tree_own), by the rule fitted to session 8's sweeps */
+static void test_tree_choice(void)
+{
+	static const struct {
+		int n_seqs, C, n_groups, group_chunks, suffix, own;
+		const char *why;
+	} t[] = {
+		{64, 512, 1, 0, 63, 1, "32K prefix + 63: the own kernel (measured 1.21x hydragen)"},
+		{32, 512, 1, 0, 1024, 1, "32K + 1024 at n_seqs 32: levels = the prefix's chunks"},
+		{64, 512, 1, 0, 1024, 1, "32K + 1024 at n_seqs 64: levels = 2x the prefix's (the limit)"},
+		{32, 512, 1, 0, 4096, 0, "32K + 4096: levels 4x the prefix's (measured 0.96x)"},
+		{64, 128, 1, 0, 63, 0, "8K + 63: under 256 chunks (measured 0.90x)"},
+		{64, 32, 1, 0, 256, 0, "2K + 256 (measured 0.61x)"},
+		{64, 64, 4, 16, 128, 0, "the tree preset (measured 0.68x)"},
+		{64, 256, 4, 16, 1, 1, "256 chunks, 4 groups of 16, a 1-token suffix: levels 128 chunks"},
+		{64, 256, 4, 16, 600, 0, "256 chunks + 4 groups of 16 + 600 tokens: levels 704 chunks"},
+	};
+	const struct ps_opts def = PS_OPTS_DEFAULT;
+	for (int i = 0; i < (int)(sizeof t / sizeof t[0]); ++i) {
+		struct attn_shape s = {t[i].n_seqs, 32, 8, t[i].C, t[i].n_groups, t[i].group_chunks, t[i].suffix, 64, 128,
+				       ATTN_BF16};
+		char name[160];
+		snprintf(name, sizeof name, "tree: %s -> %s", t[i].why, t[i].own ? "own kernel" : "level grid");
+		CHECK(name, ps_plan_tree_own(&s, &def) == t[i].own, "got %d", ps_plan_tree_own(&s, &def));
+	}
+	struct attn_shape one = gqa_shape(64, 32, 8, 512, ATTN_BF16), tree = one;
+	tree.suffix_len = 4096;
+	struct ps_opts own = def, grid = def;
+	own.tree = PS_TREE_OWN;
+	grid.tree = PS_TREE_GRID;
+	CHECK("tree: the forced choices win over the rule", ps_plan_tree_own(&tree, &own) == 1 &&
+	      ps_plan_tree_own(&tree, &grid) == 0 && ps_plan_tree_own(&one, &own) == 0 && ps_plan_tree_own(&one, &def) == 0,
+	      "own %d grid %d, single-prefix %d", ps_plan_tree_own(&tree, &own), ps_plan_tree_own(&tree, &grid),
+	      ps_plan_tree_own(&one, &own));
+}
+
 int main(void)
 {
+	test_tree_choice();
 	test_check();
 	test_representative();
 	test_gqa();
