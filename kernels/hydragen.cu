@@ -72,34 +72,14 @@ static const char *hydragen_check(const struct attn_shape *s)
  * CTAs, measured slower than 64-chunk ones (docs/kernels/hydragen.md). */
 static size_t hydragen_workspace(const struct attn_shape *s)
 {
-	struct level_plan pl;
-	if (hydragen_check(s) != NULL)
-		return 0;
-	if (tree_levels_plan(s, ATTN_LEVEL_COMMON, 0, &pl) != 0) {
-		(void)cudaGetLastError(); /* the launch reports it */
-		return 0;
-	}
-	if (pl.n_parts <= 1)
-		return 0;
-	return attn_partials_bytes_t(pl.n_parts, s->n_heads, s->n_seqs, s->d_head, attn_chunk_part_dtype(s));
+	return hydragen_check(s) != NULL ? 0 : tree_levels_all_workspace(s);
 }
 
 static int hydragen_launch(const struct attn_args *a, struct CUstream_st *stream)
 {
-	const struct attn_shape *s = &a->s;
-	if (hydragen_check(s) != NULL)
+	if (hydragen_check(&a->s) != NULL)
 		return (int)cudaErrorInvalidValue;
-	struct level_plan pl;
-	const int e = tree_levels_plan(s, ATTN_LEVEL_COMMON, 0, &pl);
-	if (e)
-		return e;
-	if (pl.n_parts > 1 && a->work == NULL)
-		return (int)cudaErrorInvalidValue;
-	struct attn_partials pp = {};
-	if (pl.n_parts > 1)
-		pp = attn_partials_at_t(a->work, pl.n_parts, s->n_heads, s->n_seqs, s->d_head,
-					attn_chunk_part_dtype(s));
-	return tree_levels_launch(a, &pl, &pp, stream);
+	return tree_levels_all_launch(a, stream);
 }
 
 extern "C" const struct attn_kernel attn_kernel_hydragen = {

@@ -413,14 +413,9 @@ static size_t ps_workspace_opts(const struct attn_shape *s, const struct ps_opts
 {
 	if (ps_check_opts(s, o) != NULL)
 		return 0;
+	if (ps_plan_is_tree(s) && !ps_plan_tree_own(s, o))
+		return tree_levels_all_workspace(s); /* the whole tree on the level grid */
 	struct level_plan lp;
-	if (ps_plan_is_tree(s) && !ps_plan_tree_own(s, o)) { /* the whole tree on the level grid */
-		if (tree_levels_plan(s, ATTN_LEVEL_COMMON, 0, &lp) != 0) {
-			(void)cudaGetLastError();
-			return 0; /* the launch reports the error */
-		}
-		return lp.n_parts > 1 ? ps_levels_bytes(s, &lp) : 0;
-	}
 	const struct attn_shape c = ps_plan_prefix_shape(s);
 	struct ps_entry *en;
 	if (ps_lookup(&c, o, &en) != 0 || en->why)
@@ -448,19 +443,8 @@ static int ps_launch_opts(const struct attn_args *a, struct CUstream_st *stream,
 	struct level_plan lp;
 	struct attn_partials pp;
 	memset(&pp, 0, sizeof pp);
-	if (tree && !ps_plan_tree_own(s, o)) {
-		/* v14: the whole tree, common prefix included, on the level grid
-		 * (hydragen's plan and launch): one grid, then the merge */
-		int e = tree_levels_plan(s, ATTN_LEVEL_COMMON, 0, &lp);
-		if (e)
-			return e;
-		if (lp.n_parts > 1) {
-			if (a->work == NULL)
-				return (int)cudaErrorInvalidValue;
-			pp = attn_partials_at_t(a->work, lp.n_parts, s->n_heads, s->n_seqs, PS_D, attn_chunk_part_dtype(s));
-		}
-		return tree_levels_launch(a, &lp, &pp, stream);
-	}
+	if (tree && !ps_plan_tree_own(s, o)) /* v14: the whole tree, prefix too, as hydragen runs it */
+		return tree_levels_all_launch(a, stream);
 	struct attn_args b = *a;
 	b.s = ps_plan_prefix_shape(s);
 	if (tree) {

@@ -82,3 +82,30 @@ extern "C" int tree_levels_launch(const struct attn_args *a, const struct level_
 		p.seg[i] = pl->seg[i];
 	return sd_forward(tree_levels_fn(s), SD_SMEM_BYTES(4), &p, pp, (cudaStream_t)stream);
 }
+
+extern "C" size_t tree_levels_all_workspace(const struct attn_shape *s)
+{
+	struct level_plan pl;
+	if (tree_levels_plan(s, ATTN_LEVEL_COMMON, 0, &pl) != 0) {
+		(void)cudaGetLastError(); /* the launch reports it */
+		return 0;
+	}
+	if (pl.n_parts <= 1)
+		return 0;
+	return attn_partials_bytes_t(pl.n_parts, s->n_heads, s->n_seqs, s->d_head, attn_chunk_part_dtype(s));
+}
+
+extern "C" int tree_levels_all_launch(const struct attn_args *a, struct CUstream_st *stream)
+{
+	const struct attn_shape *s = &a->s;
+	struct level_plan pl;
+	const int e = tree_levels_plan(s, ATTN_LEVEL_COMMON, 0, &pl);
+	if (e)
+		return e;
+	if (pl.n_parts > 1 && a->work == NULL)
+		return (int)cudaErrorInvalidValue;
+	struct attn_partials pp = {};
+	if (pl.n_parts > 1)
+		pp = attn_partials_at_t(a->work, pl.n_parts, s->n_heads, s->n_seqs, s->d_head, attn_chunk_part_dtype(s));
+	return tree_levels_launch(a, &pl, &pp, stream);
+}

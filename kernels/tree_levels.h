@@ -4,9 +4,10 @@
  * one instantiation of its kernel, every m-tile count, in
  * kernels/tree_levels.cu.  Plain C declarations.
  *
- * Users: hydragen runs every level through it; prefix_stream on a tree
- * workload runs its own kernel over the common prefix (partial slot 0) and
- * the levels after it through this one (slots 1..).  The plan is
+ * Users: hydragen runs every level through it (tree_levels_all_*);
+ * prefix_stream on a tree workload with a long prefix runs its own kernel
+ * over the common prefix (partial slot 0) and the levels after it through
+ * this one (slots 1..), with a short prefix every level as hydragen.  The plan is
  * level_plan_make's (kernels/level_plan.c). */
 #ifndef TREE_LEVELS_H
 #define TREE_LEVELS_H
@@ -36,6 +37,13 @@ int tree_levels_check(const struct attn_args *a, const struct level_plan *pl, co
  * Returns a cudaError_t. */
 int tree_levels_launch(const struct attn_args *a, const struct level_plan *pl, const struct attn_partials *pp,
 		       struct CUstream_st *stream);
+
+/* The whole tree, every level from the common prefix on, in one grid and
+ * the merge (hydragen's plan; prefix_stream's for short prefixes, v14): the
+ * workspace it needs (0 where the plan fails: the launch reports it), and
+ * its launch (a cudaError_t). */
+size_t tree_levels_all_workspace(const struct attn_shape *s);
+int tree_levels_all_launch(const struct attn_args *a, struct CUstream_st *stream);
 
 #ifdef __cplusplus
 }
