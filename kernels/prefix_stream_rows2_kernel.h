@@ -81,10 +81,21 @@ static __device__ __forceinline__ void ps_rows2_softmax_pv(float (&s)[8][4], flo
  * ever holds chunks of i's warpgroup, which refills it itself once its 128
  * threads have retired their reads (a named barrier of the warpgroup; no
  * empty mbarrier). */
-template <bool FP16, bool GQA, bool KG2>
+/* PP (129-256 rows, the variant prefix_stream_pingpong): FA3's warpgroup
+ * ping-pong on top -- the two warpgroups issue their QK^T in turn (named
+ * barriers PS_PP_BAR + w: "warpgroup w may issue"), so that one's QK^T runs
+ * on the tensor cores while the other works its softmax instead of both
+ * contending at once.  Counts: warpgroup w syncs its barrier once a chunk;
+ * the other arrives on it once a chunk after issuing, warpgroup 1 skipping
+ * its last chunk's arrival and arriving once before its first chunk (so
+ * warpgroup 0 goes first): every barrier generation completes, none is
+ * left half-arrived at exit. */
+#define PS_PP_BAR 3 /* ids 3 and 4 (0: __syncthreads; 1-2: KG2's refills) */
+template <bool FP16, bool GQA, bool KG2, bool PP = false>
 __global__ void __launch_bounds__(PS_ROWS2_THREADS, 1) prefix_stream_rows2_kernel(const __grid_constant__ ps_params p)
 {
 #if PTX_WGMMA
+	static_assert(!(KG2 && PP), "the ping-pong is for the two-block form");
 	typedef typename ps_type<FP16>::T T;
 	constexpr int NSTAGE = KG2 ? PS_ROWS2_KG_NSTAGE : PS_ROWS2_NSTAGE, NTHR = PS_ROWS2_THREADS;
 	constexpr int NB = KG2 ? PS_ROWS2_KG_BLOCKS : PS_ROWS2_BLOCKS; /* Q's 64-row blocks */
@@ -152,6 +163,10 @@ __global__ void __launch_bounds__(PS_ROWS2_THREADS, 1) prefix_stream_rows2_kerne
 	const int blk0 = KG2 ? 0 : 2 * wgi; /* this warpgroup's first row block */
 	const uint32_t sqa = sq + blk0 * 16384, sqb = sqa + 16384;
 
+	if constexpr (PP) {
+		if (wgi == 1 && nk > 0)
+			bar_arrive<PS_PP_BAR, 256>(); /* warpgroup 0 issues first */
+	}
 	for (int i = KG2 ? wgi : 0; i < nk; i += KG2 ? 2 : 1) {
 		const int stage = i % NSTAGE;
 		mbar_wait(sbar + 8 * stage, (uint32_t)(i / NSTAGE) & 1u);
@@ -163,8 +178,20 @@ __global__ void __launch_bounds__(PS_ROWS2_THREADS, 1) prefix_stream_rows2_kerne
 			sb[t][0] = sb[t][1] = sb[t][2] = sb[t][3] = 0.f;
 		}
 		wg_fence();
+		if constexpr (PP) { /* this warpgroup's turn to issue */
+			if (wgi == 0)
+				bar_sync<PS_PP_BAR, 256>();
+			else
+				bar_sync<PS_PP_BAR + 1, 256>();
+		}
 		ps_rows2_qk<T>(sa, sqa, sk);
 		ps_rows2_qk<T>(sb, sqb, sk);
+		if constexpr (PP) { /* the other's turn */
+			if (wgi == 0)
+				bar_arrive<PS_PP_BAR + 1, 256>();
+			else if (i + 1 < nk)
+				bar_arrive<PS_PP_BAR, 256>();
+		}
 		wg_wait<1>(); /* QK_A retired (QK_B may run) */
 		ps_rows2_softmax_pv<T>(sa, oa, sta, scale, sv);
 		wg_wait<1>(); /* QK_B retired (PV_A may run) */

@@ -11,7 +11,7 @@ extern const struct attn_kernel attn_kernel_prefix_stream_mma, attn_kernel_prefi
 	attn_kernel_prefix_stream_kv_early, attn_kernel_prefix_stream_global_merge,
 	attn_kernel_prefix_stream_cluster_merge, attn_kernel_prefix_stream_s1, attn_kernel_prefix_stream_s2,
 	attn_kernel_prefix_stream_s4, attn_kernel_prefix_stream_s8, attn_kernel_prefix_stream_rows2, attn_kernel_prefix_stream_4wg,
-	attn_kernel_prefix_stream_tree_own, attn_kernel_prefix_stream_tree_grid;
+	attn_kernel_prefix_stream_tree_own, attn_kernel_prefix_stream_tree_grid, attn_kernel_prefix_stream_pingpong;
 
 const struct attn_kernel *const attn_kernels[] = {
 	&attn_kernel_native,
@@ -29,6 +29,7 @@ const struct attn_kernel *const attn_kernels[] = {
 	&attn_kernel_prefix_stream_s4,
 	&attn_kernel_prefix_stream_s8,
 	&attn_kernel_prefix_stream_rows2,
+	&attn_kernel_prefix_stream_pingpong,
 	&attn_kernel_prefix_stream_4wg,
 	&attn_kernel_prefix_stream_tree_own,
 	&attn_kernel_prefix_stream_tree_grid,

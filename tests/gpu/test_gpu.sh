@@ -207,7 +207,8 @@ if command -v compute-sanitizer > /dev/null 2>&1; then
 	#   16x4/4x32 +1    the prefix split S > 1, merged in the kernel, into slot 0
 	# and v11's kernel (the default's at 65-256 rows since its H200 run;
 	# prefix_stream_4wg runs these rows on the 4-warpgroup tiles before it,
-	# prefix_stream_rows2 refuses the others):
+	# prefix_stream_rows2 refuses the others; prefix_stream_pingpong, v15,
+	# the rows of 129-256, 7x32/1x32 with one chunk a CTA):
 	#   256x3x5 (cluster S = 5), 7x32/1x32 (224 rows, global S = 32, G = 1),
 	#   130x140x12 (unsplit: 140 K/V heads, 12 chunks a CTA: every stage
 	#   refilled twice), 40x32/8x16 (GQA g 4, 160 rows:

@@ -117,6 +117,7 @@ static const struct {
 	{"prefix_stream_s8", {PS_PATH_AUTO, PS_MERGE_AUTO, 8, PS_PDL_AUTO, 0}},
 	{"prefix_stream_rows2", {PS_PATH_AUTO, PS_MERGE_AUTO, 0, PS_PDL_AUTO, 1}},
 	{"prefix_stream_4wg", {PS_PATH_AUTO, PS_MERGE_AUTO, 0, PS_PDL_AUTO, -1}},
+	{"prefix_stream_pingpong", {PS_PATH_AUTO, PS_MERGE_AUTO, 0, PS_PDL_AUTO, 2}},
 };
 #define N_VARIANTS ((int)(sizeof variants / sizeof variants[0]))
 
@@ -515,7 +516,8 @@ static const char *invariant(const struct attn_shape *s, const struct model *m, 
 		/* the epilogue's scratch, in the stages (and Q): the cluster merge's
 		 * states, the key groups' exchange (kg) */
 		const size_t scratch_cluster = (size_t)nb * 64 * (PS_D * 4 + 8), scratch_kg = kg ? (size_t)nb * 68 * 128 * 4 : 0;
-		if (pl->path != PS_PATH_WGMMA_TMA || n_rows < PS_ROWS2_MIN_ROWS || pl->rows2 != (kg ? 2 : 1) ||
+		if (pl->path != PS_PATH_WGMMA_TMA || n_rows < PS_ROWS2_MIN_ROWS ||
+		    pl->rows2 != (kg ? 2 : o->rows2 == 2 ? 3 : 1) || (o->rows2 == 2 && kg) ||
 		    pl->nqg != nb || pl->nqg * 64 < n_rows || pl->threads != PS_ROWS2_THREADS || ns % 2 != 0 ||
 		    pl->smem < (size_t)ns * PS_STAGE_BYTES + (size_t)nb * 64 * 256 + (size_t)ns * 16 ||
 		    scratch_cluster > (size_t)ns * PS_STAGE_BYTES + (size_t)nb * 64 * 256 ||
@@ -549,6 +551,8 @@ static int must_refuse(const struct attn_shape *s, const struct model *m, const 
 	/* v11's kernel: the TMA path, 65-256 rows in the first batch */
 	if (o->rows2 != 0 && (!m->d.sm90a || !m->d.tma || def_pl->rows < PS_ROWS2_MIN_ROWS))
 		return 1; /* and the 4-warpgroup variant: it equals the default there */
+	if (o->rows2 == 2 && def_pl->rows <= PS_ROWS2_KG_MAX_ROWS)
+		return 1; /* the ping-pong: the two-block form's rows only */
 	const int H = s->n_kv_heads * ps_plan_batches(s); /* the grid's heads */
 	if (o->splits > 1 && (o->splits > s->n_chunks || H > PS_MAX_SPLIT_HEADS ||
 			      (long long)o->splits * H > def_pl->slots))
