@@ -81,6 +81,12 @@ int ps_plan_tree_own(const struct attn_shape *s, const struct ps_opts *o)
 		return 0;
 	if (o->tree != PS_TREE_AUTO)
 		return o->tree == PS_TREE_OWN;
+	/* a variant that forces a choice of the own kernel (its path, merge,
+	 * splits, PDL, tiles) runs it on every tree shape: its rows measure
+	 * that choice, and its tests reach the prefix's slot-0 stores */
+	if (o->path != PS_PATH_AUTO || o->merge != PS_MERGE_AUTO || o->splits != 0 || o->pdl != PS_PDL_AUTO ||
+	    o->rows2 != 0)
+		return 1;
 	/* the levels' chunks of one K/V head: the groups' and the suffixes' */
 	const long long levels = attn_pool_chunks(s) - (long long)s->n_chunks;
 	return s->n_chunks >= PS_TREE_OWN_MIN_CHUNKS &&
@@ -273,6 +279,6 @@ size_t ps_plan_workspace(const struct attn_shape *s, const struct ps_plan *pl)
 	if (pl->splits <= 1 || pl->cluster)
 		return 0;
 	/* per (batch, K/V head, split, row): every batch strided by the first's rows */
-	const size_t n = (size_t)s->n_kv_heads * pl->batches * pl->splits * pl->rows;
+	const size_t n = (size_t)s->n_kv_heads * (pl->batches > 0 ? pl->batches : 1) * pl->splits * pl->rows;
 	return n * PS_D * sizeof(float) + n * 2 * sizeof(float); /* o, then (m, l) */
 }

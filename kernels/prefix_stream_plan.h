@@ -219,7 +219,9 @@ static inline struct attn_shape ps_plan_prefix_shape(const struct attn_shape *s)
 
 /* For a tree shape (ps_plan_is_tree): 1 if its common prefix runs through
  * this kernel (PS_TREE_OWN), 0 if the whole tree runs on split_decode's grid
- * (PS_TREE_GRID); o->tree forces one, PS_TREE_AUTO chooses by the rule above.
+ * (PS_TREE_GRID); o->tree forces one, PS_TREE_AUTO chooses by the rule above
+ * for the default and the own kernel for a variant that forces anything
+ * else (its rows measure its choice).
  * 0 for a single-prefix shape (nothing to choose). */
 int ps_plan_tree_own(const struct attn_shape *s, const struct ps_opts *o);
 

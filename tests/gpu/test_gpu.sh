@@ -220,8 +220,11 @@ if command -v compute-sanitizer > /dev/null 2>&1; then
 	#   own refills)
 	# (fp16 on four rows: the other half of the kernel table)
 	printf 'n_seqs,n_heads,n_kv_heads,n_chunks,n_groups,group_chunks,suffix_len,dtype\n65,2,2,3,1,0,0,bf16\n2,8,8,1,1,0,0,bf16\n7,4,4,64,1,0,0,fp16\n64,1,1,8,1,0,0,bf16\n256,3,3,5,1,0,0,fp16\n16,8,2,3,1,0,0,bf16\n3,16,4,1,1,0,0,fp16\n40,12,4,2,1,0,0,fp16\n7,32,1,32,1,0,0,bf16\n8,8,1,8,1,0,0,bf16\n1,67,67,128,1,0,0,bf16\n9,32,1,4,1,0,0,bf16\n100,2,2,16,1,0,0,bf16\n3,8,2,1,1,0,37,bf16\n4,32,1,2,2,1,64,fp16\n130,8,2,2,2,1,65,bf16\n16,4,4,32,1,0,1,bf16\n130,140,140,12,1,0,0,bf16\n40,32,8,16,1,0,0,fp16\n128,1,1,64,1,0,0,bf16\n100,140,140,1,1,0,0,fp16\n100,140,140,12,1,0,0,bf16\n10,64,1,16,1,0,0,fp16\n' > "$LOG/small-prefix_stream.csv"
-	for tool in memcheck racecheck; do
+	# synccheck: the kernels with named barriers between warpgroups (v11's
+	# key-group refills, the default's at 65-128 rows; v15's ping-pong)
+	for tool in memcheck racecheck synccheck; do
 		for k in $kernels; do
+			case $tool:$k in synccheck:prefix_stream | synccheck:prefix_stream_rows2 | synccheck:prefix_stream_pingpong | memcheck:* | racecheck:*) ;; *) continue ;; esac
 			rowsfile=$LOG/small.csv
 			case $k in prefix_stream | prefix_stream_*) rowsfile=$LOG/small-prefix_stream.csv ;; esac
 			timeout "${SAN_TIMEOUT:-900}" compute-sanitizer --tool $tool --error-exitcode 9 "$BIN/run-kernel" -k "$k" "${quick[@]}" \

@@ -718,6 +718,13 @@ static void test_tree_choice(void)
 	struct ps_opts own = def, grid = def;
 	own.tree = PS_TREE_OWN;
 	grid.tree = PS_TREE_GRID;
+	struct ps_opts mma = def;
+	mma.path = PS_PATH_MMA;
+	struct attn_shape short_tree = gqa_shape(64, 32, 8, 32, ATTN_BF16);
+	short_tree.suffix_len = 256;
+	CHECK("tree: a variant forcing a choice of the own kernel runs it on a short-prefix tree (the default does not)",
+	      ps_plan_tree_own(&short_tree, &mma) == 1 && ps_plan_tree_own(&short_tree, &def) == 0, "mma %d, default %d",
+	      ps_plan_tree_own(&short_tree, &mma), ps_plan_tree_own(&short_tree, &def));
 	CHECK("tree: the forced choices win over the rule", ps_plan_tree_own(&tree, &own) == 1 &&
 	      ps_plan_tree_own(&tree, &grid) == 0 && ps_plan_tree_own(&one, &own) == 0 && ps_plan_tree_own(&one, &def) == 0,
 	      "own %d grid %d, single-prefix %d", ps_plan_tree_own(&tree, &own), ps_plan_tree_own(&tree, &grid),
