@@ -2,9 +2,9 @@
  * query rows a K/V head (the compute-heavy regime: issue 11, item 2), on the
  * TMA path (sm_90a).  Included by kernels/prefix_stream.cu after
  * prefix_stream_kernel.h (ps_params, the softmax step, the chunk index, the
- * epilogue's merges).  Reached through the registry variant
- * prefix_stream_rows2 (ps_opts.rows2) until a GPU run has validated and
- * timed it: docs/kernels/prefix_stream.md, v11.
+ * epilogue's merges).  The default's kernel at 65-256 rows on the TMA path
+ * since its H200 run (docs/kernels/prefix_stream.md, v11; v15 the
+ * ping-pong form, v16 the descriptors below).
  *
  * Why: v9/v10 give a warpgroup 64 rows and one chain per chunk step --
  * QK^T, wait, softmax, PV, wait -- so the tensor pipe idles through every
@@ -32,6 +32,11 @@
  * i - 1's release and refills that stage with chunk i - 1 + NSTAGE.
  * Epilogue: ps_epilogue_2blocks (prefix_stream_merge.h), the same merge
  * paths as every other kernel, per block.
+ * Descriptors (v16): built once -- Q's before the loop, a stage's K and V
+ * once a chunk -- from warp-uniform values (the warpgroup and the stage
+ * address broadcast from lane 0), then stepped with wg_desc_add: they stay
+ * in uniform registers (15 R2UR a chunk instead of 108, 824 instructions a
+ * chunk instead of 982, 234-236 registers instead of 251-253).
  * Rows past n_rows (129-192 rows: all of block B of warpgroup 1) are zero
  * query rows computed and dropped; a copy of the loop without that block
  * is a later step.  65-128 rows: the key-group form (KG2, below). */
@@ -44,12 +49,12 @@
  * m64n64k16, Q (sqb) and K both K-major SW128 [2][64][64] tiles, one group */
 #if PTX_WGMMA
 template <typename T>
-static __device__ __forceinline__ void ps_rows2_qk(float (&s)[8][4], uint32_t sqb, uint32_t sk)
+static __device__ __forceinline__ void ps_rows2_qk(float (&s)[8][4], uint64_t dq, uint64_t dk)
 {
 #pragma unroll
 	for (int ks = 0; ks < 8; ++ks) {
 		const uint32_t off = (ks >> 2) * 8192 + (ks & 3) * 32;
-		wgmma_m64n64k16_ss<T>(s, wg_desc(sqb + off, 16, 1024), wg_desc(sk + off, 16, 1024), ks);
+		wgmma_m64n64k16_ss<T>(s, wg_desc_add(dq, off), wg_desc_add(dk, off), ks);
 	}
 	wg_commit();
 }
@@ -58,7 +63,7 @@ static __device__ __forceinline__ void ps_rows2_qk(float (&s)[8][4], uint32_t sq
  * the PV wgmma's A fragments), then its PV issued as one group */
 template <typename T>
 static __device__ __forceinline__ void ps_rows2_softmax_pv(float (&s)[8][4], float (&o)[16][4],
-							   softmax_state_f (&st)[2], float scale, uint32_t sv)
+							   softmax_state_f (&st)[2], float scale, uint64_t dv)
 {
 	float a2[2]; /* 1: P is against the running max (the lazy step) */
 	ps_softmax_step<8, true>(s, o, scale, st, a2);
@@ -69,7 +74,7 @@ static __device__ __forceinline__ void ps_rows2_softmax_pv(float (&s)[8][4], flo
 	for (int kk = 0; kk < 4; ++kk)
 #pragma unroll
 		for (int dh = 0; dh < 2; ++dh)
-			wgmma_m64n64k16_rs<T>(&o[dh * 8], pa[kk], wg_desc(sv + dh * 8192 + 16 * kk * 128, 1024, 1024));
+			wgmma_m64n64k16_rs<T>(&o[dh * 8], pa[kk], wg_desc_add(dv, dh * 8192 + 16 * kk * 128));
 	wg_commit();
 }
 #endif
@@ -103,7 +108,9 @@ __global__ void __launch_bounds__(PS_ROWS2_THREADS, 1) prefix_stream_rows2_kerne
 	extern __shared__ __align__(1024) unsigned char smem[];
 
 	const int tid = threadIdx.x;
-	const int wgi = tid >> 7, gidx = tid & 127, lane = tid & 31, wq = gidx >> 5;
+	/* the warpgroup from lane 0: warp-uniform to the compiler, so that the
+	 * wgmma descriptors built on it stay in uniform registers */
+	const int wgi = __shfl_sync(0xffffffffu, tid >> 7, 0), gidx = tid & 127, lane = tid & 31, wq = gidx >> 5;
 	const int S = p.splits, H = p.n_heads, n_rows = ps_batch_rows(p);
 	const int KVH = GQA ? p.n_kv_heads : H; /* the pool's heads */
 	const int h = blockIdx.x / S, split = blockIdx.x - h * S; /* h: K/V head */
@@ -162,6 +169,7 @@ __global__ void __launch_bounds__(PS_ROWS2_THREADS, 1) prefix_stream_rows2_kerne
 	const float scale = p.scale;
 	const int blk0 = KG2 ? 0 : 2 * wgi; /* this warpgroup's first row block */
 	const uint32_t sqa = sq + blk0 * 16384, sqb = sqa + 16384;
+	const uint64_t dqa = wg_desc(sqa, 16, 1024), dqb = wg_desc(sqb, 16, 1024); /* Q's, fixed */
 
 	if constexpr (PP) {
 		if (wgi == 1 && nk > 0)
@@ -170,7 +178,9 @@ __global__ void __launch_bounds__(PS_ROWS2_THREADS, 1) prefix_stream_rows2_kerne
 	for (int i = KG2 ? wgi : 0; i < nk; i += KG2 ? 2 : 1) {
 		const int stage = i % NSTAGE;
 		mbar_wait(sbar + 8 * stage, (uint32_t)(i / NSTAGE) & 1u);
-		const uint32_t sk = sbase + stage * PS_STAGE_BYTES, sv = sk + PS_TILE_BYTES;
+		/* the stage from lane 0 (warp-uniform: its descriptors in uniform registers) */
+		const uint32_t sk = __shfl_sync(0xffffffffu, sbase + stage * PS_STAGE_BYTES, 0), sv = sk + PS_TILE_BYTES;
+		const uint64_t dk = wg_desc(sk, 16, 1024), dv = wg_desc(sv, 1024, 1024);
 		float sa[8][4], sb[8][4];
 #pragma unroll
 		for (int t = 0; t < 8; ++t) {
@@ -184,8 +194,8 @@ __global__ void __launch_bounds__(PS_ROWS2_THREADS, 1) prefix_stream_rows2_kerne
 			else
 				bar_sync<PS_PP_BAR + 1, 256>();
 		}
-		ps_rows2_qk<T>(sa, sqa, sk);
-		ps_rows2_qk<T>(sb, sqb, sk);
+		ps_rows2_qk<T>(sa, dqa, dk);
+		ps_rows2_qk<T>(sb, dqb, dk);
 		if constexpr (PP) { /* the other's turn */
 			if (wgi == 0)
 				bar_arrive<PS_PP_BAR + 1, 256>();
@@ -193,9 +203,9 @@ __global__ void __launch_bounds__(PS_ROWS2_THREADS, 1) prefix_stream_rows2_kerne
 				bar_arrive<PS_PP_BAR, 256>();
 		}
 		wg_wait<1>(); /* QK_A retired (QK_B may run) */
-		ps_rows2_softmax_pv<T>(sa, oa, sta, scale, sv);
+		ps_rows2_softmax_pv<T>(sa, oa, sta, scale, dv);
 		wg_wait<1>(); /* QK_B retired (PV_A may run) */
-		ps_rows2_softmax_pv<T>(sb, ob, stb, scale, sv);
+		ps_rows2_softmax_pv<T>(sb, ob, stb, scale, dv);
 		wg_wait<0>(); /* PV_A, PV_B retired: nothing in flight across the back edge */
 		if constexpr (KG2) {
 			/* the warpgroup's reads of the stage are done: its warp 0

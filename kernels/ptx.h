@@ -399,6 +399,14 @@ PTX_FN uint64_t wg_desc(uint32_t saddr, uint32_t lbo, uint32_t sbo)
 	       ((uint64_t)((sbo & 0x3FFFFu) >> 4) << 32) | (1ull << 62);
 }
 
+/* the descriptor of the address `bytes` past desc's: the start address field
+ * (bits 0-13, the address / 16) never carries, shared memory being < 256 KiB,
+ * so a 32-bit add on the low word (no descriptor rebuilt per wgmma) */
+PTX_FN uint64_t wg_desc_add(uint64_t desc, uint32_t bytes)
+{
+	return (desc & 0xFFFFFFFF00000000ull) | (uint32_t)((uint32_t)desc + (bytes >> 4));
+}
+
 PTX_FN void wg_fence(void)
 {
 	asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
