@@ -457,7 +457,9 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 	extern __shared__ __align__(1024) unsigned char smem[];
 
 	const int tid = threadIdx.x, nthr = blockDim.x;
-	const int wgi = tid >> 7, gidx = tid & 127, lane = tid & 31, wq = gidx >> 5;
+	/* the warpgroup from lane 0: warp-uniform to the compiler, so that the
+	 * wgmma descriptors built on it stay in uniform registers (v17) */
+	const int wgi = __shfl_sync(0xffffffffu, tid >> 7, 0), gidx = tid & 127, lane = tid & 31, wq = gidx >> 5;
 	const int S = p.splits, H = p.n_heads, nqg = p.nqg, n_rows = ps_batch_rows(p);
 	const int KVH = GQA ? p.n_kv_heads : H; /* the pool's heads */
 	const int h = blockIdx.x / S, split = blockIdx.x - h * S; /* h: K/V head */
@@ -558,6 +560,7 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 	softmax_state_f st[2] = {softmax_init_f(), softmax_init_f()};
 	const float scale = p.scale;
 	const uint32_t sqg = sq + qg * 16384;
+	const uint64_t dq = wg_desc(sqg, 16, 1024); /* Q's, fixed; stepped by wg_desc_add */
 
 	for (int i = 0; i < nk; ++i) {
 		if constexpr (WS) {
@@ -581,7 +584,8 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 				load_chunk(c0 + nc, nc % NSTAGE);
 			cp_async_commit();
 		}
-		const uint32_t sk = sbase + (i % NSTAGE) * PS_STAGE_BYTES;
+		/* the stage from lane 0 (warp-uniform: its descriptors in uniform registers) */
+		const uint32_t sk = __shfl_sync(0xffffffffu, sbase + (i % NSTAGE) * PS_STAGE_BYTES, 0);
 		const uint32_t sv = sk + PS_TILE_BYTES;
 
 #pragma unroll 1
@@ -592,10 +596,11 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 			for (int t = 0; t < 4; ++t)
 				s[t][0] = s[t][1] = s[t][2] = s[t][3] = 0.f;
 			wg_fence();
+			const uint64_t dk = wg_desc(sk + key0 * 128, 16, 1024), dv = wg_desc(sv + key0 * 128, 1024, 1024);
 #pragma unroll
 			for (int ks = 0; ks < 8; ++ks) {
 				const uint32_t off = (ks >> 2) * 8192 + (ks & 3) * 32;
-				wgmma_m64n32k16_ss<T>(s, wg_desc(sqg + off, 16, 1024), wg_desc(sk + key0 * 128 + off, 16, 1024), ks);
+				wgmma_m64n32k16_ss<T>(s, wg_desc_add(dq, off), wg_desc_add(dk, off), ks);
 			}
 			wg_commit();
 			wg_wait<0>();
@@ -610,8 +615,7 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 			for (int kk = 0; kk < 2; ++kk)
 #pragma unroll
 				for (int dh = 0; dh < 2; ++dh)
-					wgmma_m64n64k16_rs<T>(&o[dh * 8], pa[kk],
-						    wg_desc(sv + dh * 8192 + (key0 + 16 * kk) * 128, 1024, 1024));
+					wgmma_m64n64k16_rs<T>(&o[dh * 8], pa[kk], wg_desc_add(dv, dh * 8192 + 16 * kk * 128));
 			wg_commit();
 			wg_wait<0>();
 		}
