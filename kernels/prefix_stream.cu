@@ -526,7 +526,7 @@ static int ps_launch_prefix(const struct attn_args *a, struct CUstream_st *strea
 	if (pl.splits > 1 && !pl.cluster) {
 		if (!a->work)
 			return (int)cudaErrorInvalidValue;
-		const size_t n = (size_t)a->s.n_kv_heads * pl.batches * pl.splits * pl.rows;
+		const size_t n = ps_plan_partial_rows(&a->s, &pl); /* ps_plan_workspace's layout */
 		p.po = (float *)a->work;
 		p.pml = (float2 *)((char *)a->work + n * PS_D * sizeof(float));
 	}

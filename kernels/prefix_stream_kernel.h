@@ -459,7 +459,7 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 	const int tid = threadIdx.x, nthr = blockDim.x;
 	/* the warpgroup from lane 0: warp-uniform to the compiler, so that the
 	 * wgmma descriptors built on it stay in uniform registers (v17) */
-	const int wgi = __shfl_sync(0xffffffffu, tid >> 7, 0), gidx = tid & 127, lane = tid & 31, wq = gidx >> 5;
+	const int wgi = (int)warp_uniform((uint32_t)tid >> 7), gidx = tid & 127, lane = tid & 31, wq = gidx >> 5;
 	const int S = p.splits, H = p.n_heads, nqg = p.nqg, n_rows = ps_batch_rows(p);
 	const int KVH = GQA ? p.n_kv_heads : H; /* the pool's heads */
 	const int h = blockIdx.x / S, split = blockIdx.x - h * S; /* h: K/V head */
@@ -585,7 +585,7 @@ __global__ void __launch_bounds__(512) prefix_stream_wgmma_kernel(const __grid_c
 			cp_async_commit();
 		}
 		/* the stage from lane 0 (warp-uniform: its descriptors in uniform registers) */
-		const uint32_t sk = __shfl_sync(0xffffffffu, sbase + (i % NSTAGE) * PS_STAGE_BYTES, 0);
+		const uint32_t sk = warp_uniform(sbase + (i % NSTAGE) * PS_STAGE_BYTES);
 		const uint32_t sv = sk + PS_TILE_BYTES;
 
 #pragma unroll 1

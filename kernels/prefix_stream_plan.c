@@ -274,11 +274,16 @@ size_t ps_plan_dyn_smem(const struct ps_plan *pl, int spread)
 	return spread && pl->smem < PS_SPREAD_SMEM ? PS_SPREAD_SMEM : pl->smem;
 }
 
-size_t ps_plan_workspace(const struct attn_shape *s, const struct ps_plan *pl)
+size_t ps_plan_partial_rows(const struct attn_shape *s, const struct ps_plan *pl)
 {
 	if (pl->splits <= 1 || pl->cluster)
 		return 0;
 	/* per (batch, K/V head, split, row): every batch strided by the first's rows */
-	const size_t n = (size_t)s->n_kv_heads * (pl->batches > 0 ? pl->batches : 1) * pl->splits * pl->rows;
+	return (size_t)s->n_kv_heads * (pl->batches > 0 ? pl->batches : 1) * pl->splits * pl->rows;
+}
+
+size_t ps_plan_workspace(const struct attn_shape *s, const struct ps_plan *pl)
+{
+	const size_t n = ps_plan_partial_rows(s, pl);
 	return n * PS_D * sizeof(float) + n * 2 * sizeof(float); /* o, then (m, l) */
 }

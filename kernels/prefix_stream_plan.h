@@ -167,10 +167,8 @@ struct ps_plan {
  * was shared, so the device code did not change). */
 #define PS_SPLIT_BEGIN(j, n, S) ((int)((long long)(j) * (n) / (S)))
 
-/* Query heads per K/V head, and the query rows of one K/V head's tiles
- * (n_seqs x g); for a shape ps_plan_check() accepts. */
+/* Query heads per K/V head; for a shape ps_plan_check() accepts. */
 static inline int ps_plan_group(const struct attn_shape *s) { return s->n_heads / s->n_kv_heads; }
-static inline int ps_plan_rows(const struct attn_shape *s) { return s->n_seqs * ps_plan_group(s); }
 
 /* Batches (v12): a shape with more than PS_MAX_ROWS query rows per K/V head
  * (n_seqs x g) runs as ps_plan_batches() batches of whole sequences, all in
@@ -183,7 +181,7 @@ static inline int ps_plan_rows(const struct attn_shape *s) { return s->n_seqs * 
  * batch fits in. */
 static inline int ps_plan_batch_max(const struct attn_shape *s)
 {
-	const int g = s->n_heads / s->n_kv_heads;
+	const int g = ps_plan_group(s);
 	return g <= PS_MAX_ROWS ? PS_MAX_ROWS / g : 1;
 }
 static inline int ps_plan_batches(const struct attn_shape *s)
@@ -238,7 +236,10 @@ const char *ps_plan_grid(const struct attn_shape *s, const struct ps_device *d, 
 			 const struct ps_occupancy *occ, struct ps_plan *pl);
 /* the dynamic shared memory a launch asks for (PS_SPREAD_SMEM when spread) */
 size_t ps_plan_dyn_smem(const struct ps_plan *pl, int spread);
-/* bytes of workspace a launch with pl needs (global partials only) */
+/* the global merge's partial rows, [batches][n_kv_heads][S][rows] (0 where
+ * pl merges in a cluster or runs unsplit), and the bytes of workspace they
+ * take: o [n][128] floats, then (m, l) [n] */
+size_t ps_plan_partial_rows(const struct attn_shape *s, const struct ps_plan *pl);
 size_t ps_plan_workspace(const struct attn_shape *s, const struct ps_plan *pl);
 
 #ifdef __cplusplus

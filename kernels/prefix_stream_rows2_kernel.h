@@ -110,7 +110,7 @@ __global__ void __launch_bounds__(PS_ROWS2_THREADS, 1) prefix_stream_rows2_kerne
 	const int tid = threadIdx.x;
 	/* the warpgroup from lane 0: warp-uniform to the compiler, so that the
 	 * wgmma descriptors built on it stay in uniform registers */
-	const int wgi = __shfl_sync(0xffffffffu, tid >> 7, 0), gidx = tid & 127, lane = tid & 31, wq = gidx >> 5;
+	const int wgi = (int)warp_uniform((uint32_t)tid >> 7), gidx = tid & 127, lane = tid & 31, wq = gidx >> 5;
 	const int S = p.splits, H = p.n_heads, n_rows = ps_batch_rows(p);
 	const int KVH = GQA ? p.n_kv_heads : H; /* the pool's heads */
 	const int h = blockIdx.x / S, split = blockIdx.x - h * S; /* h: K/V head */
@@ -179,7 +179,7 @@ __global__ void __launch_bounds__(PS_ROWS2_THREADS, 1) prefix_stream_rows2_kerne
 		const int stage = i % NSTAGE;
 		mbar_wait(sbar + 8 * stage, (uint32_t)(i / NSTAGE) & 1u);
 		/* the stage from lane 0 (warp-uniform: its descriptors in uniform registers) */
-		const uint32_t sk = __shfl_sync(0xffffffffu, sbase + stage * PS_STAGE_BYTES, 0), sv = sk + PS_TILE_BYTES;
+		const uint32_t sk = warp_uniform(sbase + stage * PS_STAGE_BYTES), sv = sk + PS_TILE_BYTES;
 		const uint64_t dk = wg_desc(sk, 16, 1024), dv = wg_desc(sv, 1024, 1024);
 		float sa[8][4], sb[8][4];
 #pragma unroll

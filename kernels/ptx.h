@@ -399,6 +399,15 @@ PTX_FN uint64_t wg_desc(uint32_t saddr, uint32_t lbo, uint32_t sbo)
 	       ((uint64_t)((sbo & 0x3FFFFu) >> 4) << 32) | (1ull << 62);
 }
 
+/* x as lane 0 holds it: the same value for a warp-uniform x, but one the
+ * compiler knows is warp-uniform (CUTLASS's idiom), so that values built
+ * on it -- wgmma descriptors -- can live in uniform registers.  Every lane
+ * of the warp must execute it. */
+PTX_FN uint32_t warp_uniform(uint32_t x)
+{
+	return __shfl_sync(0xffffffffu, x, 0);
+}
+
 /* the descriptor of the address `bytes` past desc's: the start address field
  * (bits 0-13, the address / 16) never carries, shared memory being < 256 KiB,
  * so a 32-bit add on the low word (no descriptor rebuilt per wgmma) */
