@@ -25,6 +25,9 @@
  *   wait<0>: every group retired inside the iteration (a group in flight
  *     across the loop's back edge makes ptxas serialize every wgmma of the
  *     kernel: warnings C7514/C7515).
+ *   v18: chunks taken in pairs, so that between the two the next chunk's
+ *   QK_A is issued before the first's PV_B is waited for (the pipe stays
+ *   fed across the pair's middle; the wait<0> only at the pair's end).
  * Registers: o 2 x 64, scores 2 x 32, P 16, states 8.  Loads: v10's scheme
  * -- thread 0 issues each chunk's four 64 x 64 TMA boxes on the stage's
  * "full" mbarrier; every thread arrives on the stage's "empty" mbarrier
@@ -175,18 +178,54 @@ __global__ void __launch_bounds__(PS_ROWS2_THREADS, 1) prefix_stream_rows2_kerne
 		if (wgi == 1 && nk > 0)
 			bar_arrive<PS_PP_BAR, 256>(); /* warpgroup 0 issues first */
 	}
-	for (int i = KG2 ? wgi : 0; i < nk; i += KG2 ? 2 : 1) {
-		const int stage = i % NSTAGE;
-		mbar_wait(sbar + 8 * stage, (uint32_t)(i / NSTAGE) & 1u);
-		/* the stage from lane 0 (warp-uniform: its descriptors in uniform registers) */
-		const uint32_t sk = warp_uniform(sbase + stage * PS_STAGE_BYTES), sv = sk + PS_TILE_BYTES;
-		const uint64_t dk = wg_desc(sk, 16, 1024), dv = wg_desc(sv, 1024, 1024);
-		float sa[8][4], sb[8][4];
-#pragma unroll
-		for (int t = 0; t < 8; ++t) {
-			sa[t][0] = sa[t][1] = sa[t][2] = sa[t][3] = 0.f;
-			sb[t][0] = sb[t][1] = sb[t][2] = sb[t][3] = 0.f;
+	/* chunk c's stage ready: its K and V descriptors (the stage from lane 0,
+	 * warp-uniform: the descriptors stay in uniform registers) */
+	auto stage_desc = [&](int c, uint64_t &dk, uint64_t &dv) {
+		const int stage = c % NSTAGE;
+		mbar_wait(sbar + 8 * stage, (uint32_t)(c / NSTAGE) & 1u);
+		const uint32_t sk = warp_uniform(sbase + stage * PS_STAGE_BYTES);
+		dk = wg_desc(sk, 16, 1024);
+		dv = wg_desc(sk + PS_TILE_BYTES, 1024, 1024);
+	};
+	/* chunk c's reads retired (its PV_B too): its stage goes back to the loads */
+	auto release = [&](int c) {
+		const int stage = c % NSTAGE;
+		if constexpr (KG2) {
+			/* the warpgroup's reads of the stage are done: its warp 0
+			 * refills it with its chunk c + NSTAGE */
+			if (wgi == 0)
+				bar_sync<1, 128>();
+			else
+				bar_sync<2, 128>();
+			if (gidx < 32 && c + NSTAGE < nk)
+				load_chunk(c0 + c + NSTAGE, stage);
+		} else {
+			mbar_arrive(sempty + 8 * stage); /* this thread's reads of the stage are done */
+			/* warp 0 (load_chunk reads the chunk table warp-wide): chunk
+			 * c - 1's stage, once every thread has released it, takes chunk
+			 * c - 1 + NSTAGE */
+			const int nc = c - 1 + NSTAGE;
+			if (tid < 32 && c >= 1 && nc < nk) {
+				const int ps = (c - 1) % NSTAGE;
+				mbar_wait(sempty + 8 * ps, (uint32_t)((c - 1) / NSTAGE) & 1u);
+				load_chunk(c0 + nc, ps);
+			}
 		}
+	};
+	float sa[8][4], sb[8][4]; /* each QK's first k-step overwrites them */
+#pragma unroll
+	for (int t = 0; t < 8; ++t) {
+		sa[t][0] = sa[t][1] = sa[t][2] = sa[t][3] = 0.f;
+		sb[t][0] = sb[t][1] = sb[t][2] = sb[t][3] = 0.f;
+	}
+	/* v18: chunks in pairs (i, j = the warpgroup's next): j's QK_A is issued
+	 * while i's PV_B still runs, so the tensor pipe is not drained between
+	 * them; every group retires inside the body (none in flight across the
+	 * back edge: see the header).  The ping-pong form keeps one chunk a body. */
+	constexpr int STEP = KG2 ? 2 : 1, PAIR = PP || KG2 ? 1 : 2;
+	for (int i = KG2 ? wgi : 0; i < nk; i += PAIR * STEP) {
+		uint64_t dk, dv;
+		stage_desc(i, dk, dv);
 		wg_fence();
 		if constexpr (PP) { /* this warpgroup's turn to issue */
 			if (wgi == 0)
@@ -206,36 +245,35 @@ __global__ void __launch_bounds__(PS_ROWS2_THREADS, 1) prefix_stream_rows2_kerne
 		ps_rows2_softmax_pv<T>(sa, oa, sta, scale, dv);
 		wg_wait<1>(); /* QK_B retired (PV_A may run) */
 		ps_rows2_softmax_pv<T>(sb, ob, stb, scale, dv);
-		wg_wait<0>(); /* PV_A, PV_B retired: nothing in flight across the back edge */
-		if constexpr (KG2) {
-			/* the warpgroup's reads of the stage are done: its warp 0
-			 * refills it with its chunk i + NSTAGE */
-			if (wgi == 0)
-				bar_sync<1, 128>();
-			else
-				bar_sync<2, 128>();
-			if (gidx < 32 && i + NSTAGE < nk)
-				load_chunk(c0 + i + NSTAGE, stage);
+		const int j = i + STEP;
+		if (PAIR == 1 || j >= nk) {
+			wg_wait<0>(); /* PV_A, PV_B retired */
+			release(i);
 			continue;
 		}
-		mbar_arrive(sempty + 8 * stage); /* this thread's reads of the stage are done */
-		/* warp 0 (load_chunk reads the chunk table warp-wide): chunk
-		 * i - 1's stage, once every thread has released it, takes chunk
-		 * i - 1 + NSTAGE */
-		const int nc = i - 1 + NSTAGE;
-		if (tid < 32 && i >= 1 && nc < nk) {
-			const int ps = (i - 1) % NSTAGE;
-			mbar_wait(sempty + 8 * ps, (uint32_t)((i - 1) / NSTAGE) & 1u);
-			load_chunk(c0 + nc, ps);
-		}
+		stage_desc(j, dk, dv);
+		wg_wait<1>(); /* PV_A(i) retired: sa (its P) free; PV_B(i) may run */
+		wg_fence();
+		ps_rows2_qk<T>(sa, dqa, dk);
+		wg_wait<1>(); /* PV_B(i) retired: sb and chunk i free (QK_A(j) may run) */
+		wg_fence();
+		ps_rows2_qk<T>(sb, dqb, dk);
+		release(i);
+		wg_wait<1>(); /* QK_A(j) retired (QK_B(j) may run) */
+		ps_rows2_softmax_pv<T>(sa, oa, sta, scale, dv);
+		wg_wait<1>(); /* QK_B(j) retired (PV_A(j) may run) */
+		ps_rows2_softmax_pv<T>(sb, ob, stb, scale, dv);
+		wg_wait<0>(); /* PV_A(j), PV_B(j) retired: nothing in flight across the back edge */
+		release(j);
 	}
 
 	__syncthreads(); /* stage buffers (and Q) free from here on */
-	/* (head, split) again from the block index: kept through the loop, the
-	 * key-group form spilled them (8 bytes, nvcc 13.0) */
+	/* (head, split) and the warpgroup again from the block and thread
+	 * indices: kept through the loop, the key-group form spilled the first
+	 * two and v18's paired loop the warpgroup (4-8 bytes, nvcc 13.0) */
 	const int eh = (int)blockIdx.x / p.splits, esplit = (int)blockIdx.x - eh * p.splits;
-	ps_epilogue_2blocks<KG2 ? 2 : 1, GQA>(p, oa, sta, ob, stb, KG2 ? wgi : 0, blk0 * 64 + wq * 16 + (lane >> 2),
-					     gidx, eh, esplit, smem);
+	const int ewgi = (int)(threadIdx.x >> 7), erow0 = (KG2 ? 0 : 2 * ewgi) * 64 + wq * 16 + (lane >> 2);
+	ps_epilogue_2blocks<KG2 ? 2 : 1, GQA>(p, oa, sta, ob, stb, KG2 ? ewgi : 0, erow0, gidx, eh, esplit, smem);
 #else
 	__trap(); /* built without sm_90a: the planner never picks this kernel there */
 #endif
