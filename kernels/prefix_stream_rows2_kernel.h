@@ -223,6 +223,9 @@ __global__ void __launch_bounds__(PS_ROWS2_THREADS, 1) prefix_stream_rows2_kerne
 	 * them; every group retires inside the body (none in flight across the
 	 * back edge: see the header).  The ping-pong form keeps one chunk a body. */
 	constexpr int STEP = KG2 ? 2 : 1, PAIR = PP || KG2 ? 1 : 2;
+	/* the pair's middle waits for chunk i + 1 before releasing chunk i: with
+	 * two stages chunk i + 1 would only be loaded by that release */
+	static_assert(PAIR == 1 || NSTAGE >= 3, "v18's pairs need three stages or more");
 	for (int i = KG2 ? wgi : 0; i < nk; i += PAIR * STEP) {
 		uint64_t dk, dv;
 		stage_desc(i, dk, dv);
@@ -252,7 +255,10 @@ __global__ void __launch_bounds__(PS_ROWS2_THREADS, 1) prefix_stream_rows2_kerne
 			continue;
 		}
 		stage_desc(j, dk, dv);
-		wg_wait<1>(); /* PV_A(i) retired: sa (its P) free; PV_B(i) may run */
+		/* PV_A(i) retired: sa free -- ptxas packs P_A inside sa's registers,
+		 * so this wait (and the next, for P_B in sb's) is what keeps QK(j)
+		 * from overwriting a P that a PV still reads; PV_B(i) may run */
+		wg_wait<1>();
 		wg_fence();
 		ps_rows2_qk<T>(sa, dqa, dk);
 		wg_wait<1>(); /* PV_B(i) retired: sb and chunk i free (QK_A(j) may run) */
