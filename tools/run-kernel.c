@@ -21,6 +21,7 @@
 #include "lib/metrics.h"
 #include "lib/num.h"
 #include "lib/out.h"
+#include "lib/peaks.h"
 #include "lib/reference.h"
 #include "lib/resume.h"
 #include "../kernels/attn.h"
@@ -209,7 +210,7 @@ static struct bench_opts bopt = {
 	.noise_target = 0.005, .sample_ms = 2.0, .l2_hot = 0, .device = 0,
 };
 static double peak_tflops_flag, peak_gbps_flag; /* --peak-*; 0: not given */
-/* The peaks of each backend's rows (resolve_peaks()), by index in backends[]. */
+/* The peaks of each backend's rows (peaks_resolve()), by index in backends[]. */
 static struct device_peaks bpeaks[8];
 static unsigned long seed = 1;
 static enum inputs_profile profile = INPUTS_UNIFORM;
@@ -460,105 +461,6 @@ static double ceiling_tflops(const struct backend *b, struct backend_config *c)
 			fprintf(stderr, "run-kernel: tensor-core ceiling %.1f TFLOP/s (%s)\n", v, how ? how : "?");
 	}
 	return v;
-}
-
-/* One peak of backend b's rows: *v and from[n] hold the device's value and
- * how it was derived (backend peaks(); *v 0: unknown, from then says why,
- * `unknown` the device's reason as the warning words it).  The flag
- * (flag_name) wins when set; else an unknown device value becomes def, the
- * H100 datasheet's, and a GPU says once, here, that the column `eff` is
- * against it. */
-static void resolve_peak(const struct backend *b, double *v, char *from, size_t n, double flag,
-			 const char *flag_name, const char *unknown, double def, const char *unit,
-			 const char *eff)
-{
-	if (flag > 0) {
-		*v = flag;
-		snprintf(from, n, "%s", flag_name);
-	} else if (!(*v > 0)) {
-		*v = def;
-		snprintf(from, n, "default (H100 SXM datasheet)%s",
-			 b->peaks ? "" : ": the CPU backend has no device peaks");
-		if (b->peaks)
-			warnx("%s: %s; %s is against %.1f %s (H100 SXM datasheet); %s sets it",
-			      b->device_name(), unknown, eff, def, unit, flag_name);
-	}
-}
-
-/* The peaks of backend bi's rows, each a flag (--peak-tflops/--peak-gbps),
- * else the device's own (backend peaks()), else the H100 defaults. */
-static void resolve_peaks(int bi)
-{
-	const struct backend *b = backends[bi];
-	struct device_peaks d, *p = &bpeaks[bi];
-	char gbps_unknown[sizeof d.gbps_from + 48];
-
-	memset(&d, 0, sizeof d);
-	if (b->peaks)
-		b->peaks(&d);
-	*p = d;
-	snprintf(gbps_unknown, sizeof gbps_unknown, "memory clock or bus width unknown (%s)", d.gbps_from);
-	resolve_peak(b, &p->tflops, p->tflops_from, sizeof p->tflops_from, peak_tflops_flag, "--peak-tflops",
-		     d.tflops_from, PEAK_TFLOPS_DEFAULT, "TFLOP/s", "compute_eff_pct");
-	resolve_peak(b, &p->gbps, p->gbps_from, sizeof p->gbps_from, peak_gbps_flag, "--peak-gbps",
-		     gbps_unknown, PEAK_GBPS_DEFAULT, "GB/s", "kv_mem_eff_pct");
-}
-
-/* --peaks: one CSV row per backend of -k, what its rows would use. */
-static void print_peaks(FILE *f, const int *used)
-{
-	static const char *const hdr[] = { "backend", "gpu", "peak_tflops", "peak_gbps", "peak_tflops_from",
-					   "peak_gbps_from" };
-	char a[48], b[48];
-	csv_write_row(f, 6, hdr);
-	for (int i = 0; backends[i]; i++)
-		if (used[i]) {
-			const char *row[] = { backends[i]->name, backends[i]->device_name(),
-					      fmt_num(a, bpeaks[i].tflops), fmt_num(b, bpeaks[i].gbps),
-					      bpeaks[i].tflops_from, bpeaks[i].gbps_from };
-			csv_write_row(f, 6, row);
-		}
-}
-
-/* --ceilings: both measured ceilings of each backend of -k, on a config of
- * the seed grid's size class where the read ceiling has levelled off
- * (64 heads x 128 chunks: 268 MB of K/V; 4 MB on the CPU), timed with the
- * run's options, beside the peaks: the check of one device call. */
-static void print_ceilings(FILE *f, const int *used)
-{
-	static const char *const hdr[] = { "backend", "gpu", "peak_tflops", "peak_gbps", "ceil_tflops",
-					   "ceil_gbps", "ceil_bytes", "ceil_tflops_how", "peak_tflops_from",
-					   "peak_gbps_from" };
-	char cell[5][48];
-	csv_write_row(f, 10, hdr);
-	for (int i = 0; backends[i]; i++) {
-		if (!used[i])
-			continue;
-		const struct backend *b = backends[i];
-		struct attn_shape s = { .n_seqs = 1, .n_heads = 64, .n_kv_heads = 64, .n_chunks = 128,
-					.n_groups = 1, .chunk_size = 64, .d_head = 128, .dtype = ATTN_BF16 };
-		struct inputs in;
-		const char *why = NULL, *how = "not measured";
-		if (b == &cpu_backend)
-			s.n_heads = s.n_kv_heads = 32, s.n_chunks = 4;
-		if (inputs_make(&in, &s, seed) != 0)
-			die(EXIT_INPUT, "--ceilings: inputs of %.1f GB do not fit in host memory",
-			    shape_kv_bytes(&s) / 1e9);
-		struct backend_config *c = b->prepare(&in, &bopt, &why);
-		if (!c)
-			die(EXIT_INPUT, "--ceilings: %s", why);
-		double gbps = b->ceiling_gbps(c, &bopt);
-		double tflops = b->ceiling_tflops ? b->ceiling_tflops(c, &bopt, &how) : 0;
-		const char *row[] = { b->name, b->device_name(), fmt_num(cell[0], bpeaks[i].tflops),
-				      fmt_num(cell[1], bpeaks[i].gbps), fmt_num(cell[2], tflops),
-				      fmt_num(cell[3], gbps), fmt_num(cell[4], shape_kv_bytes(&s)), how,
-				      bpeaks[i].tflops_from, bpeaks[i].gbps_from };
-		csv_write_row(f, 10, row);
-		fflush(f);
-		if (b->release)
-			b->release(c);
-		inputs_free(&in);
-	}
 }
 
 /* A row not written, as its line on stderr (tag "refused": the kernel's
@@ -911,14 +813,14 @@ int main(int argc, char **argv)
 		if (why)
 			die(EXIT_INPUT, "%s", why);
 		if (used[b])
-			resolve_peaks(b);
+			peaks_resolve(backends[b], &bpeaks[b], peak_tflops_flag, peak_gbps_flag);
 	}
 	if (mode) {
 		FILE *f = out_open(output);
 		if (mode == O_PEAKS)
-			print_peaks(f, used);
+			peaks_print(f, used, bpeaks);
 		else
-			print_ceilings(f, used);
+			ceilings_print(f, used, bpeaks, &bopt, seed);
 		out_commit();
 		return 0;
 	}
