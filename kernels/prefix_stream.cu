@@ -631,7 +631,8 @@ PS_KERNEL(prefix_stream_rows2,
 	  {PS_PATH_AUTO, PS_MERGE_AUTO, 0, PS_PDL_AUTO, 1})
 PS_KERNEL(prefix_stream_pingpong,
 	  "prefix_stream with v11's kernel at 129-256 query rows a K/V head and its two warpgroups issuing QK^T in turn "
-	  "(FA3's ping-pong, named barriers); not yet run on a GPU; refuses other shapes",
+	  "(FA3's ping-pong, named barriers; measured 1.07x the default's time at 32 x 1024, n_seqs 256); "
+	  "refuses other shapes",
 	  {PS_PATH_AUTO, PS_MERGE_AUTO, 0, PS_PDL_AUTO, 2})
 PS_KERNEL(prefix_stream_4wg,
 	  "prefix_stream without v11's kernel: at 65-256 query rows a K/V head the wgmma kernel's 4-warpgroup tiles "

@@ -222,6 +222,14 @@ __global__ void __launch_bounds__(PS_ROWS2_THREADS, 1) prefix_stream_rows2_kerne
 	 * while i's PV_B still runs, so the tensor pipe is not drained between
 	 * them; every group retires inside the body (none in flight across the
 	 * back edge: see the header).  The ping-pong form keeps one chunk a body. */
+	/* with a chunk's QK_A and QK_B the last two groups issued: each block's
+	 * softmax once its QK retires, its PV issued (PV_A runs through B's) */
+	auto softmax_pv_ab = [&](uint64_t dv) {
+		wg_wait<1>(); /* QK_A retired (QK_B may run) */
+		ps_rows2_softmax_pv<T>(sa, oa, sta, scale, dv);
+		wg_wait<1>(); /* QK_B retired (PV_A may run) */
+		ps_rows2_softmax_pv<T>(sb, ob, stb, scale, dv);
+	};
 	constexpr int STEP = KG2 ? 2 : 1, PAIR = PP || KG2 ? 1 : 2;
 	/* the pair's middle waits for chunk i + 1 before releasing chunk i: with
 	 * two stages chunk i + 1 would only be loaded by that release */
@@ -244,10 +252,7 @@ __global__ void __launch_bounds__(PS_ROWS2_THREADS, 1) prefix_stream_rows2_kerne
 			else if (i + 1 < nk)
 				bar_arrive<PS_PP_BAR, 256>();
 		}
-		wg_wait<1>(); /* QK_A retired (QK_B may run) */
-		ps_rows2_softmax_pv<T>(sa, oa, sta, scale, dv);
-		wg_wait<1>(); /* QK_B retired (PV_A may run) */
-		ps_rows2_softmax_pv<T>(sb, ob, stb, scale, dv);
+		softmax_pv_ab(dv);
 		const int j = i + STEP;
 		if (PAIR == 1 || j >= nk) {
 			wg_wait<0>(); /* PV_A, PV_B retired */
@@ -265,10 +270,7 @@ __global__ void __launch_bounds__(PS_ROWS2_THREADS, 1) prefix_stream_rows2_kerne
 		wg_fence();
 		ps_rows2_qk<T>(sb, dqb, dk);
 		release(i);
-		wg_wait<1>(); /* QK_A(j) retired (QK_B(j) may run) */
-		ps_rows2_softmax_pv<T>(sa, oa, sta, scale, dv);
-		wg_wait<1>(); /* QK_B(j) retired (PV_A(j) may run) */
-		ps_rows2_softmax_pv<T>(sb, ob, stb, scale, dv);
+		softmax_pv_ab(dv);
 		wg_wait<0>(); /* PV_A(j), PV_B(j) retired: nothing in flight across the back edge */
 		release(j);
 	}
