@@ -150,6 +150,27 @@ int main(void)
 	CHECK("hydragen: a 128-chunk prefix beside 1-token suffixes is not cut into 1-chunk CTAs",
 	      pl.n_segments == 2 && 128 / pl.seg[0].splits >= 4, "%d splits of the prefix", pl.seg[0].splits);
 
+	/* v5 (docs/kernels/hydragen.md): a 2K prefix + 4096-token suffixes at
+	 * n_seqs 32 on 264 slots -- v4 gave the suffixes one split (16 + 256 =
+	 * 272 CTAs, 8 of them a sliver after the first wave: measured 1.13x
+	 * the time of two splits); the list schedule's share of the cost gives
+	 * two (528 CTAs, two whole waves) */
+	const struct attn_shape sliver = {32, 32, 8, 32, 1, 0, 4096, 64, 128, ATTN_BF16};
+	level_plan_make(&sliver, 264, ATTN_LEVEL_COMMON, 0, &pl);
+	CHECK("hydragen: no sliver of long CTAs past the first wave (2K prefix + 4096 suffix, n_seqs 32)",
+	      pl.n_segments == 2 && pl.seg[0].splits == 1 && pl.seg[1].splits == 2, "splits %d, %d", pl.seg[0].splits,
+	      pl.seg[1].splits);
+	/* single-level shapes keep v4's plans: 64 x 64 seed shape, n_seqs 32
+	 * (64 K/V heads, 1 row tile): 4 splits of 16 chunks */
+	const struct attn_shape seed = {32, 64, 64, 64, 1, 0, 0, 64, 128, ATTN_BF16};
+	level_plan_make(&seed, 264, ATTN_LEVEL_COMMON, 0, &pl);
+	CHECK("hydragen: a single-prefix seed shape keeps v4's plan (64 x 64: 4 splits)",
+	      pl.n_segments == 1 && pl.seg[0].splits == 4, "%d splits", pl.seg[0].splits);
+	/* a device of one slot: every CTA after the first waits (no crash, a plan) */
+	level_plan_make(&sliver, 1, ATTN_LEVEL_COMMON, 0, &pl);
+	CHECK("hydragen: one slot still plans every level", pl.n_segments == 2 && pl.seg[1].splits >= 1,
+	      "%d segments", pl.n_segments);
+
 	printf("level_plan: %d passed, %d failed\n", passed, failed);
 	return failed != 0;
 }
