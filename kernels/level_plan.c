@@ -56,6 +56,63 @@ static long long lp_list_schedule(const long long *count, const long long *per, 
 	return end;
 }
 
+/* The two costs of a grain, in units of one chunk per CTA, both with the
+ * merge's partial traffic: est, v4's -- the CTAs' work averaged over the
+ * slots, at least whole waves of the longest CTAs -- and list, the list
+ * schedule's makespan (-1 where lp_list_schedule gives up).  Returns 0 where
+ * the grid would pass 2^31 CTAs. */
+struct lp_levels {
+	int n;
+	long long base[SD_MAX_SEGMENTS], chunks[SD_MAX_SEGMENTS];
+	long long slots, slot_base, rows_out;
+};
+static int lp_grain_cost(const struct lp_levels *lv, long long grain, double *est, double *list)
+{
+	long long n = 0, parts = lv->slot_base, longest = 0, n_longest = 0, count[SD_MAX_SEGMENTS],
+		  per_seg[SD_MAX_SEGMENTS];
+	double work = 0;
+	for (int i = 0; i < lv->n; i++) {
+		const long long splits = (lv->chunks[i] + grain - 1) / grain;
+		const long long per = (lv->chunks[i] + splits - 1) / splits + LP_CTA_COST;
+		n += lv->base[i] * splits;
+		parts += splits;
+		count[i] = lv->base[i] * splits;
+		per_seg[i] = per;
+		work += (double)count[i] * (double)per;
+		if (per > longest)
+			longest = per, n_longest = 0;
+		if (per == longest)
+			n_longest += count[i];
+	}
+	if (n > 0x7fffffffLL)
+		return 0;
+	const double waves = (double)((n_longest + lv->slots - 1) / lv->slots) * (double)longest,
+		     partials = parts > 1 ? (double)parts * (double)lv->rows_out * LP_PART_BYTES /
+						    (LP_CHUNK_BYTES * (double)lv->slots)
+					  : 0;
+	*est = (work / (double)lv->slots > waves ? work / (double)lv->slots : waves) + partials;
+	const long long l = lp_list_schedule(count, per_seg, lv->n, lv->slots);
+	*list = l < 0 ? -1 : (double)l + partials;
+	return 1;
+}
+
+/* v6's sliver rule (hydragen's v6: its v5 was the softmax step).  v4's estimate averages the CTAs over the slots, so it
+ * misses a sliver: CTAs launched after the first wave's slots are taken wait
+ * for the first to end, and a few long ones then run alone (a 2K prefix +
+ * 4096-token suffixes at n_seqs 32: 272 CTAs for 264 slots, 1.14x the time
+ * of 528 CTAs of half the chunks).  The list schedule sees it but overstates
+ * it (CTAs running alone read faster than under the whole grid's load):
+ * taken as the cost, or averaged with v4's, it lost up to 1.21x elsewhere.
+ * So v4 chooses, and the list schedule only vetoes: where v4's grain's list
+ * makespan passes its estimate by more than LP_SLIVER, the grain is the one
+ * of least makespan among those within LP_EST_TOL of v4's best estimate and
+ * at least LP_LIST_GAIN shorter in the list schedule.  The three bounds are
+ * where the measured grain maps of the suffix and tree presets split wins
+ * from losses (docs/kernels/hydragen.md, v6), not derived quantities. */
+#define LP_SLIVER 1.22
+#define LP_EST_TOL 1.031
+#define LP_LIST_GAIN 0.9
+
 void level_plan_make(const struct attn_shape *s, long long slots, int first_level, int slot_base,
 		     struct level_plan *pl)
 {
@@ -68,7 +125,8 @@ void level_plan_make(const struct attn_shape *s, long long slots, int first_leve
 		{ s->suffix_len > 0 ? s->n_seqs : 0, 1, attn_suffix_chunks(s) },
 	};
 	*pl = (struct level_plan){0};
-	long long base[SD_MAX_SEGMENTS], chunks[SD_MAX_SEGMENTS], cmax = 1, bmin = 0;
+	struct lp_levels ls = {0};
+	long long cmax = 1, bmin = 0;
 	int first = 0; /* the level's first node: tools/lib/tree.c numbers them level by level */
 	for (int L = 0; L < SD_MAX_SEGMENTS; L++) {
 		const int present = lv[L].nodes > 0 && lv[L].chunks > 0;
@@ -85,69 +143,46 @@ void level_plan_make(const struct attn_shape *s, long long slots, int first_leve
 		sg->mt = sd_mt_for_rows(rows);
 		sg->row_tiles = (int)((rows + 16 * sg->mt - 1) / (16 * sg->mt));
 		first += lv[L].nodes;
-		base[i] = (long long)sg->row_tiles * sg->n_nodes * s->n_kv_heads;
-		chunks[i] = lv[L].chunks;
-		if (chunks[i] > cmax) {
-			cmax = chunks[i];
-			bmin = base[i];
+		ls.base[i] = (long long)sg->row_tiles * sg->n_nodes * s->n_kv_heads;
+		ls.chunks[i] = lv[L].chunks;
+		if (ls.chunks[i] > cmax) {
+			cmax = ls.chunks[i];
+			bmin = ls.base[i];
 		}
 	}
 	pl->n_parts = slot_base;
 	if (pl->n_segments == 0)
 		return;
-	if (slots < 1)
-		slots = 1;
-	/* time in units of one chunk per CTA: work over the slots, at least the
-	 * whole waves of the longest CTAs, plus the merge's partial traffic */
-	const long long rows_out = (long long)s->n_seqs * s->n_heads;
+	ls.n = pl->n_segments;
+	ls.slots = slots < 1 ? 1 : slots;
+	ls.slot_base = slot_base;
+	ls.rows_out = (long long)s->n_seqs * s->n_heads;
+	/* v4: the grain of least estimate; ties go to the larger grain */
+	const long long pmax = bmin > 0 ? 8 * ls.slots / bmin + 1 : 1;
 	long long best_grain = cmax;
-	double best_cost = -1;
-	const long long pmax = bmin > 0 ? 8 * slots / bmin + 1 : 1;
+	double best_est = -1, best_list = -1, est, list;
 	for (long long p = 1; p <= pmax && p <= cmax; p++) {
-		const long long grain = (cmax + p - 1) / p;
-		long long n = 0, parts = slot_base, longest = 0, n_longest = 0, count[SD_MAX_SEGMENTS],
-			  per_seg[SD_MAX_SEGMENTS];
-		double work = 0;
-		for (int i = 0; i < pl->n_segments; i++) {
-			const long long splits = (chunks[i] + grain - 1) / grain;
-			const long long per = (chunks[i] + splits - 1) / splits + LP_CTA_COST;
-			n += base[i] * splits;
-			parts += splits;
-			count[i] = base[i] * splits;
-			per_seg[i] = per;
-			work += (double)(base[i] * splits) * (double)per;
-			if (per > longest)
-				longest = per, n_longest = 0;
-			if (per == longest)
-				n_longest += base[i] * splits;
-		}
-		if (n > 0x7fffffffLL)
+		if (!lp_grain_cost(&ls, (cmax + p - 1) / p, &est, &list))
 			break;
-		double cost = work / (double)slots;
-		const double waves = (double)((n_longest + slots - 1) / slots) * (double)longest;
-		cost = cost > waves ? cost : waves;
-		/* v5: the estimate above averages the CTAs over the slots, so it
-		 * misses a sliver -- CTAs launched after the first wave's slots are
-		 * taken wait for the first to end, and a few long ones then run
-		 * alone (a 2K prefix + 4096-token suffixes at n_seqs 32: 272 CTAs
-		 * for 264 slots, 1.13x the time of 528 CTAs of half the chunks).
-		 * The list schedule of fixed-length CTAs overstates that tail (CTAs
-		 * running alone read faster than under the full grid's load), so
-		 * the cost is the mean of the two; on single-level shapes the two
-		 * agree and the plans are v4's.  Measured: docs/kernels/hydragen.md, v5. */
-		const long long list = lp_list_schedule(count, per_seg, pl->n_segments, slots);
-		if (list >= 0)
-			cost = 0.5 * (cost + (double)list);
-		if (parts > 1)
-			cost += (double)parts * (double)rows_out * LP_PART_BYTES / (LP_CHUNK_BYTES * (double)slots);
-		if (best_cost < 0 || cost < best_cost - 1e-9) {
-			best_cost = cost;
-			best_grain = grain;
+		if (best_est < 0 || est < best_est - 1e-9)
+			best_est = est, best_list = list, best_grain = (cmax + p - 1) / p;
+	}
+	/* v6: the list schedule's veto of a sliver */
+	if (best_est > 0 && best_list > LP_SLIVER * best_est) {
+		const double bound = LP_LIST_GAIN * best_list;
+		double least = bound;
+		long long grain = best_grain;
+		for (long long p = 1; p <= pmax && p <= cmax; p++) {
+			if (!lp_grain_cost(&ls, (cmax + p - 1) / p, &est, &list))
+				break;
+			if (list >= 0 && est <= LP_EST_TOL * best_est && list < least - 1e-9)
+				least = list, grain = (cmax + p - 1) / p;
 		}
+		best_grain = grain;
 	}
 	for (int i = 0; i < pl->n_segments; i++) {
 		struct sd_segment *sg = &pl->seg[i];
-		sg->splits = (int)((chunks[i] + best_grain - 1) / best_grain);
+		sg->splits = (int)((ls.chunks[i] + best_grain - 1) / best_grain);
 		sg->slot0 = pl->n_parts;
 		pl->n_parts += sg->splits;
 	}

@@ -58,12 +58,13 @@ struct level_plan {
  *
  * One grain (chunks per CTA) for the whole grid; level L gets ceil(chunks_L
  * / grain) splits.  The grain minimizes an estimate of the forward pass, in
- * units of one chunk per CTA: the larger of (all CTAs' chunks + a fixed cost
- * each) / slots and whole waves of the longest CTAs, plus the merge's
- * partial traffic, that estimate averaged (v5) with the grid's list
- * schedule (CTAs into the earliest-free slot in launch order), which sees
- * the sliver of CTAs past the first wave that the average misses; ties go
- * to the larger grain (fewer partials).  The measurements behind it:
+ * units of one chunk per CTA: the larger of (all CTAs' work: chunks + a
+ * fixed cost each) / slots and whole waves of the longest CTAs, plus the
+ * merge's partial traffic; ties go to the larger grain (fewer partials).
+ * Where the grid's list schedule (CTAs into the earliest-free slot in
+ * launch order) says that grain leaves a sliver of long CTAs past the
+ * first wave, a grain of nearly the same estimate and a clearly shorter
+ * schedule is taken instead (v6).  The measurements behind both:
  * docs/kernels/hydragen.md.  s must pass the
  * caller's check (n_seqs % n_groups == 0 where group_chunks > 0). */
 void level_plan_make(const struct attn_shape *s, long long slots, int first_level, int slot_base,

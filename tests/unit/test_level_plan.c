@@ -150,15 +150,24 @@ int main(void)
 	CHECK("hydragen: a 128-chunk prefix beside 1-token suffixes is not cut into 1-chunk CTAs",
 	      pl.n_segments == 2 && 128 / pl.seg[0].splits >= 4, "%d splits of the prefix", pl.seg[0].splits);
 
-	/* v5 (docs/kernels/hydragen.md): a 2K prefix + 4096-token suffixes at
+	/* v6 (docs/kernels/hydragen.md): a 2K prefix + 4096-token suffixes at
 	 * n_seqs 32 on 264 slots -- v4 gave the suffixes one split (16 + 256 =
-	 * 272 CTAs, 8 of them a sliver after the first wave: measured 1.13x
-	 * the time of two splits); the list schedule's share of the cost gives
-	 * two (528 CTAs, two whole waves) */
+	 * 272 CTAs, 8 of them a sliver after the first wave: measured 1.14x
+	 * the time of two splits); the list schedule's veto gives two (528
+	 * CTAs, two whole waves) */
 	const struct attn_shape sliver = {32, 32, 8, 32, 1, 0, 4096, 64, 128, ATTN_BF16};
 	level_plan_make(&sliver, 264, ATTN_LEVEL_COMMON, 0, &pl);
 	CHECK("hydragen: no sliver of long CTAs past the first wave (2K prefix + 4096 suffix, n_seqs 32)",
 	      pl.n_segments == 2 && pl.seg[0].splits == 1 && pl.seg[1].splits == 2, "splits %d, %d", pl.seg[0].splits,
+	      pl.seg[1].splits);
+	/* ... and where there is no sliver the veto keeps v4's grain: 8K prefix
+	 * + 1024-token suffixes at n_seqs 32 (v4: 6 splits of the prefix, one
+	 * of each suffix; the averaged rule tried in v6's making gave 16 / 2 and
+	 * measured 1.21x slower) */
+	const struct attn_shape nosliver = {32, 32, 8, 128, 1, 0, 1024, 64, 128, ATTN_BF16};
+	level_plan_make(&nosliver, 264, ATTN_LEVEL_COMMON, 0, &pl);
+	CHECK("hydragen: no sliver, v4's grain (8K prefix + 1024 suffix, n_seqs 32: 6 and 1 splits)",
+	      pl.n_segments == 2 && pl.seg[0].splits == 6 && pl.seg[1].splits == 1, "splits %d, %d", pl.seg[0].splits,
 	      pl.seg[1].splits);
 	/* single-level shapes keep v4's plans: 64 x 64 seed shape, n_seqs 32
 	 * (64 K/V heads, 1 row tile): 4 splits of 16 chunks */
