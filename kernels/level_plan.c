@@ -96,22 +96,26 @@ static int lp_grain_cost(const struct lp_levels *lv, long long grain, double *es
 	return 1;
 }
 
-/* v6's sliver rule (hydragen's v6: its v5 was the softmax step).  v4's estimate averages the CTAs over the slots, so it
- * misses a sliver: CTAs launched after the first wave's slots are taken wait
- * for the first to end, and a few long ones then run alone (a 2K prefix +
- * 4096-token suffixes at n_seqs 32: 272 CTAs for 264 slots, 1.14x the time
- * of 528 CTAs of half the chunks).  The list schedule sees it but overstates
- * it (CTAs running alone read faster than under the whole grid's load):
- * taken as the cost, or averaged with v4's, it lost up to 1.21x elsewhere.
- * So v4 chooses, and the list schedule only vetoes: where v4's grain's list
- * makespan passes its estimate by more than LP_SLIVER, the grain is the one
- * of least makespan among those within LP_EST_TOL of v4's best estimate and
- * at least LP_LIST_GAIN shorter in the list schedule.  The three bounds are
- * where the measured grain maps of the suffix and tree presets split wins
- * from losses (docs/kernels/hydragen.md, v6), not derived quantities. */
+/* v6's sliver rule (hydragen's v6: its v5 was the softmax step).  v4's
+ * estimate averages the CTAs over the slots, so it misses a sliver: CTAs
+ * launched after the first wave's slots are taken wait for the first to
+ * end, and a few long ones then run alone (a 2K prefix + 4096-token
+ * suffixes at n_seqs 32: 272 CTAs for 264 slots, 1.14x the time of 528 CTAs
+ * of half the chunks).  The list schedule sees it but overstates it (CTAs
+ * running alone read faster than under the whole grid's load): taken as the
+ * cost, or averaged with v4's, it lost up to 1.21x elsewhere, and switching
+ * to any grain it prefers lost 1.03x at 32K + 4096 (11 splits, itself a
+ * sliver by the list).  So v4 chooses and the list schedule only vetoes:
+ * where v4's grain's makespan passes its estimate by more than LP_SLIVER,
+ * the grain is the one of least makespan among those whose estimate is
+ * within LP_EST_TOL of v4's best and whose makespan the estimate agrees
+ * with (within LP_AGREE): a grain both models call sliver-free.  The bounds
+ * are where the measured grain maps of the suffix and tree presets split
+ * wins from losses (docs/kernels/hydragen.md, v6), not derived quantities:
+ * the winning two-split grains at 2K + 4096 are 3.02 % above v4's best. */
 #define LP_SLIVER 1.22
 #define LP_EST_TOL 1.031
-#define LP_LIST_GAIN 0.9
+#define LP_AGREE 1.1
 
 void level_plan_make(const struct attn_shape *s, long long slots, int first_level, int slot_base,
 		     struct level_plan *pl)
@@ -169,13 +173,12 @@ void level_plan_make(const struct attn_shape *s, long long slots, int first_leve
 	}
 	/* v6: the list schedule's veto of a sliver */
 	if (best_est > 0 && best_list > LP_SLIVER * best_est) {
-		const double bound = LP_LIST_GAIN * best_list;
-		double least = bound;
+		double least = best_list;
 		long long grain = best_grain;
 		for (long long p = 1; p <= pmax && p <= cmax; p++) {
 			if (!lp_grain_cost(&ls, (cmax + p - 1) / p, &est, &list))
 				break;
-			if (list >= 0 && est <= LP_EST_TOL * best_est && list < least - 1e-9)
+			if (list >= 0 && est <= LP_EST_TOL * best_est && list <= LP_AGREE * est && list < least - 1e-9)
 				least = list, grain = (cmax + p - 1) / p;
 		}
 		best_grain = grain;

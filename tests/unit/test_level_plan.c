@@ -169,6 +169,14 @@ int main(void)
 	CHECK("hydragen: no sliver, v4's grain (8K prefix + 1024 suffix, n_seqs 32: 6 and 1 splits)",
 	      pl.n_segments == 2 && pl.seg[0].splits == 6 && pl.seg[1].splits == 1, "splits %d, %d", pl.seg[0].splits,
 	      pl.seg[1].splits);
+	/* ... nor where the list schedule's own choice is a sliver too: 32K
+	 * prefix + 4096-token suffixes at n_seqs 32 stays 6 / 1 (11 / 2, the
+	 * list's pick, measured 1.03x slower) */
+	const struct attn_shape sliver2 = {32, 32, 8, 512, 1, 0, 4096, 64, 128, ATTN_BF16};
+	level_plan_make(&sliver2, 264, ATTN_LEVEL_COMMON, 0, &pl);
+	CHECK("hydragen: a grain the list calls a sliver too is not taken (32K + 4096, n_seqs 32: 6 and 1 splits)",
+	      pl.n_segments == 2 && pl.seg[0].splits == 6 && pl.seg[1].splits == 1, "splits %d, %d", pl.seg[0].splits,
+	      pl.seg[1].splits);
 	/* single-level shapes keep v4's plans: 64 x 64 seed shape, n_seqs 32
 	 * (64 K/V heads, 1 row tile): 4 splits of 16 chunks */
 	const struct attn_shape seed = {32, 64, 64, 64, 1, 0, 0, 64, 128, ATTN_BF16};
