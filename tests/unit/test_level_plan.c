@@ -25,6 +25,16 @@ static int level_chunks(const struct attn_shape *s, int L)
 	return L == ATTN_LEVEL_COMMON ? s->n_chunks : L == ATTN_LEVEL_GROUP ? s->group_chunks : attn_suffix_chunks(s);
 }
 
+/* hydragen's plan of a prefix + suffix shape on 264 slots: two segments of
+ * the given splits */
+static void two_level_splits(const char *name, const struct attn_shape *s, int prefix_splits, int suffix_splits)
+{
+	struct level_plan pl;
+	level_plan_make(s, 264, ATTN_LEVEL_COMMON, 0, &pl);
+	CHECK(name, pl.n_segments == 2 && pl.seg[0].splits == prefix_splits && pl.seg[1].splits == suffix_splits,
+	      "%d segments, splits %d, %d", pl.n_segments, pl.seg[0].splits, pl.n_segments > 1 ? pl.seg[1].splits : 0);
+}
+
 /* the invariants of pl for s against its tables; "" or what is wrong */
 static const char *plan_wrong(const struct attn_shape *s, const struct attn_tree *t, long long slots, int first_level,
 			      int slot_base, const struct level_plan *pl)
@@ -150,33 +160,26 @@ int main(void)
 	CHECK("hydragen: a 128-chunk prefix beside 1-token suffixes is not cut into 1-chunk CTAs",
 	      pl.n_segments == 2 && 128 / pl.seg[0].splits >= 4, "%d splits of the prefix", pl.seg[0].splits);
 
-	/* v6 (docs/kernels/hydragen.md): a 2K prefix + 4096-token suffixes at
-	 * n_seqs 32 on 264 slots -- v4 gave the suffixes one split (16 + 256 =
-	 * 272 CTAs, 8 of them a sliver after the first wave: measured 1.14x
-	 * the time of two splits); the list schedule's veto gives two (528
-	 * CTAs, two whole waves) */
+	/* v6 (docs/kernels/hydragen.md), on 264 slots, the plans measured for:
+	 * a 2K prefix + 4096-token suffixes at n_seqs 32 -- v4 gave the
+	 * suffixes one split (16 + 256 = 272 CTAs, 8 of them a sliver after
+	 * the first wave: measured 1.14x the time of two splits); the list
+	 * schedule's veto gives two (528 CTAs, two whole waves) ... */
 	const struct attn_shape sliver = {32, 32, 8, 32, 1, 0, 4096, 64, 128, ATTN_BF16};
-	level_plan_make(&sliver, 264, ATTN_LEVEL_COMMON, 0, &pl);
-	CHECK("hydragen: no sliver of long CTAs past the first wave (2K prefix + 4096 suffix, n_seqs 32)",
-	      pl.n_segments == 2 && pl.seg[0].splits == 1 && pl.seg[1].splits == 2, "splits %d, %d", pl.seg[0].splits,
-	      pl.seg[1].splits);
-	/* ... and where there is no sliver the veto keeps v4's grain: 8K prefix
-	 * + 1024-token suffixes at n_seqs 32 (v4: 6 splits of the prefix, one
-	 * of each suffix; the averaged rule tried in v6's making gave 16 / 2 and
-	 * measured 1.21x slower) */
+	two_level_splits("hydragen: no sliver of long CTAs past the first wave (2K prefix + 4096 suffix, n_seqs 32)",
+			 &sliver, 1, 2);
+	/* ... where there is no sliver the veto keeps v4's grain: 8K prefix +
+	 * 1024-token suffixes at n_seqs 32 (the averaged rule tried in v6's
+	 * making gave 16 / 2 and measured 1.21x slower) ... */
 	const struct attn_shape nosliver = {32, 32, 8, 128, 1, 0, 1024, 64, 128, ATTN_BF16};
-	level_plan_make(&nosliver, 264, ATTN_LEVEL_COMMON, 0, &pl);
-	CHECK("hydragen: no sliver, v4's grain (8K prefix + 1024 suffix, n_seqs 32: 6 and 1 splits)",
-	      pl.n_segments == 2 && pl.seg[0].splits == 6 && pl.seg[1].splits == 1, "splits %d, %d", pl.seg[0].splits,
-	      pl.seg[1].splits);
+	two_level_splits("hydragen: no sliver, v4's grain (8K prefix + 1024 suffix, n_seqs 32: 6 and 1 splits)", &nosliver,
+			 6, 1);
 	/* ... nor where the list schedule's own choice is a sliver too: 32K
 	 * prefix + 4096-token suffixes at n_seqs 32 stays 6 / 1 (11 / 2, the
 	 * list's pick, measured 1.03x slower) */
 	const struct attn_shape sliver2 = {32, 32, 8, 512, 1, 0, 4096, 64, 128, ATTN_BF16};
-	level_plan_make(&sliver2, 264, ATTN_LEVEL_COMMON, 0, &pl);
-	CHECK("hydragen: a grain the list calls a sliver too is not taken (32K + 4096, n_seqs 32: 6 and 1 splits)",
-	      pl.n_segments == 2 && pl.seg[0].splits == 6 && pl.seg[1].splits == 1, "splits %d, %d", pl.seg[0].splits,
-	      pl.seg[1].splits);
+	two_level_splits("hydragen: a grain the list calls a sliver too is not taken (32K + 4096, n_seqs 32: 6 and 1)",
+			 &sliver2, 6, 1);
 	/* single-level shapes keep v4's plans: 64 x 64 seed shape, n_seqs 32
 	 * (64 K/V heads, 1 row tile): 4 splits of 16 chunks */
 	const struct attn_shape seed = {32, 64, 64, 64, 1, 0, 0, 64, 128, ATTN_BF16};
