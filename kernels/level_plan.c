@@ -56,16 +56,20 @@ static long long lp_list_schedule(const long long *count, const long long *per, 
 	return end;
 }
 
-/* The two costs of a grain, in units of one chunk per CTA, both with the
- * merge's partial traffic: est, v4's -- the CTAs' work averaged over the
- * slots, at least whole waves of the longest CTAs -- and list, the list
- * schedule's makespan (-1 where lp_list_schedule gives up).  Returns 0 where
- * the grid would pass 2^31 CTAs. */
+/* A plan's levels as the cost of a grain sees them: per segment its CTAs
+ * per split (row tiles x nodes x K/V heads) and its chunks; the device's
+ * slots, the caller's partial slots and the output rows (n_seqs x heads). */
 struct lp_levels {
 	int n;
 	long long base[SD_MAX_SEGMENTS], chunks[SD_MAX_SEGMENTS];
 	long long slots, slot_base, rows_out;
 };
+
+/* The two costs of a grain, in units of one chunk per CTA, both with the
+ * merge's partial traffic: est, v4's -- the CTAs' work averaged over the
+ * slots, at least whole waves of the longest CTAs -- and, where list is not
+ * NULL, the list schedule's makespan (-1 where lp_list_schedule gives up).
+ * Returns 0 where the grid would pass 2^31 CTAs. */
 static int lp_grain_cost(const struct lp_levels *lv, long long grain, double *est, double *list)
 {
 	long long n = 0, parts = lv->slot_base, longest = 0, n_longest = 0, count[SD_MAX_SEGMENTS],
@@ -91,8 +95,10 @@ static int lp_grain_cost(const struct lp_levels *lv, long long grain, double *es
 						    (LP_CHUNK_BYTES * (double)lv->slots)
 					  : 0;
 	*est = (work / (double)lv->slots > waves ? work / (double)lv->slots : waves) + partials;
-	const long long l = lp_list_schedule(count, per_seg, lv->n, lv->slots);
-	*list = l < 0 ? -1 : (double)l + partials;
+	if (list) {
+		const long long l = lp_list_schedule(count, per_seg, lv->n, lv->slots);
+		*list = l < 0 ? -1 : (double)l + partials;
+	}
 	return 1;
 }
 
@@ -164,24 +170,27 @@ void level_plan_make(const struct attn_shape *s, long long slots, int first_leve
 	/* v4: the grain of least estimate; ties go to the larger grain */
 	const long long pmax = bmin > 0 ? 8 * ls.slots / bmin + 1 : 1;
 	long long best_grain = cmax;
-	double best_est = -1, best_list = -1, est, list;
+	double best_est = -1, best_list, est, list;
 	for (long long p = 1; p <= pmax && p <= cmax; p++) {
-		if (!lp_grain_cost(&ls, (cmax + p - 1) / p, &est, &list))
+		const long long grain = (cmax + p - 1) / p;
+		if (!lp_grain_cost(&ls, grain, &est, NULL))
 			break;
 		if (best_est < 0 || est < best_est - 1e-9)
-			best_est = est, best_list = list, best_grain = (cmax + p - 1) / p;
+			best_est = est, best_grain = grain;
 	}
-	/* v6: the list schedule's veto of a sliver */
-	if (best_est > 0 && best_list > LP_SLIVER * best_est) {
+	/* v6: the list schedule's veto of a sliver (the list schedules only
+	 * where v4's grain has one) */
+	if (best_est > 0 && lp_grain_cost(&ls, best_grain, &est, &best_list) && best_list > LP_SLIVER * best_est) {
 		double least = best_list;
-		long long grain = best_grain;
+		long long pick = best_grain;
 		for (long long p = 1; p <= pmax && p <= cmax; p++) {
-			if (!lp_grain_cost(&ls, (cmax + p - 1) / p, &est, &list))
+			const long long grain = (cmax + p - 1) / p;
+			if (!lp_grain_cost(&ls, grain, &est, &list))
 				break;
 			if (list >= 0 && est <= LP_EST_TOL * best_est && list <= LP_AGREE * est && list < least - 1e-9)
-				least = list, grain = (cmax + p - 1) / p;
+				least = list, pick = grain;
 		}
-		best_grain = grain;
+		best_grain = pick;
 	}
 	for (int i = 0; i < pl->n_segments; i++) {
 		struct sd_segment *sg = &pl->seg[i];
