@@ -221,7 +221,10 @@ const char *ps_plan_grid(const struct attn_shape *s, const struct ps_device *d, 
 	 * plan's S.  A forced split count tries its own S only.  (Heads are
 	 * K/V heads throughout: a cluster or a meet per K/V head.) */
 	const int forced_S = o->splits > 0;
-	pl->spread = S > 1 && (long long)S * H <= sms;
+	/* an unsplit grid of more than half the SMs is spread too (session 12,
+	 * measured: 128 x 64): its PDL-launched successor's CTAs then wait for
+	 * free SMs instead of landing two to an SM, and PDL goes on below */
+	pl->spread = (S > 1 || 2LL * H > sms) && (long long)S * H <= sms;
 	pl->cluster = 0;
 	if (o->merge == PS_MERGE_CLUSTER) {
 		if (S > max_cluster)

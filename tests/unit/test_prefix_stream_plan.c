@@ -268,13 +268,15 @@ static void test_representative(void)
 		{32, 32, 8, 2, 0, 256, 3, 1, 1, 1, 0, 3 * 32768 + 16384 + 64},     /* 4-clusters fit 32 of 40, 3-clusters 42 */
 		{32, 32, 64, 2, 0, 256, 4, 0, 1, 1, 0, 3 * 32768 + 16384 + 64},    /* ... but 3 would carry 6 chunks more */
 		{64, 64, 64, 2, 0, 256, 2, 1, 1, 1, 0, 3 * 32768 + 16384 + 64},    /* S = 2 pairs, spread */
-		{32, 128, 64, 2, 0, 256, 1, 0, 0, 0, 0, 3 * 32768 + 16384 + 64},   /* unsplit, no PDL: 32 chunks a CTA at S = 2 */
+		{32, 128, 64, 2, 0, 256, 1, 0, 1, 1, 0, 3 * 32768 + 16384 + 64},   /* unsplit (32 chunks a CTA at S = 2), spread: PDL */
 		{32, 128, 128, 2, 0, 256, 2, 1, 0, 0, 0, 3 * 32768 + 16384 + 64},  /* v8c: S = 2, two CTAs an SM */
 		{64, 100, 256, 2, 0, 256, 2, 1, 0, 0, 0, 3 * 32768 + 16384 + 64},  /* v8c */
 		{1, 67, 128, 2, 0, 256, 2, 1, 0, 0, 0, 3 * 32768 + 16384 + 64},   /* v8c: test_gpu.sh's sanitizer row */
 		{32, 256, 256, 2, 0, 256, 1, 0, 0, 0, 0, 3 * 32768 + 16384 + 64},  /* 65536 blocks */
-		{64, 128, 2, 2, 0, 256, 1, 0, 0, 1, 0, 3 * 32768 + 16384 + 64},    /* short CTAs: PDL */
-		{64, 128, 3, 2, 0, 256, 1, 0, 0, 0, 0, 3 * 32768 + 16384 + 64},    /* 3 chunks a CTA: no PDL */
+		{64, 128, 2, 2, 0, 256, 1, 0, 1, 1, 0, 3 * 32768 + 16384 + 64},    /* unsplit, spread: PDL */
+		{64, 128, 3, 2, 0, 256, 1, 0, 1, 1, 0, 3 * 32768 + 16384 + 64},    /* the same at 3 chunks a CTA */
+		{64, 200, 2, 2, 0, 256, 1, 0, 0, 1, 0, 3 * 32768 + 16384 + 64},    /* more heads than SMs, short CTAs: PDL */
+		{64, 200, 3, 2, 0, 256, 1, 0, 0, 0, 0, 3 * 32768 + 16384 + 64},    /* 3 chunks a CTA: no PDL */
 		{1, 1, 1, 2, 0, 256, 1, 0, 0, 1, 0, 3 * 32768 + 16384 + 64},       /* one CTA */
 		/* 65-256 rows: v11's kernel (256 threads; 65-128 rows its key-group
 		 * form on 6 stages, else 4 stages and 4 row blocks), "full" and
@@ -488,8 +490,10 @@ static const char *invariant(const struct attn_shape *s, const struct model *m, 
 		return "a merge variant ran unsplit";
 	if (o->merge == PS_MERGE_CLUSTER && !pl->cluster)
 		return "the cluster-merge variant got no cluster";
-	if (pl->spread && (S < 2 || (long long)S * H > sms))
+	if (pl->spread && (long long)S * H > sms)
 		return "spread on a grid that does not fit one CTA per SM";
+	if (pl->spread != ((S > 1 || 2LL * H > sms) && (long long)S * H <= sms))
+		return "spread not exactly where the grid is split or fills more than half the SMs, and fits them";
 	if (pl->pdl && !m->d.sm90a)
 		return "PDL without an sm_90a image";
 	if (pl->pdl < 0 || pl->pdl > 2 || (pl->pdl == 2 && pl->path != PS_PATH_WGMMA_TMA))
