@@ -71,7 +71,7 @@ else
   RUN_LIBS := -lpthread -lm
 endif
 
-.PHONY: all tools help test test-gpu bench-ceiling fuzz results sweeps plots slurm compare interference clean results-dir FORCE
+.PHONY: all tools help test test-gpu bench-ceiling fuzz results sweeps plots fold slurm compare interference clean results-dir FORCE
 .DELETE_ON_ERROR:
 
 all: tools ## build the tools (and the GPU kernels when nvcc is present)
@@ -237,16 +237,21 @@ $(RESULTS)/%.agg.csv: $(RESULTS)/%.sweep.csv $(BIN)/agg-blocks
 	$(BIN)/agg-blocks -k '$(AGG_KEYS)' -o $@ $<
 
 # all kernels of one n_seqs side by side: latency_ms_tk, latency_ms_native, ...
-$(RESULTS)/joined-n%.csv: $$(foreach k,$$(KERNELS),$(RESULTS)/$$(k)-n$$*.agg.csv) $(BIN)/csv-join
-	tools/join-all.sh $(BIN)/csv-join '$(AGG_KEYS)' $@ $(filter %.agg.csv,$^)
+# -- every kernel sweep the folder's provenance.txt records (tools/
+# folder-sweeps.sh), so a re-run of one kernel in a folder keeps the others
+$(RESULTS)/joined-n%.csv: $$(foreach k,$$(KERNELS),$(RESULTS)/$$(k)-n$$*.agg.csv) $(RESULTS)/provenance.txt $(BIN)/csv-join
+	tools/join-all.sh $(BIN)/csv-join '$(AGG_KEYS)' $@ $$(tools/folder-sweeps.sh $(RESULTS) $*)
 
 # The folder's provenance is its sweeps' own records, each as the run that
 # made it wrote it (on its host, with its GPU), one `sweep:` block each; the
 # run that aggregates and plots (a merge job, maybe on another host) writes
 # only merge.txt beside it.  Every CSV is named here, so none is an
 # intermediate file: a deleted one is made again, never taken as made.
+# The records of the folder's other sweeps (other kernels, the peers) stay
+# while their CSVs do and their settings are these (--into): re-running one
+# kernel in a committed folder replaces that kernel's records only.
 $(RESULTS)/provenance.txt: $(SWEEPS:%=$(RESULTS)/%.prov.txt) $(SWEEPS:%=$(RESULTS)/%.sweep.csv) $(N_SEQS:%=$(RESULTS)/configs-n%.csv)
-	tools/provenance.sh --sweeps "$(SETTINGS)" $(SWEEPS:%=$(RESULTS)/%.prov.txt) > $@.tmp.$$$$ && mv $@.tmp.$$$$ $@ || { rm -f $@.tmp.$$$$; exit 1; }
+	tools/provenance.sh --sweeps "$(SETTINGS)" --into $@ $(SWEEPS:%=$(RESULTS)/%.prov.txt)
 	tools/provenance.sh "make $(or $(RESULTS_GOAL),results) RESULTS=$(RESULTS) KERNELS='$(KERNELS)' PRESET=$(PRESET) N_SEQS='$(N_SEQS)' DTYPE=$(DTYPE) RUN_FLAGS='$(RUN_FLAGS)'" > $(@D)/merge.txt.tmp.$$$$ && mv $(@D)/merge.txt.tmp.$$$$ $(@D)/merge.txt || { rm -f $(@D)/merge.txt.tmp.$$$$; exit 1; }
 
 $(RESULTS)/plots.stamp: $(SWEEPS:%=$(RESULTS)/%.agg.csv) $(N_SEQS:%=$(RESULTS)/joined-n%.csv) \
@@ -263,7 +268,8 @@ plots: ## redraw every figure from the CSVs already in results/ (RESULTS_DIRS to
 # --- peers (optional): FlashInfer and PyTorch SDPA, timed by tools/run-peer
 # (Python) over the folder's configs into PEER-nN.sweep.csv (+ .agg.csv and
 # its own PEER-nN.prov.txt) beside the kernels' sweeps, so `make plots` draws
-# them as kernels.  Never part of `make results` or `make test`; skipped, in
+# them as kernels; their records join the folder's provenance.txt (the
+# kernels' kept).  Never part of `make results` or `make test`; skipped, in
 # one line, without a GPU, python3 or the peers' packages (run-peer --list).
 # sdpa and flashinfer_fa3 run one shared prefix only, so the suffix and tree
 # presets leave them out.  flashinfer is FlashInfer's single prefill with its
@@ -286,6 +292,8 @@ peers: ## time the peers (FlashInfer, PyTorch SDPA: tools/run-peer) into results
 	[ -n "$$run" ] || { echo "peers: skipped: no peer can run here (pip install torch flashinfer-python)"; exit 0; }; \
 	goals=$$(for n in $(N_SEQS); do for p in $$run; do printf ' $(RESULTS)/%s-n%s.sweep.csv $(RESULTS)/%s-n%s.agg.csv' $$p $$n $$p $$n; done; done); \
 	$(LOCKED) $(MAKE) --no-print-directory $(PARALLEL) PEERS="$$run" RESULTS_GOAL=peers $$goals || exit 1; \
+	$(LOCKED) tools/provenance.sh --sweeps "$(SETTINGS)" --into $(RESULTS)/provenance.txt \
+		$$(for n in $(N_SEQS); do for p in $$run; do echo $(RESULTS)/$$p-n$$n.prov.txt; done; done) || exit 1; \
 	echo "peers: $(RESULTS)/ ($$run: PEER-nN.sweep.csv); 'make plots' draws them with the kernels"; \
 	tools/keep-rows.sh --summary failed peers $$(for n in $(N_SEQS); do for p in $$run; do echo $(RESULTS)/$$p-n$$n.prov.txt; done; done)
 
@@ -306,6 +314,17 @@ $(PEER_SWEEPS): $(RESULTS)/%.sweep.csv: $(RESULTS)/configs-n$$(lastword $$(subst
 	@{ tools/provenance.sh "$(PEER_CMD)" && echo "settings: $(SETTINGS)" && $(RUN_PEER) --list | cut -f1,3 | sed 's/^/peer: /'; } > $(RESULTS)/$*.prov.txt.tmp.0
 	$(GPU_SLOT) $(PEER_CMD) || tools/keep-rows.sh failed peers $$? $< $@ $(RESULTS)/$*.prov.txt.tmp.0
 	@mv -f $(RESULTS)/$*.prov.txt.tmp.0 $(RESULTS)/$*.prov.txt
+
+# Sweeps made elsewhere (a GPU machine: `make sweeps RESULTS=NEW ...` or
+# `make peers` into a fresh folder, copied back) folded into a committed
+# folder: their CSVs and records in, the folder's other sweeps kept, the
+# joins, provenance.txt, merge.txt and (with gnuplot) the figures made again
+# (tools/fold-sweeps.sh).  PRESET, DTYPE and RUN_FLAGS must be the folder's.
+fold: tools ## fold the sweeps of FROM=DIR (made elsewhere) into RESULTS, keeping its others
+	@[ -n "$(FROM)" ] || { echo "fold: give FROM=DIR, the folder whose sweeps go into $(RESULTS)" >&2; exit 2; }
+	@$(LOCKED) tools/fold-sweeps.sh "$(SETTINGS)" '$(AGG_KEYS)' $(BIN) $(RESULTS) $(FROM)
+	@if command -v gnuplot > /dev/null; then tools/draw-plots.sh $(RESULTS); \
+	else echo "fold: no gnuplot here: draw the figures with 'make plots RESULTS_DIRS=$(RESULTS)'"; fi
 
 # A login node has no GPU, so the CPU defaults above must not leak into the
 # jobs: only settings given on the command line or in the environment are

@@ -123,6 +123,10 @@ echo "== pipeline"
 . tests/pipeline_cases.sh
 suite_counts "pipeline"
 
+echo "== a folder of several runs (re-runs, peers, make fold)"
+. tests/fold_cases.sh
+suite_counts "several runs"
+
 echo "== several GPUs (CPU backend, fake device lists)"
 . tests/multigpu_cases.sh
 suite_counts "several GPUs"

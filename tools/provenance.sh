@@ -5,17 +5,74 @@
 # and, for a run-kernel command, the peaks its efficiencies are against.
 # Read-only: it queries, never changes, the GPU.
 #
-# provenance.sh --sweeps "SETTINGS" A.prov.txt ... - a results folder's
-# provenance.txt from its sweeps' own records (each written on the host that
-# ran the sweep): the settings, the first sweep's date (the figures' titles
-# take it), then each record, indented under a `sweep: NAME` line, verbatim.
-# Nothing of the host running this is added: that goes to merge.txt.  A
-# `devices:` line lists every GPU the sweeps held (HOST:ID, from each
-# record's `device:` line, which tools/gpu-slot.sh writes).
+# provenance.sh --sweeps "SETTINGS" [--keep OLD] A.prov.txt ... - a results
+# folder's provenance.txt from its sweeps' own records (each written on the
+# host that ran the sweep): the settings, the earliest sweep's date (the
+# figures' titles take it), then each record, indented under a `sweep: NAME`
+# line, verbatim.  Nothing of the host running this is added: that goes to
+# merge.txt.  A `devices:` line lists every GPU the sweeps held (HOST:ID,
+# from each record's `device:` line, which tools/gpu-slot.sh writes).
+# --keep OLD (the folder's provenance.txt, if it exists) keeps the records of
+# OLD's sweeps that this run did not make, in their place: a new record
+# replaces the old one of its name, new names follow.  A kept record must
+# still describe what the folder holds: its sweep's CSV beside OLD and the
+# same settings; any other is dropped, with one line on stderr.
+# --into FILE is --keep FILE, the result written to FILE (atomically)
+# instead of stdout: how make's rules and tools/fold-sweeps.sh update a
+# folder's provenance.txt.
 if [ "${1:-}" = --sweeps ]; then
-	echo "settings: $2"
+	settings=$2
 	shift 2
-	echo "$(sed -n 's/^date: /date: /p' "$1" | head -n 1) (first sweep)"
+	keep="" into=""
+	case ${1:-} in
+	--keep) keep=$2 && shift 2 ;;
+	--into) keep=$2 into=$2 && shift 2 ;;
+	esac
+	if [ -n "$into" ]; then
+		out="$into.tmp.$$"
+		if "$0" --sweeps "$settings" --keep "$into" "$@" > "$out"; then
+			mv -f "$out" "$into" && exit 0
+		fi
+		rm -f "$out"
+		exit 1
+	fi
+	tmp=""
+	if [ -n "$keep" ] && [ -s "$keep" ]; then
+		# the old records back as files (one per sweep, un-indented), and
+		# the list in OLD's order with this run's records in their place
+		tmp=$(mktemp -d "${TMPDIR:-/tmp}/provenance.XXXXXX")
+		: > "$tmp/order"
+		trap 'rm -rf "$tmp"' EXIT
+		awk -v t="$tmp" '/^sweep: / { f = t "/" substr($0, 8) ".prov.txt"; print substr($0, 8) > (t "/order"); next }
+			f != "" && /^  / { print substr($0, 3) > f }' "$keep"
+		dir=$(dirname "$keep")
+		list=""
+		while IFS= read -r name; do
+			new=""
+			for f in "$@"; do [ "$(basename "$f" .prov.txt)" = "$name" ] && new=$f; done
+			if [ -n "$new" ]; then
+				list="$list
+$new"
+			elif [ ! -e "$dir/$name.sweep.csv" ]; then
+				echo "provenance.sh: $keep: the record of $name dropped: $dir/$name.sweep.csv is gone" >&2
+			elif ! grep -qxF "settings: $settings" "$tmp/$name.prov.txt"; then
+				echo "provenance.sh: $keep: the record of $name dropped: its settings are not '$settings' (its CSVs are of another run)" >&2
+			else
+				list="$list
+$tmp/$name.prov.txt"
+			fi
+		done < "$tmp/order"
+		for f in "$@"; do
+			printf '%s\n' "$list" | grep -qxF "$f" || list="$list
+$f"
+		done
+		set --
+		while IFS= read -r f; do [ -n "$f" ] && set -- "$@" "$f"; done <<- EOF
+			$list
+		EOF
+	fi
+	echo "settings: $settings"
+	echo "$(for f in "$@"; do sed -n 's/^date: //p' "$f" | head -n 1; done | sort | head -n 1 | sed 's/^/date: /') (first sweep)"
 	devices=$(for f in "$@"; do
 		d=$(sed -n 's/^device: //p' "$f" | head -n 1)
 		[ -n "$d" ] && echo "$(sed -n 's/^host: //p' "$f" | head -n 1):$d"
