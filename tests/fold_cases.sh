@@ -62,10 +62,13 @@ check "make fold: a sweep made elsewhere replaces its own, the folder's others k
 	 test \"\$(grep '^sweep: ' $D/provenance.txt | tr '\n' ' ')\" = 'sweep: ref-n8 sweep: other-n8 sweep: flashinfer-n8 ' &&
 	 sed -n '/^sweep: other-n8/,/^sweep:/p' $D/provenance.txt | grep -qxF \"  date: \$(sed -n 's/^date: //p' $S/other-n8.prov.txt)\" &&
 	 grep -q '^command: tools/fold-sweeps.sh (make fold RESULTS=$D FROM=$S): folded other-n8' $D/merge.txt &&
-	 grep -qxF \"earlier: \$(sed -n 's/^command: //p' $F/merge.before)\" $D/merge.txt &&
+	 grep -qxF \"earlier: \$(sed -n 's/^command: //p' $F/merge.before)\" $D/merge.txt && test \$(grep -c '^earlier: ' $D/merge.txt) = 1 &&
 	 { ! command -v gnuplot > /dev/null || test -s $D/plots/other-n8/overview.png; } && test \$(wc -l < $D/joined-n8.csv) = 8 && ! ls -a $D | grep -q '^\.fold'"
 check "make fold: the folded folder is made as far as make is concerned" \
 	"$FMK RESULTS=$D KERNELS='ref other' -q $D/other-n8.sweep.csv $D/other-n8.prov.txt $D/ref-n8.agg.csv"
+check "make fold again: merge.txt's history grows by one line" \
+	"$FMK RESULTS=$D FROM=$S fold > /dev/null 2>&1 && test \$(grep -c '^earlier: ' $D/merge.txt) = 2 &&
+	 sed -n 2p $D/merge.txt | grep -q '^command: tools/fold-sweeps.sh' && grep -q '^earlier: tools/fold-sweeps.sh' $D/merge.txt"
 # the refusals: one line, exit 1, the folder as it was
 sum() { (cd "$D" && find . -type f ! -name .lock -print0 | sort -z | xargs -0 md5sum | md5sum); }
 before=$(sum)

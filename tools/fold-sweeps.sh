@@ -71,7 +71,7 @@ for name in "${names[@]}"; do
 	[ -e "$dir/configs-n$n.csv" ] || [ -e "$tmp/configs-n$n.csv" ] || cp "$src/configs-n$n.csv" "$tmp/"
 done
 old_merge=""
-[ -e "$dir/merge.txt" ] && old_merge=$(sed -n 's/^command: /earlier: /p; /^earlier: /p' "$dir/merge.txt")
+[ -e "$dir/merge.txt" ] && old_merge=$(sed -n '/^earlier: /p; s/^command: /earlier: /p' "$dir/merge.txt")
 recs=()
 for name in "${names[@]}"; do
 	# an old list of refused / failed rows never outlives the sweep it was of
