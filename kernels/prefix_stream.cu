@@ -146,12 +146,12 @@ typedef void (*ps_kernel_fn)(const ps_params);
 	 {PS_WGMMA_KERNELS(false, false, GQA), PS_WGMMA_KERNELS(true, false, GQA)},               \
 	 {PS_WGMMA_KERNELS(false, true, GQA), PS_WGMMA_KERNELS(true, true, GQA)}}
 static const ps_kernel_fn ps_kernels[2][3][2][3] = {PS_KERNEL_TABLE(false), PS_KERNEL_TABLE(true)};
-/* v11, [form: ps_plan.rows2 - 1 (two blocks, key groups, two blocks in ping-pong)][gqa][dtype] */
+/* v11, [form: ps_plan.rows2 - 1 (two blocks, key groups, two blocks in ping-pong, key groups in ping-pong)][gqa][dtype] */
 #define PS_ROWS2_KERNELS(KG, PP)                                                                          \
 	{{prefix_stream_rows2_kernel<false, false, KG, PP>, prefix_stream_rows2_kernel<true, false, KG, PP>}, \
 	 {prefix_stream_rows2_kernel<false, true, KG, PP>, prefix_stream_rows2_kernel<true, true, KG, PP>}}
-static const ps_kernel_fn ps_rows2_kernels[3][2][2] = {PS_ROWS2_KERNELS(false, false), PS_ROWS2_KERNELS(true, false),
-						     PS_ROWS2_KERNELS(false, true)};
+static const ps_kernel_fn ps_rows2_kernels[4][2][2] = {PS_ROWS2_KERNELS(false, false), PS_ROWS2_KERNELS(true, false),
+						     PS_ROWS2_KERNELS(false, true), PS_ROWS2_KERNELS(true, true)};
 /* cuTensorMapEncodeTiled, fetched from the driver once (no -lcuda needed) */
 typedef CUresult (*ps_encode_fn)(CUtensorMap *, CUtensorMapDataType, cuuint32_t, void *, const cuuint64_t *,
 				 const cuuint64_t *, const cuuint32_t *, const cuuint32_t *, CUtensorMapInterleave,
@@ -630,9 +630,9 @@ PS_KERNEL(prefix_stream_rows2,
 	  "refuses shapes of fewer rows",
 	  {PS_PATH_AUTO, PS_MERGE_AUTO, 0, PS_PDL_AUTO, 1})
 PS_KERNEL(prefix_stream_pingpong,
-	  "prefix_stream with v11's kernel at 129-256 query rows a K/V head and its two warpgroups issuing QK^T in turn "
-	  "(FA3's ping-pong, named barriers; measured 1.07x the default's time at 32 x 1024, n_seqs 256); "
-	  "refuses other shapes",
+	  "prefix_stream with v11's kernel at 65-256 query rows a K/V head and its two warpgroups issuing QK^T in turn "
+	  "(FA3's ping-pong, named barriers; two blocks at 129-256 rows: measured 1.07x the default's time at 32 x 1024, "
+	  "n_seqs 256; the key-group form at 65-128); refuses other shapes",
 	  {PS_PATH_AUTO, PS_MERGE_AUTO, 0, PS_PDL_AUTO, 2})
 PS_KERNEL(prefix_stream_4wg,
 	  "prefix_stream without v11's kernel: at 65-256 query rows a K/V head the wgmma kernel's 4-warpgroup tiles "

@@ -142,11 +142,11 @@ const char *ps_plan_kernel(const struct attn_shape *s, const struct ps_device *d
 		return "prefix_stream: this variant's kernel (v11) needs the TMA path (an sm_90a build and the driver's encoder)";
 	if (o->rows2 == 1 && !v11)
 		return "prefix_stream: this variant runs v11's kernel at 65-256 query rows a K/V head only";
-	if (o->rows2 == 2 && (!v11 || rows <= PS_ROWS2_KG_MAX_ROWS))
-		return "prefix_stream: this variant runs v11's ping-pong kernel at 129-256 query rows a K/V head only";
+	if (o->rows2 == 2 && !v11)
+		return "prefix_stream: this variant runs v11's ping-pong kernel at 65-256 query rows a K/V head only";
 	if (o->rows2 >= 0 && v11) { /* v11: 2 warpgroups x two 64-row blocks (4 stages, Q padded to 256 rows), or KG2 (6 stages, 128 rows) */
 		const int kg = rows <= PS_ROWS2_KG_MAX_ROWS;
-		pl->rows2 = kg ? 2 : o->rows2 == 2 ? 3 : 1;
+		pl->rows2 = o->rows2 == 2 ? (kg ? 4 : 3) : kg ? 2 : 1;
 		pl->nqg = kg ? PS_ROWS2_KG_BLOCKS : PS_ROWS2_BLOCKS;
 		pl->threads = PS_ROWS2_THREADS;
 		const int nstage = kg ? PS_ROWS2_KG_NSTAGE : PS_ROWS2_NSTAGE;

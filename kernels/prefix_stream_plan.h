@@ -119,8 +119,9 @@ struct ps_opts {
 	int splits; /* 0: the planner's S; N >= 1: exactly N splits (refused where N cannot run) */
 	int pdl;    /* PS_PDL_AUTO, or a ps_plan.pdl mode (sm_90a images only) */
 	int rows2;  /* 0: v11's kernel (PS_ROWS2_*) at 65-256 rows on the TMA path; 1: the same,
-		     * refusing other shapes; 2: its ping-pong form at 129-256 rows, refusing other
-		     * shapes; -1: never (tile variants 1-2; refuses < 65 rows) */
+		     * refusing other shapes; 2: its ping-pong form (two blocks at 129-256 rows, key
+		     * groups at 65-128), refusing other shapes; -1: never (tile variants 1-2;
+		     * refuses < 65 rows) */
 	int tree;   /* enum ps_tree: how a tree shape runs its common prefix (ps_plan_tree) */
 };
 #define PS_OPTS_DEFAULT { PS_PATH_AUTO, PS_MERGE_AUTO, 0, PS_PDL_AUTO, 0, PS_TREE_AUTO }
@@ -146,7 +147,8 @@ struct ps_plan {
 	int variant;      /* tile variant 0..2 (by rows) */
 	int rows2;        /* 1: v11's kernel instead of the path's variant 2 (ps_opts.rows2 >= 0);
 			   * 3: its ping-pong form (ps_opts.rows2 = 2);
-			   * 2: its key-group form instead of variant 1 (65-128 rows) */
+			   * 2: its key-group form instead of variant 1 (65-128 rows);
+			   * 4: the key-group form in ping-pong (ps_opts.rows2 = 2, 65-128 rows) */
 	int nqg;          /* query groups: ceil(rows / rows per group) */
 	int threads;
 	size_t smem;      /* dynamic shared memory the kernel needs */

@@ -89,13 +89,16 @@ static __device__ __forceinline__ void ps_rows2_softmax_pv(float (&s)[8][4], flo
  * ever holds chunks of i's warpgroup, which refills it itself once its 128
  * threads have retired their reads (a named barrier of the warpgroup; no
  * empty mbarrier). */
-/* PP (129-256 rows, the variant prefix_stream_pingpong): FA3's warpgroup
- * ping-pong on top -- the two warpgroups issue their QK^T in turn (named
- * barriers PS_PP_BAR + w: "warpgroup w may issue"), so that one's QK^T runs
- * on the tensor cores while the other works its softmax instead of both
- * contending at once.  Counts: warpgroup w syncs its barrier once a chunk;
- * the other arrives on it once a chunk after issuing, warpgroup 1 skipping
- * its last chunk's arrival and arriving once before its first chunk (so
+/* PP (the variant prefix_stream_pingpong): FA3's warpgroup ping-pong on
+ * top -- the two warpgroups issue their QK^T in turn (named barriers
+ * PS_PP_BAR + w: "warpgroup w may issue"), so that one's QK^T runs on the
+ * tensor cores while the other works its softmax instead of both
+ * contending at once.  Counts: warpgroup w syncs its barrier once a chunk
+ * of its own; after issuing, it arrives on the other's once if the other
+ * issues next (two blocks, 129-256 rows: both take every chunk, so
+ * warpgroup 0 always, warpgroup 1 unless it is the last chunk; KG2, 65-128
+ * rows, session 12: they take alternate chunks, so either one iff a chunk
+ * follows its own), and warpgroup 1 arrives once before its first chunk (so
  * warpgroup 0 goes first): every barrier generation completes, none is
  * left half-arrived at exit. */
 #define PS_PP_BAR 3 /* ids 3 and 4 (0: __syncthreads; 1-2: KG2's refills) */
@@ -103,7 +106,6 @@ template <bool FP16, bool GQA, bool KG2, bool PP = false>
 __global__ void __launch_bounds__(PS_ROWS2_THREADS, 1) prefix_stream_rows2_kernel(const __grid_constant__ ps_params p)
 {
 #if PTX_WGMMA
-	static_assert(!(KG2 && PP), "the ping-pong is for the two-block form");
 	typedef typename ps_type<FP16>::T T;
 	constexpr int NSTAGE = KG2 ? PS_ROWS2_KG_NSTAGE : PS_ROWS2_NSTAGE, NTHR = PS_ROWS2_THREADS;
 	constexpr int NB = KG2 ? PS_ROWS2_KG_BLOCKS : PS_ROWS2_BLOCKS; /* Q's 64-row blocks */
@@ -247,9 +249,9 @@ __global__ void __launch_bounds__(PS_ROWS2_THREADS, 1) prefix_stream_rows2_kerne
 		ps_rows2_qk<T>(sa, dqa, dk);
 		ps_rows2_qk<T>(sb, dqb, dk);
 		if constexpr (PP) { /* the other's turn */
-			if (wgi == 0)
+			if (wgi == 0 && (!KG2 || i + 1 < nk))
 				bar_arrive<PS_PP_BAR + 1, 256>();
-			else if (i + 1 < nk)
+			else if (wgi == 1 && i + 1 < nk)
 				bar_arrive<PS_PP_BAR, 256>();
 		}
 		softmax_pv_ab(dv);

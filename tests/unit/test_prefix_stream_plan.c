@@ -413,6 +413,26 @@ static void test_gqa(void)
 		      pl.threads == 288 && pl.smem == 4 * 32768 + 9 * 4096 + 64 && pl.pdl == 0,
 	      "%s path %d rows %d v%d nqg %d threads %d smem %zu pdl %d", why ? why : "", pl.path, pl.rows, pl.variant,
 	      pl.nqg, pl.threads, pl.smem, pl.pdl);
+	/* the ping-pong variant: the two-block form's at 129-256 rows, the
+	 * key-group form's at 65-128 (session 12); the default's forms unchanged */
+	{
+		struct ps_opts pp = PS_OPTS_DEFAULT;
+		pp.rows2 = 2;
+		const int want[][3] = {{100, 4, 2}, {128, 4, 2}, {129, 3, 1}, {256, 3, 1}};
+		for (int i = 0; i < 4; ++i) {
+			s = shape(want[i][0], 32, 64, ATTN_BF16);
+			why = plan(&s, &models[0], &pp, &pl, &occ);
+			const int pp_form = !why ? pl.rows2 : -1;
+			why = plan(&s, &models[0], &def, &pl, &occ);
+			char name[96];
+			snprintf(name, sizeof name, "ping-pong variant at %d rows: form %d, the default's %d", want[i][0],
+				 want[i][1], want[i][2]);
+			CHECK(name, pp_form == want[i][1] && !why && pl.rows2 == want[i][2], "%s forms %d %d",
+			      why ? why : "", pp_form, pl.rows2);
+		}
+		s = shape(64, 32, 64, ATTN_BF16);
+		CHECK("ping-pong variant refuses 64 rows", plan(&s, &models[0], &pp, &pl, &occ) != NULL, "planned");
+	}
 	/* the split count follows SMs / n_kv_heads on another SM count */
 	s = gqa_shape(4, 16, 2, 64, ATTN_BF16);
 	why = plan(&s, &models[4], &def, &pl, &occ); /* 16 SMs: S = 8, not 16 / 16 = 1 */
@@ -521,7 +541,7 @@ static const char *invariant(const struct attn_shape *s, const struct model *m, 
 		 * states, the key groups' exchange (kg) */
 		const size_t scratch_cluster = (size_t)nb * 64 * (PS_D * 4 + 8), scratch_kg = kg ? (size_t)nb * 68 * 128 * 4 : 0;
 		if (pl->path != PS_PATH_WGMMA_TMA || n_rows < PS_ROWS2_MIN_ROWS ||
-		    pl->rows2 != (kg ? 2 : o->rows2 == 2 ? 3 : 1) || (o->rows2 == 2 && kg) ||
+		    pl->rows2 != (o->rows2 == 2 ? (kg ? 4 : 3) : kg ? 2 : 1) ||
 		    pl->nqg != nb || pl->nqg * 64 < n_rows || pl->threads != PS_ROWS2_THREADS || ns % 2 != 0 ||
 		    pl->smem < (size_t)ns * PS_STAGE_BYTES + (size_t)nb * 64 * 256 + (size_t)ns * 16 ||
 		    scratch_cluster > (size_t)ns * PS_STAGE_BYTES + (size_t)nb * 64 * 256 ||
@@ -555,8 +575,6 @@ static int must_refuse(const struct attn_shape *s, const struct model *m, const 
 	/* v11's kernel: the TMA path, 65-256 rows in the first batch */
 	if (o->rows2 != 0 && (!m->d.sm90a || !m->d.tma || def_pl->rows < PS_ROWS2_MIN_ROWS))
 		return 1; /* and the 4-warpgroup variant: it equals the default there */
-	if (o->rows2 == 2 && def_pl->rows <= PS_ROWS2_KG_MAX_ROWS)
-		return 1; /* the ping-pong: the two-block form's rows only */
 	const int H = s->n_kv_heads * ps_plan_batches(s); /* the grid's heads */
 	if (o->splits > 1 && (o->splits > s->n_chunks || H > PS_MAX_SPLIT_HEADS ||
 			      (long long)o->splits * H > def_pl->slots))
