@@ -240,7 +240,7 @@ $(RESULTS)/%.agg.csv: $(RESULTS)/%.sweep.csv $(BIN)/agg-blocks
 # -- every kernel sweep the folder's provenance.txt records (tools/
 # folder-sweeps.sh), so a re-run of one kernel in a folder keeps the others
 $(RESULTS)/joined-n%.csv: $$(foreach k,$$(KERNELS),$(RESULTS)/$$(k)-n$$*.agg.csv) $(RESULTS)/provenance.txt $(BIN)/csv-join
-	tools/join-all.sh $(BIN)/csv-join '$(AGG_KEYS)' $@ $$(tools/folder-sweeps.sh $(RESULTS) $*)
+	tools/join-all.sh $(BIN)/csv-join '$(AGG_KEYS)' $@ $$(tools/folder-sweeps.sh $(RESULTS) $* $(filter %.agg.csv,$^))
 
 # The folder's provenance is its sweeps' own records, each as the run that
 # made it wrote it (on its host, with its GPU), one `sweep:` block each; the
@@ -250,9 +250,14 @@ $(RESULTS)/joined-n%.csv: $$(foreach k,$$(KERNELS),$(RESULTS)/$$(k)-n$$*.agg.csv
 # The records of the folder's other sweeps (other kernels, the peers) stay
 # while their CSVs do and their settings are these (--into): re-running one
 # kernel in a committed folder replaces that kernel's records only.
+# It is precious: it holds the only copy of those records in a clone (the
+# .prov.txt files are not in git), so a failed or interrupted merge.txt
+# below never makes make delete it.  merge.txt keeps the commands before
+# this one (--merge-note: `earlier:` lines).
+.PRECIOUS: $(RESULTS)/provenance.txt
 $(RESULTS)/provenance.txt: $(SWEEPS:%=$(RESULTS)/%.prov.txt) $(SWEEPS:%=$(RESULTS)/%.sweep.csv) $(N_SEQS:%=$(RESULTS)/configs-n%.csv)
 	tools/provenance.sh --sweeps "$(SETTINGS)" --into $@ $(SWEEPS:%=$(RESULTS)/%.prov.txt)
-	tools/provenance.sh "make $(or $(RESULTS_GOAL),results) RESULTS=$(RESULTS) KERNELS='$(KERNELS)' PRESET=$(PRESET) N_SEQS='$(N_SEQS)' DTYPE=$(DTYPE) RUN_FLAGS='$(RUN_FLAGS)'" > $(@D)/merge.txt.tmp.$$$$ && mv $(@D)/merge.txt.tmp.$$$$ $(@D)/merge.txt || { rm -f $(@D)/merge.txt.tmp.$$$$; exit 1; }
+	tools/provenance.sh --merge-note $(@D)/merge.txt "make $(or $(RESULTS_GOAL),results) RESULTS=$(RESULTS) KERNELS='$(KERNELS)' PRESET=$(PRESET) N_SEQS='$(N_SEQS)' DTYPE=$(DTYPE) RUN_FLAGS='$(RUN_FLAGS)'"
 
 $(RESULTS)/plots.stamp: $(SWEEPS:%=$(RESULTS)/%.agg.csv) $(N_SEQS:%=$(RESULTS)/joined-n%.csv) \
 		$(RESULTS)/provenance.txt $(wildcard plot/*.gp) tools/draw-plots.sh

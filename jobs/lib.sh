@@ -55,7 +55,7 @@ sweep_tools() {
 	for t in gen-configs run-kernel agg-blocks csv-join; do
 		[ -x "$SWEEP_BIN/$t" ] || sweep_die 1 "$SWEEP_BIN/$t missing: run 'make' in $1 first (on the login node)"
 	done
-	for t in tools/provenance.sh tools/join-all.sh tools/draw-plots.sh; do
+	for t in tools/provenance.sh tools/join-all.sh tools/folder-sweeps.sh tools/draw-plots.sh; do
 		[ -x "$1/$t" ] || sweep_die 1 "$1/$t missing: this checkout is incomplete"
 	done
 }

@@ -47,7 +47,7 @@ check "a kernel re-run in the folder: its record replaced in place, the other ke
 	 $FMK RESULTS=$D FORCE=1 $D/ref-n8.sweep.csv $D/ref-n8.prov.txt $D/joined-n8.csv $D/provenance.txt > /dev/null &&
 	 new=\$(sed -n '/^sweep: ref-n8/,/^sweep:/s/^  date: //p' $D/provenance.txt) && test \"\$new\" != \"\$old\" &&
 	 test \"\$(grep '^sweep: ' $D/provenance.txt | tr '\n' ' ')\" = 'sweep: ref-n8 sweep: other-n8 ' &&
-	 grep -q '^date: \$old (first sweep)\$' $D/provenance.txt || grep -q \"^date: \$(sed -n 's/^date: //p' $D/other-n8.prov.txt) (first sweep)\$\" $D/provenance.txt"
+	 { grep -q '^date: \$old (first sweep)\$' $D/provenance.txt || grep -q \"^date: \$(sed -n 's/^date: //p' $D/other-n8.prov.txt) (first sweep)\$\" $D/provenance.txt; }"
 check "make peers: the peers' records join provenance.txt, the join stays the kernels'" \
 	"$FMK RESULTS=$D RESULTS_NAME=h200 GPUS=0 RUN_PEER=$F/peer-as PEERS=flashinfer peers > /dev/null &&
 	 test \"\$(grep '^sweep: ' $D/provenance.txt | tr '\n' ' ')\" = 'sweep: ref-n8 sweep: other-n8 sweep: flashinfer-n8 ' &&
@@ -62,13 +62,34 @@ check "make fold: a sweep made elsewhere replaces its own, the folder's others k
 	 test \"\$(grep '^sweep: ' $D/provenance.txt | tr '\n' ' ')\" = 'sweep: ref-n8 sweep: other-n8 sweep: flashinfer-n8 ' &&
 	 sed -n '/^sweep: other-n8/,/^sweep:/p' $D/provenance.txt | grep -qxF \"  date: \$(sed -n 's/^date: //p' $S/other-n8.prov.txt)\" &&
 	 grep -q '^command: tools/fold-sweeps.sh (make fold RESULTS=$D FROM=$S): folded other-n8' $D/merge.txt &&
-	 grep -qxF \"earlier: \$(sed -n 's/^command: //p' $F/merge.before)\" $D/merge.txt && test \$(grep -c '^earlier: ' $D/merge.txt) = 1 &&
+	 grep -qxF \"earlier: \$(sed -n 's/^command: //p' $F/merge.before)\" $D/merge.txt && test \$(grep -c '^earlier: ' $D/merge.txt) = \$((\$(grep -c '^earlier: ' $F/merge.before) + 1)) &&
 	 { ! command -v gnuplot > /dev/null || test -s $D/plots/other-n8/overview.png; } && test \$(wc -l < $D/joined-n8.csv) = 8 && ! ls -a $D | grep -q '^\.fold'"
 check "make fold: the folded folder is made as far as make is concerned" \
 	"$FMK RESULTS=$D KERNELS='ref other' -q $D/other-n8.sweep.csv $D/other-n8.prov.txt $D/ref-n8.agg.csv"
 check "make fold again: merge.txt's history grows by one line" \
-	"$FMK RESULTS=$D FROM=$S fold > /dev/null 2>&1 && test \$(grep -c '^earlier: ' $D/merge.txt) = 2 &&
+	"n=\$(grep -c '^earlier: ' $D/merge.txt) && $FMK RESULTS=$D FROM=$S fold > /dev/null 2>&1 && test \$(grep -c '^earlier: ' $D/merge.txt) = \$((n + 1)) &&
 	 sed -n 2p $D/merge.txt | grep -q '^command: tools/fold-sweeps.sh' && grep -q '^earlier: tools/fold-sweeps.sh' $D/merge.txt"
+check "make's next merge keeps the folds in merge.txt's history" \
+	"cp -r $D $F/dir2 && $FMK RESULTS=$F/dir2 FORCE=1 $F/dir2/ref-n8.sweep.csv $F/dir2/ref-n8.prov.txt $F/dir2/provenance.txt > /dev/null 2>&1 &&
+	 sed -n 2p $F/dir2/merge.txt | grep -q '^command: make ' && test \$(grep -c '^earlier: tools/fold-sweeps.sh' $F/dir2/merge.txt) = 2 &&
+	 test \$(grep -c '^earlier: ' $F/dir2/merge.txt) = \$((\$(grep -c '^earlier: ' $D/merge.txt) + 1))"
+N=$F/fresh
+check "make fold into a new folder: configs, settings and a merge note of its own; made as far as make is concerned" \
+	"$FMK RESULTS=$N FROM=$S fold > /dev/null 2>&1 && cmp $S/configs-n8.csv $N/configs-n8.csv &&
+	 grep -q '^command: tools/fold-sweeps.sh' $N/merge.txt && ! grep -q '^earlier: ' $N/merge.txt &&
+	 test \"\$(grep '^sweep: ' $N/provenance.txt)\" = 'sweep: other-n8' &&
+	 $FMK RESULTS=$N KERNELS=other RUN_KERNEL=$F/kernel-as -q $N/other-n8.sweep.csv $N/other-n8.prov.txt $N/other-n8.agg.csv $N/joined-n8.csv $N/provenance.txt"
+O=$F/old-format
+mkdir -p "$O"
+printf 'date: 2026-11-26T13:27:19Z\ncommand: make sweeps RESULTS=x\n' > "$O/provenance.txt"
+t "fold: a folder of the older record format" 1 "'$ROOT/tools/fold-sweeps.sh' 'PRESET=quick DTYPE=bf16 RUN_FLAGS=--iters 2 --min-time 0 --max-time 0.1' blocks '$TOOLS_BIN' '$O' '$S'" '' '' \
+	"^fold-sweeps: $O/provenance.txt: no sweep: records \(an older format, one command for the folder\): its sweeps cannot be kept beside new ones; re-make the folder with make sweeps$"
+t "provenance --keep: a folder of the older record format, said" 0 "'$ROOT/tools/provenance.sh' --sweeps X=1 --keep '$O/provenance.txt' | grep -c '^sweep'; true" '' '0\n' \
+	"^provenance.sh: $O/provenance.txt: no sweep: records \(an older format, one command for the folder\): nothing of it kept$"
+t "provenance --sweeps: a record that cannot be read" 1 "'$ROOT/tools/provenance.sh' --sweeps X=1 --into p.txt nope-n1.prov.txt" '' '' \
+	'^provenance.sh: nope-n1.prov.txt: cannot read \(a sweep.s record\)$'
+t "folder-sweeps: make's own kernels after the recorded ones, once" 0 "'$ROOT/tools/folder-sweeps.sh' '$D' 8 '$D/other-n8.agg.csv' x-n8.agg.csv" '' \
+	"$D/ref-n8.agg.csv\n$D/other-n8.agg.csv\nx-n8.agg.csv\n" ''
 # the refusals: one line, exit 1, the folder as it was
 sum() { (cd "$D" && find . -type f ! -name .lock -print0 | sort -z | xargs -0 md5sum | md5sum); }
 before=$(sum)

@@ -14,7 +14,9 @@
 # Everything is checked before DIR changes: SRC's records must carry
 # SETTINGS (make's PRESET, DTYPE, RUN_FLAGS), which must be DIR's; SRC's
 # configs-nN.csv must be DIR's (the same rows measured); every record needs
-# its CSV.  Errors: one line, exit 1; usage exit 2.
+# its CSV; the aggregates are made in a staging folder.  Errors: one line,
+# exit 1; usage exit 2.  (A failure after the files are renamed into DIR --
+# a full disk, a kill -- is repaired by running the same fold again.)
 set -euo pipefail
 me=fold-sweeps
 die() {
@@ -31,6 +33,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 [ -d "$dir" ] || mkdir -p "$dir" || die "$dir: cannot create"
 [ "$(cd "$src" && pwd -P)" != "$(cd "$dir" && pwd -P)" ] || die "$src: the folder itself (FROM must be another folder)"
 if [ -e "$dir/provenance.txt" ]; then
+	grep -q '^sweep: ' "$dir/provenance.txt" ||
+		die "$dir/provenance.txt: no sweep: records (an older format, one command for the folder): its sweeps cannot be kept beside new ones; re-make the folder with make sweeps"
 	have=$(sed -n 's/^settings: //p' "$dir/provenance.txt" | head -n 1)
 	[ "$have" = "$settings" ] ||
 		die "$dir/provenance.txt:1: the folder's settings are '$have', not '$settings' (give make fold those: PRESET, DTYPE, RUN_FLAGS)"
@@ -70,8 +74,6 @@ for name in "${names[@]}"; do
 	n=${name##*-n}
 	[ -e "$dir/configs-n$n.csv" ] || [ -e "$tmp/configs-n$n.csv" ] || cp "$src/configs-n$n.csv" "$tmp/"
 done
-old_merge=""
-[ -e "$dir/merge.txt" ] && old_merge=$(sed -n '/^earlier: /p; s/^command: /earlier: /p' "$dir/merge.txt")
 recs=()
 for name in "${names[@]}"; do
 	# an old list of refused / failed rows never outlives the sweep it was of
@@ -80,7 +82,21 @@ for name in "${names[@]}"; do
 	done
 	recs+=("$dir/$name.prov.txt")
 done
+# make's settings file says the folder's settings (a fresh folder has none:
+# make would write it, newer than the sweeps, and take them for stale); the
+# configs copied in are newer than it, a folded sweep newer than its
+# configs, as a sweep made here is, and its aggregate newer than the sweep
+[ "$(cat "$dir/settings.txt" 2> /dev/null)" = "$settings" ] || printf '%s\n' "$settings" > "$dir/settings.txt"
+staged_configs=$(cd "$tmp" && ls configs-n*.csv 2> /dev/null || true)
 mv -f "$tmp"/* "$dir/"
+for c in $staged_configs; do touch "$dir/$c"; done
+for name in "${names[@]}"; do
+	touch "$dir/$name.sweep.csv" "$dir/$name.prov.txt"
+	for x in refused failed; do
+		[ -e "$dir/$name.$x.txt" ] && touch "$dir/$name.$x.txt"
+	done
+done
+for name in "${names[@]}"; do touch "$dir/$name.agg.csv"; done
 "$root/tools/provenance.sh" --sweeps "$settings" --into "$dir/provenance.txt" "${recs[@]}" ||
 	die "$dir/provenance.txt: cannot write"
 for n in $(printf '%s\n' "${names[@]}" | sed 's/.*-n//' | sort -un); do
@@ -90,8 +106,7 @@ for n in $(printf '%s\n' "${names[@]}" | sed 's/.*-n//' | sort -un); do
 	"$root/tools/join-all.sh" "$bin/csv-join" "$keys" "$dir/joined-n$n.csv" $aggs ||
 		die "$dir/joined-n$n.csv: csv-join failed"
 done
-{
-	"$root/tools/provenance.sh" "tools/fold-sweeps.sh (make fold RESULTS=$dir FROM=$src): folded ${names[*]} into the folder's other sweeps"
-	[ -n "$old_merge" ] && printf '%s\n' "$old_merge"
-} > "$tmp/merge.txt" && mv -f "$tmp/merge.txt" "$dir/merge.txt"
+"$root/tools/provenance.sh" --merge-note "$dir/merge.txt" \
+	"tools/fold-sweeps.sh (make fold RESULTS=$dir FROM=$src): folded ${names[*]} into the folder's other sweeps" ||
+	die "$dir/merge.txt: cannot write"
 echo "$me: $dir: ${#names[@]} sweep(s) folded from $src (${names[*]})" >&2

@@ -20,6 +20,23 @@
 # --into FILE is --keep FILE, the result written to FILE (atomically)
 # instead of stdout: how make's rules and tools/fold-sweeps.sh update a
 # folder's provenance.txt.
+#
+# provenance.sh --merge-note FILE "COMMAND" - FILE (a folder's merge.txt),
+# written atomically: this host's provenance of COMMAND, then the earlier
+# notes' commands as `earlier:` lines, newest first (the folder's history
+# of merges and folds).
+self=$(dirname "$0")/$(basename "$0")
+trap 'exit 1' INT TERM # so that the EXIT traps below clean up
+if [ "${1:-}" = --merge-note ]; then
+	file=$2
+	shift 2
+	out="$file.tmp.$$"
+	trap 'rm -f "$out"' EXIT
+	if "$self" "$@" > "$out" && { [ ! -e "$file" ] || sed -n '/^earlier: /p; s/^command: /earlier: /p' "$file" >> "$out"; }; then
+		mv -f "$out" "$file" && exit 0
+	fi
+	exit 1
+fi
 if [ "${1:-}" = --sweeps ]; then
 	settings=$2
 	shift 2
@@ -28,12 +45,15 @@ if [ "${1:-}" = --sweeps ]; then
 	--keep) keep=$2 && shift 2 ;;
 	--into) keep=$2 into=$2 && shift 2 ;;
 	esac
+	for f in "$@"; do
+		[ -r "$f" ] || { echo "provenance.sh: $f: cannot read (a sweep's record)" >&2; exit 1; }
+	done
 	if [ -n "$into" ]; then
 		out="$into.tmp.$$"
-		if "$0" --sweeps "$settings" --keep "$into" "$@" > "$out"; then
+		trap 'rm -f "$out"' EXIT
+		if "$self" --sweeps "$settings" --keep "$into" "$@" > "$out"; then
 			mv -f "$out" "$into" && exit 0
 		fi
-		rm -f "$out"
 		exit 1
 	fi
 	tmp=""
@@ -43,6 +63,8 @@ if [ "${1:-}" = --sweeps ]; then
 		tmp=$(mktemp -d "${TMPDIR:-/tmp}/provenance.XXXXXX")
 		: > "$tmp/order"
 		trap 'rm -rf "$tmp"' EXIT
+		grep -q '^sweep: ' "$keep" ||
+			echo "provenance.sh: $keep: no sweep: records (an older format, one command for the folder): nothing of it kept" >&2
 		awk -v t="$tmp" '/^sweep: / { f = t "/" substr($0, 8) ".prov.txt"; print substr($0, 8) > (t "/order"); next }
 			f != "" && /^  / { print substr($0, 3) > f }' "$keep"
 		dir=$(dirname "$keep")
