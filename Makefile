@@ -297,10 +297,10 @@ peers: ## time the peers (FlashInfer, PyTorch SDPA: tools/run-peer) into results
 	[ -n "$$run" ] || { echo "peers: skipped: no peer can run here (pip install torch flashinfer-python)"; exit 0; }; \
 	goals=$$(for n in $(N_SEQS); do for p in $$run; do printf ' $(RESULTS)/%s-n%s.sweep.csv $(RESULTS)/%s-n%s.agg.csv' $$p $$n $$p $$n; done; done); \
 	$(LOCKED) $(MAKE) --no-print-directory $(PARALLEL) PEERS="$$run" RESULTS_GOAL=peers $$goals || exit 1; \
-	$(LOCKED) tools/provenance.sh --sweeps "$(SETTINGS)" --into $(RESULTS)/provenance.txt \
-		$$(for n in $(N_SEQS); do for p in $$run; do echo $(RESULTS)/$$p-n$$n.prov.txt; done; done) || exit 1; \
+	recs=$$(for n in $(N_SEQS); do for p in $$run; do echo $(RESULTS)/$$p-n$$n.prov.txt; done; done); \
+	$(LOCKED) tools/provenance.sh --sweeps "$(SETTINGS)" --into $(RESULTS)/provenance.txt $$recs || exit 1; \
 	echo "peers: $(RESULTS)/ ($$run: PEER-nN.sweep.csv); 'make plots' draws them with the kernels"; \
-	tools/keep-rows.sh --summary failed peers $$(for n in $(N_SEQS); do for p in $$run; do echo $(RESULTS)/$$p-n$$n.prov.txt; done; done)
+	tools/keep-rows.sh --summary failed peers $$recs
 
 # The peers' sweeps, each with its record as the kernels' (PEER-nN.prov.txt,
 # plus the peers' packages) and on one GPU of GPUS as they are (gpu-slot.sh):

@@ -92,11 +92,8 @@ mv -f "$tmp"/* "$dir/"
 for c in $staged_configs; do touch "$dir/$c"; done
 for name in "${names[@]}"; do
 	touch "$dir/$name.sweep.csv" "$dir/$name.prov.txt"
-	for x in refused failed; do
-		[ -e "$dir/$name.$x.txt" ] && touch "$dir/$name.$x.txt"
-	done
+	touch "$dir/$name.agg.csv"
 done
-for name in "${names[@]}"; do touch "$dir/$name.agg.csv"; done
 "$root/tools/provenance.sh" --sweeps "$settings" --into "$dir/provenance.txt" "${recs[@]}" ||
 	die "$dir/provenance.txt: cannot write"
 for n in $(printf '%s\n' "${names[@]}" | sed 's/.*-n//' | sort -un); do

@@ -27,15 +27,21 @@
 # of merges and folds).
 self=$(dirname "$0")/$(basename "$0")
 trap 'exit 1' INT TERM # so that the EXIT traps below clean up
-if [ "${1:-}" = --merge-note ]; then
-	file=$2
-	shift 2
-	out="$file.tmp.$$"
+# write_to FILE CMD...: CMD's output into FILE, renamed into place only when
+# CMD succeeds; then exits (0, or 1 with FILE as it was)
+write_to() {
+	dst=$1 out="$1.tmp.$$"
+	shift
 	trap 'rm -f "$out"' EXIT
-	if "$self" "$@" > "$out" && { [ ! -e "$file" ] || sed -n '/^earlier: /p; s/^command: /earlier: /p' "$file" >> "$out"; }; then
-		mv -f "$out" "$file" && exit 0
-	fi
+	"$@" > "$out" && mv -f "$out" "$dst" && exit 0
 	exit 1
+}
+# this host's note of COMMAND, then FILE's commands before it as `earlier:`
+merge_note() {
+	"$self" "$2" && { [ ! -e "$1" ] || sed -n '/^earlier: /p; s/^command: /earlier: /p' "$1"; }
+}
+if [ "${1:-}" = --merge-note ]; then
+	write_to "$2" merge_note "$2" "$3"
 fi
 if [ "${1:-}" = --sweeps ]; then
 	settings=$2
@@ -48,14 +54,7 @@ if [ "${1:-}" = --sweeps ]; then
 	for f in "$@"; do
 		[ -r "$f" ] || { echo "provenance.sh: $f: cannot read (a sweep's record)" >&2; exit 1; }
 	done
-	if [ -n "$into" ]; then
-		out="$into.tmp.$$"
-		trap 'rm -f "$out"' EXIT
-		if "$self" --sweeps "$settings" --keep "$into" "$@" > "$out"; then
-			mv -f "$out" "$into" && exit 0
-		fi
-		exit 1
-	fi
+	[ -n "$into" ] && write_to "$into" "$self" --sweeps "$settings" --keep "$into" "$@"
 	tmp=""
 	if [ -n "$keep" ] && [ -s "$keep" ]; then
 		# the old records back as files (one per sweep, un-indented), and
