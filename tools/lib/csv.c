@@ -181,7 +181,7 @@ static void csv_close(struct csv *c)
 {
 	if (c->f && c->f != stdin)
 		fclose(c->f);
-	for (int i = 0; i < c->ncol; i++)
+	for (int i = 0; c->names && i < c->ncol; i++)
 		free(c->names[i]);
 	free(c->names);
 	free(c->field);
@@ -199,31 +199,67 @@ long csv_table_long(const struct csv_table *t, long i, int j, long lo, long hi)
 	return v;
 }
 
+/* The load in progress, on the heap, so that csv_load_abandon can free it
+ * after a die() that jumped out of csv_load (its stack frame is gone). */
+struct csv_loading {
+	struct csv c;
+	struct csv_table t;
+};
+static struct csv_loading *loading;
+
 void csv_load(struct csv_table *t, const char *path)
 {
-	struct csv c;
+	struct csv_loading *ld = xcalloc(1, sizeof *ld);
+	struct csv *c = &ld->c;
 	long cap = 0;
 
-	csv_open(&c, path);
-	memset(t, 0, sizeof *t);
-	t->path = c.path;
-	t->ncol = c.ncol;
-	t->names = c.names;
-	c.names = NULL;
-	while (csv_read(&c)) {
-		if (t->nrows == cap) {
+	loading = ld;
+	csv_open(c, path);
+	ld->t.path = c->path;
+	ld->t.ncol = c->ncol;
+	ld->t.names = c->names;
+	c->names = NULL; /* moved to the table (csv_close frees none) */
+	while (csv_read(c)) {
+		if (ld->t.nrows == cap) {
 			cap = cap ? 2 * cap : 64;
-			t->rows = xrealloc(t->rows, (size_t)cap * sizeof *t->rows);
-			t->lines = xrealloc(t->lines, (size_t)cap * sizeof *t->lines);
+			ld->t.rows = xrealloc(ld->t.rows, (size_t)cap * sizeof *ld->t.rows);
+			ld->t.lines = xrealloc(ld->t.lines, (size_t)cap * sizeof *ld->t.lines);
 		}
-		char **row = xcalloc((size_t)c.ncol, sizeof *row);
-		for (int i = 0; i < c.ncol; i++)
-			row[i] = xstrdup(c.field[i]);
-		t->rows[t->nrows] = row;
-		t->lines[t->nrows++] = c.line;
+		char **row = xcalloc((size_t)c->ncol, sizeof *row);
+		for (int i = 0; i < c->ncol; i++)
+			row[i] = xstrdup(c->field[i]);
+		ld->t.rows[ld->t.nrows] = row;
+		ld->t.lines[ld->t.nrows++] = c->line;
 	}
-	c.ncol = 0; /* names moved to the table */
-	csv_close(&c);
+	csv_close(c);
+	*t = ld->t;
+	loading = NULL;
+	free(ld);
+}
+
+void csv_load_abandon(void)
+{
+	if (!loading)
+		return;
+	csv_close(&loading->c);
+	csv_table_free(&loading->t);
+	free(loading);
+	loading = NULL;
+}
+
+void csv_table_free(struct csv_table *t)
+{
+	for (long r = 0; r < t->nrows; r++) {
+		for (int j = 0; j < t->ncol; j++)
+			free(t->rows[r][j]);
+		free(t->rows[r]);
+	}
+	for (int j = 0; j < t->ncol; j++)
+		free(t->names[j]);
+	free(t->names);
+	free(t->rows);
+	free(t->lines);
+	memset(t, 0, sizeof *t);
 }
 
 int csv_table_find(const struct csv_table *t, const char *name)

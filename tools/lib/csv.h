@@ -21,6 +21,11 @@ struct csv_table {
 	long *lines;   /* source line of each row, for messages */
 };
 void csv_load(struct csv_table *t, const char *path);
+/* Frees what csv_load allocated (path stays the caller's); t is zeroed. */
+void csv_table_free(struct csv_table *t);
+/* Frees what a csv_load that died left behind, for a caller whose die()
+ * hook returns control (the fuzz target's longjmp); a no-op otherwise. */
+void csv_load_abandon(void);
 int csv_table_find(const struct csv_table *t, const char *name);
 /* Strict number in row i, column j of a loaded table; dies with file:line. */
 double csv_table_double(const struct csv_table *t, long i, int j);
